@@ -1,0 +1,46 @@
+/**
+ * Stable error codes. Tests and clients match on the code, never on the message text.
+ */
+export const ErrorCode = {
+  /** An inbound event or frame failed validation. */
+  INVALID_PAYLOAD: 'ERR_INVALID_PAYLOAD',
+  /** The connection handshake lacked a valid peer ID or protocol version. */
+  INVALID_HANDSHAKE: 'ERR_INVALID_HANDSHAKE',
+  /** The peer speaks another protocol version. */
+  VERSION_MISMATCH: 'ERR_VERSION_MISMATCH',
+  /** Another live connection already holds this peer ID. */
+  DUPLICATE_PEER_ID: 'ERR_DUPLICATE_PEER_ID',
+  /** The target of a signal is not connected. */
+  UNKNOWN_PEER: 'ERR_UNKNOWN_PEER',
+  /** The sender may not signal that peer (no shared swarm, never introduced). */
+  NOT_ALLOWED: 'ERR_NOT_ALLOWED',
+  /** A payload exceeded its size cap. */
+  PAYLOAD_TOO_LARGE: 'ERR_PAYLOAD_TOO_LARGE',
+  /** An event was sent without an acknowledgement callback. */
+  ACK_REQUIRED: 'ERR_ACK_REQUIRED',
+  /** The tracker did not answer in time. */
+  TIMEOUT: 'ERR_TIMEOUT',
+  /** A peer wire frame was truncated, unknown or out of range. */
+  BAD_FRAME: 'ERR_BAD_FRAME',
+  /** A peer sent data whose hash does not match the manifest. */
+  BAD_PIECE: 'ERR_BAD_PIECE',
+  /** A peer's manifest does not hash to the infohash in the link. */
+  BAD_METADATA: 'ERR_BAD_METADATA',
+  /** The remote handshake named another swarm or protocol. */
+  BAD_HANDSHAKE: 'ERR_BAD_HANDSHAKE',
+  /** A share link could not be parsed. */
+  BAD_LINK: 'ERR_BAD_LINK',
+} as const;
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** An error that carries a stable code. */
+export class RingswarmError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'RingswarmError';
+  }
+}

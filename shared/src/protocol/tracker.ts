@@ -1,0 +1,92 @@
+/**
+ * The tracker protocol: socket.io events between peers and the signaling server.
+ * One source of truth: the server and every client type their sockets with these maps
+ * and validate inbound payloads with these schemas.
+ */
+import { z } from 'zod';
+import type { ErrorCode } from './errors.js';
+import { InfoHashSchema, PeerIdSchema } from './ids.js';
+
+export const PROTOCOL_VERSION = 1;
+
+/** The socket.io handshake `auth` object. */
+export const HandshakeAuthSchema = z.strictObject({
+  peerId: PeerIdSchema,
+  version: z.number().int().positive(),
+});
+export type HandshakeAuth = z.infer<typeof HandshakeAuthSchema>;
+
+const Counter = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+
+export const AnnounceEventSchema = z.enum(['started', 'update', 'completed', 'stopped']);
+export type AnnounceEvent = z.infer<typeof AnnounceEventSchema>;
+
+export const AnnounceRequestSchema = z.strictObject({
+  infoHash: InfoHashSchema,
+  event: AnnounceEventSchema,
+  /** Bytes still missing; `null` while the peer does not have the manifest yet. 0 = seeder. */
+  left: Counter.nullable(),
+  uploaded: Counter,
+  downloaded: Counter,
+  /** How many peers the caller wants back (the server caps it). */
+  numwant: z.number().int().nonnegative().max(1000),
+});
+export type AnnounceRequest = z.infer<typeof AnnounceRequestSchema>;
+
+export interface AnnounceResult {
+  peers: string[];
+  complete: number;
+  incomplete: number;
+  /** Seconds until the next regular announce. */
+  interval: number;
+}
+
+export const SignalRequestSchema = z.strictObject({
+  to: PeerIdSchema,
+  /** Opaque WebRTC signaling data (SDP offer/answer or ICE candidate). */
+  data: z.record(z.string(), z.unknown()),
+});
+export type SignalRequest = z.infer<typeof SignalRequestSchema>;
+
+/** A signal as delivered: the server stamps `from` with the sender's bound peer ID. */
+export interface RelayedSignal {
+  from: string;
+  data: Record<string, unknown>;
+}
+export const RelayedSignalSchema = z.strictObject({
+  from: PeerIdSchema,
+  data: z.record(z.string(), z.unknown()),
+});
+
+export interface ErrorAck {
+  ok: false;
+  code: ErrorCode;
+  message: string;
+}
+export type Ack<T extends object = object> = ({ ok: true } & T) | ErrorAck;
+
+export interface ClientToServerEvents {
+  announce: (req: AnnounceRequest, ack: (res: Ack<AnnounceResult>) => void) => void;
+  signal: (req: SignalRequest, ack: (res: Ack) => void) => void;
+}
+
+export interface ServerToClientEvents {
+  signal: (msg: RelayedSignal) => void;
+}
+
+/**
+ * The server's view of the same events: every argument is `unknown` until a schema says
+ * otherwise, because any client can send anything.
+ */
+export type Inbound<T> = { [K in keyof T]: (...args: unknown[]) => void };
+
+/** Names of the client-to-server events, for per-event accounting. */
+export const CLIENT_EVENTS = ['announce', 'signal'] as const satisfies readonly (keyof ClientToServerEvents)[];
+
+/** Formats a zod failure as one short line for an error ack. */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 3)
+    .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
+    .join('; ');
+}

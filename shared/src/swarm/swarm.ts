@@ -1,0 +1,620 @@
+/**
+ * The swarm engine for one file set: talks the peer wire protocol with every connected
+ * peer, fetches and verifies the manifest, requests blocks in parallel from all peers,
+ * verifies each piece before storing or announcing it, and serves what it has.
+ *
+ * Transport-agnostic: a peer is anything that satisfies {@link FrameLink}.
+ */
+import { concatBytes, equalBytes, fromHex, sha256, sha256Hex } from '../bytes.js';
+import { Emitter } from '../emitter.js';
+import { ErrorCode, RingswarmError } from '../protocol/errors.js';
+import { Bitfield } from './bitfield.js';
+import { decodeManifest, encodeManifest, type Manifest, pieceCount, pieceSize } from './manifest.js';
+import type { PieceStore } from './piece-store.js';
+import {
+  BLOCK_LENGTH,
+  checkBlock,
+  decodeMessage,
+  encodeMessage,
+  METADATA_CHUNK_LENGTH,
+  WIRE_VERSION,
+  type WireMessage,
+} from './wire.js';
+
+/** Blocks requested from one peer and not yet answered. */
+export const PIPELINE_DEPTH = 32;
+
+/** What the engine needs from a connection to one peer. */
+export interface FrameLink {
+  readonly remoteId: string;
+  /** Sends one frame; returns false when the caller should wait for `drain`. */
+  send(frame: Uint8Array): boolean;
+  on(event: 'frame', listener: (frame: Uint8Array) => void): unknown;
+  on(event: 'drain', listener: () => void): unknown;
+  on(event: 'close', listener: (code?: string) => void): unknown;
+  off(event: 'frame', listener: (frame: Uint8Array) => void): unknown;
+  off(event: 'drain', listener: () => void): unknown;
+  off(event: 'close', listener: (code?: string) => void): unknown;
+  /** Closes the connection, reporting `code` as the reason. */
+  close(code?: string): void;
+}
+
+export interface SwarmStats {
+  infoHash: string;
+  /** Verified bytes held. */
+  have: number;
+  /** Total bytes, or null before the manifest is known. */
+  length: number | null;
+  piecesHave: number;
+  pieceCount: number | null;
+  /** Verified payload bytes received from peers. */
+  downloaded: number;
+  /** Payload bytes sent to peers. */
+  uploaded: number;
+  peers: number;
+  done: boolean;
+}
+
+export type SwarmEvents = {
+  metadata: [manifest: Manifest];
+  piece: [index: number];
+  progress: [stats: SwarmStats];
+  done: [];
+  /** A peer completed the handshake. */
+  peer: [remoteId: string];
+  /** A peer's link was closed; `code` says why when it was our decision or the link's error. */
+  'peer-closed': [remoteId: string, code: string | undefined];
+  /** Something a remote did wrong, handled by closing its link. */
+  warning: [error: RingswarmError, remoteId: string];
+  close: [];
+};
+
+interface Block {
+  index: number;
+  begin: number;
+  length: number;
+}
+
+interface Wire {
+  link: FrameLink;
+  handshaken: boolean;
+  /** The remote's pieces, once both its bitfield and our manifest are known. */
+  bits: Bitfield | null;
+  /** A bitfield received before we had the manifest. */
+  pendingBits: Uint8Array | null;
+  pendingHaves: number[];
+  /** True while the remote refuses our requests. */
+  chokedByRemote: boolean;
+  inflight: Map<string, Block>;
+  uploads: Block[];
+  uploading: boolean;
+  waitingForDrain: boolean;
+  uploaded: number;
+  downloaded: number;
+  listeners: {
+    frame: (frame: Uint8Array) => void;
+    drain: () => void;
+    close: (code?: string) => void;
+  };
+}
+
+interface PartialPiece {
+  data: Uint8Array;
+  /** Offsets of blocks requested from some peer and not yet received. */
+  requested: Set<number>;
+  received: Set<number>;
+  blocks: number;
+}
+
+interface MetadataFetch {
+  from: string;
+  total: number;
+  chunks: Uint8Array[];
+}
+
+export interface SwarmDeps {
+  /** This peer's ID (40 hex digits). */
+  peerId: string;
+  store: PieceStore;
+}
+
+export interface SwarmOptions {
+  infoHash: string;
+  /** Known when seeding or resuming; otherwise fetched from peers. */
+  manifest?: Manifest;
+  /** Pieces already held and verified (all of them when seeding). */
+  have?: Bitfield;
+}
+
+const blockKey = (index: number, begin: number) => `${index}:${begin}`;
+
+export class Swarm extends Emitter<SwarmEvents> {
+  readonly infoHash: string;
+  readonly peerId: string;
+  readonly store: PieceStore;
+  #manifest: Manifest | null = null;
+  #encodedManifest: Uint8Array | null = null;
+  #have: Bitfield | null = null;
+  #wires = new Map<string, Wire>();
+  #partial = new Map<number, PartialPiece>();
+  #metadata: MetadataFetch | null = null;
+  #banned = new Set<string>();
+  #haveBytes = 0;
+  #downloaded = 0;
+  #uploaded = 0;
+  #doneEmitted = false;
+  #destroyed = false;
+
+  constructor(deps: SwarmDeps, options: SwarmOptions) {
+    super();
+    this.peerId = deps.peerId;
+    this.store = deps.store;
+    this.infoHash = options.infoHash;
+    if (options.manifest) this.#setManifest(options.manifest, options.have);
+  }
+
+  get manifest(): Manifest | null {
+    return this.#manifest;
+  }
+
+  get destroyed(): boolean {
+    return this.#destroyed;
+  }
+
+  get done(): boolean {
+    return this.#have?.complete ?? false;
+  }
+
+  /** Bytes still missing, or null before the manifest is known. */
+  get left(): number | null {
+    if (!this.#manifest || !this.#have) return null;
+    return this.#manifest.length - this.#haveBytes;
+  }
+
+  get peerIds(): string[] {
+    return [...this.#wires.keys()];
+  }
+
+  stats(): SwarmStats {
+    return {
+      infoHash: this.infoHash,
+      have: this.#haveBytes,
+      length: this.#manifest?.length ?? null,
+      piecesHave: this.#have?.count ?? 0,
+      pieceCount: this.#manifest ? this.#manifest.pieces.length : null,
+      downloaded: this.#downloaded,
+      uploaded: this.#uploaded,
+      peers: this.#wires.size,
+      done: this.done,
+    };
+  }
+
+  /** Per-peer byte counts, both ways. */
+  peerStats(): { remoteId: string; uploaded: number; downloaded: number }[] {
+    return [...this.#wires.values()].map((w) => ({
+      remoteId: w.link.remoteId,
+      uploaded: w.uploaded,
+      downloaded: w.downloaded,
+    }));
+  }
+
+  /**
+   * Starts the wire protocol on a connected link. `firstFrame` is a frame already read from
+   * the link (the remote's handshake, when the remote opened the connection).
+   */
+  addLink(link: FrameLink, firstFrame?: Uint8Array): void {
+    if (this.#destroyed) return;
+    if (this.#banned.has(link.remoteId) || this.#wires.has(link.remoteId)) {
+      link.close(this.#banned.has(link.remoteId) ? ErrorCode.BAD_PIECE : ErrorCode.BAD_HANDSHAKE);
+      return;
+    }
+    const wire: Wire = {
+      link,
+      handshaken: false,
+      bits: null,
+      pendingBits: null,
+      pendingHaves: [],
+      chokedByRemote: true,
+      inflight: new Map(),
+      uploads: [],
+      uploading: false,
+      waitingForDrain: false,
+      uploaded: 0,
+      downloaded: 0,
+      listeners: {
+        frame: (frame) => this.#onFrame(wire, frame),
+        drain: () => {
+          wire.waitingForDrain = false;
+          void this.#pumpUploads(wire);
+        },
+        close: (code) => this.#removeWire(wire, code),
+      },
+    };
+    this.#wires.set(link.remoteId, wire);
+    link.on('frame', wire.listeners.frame);
+    link.on('drain', wire.listeners.drain);
+    link.on('close', wire.listeners.close);
+    this.#send(wire, { type: 'handshake', version: WIRE_VERSION, infoHash: this.infoHash, peerId: this.peerId });
+    if (firstFrame) this.#onFrame(wire, firstFrame);
+  }
+
+  /** Stops talking to every peer and releases the store. Idempotent; emits `close` last. */
+  destroy(): void {
+    if (this.#destroyed) return;
+    this.#destroyed = true;
+    for (const wire of [...this.#wires.values()]) {
+      this.#detach(wire);
+      wire.link.close();
+    }
+    this.#wires.clear();
+    this.#partial.clear();
+    this.store.destroy();
+    this.emit('close');
+    this.removeAllListeners();
+  }
+
+  // --- inbound ---------------------------------------------------------------------------
+
+  #onFrame(wire: Wire, frame: Uint8Array): void {
+    if (this.#destroyed || !this.#wires.has(wire.link.remoteId)) return;
+    let msg: WireMessage;
+    try {
+      msg = decodeMessage(frame);
+      this.#handle(wire, msg);
+    } catch (err) {
+      if (err instanceof RingswarmError) this.#fail(wire, err);
+      else throw err;
+    }
+  }
+
+  #handle(wire: Wire, msg: WireMessage): void {
+    if (!wire.handshaken && msg.type !== 'handshake') {
+      throw new RingswarmError(ErrorCode.BAD_FRAME, `${msg.type} before handshake`);
+    }
+    switch (msg.type) {
+      case 'handshake':
+        this.#onHandshake(wire, msg);
+        break;
+      case 'bitfield':
+        if (this.#manifest) {
+          wire.bits = this.#parseBits(msg.bits);
+          this.#requestMore(wire);
+        } else {
+          wire.pendingBits = msg.bits.slice();
+        }
+        break;
+      case 'have':
+        this.#onHave(wire, msg.index);
+        break;
+      case 'unchoke':
+        wire.chokedByRemote = false;
+        this.#requestMore(wire);
+        break;
+      case 'choke':
+        wire.chokedByRemote = true;
+        this.#releaseInflight(wire);
+        break;
+      case 'interested':
+      case 'not-interested':
+        break;
+      case 'request':
+        this.#onRequest(wire, msg);
+        break;
+      case 'cancel':
+        wire.uploads = wire.uploads.filter(
+          (b) => !(b.index === msg.index && b.begin === msg.begin && b.length === msg.length),
+        );
+        break;
+      case 'piece':
+        this.#onPiece(wire, msg.index, msg.begin, msg.data);
+        break;
+      case 'metadata-request':
+        this.#onMetadataRequest(wire, msg.chunk);
+        break;
+      case 'metadata-data':
+        this.#onMetadataData(wire, msg.chunk, msg.total, msg.data);
+        break;
+      case 'metadata-reject':
+        if (this.#metadata?.from === wire.link.remoteId) {
+          this.#metadata = null;
+          this.#fetchMetadata();
+        }
+        break;
+    }
+  }
+
+  #onHave(wire: Wire, index: number): void {
+    if (!this.#manifest || !wire.bits) {
+      if (wire.pendingHaves.length < 1 << 16) wire.pendingHaves.push(index);
+      return;
+    }
+    if (index >= this.#manifest.pieces.length)
+      throw new RingswarmError(ErrorCode.BAD_FRAME, `have ${index} out of range`);
+    wire.bits.set(index);
+    this.#requestMore(wire);
+  }
+
+  #onHandshake(wire: Wire, msg: Extract<WireMessage, { type: 'handshake' }>): void {
+    if (wire.handshaken) throw new RingswarmError(ErrorCode.BAD_FRAME, 'second handshake');
+    if (msg.version !== WIRE_VERSION) {
+      throw new RingswarmError(ErrorCode.BAD_HANDSHAKE, `wire version ${msg.version}, want ${WIRE_VERSION}`);
+    }
+    if (msg.infoHash !== this.infoHash)
+      throw new RingswarmError(ErrorCode.BAD_HANDSHAKE, 'handshake for another swarm');
+    if (msg.peerId !== wire.link.remoteId) {
+      throw new RingswarmError(ErrorCode.BAD_HANDSHAKE, 'handshake peer ID differs from the signaled one');
+    }
+    wire.handshaken = true;
+    this.emit('peer', wire.link.remoteId);
+    if (this.#manifest && this.#have) {
+      this.#send(wire, { type: 'bitfield', bits: this.#have.bytes });
+    }
+    // Every peer is served for now; a rotating choke comes with upload slots.
+    this.#send(wire, { type: 'unchoke' });
+    if (!this.#manifest) this.#fetchMetadata();
+  }
+
+  #parseBits(bytes: Uint8Array): Bitfield {
+    try {
+      return new Bitfield(this.#manifest?.pieces.length ?? 0, bytes);
+    } catch (err) {
+      throw new RingswarmError(ErrorCode.BAD_FRAME, (err as Error).message);
+    }
+  }
+
+  #onRequest(wire: Wire, block: Block): void {
+    if (!this.#manifest || !this.#have) return;
+    checkBlock(this.#manifest, block.index, block.begin, block.length);
+    if (!this.#have.has(block.index)) return;
+    if (wire.uploads.length >= PIPELINE_DEPTH * 8) {
+      throw new RingswarmError(ErrorCode.BAD_FRAME, 'too many outstanding requests');
+    }
+    wire.uploads.push({ index: block.index, begin: block.begin, length: block.length });
+    void this.#pumpUploads(wire);
+  }
+
+  async #pumpUploads(wire: Wire): Promise<void> {
+    if (wire.uploading) return;
+    wire.uploading = true;
+    try {
+      while (!this.#destroyed && !wire.waitingForDrain && this.#wires.get(wire.link.remoteId) === wire) {
+        const block = wire.uploads.shift();
+        if (!block) break;
+        const data = await this.store.read(block.index, block.begin, block.length);
+        if (this.#destroyed || this.#wires.get(wire.link.remoteId) !== wire) break;
+        wire.uploaded += data.length;
+        this.#uploaded += data.length;
+        if (!this.#send(wire, { type: 'piece', index: block.index, begin: block.begin, data })) {
+          wire.waitingForDrain = true;
+        }
+      }
+    } finally {
+      wire.uploading = false;
+    }
+  }
+
+  #onPiece(wire: Wire, index: number, begin: number, data: Uint8Array): void {
+    if (!this.#manifest) throw new RingswarmError(ErrorCode.BAD_FRAME, 'piece before manifest');
+    checkBlock(this.#manifest, index, begin, data.length);
+    const key = blockKey(index, begin);
+    const block = wire.inflight.get(key);
+    // A block we did not ask this peer for (or cancelled) is dropped, not stored.
+    if (!block || block.length !== data.length) return;
+    wire.inflight.delete(key);
+    const partial = this.#partial.get(index);
+    if (!partial || partial.received.has(begin)) {
+      this.#requestMore(wire);
+      return;
+    }
+    partial.requested.delete(begin);
+    partial.received.add(begin);
+    partial.data.set(data, begin);
+    wire.downloaded += data.length;
+    if (partial.received.size === partial.blocks) {
+      this.#partial.delete(index);
+      void this.#verifyAndStore(wire, index, partial.data);
+    }
+    this.#requestMore(wire);
+  }
+
+  async #verifyAndStore(wire: Wire, index: number, data: Uint8Array): Promise<void> {
+    const manifest = this.#manifest;
+    if (!manifest || !this.#have) return;
+    const hash = await sha256Hex(data);
+    if (this.#destroyed) return;
+    if (hash !== manifest.pieces[index]) {
+      this.#banned.add(wire.link.remoteId);
+      this.#fail(wire, new RingswarmError(ErrorCode.BAD_PIECE, `piece ${index} failed its hash check`));
+      this.#requestAll();
+      return;
+    }
+    await this.store.write(index, data);
+    if (this.#destroyed || this.#have.has(index)) return;
+    this.#have.set(index);
+    this.#haveBytes += data.length;
+    this.#downloaded += data.length;
+    for (const other of this.#wires.values()) {
+      if (other.handshaken) this.#send(other, { type: 'have', index });
+    }
+    this.emit('piece', index);
+    this.emit('progress', this.stats());
+    if (this.#have.complete && !this.#doneEmitted) {
+      this.#doneEmitted = true;
+      this.emit('done');
+    }
+  }
+
+  // --- metadata --------------------------------------------------------------------------
+
+  #onMetadataRequest(wire: Wire, chunk: number): void {
+    const encoded = this.#encodedManifest;
+    const total = encoded?.length ?? 0;
+    if (!encoded || chunk * METADATA_CHUNK_LENGTH >= total) {
+      this.#send(wire, { type: 'metadata-reject', chunk });
+      return;
+    }
+    const begin = chunk * METADATA_CHUNK_LENGTH;
+    const data = encoded.subarray(begin, Math.min(total, begin + METADATA_CHUNK_LENGTH));
+    this.#send(wire, { type: 'metadata-data', chunk, total, data });
+  }
+
+  #fetchMetadata(): void {
+    if (this.#manifest || this.#metadata) return;
+    const wire = [...this.#wires.values()].find((w) => w.handshaken);
+    if (!wire) return;
+    this.#metadata = { from: wire.link.remoteId, total: 0, chunks: [] };
+    this.#send(wire, { type: 'metadata-request', chunk: 0 });
+  }
+
+  #onMetadataData(wire: Wire, chunk: number, total: number, data: Uint8Array): void {
+    const fetch = this.#metadata;
+    if (this.#manifest || !fetch || fetch.from !== wire.link.remoteId) return;
+    if (chunk !== fetch.chunks.length || (fetch.total !== 0 && fetch.total !== total)) {
+      throw new RingswarmError(ErrorCode.BAD_METADATA, `unexpected metadata chunk ${chunk}`);
+    }
+    fetch.total = total;
+    fetch.chunks.push(data.slice());
+    if (fetch.chunks.length * METADATA_CHUNK_LENGTH < total) {
+      this.#send(wire, { type: 'metadata-request', chunk: fetch.chunks.length });
+      return;
+    }
+    void this.#finishMetadata(wire, concatBytes(fetch.chunks));
+  }
+
+  async #finishMetadata(wire: Wire, encoded: Uint8Array): Promise<void> {
+    const digest = await sha256(encoded);
+    if (this.#destroyed || this.#manifest) return;
+    this.#metadata = null;
+    try {
+      if (!equalBytes(digest, fromHex(this.infoHash))) {
+        throw new RingswarmError(ErrorCode.BAD_METADATA, 'manifest does not match the infohash');
+      }
+      this.#setManifest(decodeManifest(encoded));
+    } catch (err) {
+      if (!(err instanceof RingswarmError)) throw err;
+      this.#banned.add(wire.link.remoteId);
+      this.#fail(wire, err);
+      this.#fetchMetadata();
+      return;
+    }
+  }
+
+  #setManifest(manifest: Manifest, have?: Bitfield): void {
+    const count = pieceCount(manifest.length, manifest.pieceLength);
+    if (have && have.length !== count) throw new RangeError('have bitfield does not match the manifest');
+    this.#manifest = manifest;
+    this.#encodedManifest = encodeManifest(manifest);
+    this.#have = have ?? new Bitfield(count);
+    this.#haveBytes = 0;
+    for (let i = 0; i < count; i++) if (this.#have.has(i)) this.#haveBytes += pieceSize(manifest, i);
+    this.emit('metadata', manifest);
+    for (const wire of this.#wires.values()) {
+      if (!wire.handshaken) continue;
+      this.#send(wire, { type: 'bitfield', bits: this.#have.bytes });
+      try {
+        if (wire.pendingBits) wire.bits = this.#parseBits(wire.pendingBits);
+        wire.bits ??= new Bitfield(count);
+        for (const index of wire.pendingHaves) {
+          if (index >= count) throw new RingswarmError(ErrorCode.BAD_FRAME, `have ${index} out of range`);
+          wire.bits.set(index);
+        }
+      } catch (err) {
+        if (err instanceof RingswarmError) this.#fail(wire, err);
+        continue;
+      }
+      wire.pendingBits = null;
+      wire.pendingHaves = [];
+    }
+    this.emit('progress', this.stats());
+    if (this.#have.complete && !this.#doneEmitted) {
+      this.#doneEmitted = true;
+      this.emit('done');
+    }
+    this.#requestAll();
+  }
+
+  // --- requesting ------------------------------------------------------------------------
+
+  #requestAll(): void {
+    for (const wire of this.#wires.values()) this.#requestMore(wire);
+  }
+
+  /** Fills this peer's request pipeline with blocks it has and nobody else is fetching. */
+  #requestMore(wire: Wire): void {
+    const manifest = this.#manifest;
+    const have = this.#have;
+    if (!manifest || !have || have.complete || wire.chokedByRemote || !wire.bits) return;
+    while (wire.inflight.size < PIPELINE_DEPTH) {
+      const block = this.#nextBlock(wire.bits, manifest, have);
+      if (!block) break;
+      wire.inflight.set(blockKey(block.index, block.begin), block);
+      this.#send(wire, { type: 'request', ...block });
+    }
+  }
+
+  #nextBlock(remote: Bitfield, manifest: Manifest, have: Bitfield): Block | null {
+    for (const [index, partial] of this.#partial) {
+      if (!remote.has(index)) continue;
+      const block = this.#unrequestedBlock(manifest, index, partial);
+      if (block) return block;
+    }
+    for (let index = 0; index < manifest.pieces.length; index++) {
+      if (have.has(index) || this.#partial.has(index) || !remote.has(index)) continue;
+      const size = pieceSize(manifest, index);
+      const partial: PartialPiece = {
+        data: new Uint8Array(size),
+        requested: new Set(),
+        received: new Set(),
+        blocks: Math.ceil(size / BLOCK_LENGTH),
+      };
+      this.#partial.set(index, partial);
+      return this.#unrequestedBlock(manifest, index, partial);
+    }
+    return null;
+  }
+
+  #unrequestedBlock(manifest: Manifest, index: number, partial: PartialPiece): Block | null {
+    const size = pieceSize(manifest, index);
+    for (let begin = 0; begin < size; begin += BLOCK_LENGTH) {
+      if (partial.requested.has(begin) || partial.received.has(begin)) continue;
+      partial.requested.add(begin);
+      return { index, begin, length: Math.min(BLOCK_LENGTH, size - begin) };
+    }
+    return null;
+  }
+
+  #releaseInflight(wire: Wire): void {
+    for (const block of wire.inflight.values()) this.#partial.get(block.index)?.requested.delete(block.begin);
+    wire.inflight.clear();
+  }
+
+  // --- plumbing --------------------------------------------------------------------------
+
+  #send(wire: Wire, msg: WireMessage): boolean {
+    return wire.link.send(encodeMessage(msg));
+  }
+
+  #fail(wire: Wire, error: RingswarmError): void {
+    this.emit('warning', error, wire.link.remoteId);
+    this.#removeWire(wire, error.code);
+    wire.link.close(error.code);
+  }
+
+  #detach(wire: Wire): void {
+    wire.link.off('frame', wire.listeners.frame);
+    wire.link.off('drain', wire.listeners.drain);
+    wire.link.off('close', wire.listeners.close);
+  }
+
+  #removeWire(wire: Wire, code: string | undefined): void {
+    if (this.#wires.get(wire.link.remoteId) !== wire) return;
+    this.#wires.delete(wire.link.remoteId);
+    this.#detach(wire);
+    this.#releaseInflight(wire);
+    if (this.#metadata?.from === wire.link.remoteId) this.#metadata = null;
+    this.emit('peer-closed', wire.link.remoteId, code);
+    if (this.#destroyed) return;
+    this.#fetchMetadata();
+    this.#requestAll();
+  }
+}

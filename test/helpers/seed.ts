@@ -1,0 +1,28 @@
+import {
+  Bitfield,
+  choosePieceLength,
+  createManifest,
+  hashPieces,
+  infoHashOf,
+  type Manifest,
+  ReaderPieceStore,
+} from '@ringswarm/shared';
+
+/** Builds the manifest, infohash and a read-only store for a buffer, as a seeder would. */
+export async function seedable(name: string, data: Uint8Array) {
+  const pieceLength = choosePieceLength(data.length);
+  const read = async (offset: number, length: number) => data.subarray(offset, offset + length);
+  const pieces = await hashPieces(data.length, pieceLength, read);
+  const manifest: Manifest = createManifest({
+    name,
+    files: [{ path: name, length: data.length }],
+    pieceLength,
+    pieces,
+  });
+  return {
+    manifest,
+    infoHash: await infoHashOf(manifest),
+    store: new ReaderPieceStore(manifest, read),
+    have: Bitfield.full(pieces.length),
+  };
+}
