@@ -1,0 +1,37 @@
+/** Turns a picked File into what a seeder needs: manifest, read-only store, full bitfield. */
+import {
+  Bitfield,
+  type ByteReader,
+  choosePieceLength,
+  createManifest,
+  hashPieces,
+  type Manifest,
+  ReaderPieceStore,
+} from '@ringswarm/shared';
+
+export interface Prepared {
+  manifest: Manifest;
+  store: ReaderPieceStore;
+  have: Bitfield;
+}
+
+/** Reads byte ranges of a File without loading the whole file. */
+export function fileReader(file: Blob): ByteReader {
+  return async (offset, length) => new Uint8Array(await file.slice(offset, offset + length).arrayBuffer());
+}
+
+/** A file name as a single safe path segment (no separators or control characters). */
+export function safeName(name: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what is removed
+  const cleaned = name.replace(/[/\\\u0000-\u001f\u007f]/g, '_').slice(0, 255);
+  return cleaned === '' || cleaned === '.' || cleaned === '..' ? 'file' : cleaned;
+}
+
+export async function prepareFile(file: File, onProgress: (done: number, total: number) => void): Promise<Prepared> {
+  const pieceLength = choosePieceLength(file.size);
+  const read = fileReader(file);
+  const pieces = await hashPieces(file.size, pieceLength, read, onProgress);
+  const name = safeName(file.name);
+  const manifest = createManifest({ name, files: [{ path: name, length: file.size }], pieceLength, pieces });
+  return { manifest, store: new ReaderPieceStore(manifest, read), have: Bitfield.full(pieces.length) };
+}

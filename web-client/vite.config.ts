@@ -1,0 +1,19 @@
+import { defaultClientConditions, defineConfig } from 'vite';
+
+export default defineConfig({
+  resolve: {
+    // Workspace packages are read from their TypeScript sources.
+    conditions: ['source', ...defaultClientConditions],
+    alias: [
+      // simple-peer's main entry needs Node built-ins (buffer, stream); its prebuilt browser
+      // bundle carries its own.
+      { find: /^simple-peer$/, replacement: 'simple-peer/simplepeer.min.js' },
+    ],
+  },
+  build: {
+    outDir: 'dist',
+    emptyOutDir: true,
+    target: 'es2022',
+    sourcemap: true,
+  },
+});
