@@ -1,15 +1,17 @@
-/** Resolves when `emitter` emits `event` (first arguments), rejects after `ms`. */
-export function waitFor<T = unknown>(
-  emitter: { once(event: string, listener: (...args: never[]) => void): unknown },
-  event: string,
+import type { Emitter, EventMap } from '@ringswarm/shared';
+
+/** Resolves with the arguments of the next `event` from `emitter`; rejects after `ms`. */
+export function waitFor<E extends EventMap, K extends keyof E & string>(
+  emitter: Emitter<E>,
+  event: K,
   ms: number,
-): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
+): Promise<E[K]> {
+  return new Promise<E[K]>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for "${event}"`)), ms);
-    emitter.once(event, ((value: T) => {
+    emitter.once(event, (...args: E[K]) => {
       clearTimeout(timer);
-      resolve(value);
-    }) as never);
+      resolve(args);
+    });
   });
 }
 
