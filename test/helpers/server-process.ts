@@ -13,16 +13,21 @@ export interface ServerProcess {
 /** Runs the built server as `npm start` does, on a free port, and waits for its URL. */
 export function startServerProcess(args: string[] = []): Promise<ServerProcess> {
   const child = spawn(process.execPath, [MAIN, '--port', '0', '--log-level', 'warn', ...args], {
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return new Promise((resolve, reject) => {
     let out = '';
+    let err = '';
+    child.stderr?.on('data', (chunk: Buffer) => {
+      err += chunk.toString();
+      process.stderr.write(chunk);
+    });
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`server did not start within 15 s; output: ${out}`));
+      reject(new Error(`server did not start within 15 s; output: ${out}${err}`));
     }, 15_000);
-    child.once('exit', (code) => reject(new Error(`server exited with ${code} before listening: ${out}`)));
+    child.once('exit', (code) => reject(new Error(`server exited with ${code} before listening: ${out}${err}`)));
     child.stdout?.on('data', (chunk: Buffer) => {
       out += chunk.toString();
       const match = /listening on (http:\/\/\S+)/.exec(out);

@@ -1,0 +1,148 @@
+import { randomBytes } from 'node:crypto';
+import { type Ack, type AnnounceResult, ErrorCode, PROTOCOL_VERSION } from '@ringswarm/shared';
+import { type RunningServer, startServer } from '@ringswarm/signaling-server';
+import { pino } from 'pino';
+import { io, type Socket } from 'socket.io-client';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+
+const peerId = () => randomBytes(20).toString('hex');
+const infoHash = () => randomBytes(32).toString('hex');
+
+describe('tracker over a real socket.io connection', () => {
+  let server: RunningServer;
+  const sockets: Socket[] = [];
+
+  beforeEach(async () => {
+    server = await startServer({ port: 0, host: '127.0.0.1' }, { logger: pino({ level: 'silent' }) });
+  });
+
+  afterEach(async () => {
+    for (const s of sockets.splice(0)) s.disconnect();
+    await server.close();
+  });
+
+  function connect(auth: unknown): Socket {
+    const socket = io(server.url, { auth: auth as object, transports: ['websocket'], reconnection: false });
+    sockets.push(socket);
+    return socket;
+  }
+
+  async function peer(id = peerId()): Promise<{ id: string; socket: Socket }> {
+    const socket = connect({ peerId: id, version: PROTOCOL_VERSION });
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect', resolve);
+      socket.once('connect_error', reject);
+    });
+    return { id, socket };
+  }
+
+  function refused(auth: unknown): Promise<{ message: string; code: string | undefined }> {
+    const socket = connect(auth);
+    return new Promise((resolve, reject) => {
+      socket.once('connect', () => reject(new Error('connection was accepted')));
+      socket.once('connect_error', (err: Error & { data?: { code?: string } }) =>
+        resolve({ message: err.message, code: err.data?.code }),
+      );
+    });
+  }
+
+  const emit = (socket: Socket, event: string, payload: unknown) =>
+    socket.timeout(5_000).emitWithAck(event, payload) as Promise<Ack<object>>;
+
+  const announce = (socket: Socket, hash: string, left: number | null, event = 'started') =>
+    emit(socket, 'announce', { infoHash: hash, event, left, uploaded: 0, downloaded: 0, numwant: 50 }) as Promise<
+      Ack<AnnounceResult>
+    >;
+
+  it('refuses a missing, malformed or duplicate peer ID and a wrong version, with codes', async () => {
+    expect((await refused({})).code).toBe(ErrorCode.INVALID_HANDSHAKE);
+    expect((await refused({ peerId: 'not-hex', version: PROTOCOL_VERSION })).code).toBe(ErrorCode.INVALID_HANDSHAKE);
+    expect((await refused({ peerId: peerId(), version: PROTOCOL_VERSION + 1 })).code).toBe(ErrorCode.VERSION_MISMATCH);
+    const { id } = await peer();
+    expect((await refused({ peerId: id, version: PROTOCOL_VERSION })).code).toBe(ErrorCode.DUPLICATE_PEER_ID);
+  });
+
+  it('answers announces with other peers and seeder/leecher counts, never the caller', async () => {
+    const hash = infoHash();
+    const a = await peer();
+    const b = await peer();
+    const c = await peer();
+    expect(await announce(a.socket, hash, 0)).toMatchObject({ ok: true, peers: [], complete: 1, incomplete: 0 });
+    expect(await announce(b.socket, hash, null)).toMatchObject({ ok: true, peers: [a.id], complete: 1, incomplete: 1 });
+    const res = await announce(c.socket, hash, 100);
+    if (!res.ok) throw new Error(res.code);
+    expect(res.peers.sort()).toEqual([a.id, b.id].sort());
+    expect(res).toMatchObject({ complete: 1, incomplete: 2, interval: 60 });
+
+    // c finishes: counted as a seeder and as one completed download.
+    await announce(c.socket, hash, 0, 'completed');
+    expect(server.registry.counts(hash)).toEqual({ complete: 2, incomplete: 1, downloaded: 1 });
+    // b stops; a disconnects: both leave the swarm and the counts follow.
+    await announce(b.socket, hash, null, 'stopped');
+    a.socket.disconnect();
+    await expect.poll(() => server.registry.counts(hash)).toEqual({ complete: 1, incomplete: 0, downloaded: 1 });
+  });
+
+  it('answers invalid payloads with ERR_INVALID_PAYLOAD and keeps the socket working', async () => {
+    const { socket } = await peer();
+    const bad: unknown[] = [
+      null,
+      42,
+      'announce',
+      {},
+      { infoHash: 'xyz', event: 'started', left: 0, uploaded: 0, downloaded: 0, numwant: 5 },
+      { infoHash: infoHash(), event: 'bogus', left: 0, uploaded: 0, downloaded: 0, numwant: 5 },
+      { infoHash: infoHash(), event: 'started', left: -1, uploaded: 0, downloaded: 0, numwant: 5 },
+      { infoHash: infoHash(), event: 'started', left: 0, uploaded: 0.5, downloaded: 0, numwant: 5 },
+      { infoHash: infoHash(), event: 'started', left: 0, uploaded: 0, downloaded: 0, numwant: 5, extra: 1 },
+    ];
+    for (const payload of bad) {
+      expect(await emit(socket, 'announce', payload)).toMatchObject({ ok: false, code: ErrorCode.INVALID_PAYLOAD });
+    }
+    for (const payload of [null, {}, { to: 'nope', data: {} }, { to: peerId(), data: 'x' }]) {
+      expect(await emit(socket, 'signal', payload)).toMatchObject({ ok: false, code: ErrorCode.INVALID_PAYLOAD });
+    }
+    expect(socket.connected).toBe(true);
+    expect(await announce(socket, infoHash(), 0)).toMatchObject({ ok: true });
+  });
+
+  it('relays signals stamped with the sender ID, only between peers that share a swarm', async () => {
+    const hash = infoHash();
+    const a = await peer();
+    const b = await peer();
+    const stranger = await peer();
+    await announce(a.socket, hash, 0);
+    await announce(b.socket, hash, null);
+    await announce(stranger.socket, infoHash(), 0);
+
+    const received = new Promise<unknown>((resolve) => b.socket.once('signal', resolve));
+    expect(await emit(a.socket, 'signal', { to: b.id, data: { type: 'offer', sdp: 'v=0' } })).toEqual({ ok: true });
+    expect(await received).toEqual({ from: a.id, data: { type: 'offer', sdp: 'v=0' } });
+
+    expect(await emit(stranger.socket, 'signal', { to: b.id, data: { type: 'offer' } })).toMatchObject({
+      ok: false,
+      code: ErrorCode.NOT_ALLOWED,
+    });
+    expect(await emit(a.socket, 'signal', { to: peerId(), data: { type: 'offer' } })).toMatchObject({
+      ok: false,
+      code: ErrorCode.UNKNOWN_PEER,
+    });
+    const big = { type: 'offer', sdp: 'x'.repeat(20_000) };
+    expect(await emit(a.socket, 'signal', { to: b.id, data: big })).toMatchObject({
+      ok: false,
+      code: ErrorCode.PAYLOAD_TOO_LARGE,
+    });
+    expect(server.traffic.relayed.signal).toBeGreaterThan(0);
+  });
+
+  it('serves /health and /api/stats', async () => {
+    const health = await (await fetch(`${server.url}/health`)).json();
+    expect(health).toMatchObject({ ok: true, version: expect.stringMatching(/^\d+\.\d+\.\d+/) });
+    const hash = infoHash();
+    const a = await peer();
+    await announce(a.socket, hash, 0);
+    const stats = await (await fetch(`${server.url}/api/stats`)).json();
+    expect(stats.peers).toBe(1);
+    expect(stats.swarms[hash]).toEqual({ complete: 1, incomplete: 0, downloaded: 0 });
+  });
+});
