@@ -78,4 +78,13 @@ describe('two Chromium pages share a file through the real server', () => {
     expect(relayed).toBeGreaterThan(0);
     expect(transport).toBeLessThan(FILE_SIZE / 100);
   });
+
+  it('explains a malformed link instead of failing silently', async () => {
+    const page = await (await browser.newContext()).newPage();
+    await page.goto(`${server.url}/#not-an-infohash`);
+    const status = page.locator('#status');
+    await expect.poll(() => status.textContent()).toMatch(/link is malformed/);
+    expect(await status.getAttribute('data-kind')).toBe('error');
+    await page.context().close();
+  });
 });

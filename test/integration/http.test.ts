@@ -1,5 +1,5 @@
-import { request } from 'node:http';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type RunningServer, startServer } from '@ringswarm/signaling-server';
