@@ -16,12 +16,24 @@ export interface ServerConfig {
   logLevel: string;
   /** Seconds between a peer's regular announces. Default 60. */
   announceIntervalS: number;
+  /** A swarm member that has not announced for this long is dropped. Default 150 s. */
+  peerTtlS: number;
   /** Largest socket.io message accepted, bytes; a larger one disconnects. Default 64 KiB. */
   maxMessageBytes: number;
   /** Largest `signal` payload relayed, bytes. Default 16 KiB. */
   maxSignalBytes: number;
   /** Most peers returned by one announce. Default 50. */
   maxNumwant: number;
+  /** Most swarms one connection may be in. Default 256. */
+  maxSwarmsPerPeer: number;
+  /** Most simultaneous connections. Default 20,000. */
+  maxConnections: number;
+  /** Events per second a socket may send on average (token bucket rate). Default 50. */
+  rateLimitPerS: number;
+  /** Events a socket may send in a burst (token bucket size). Default 200. */
+  rateBurst: number;
+  /** Rate-limited events in a row after which the socket is disconnected. Default 100. */
+  rateStrikes: number;
 }
 
 export const DEFAULT_STATIC_DIR = fileURLToPath(new URL('../../web-client/dist', import.meta.url));
@@ -32,12 +44,105 @@ export const DEFAULTS: ServerConfig = {
   staticDir: DEFAULT_STATIC_DIR,
   logLevel: 'info',
   announceIntervalS: 60,
+  peerTtlS: 150,
   maxMessageBytes: 64 * 1024,
   maxSignalBytes: 16 * 1024,
   maxNumwant: 50,
+  maxSwarmsPerPeer: 256,
+  maxConnections: 20_000,
+  rateLimitPerS: 50,
+  rateBurst: 200,
+  rateStrikes: 100,
 };
 
-const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+type NumericKey = { [K in keyof ServerConfig]: ServerConfig[K] extends number ? K : never }[keyof ServerConfig];
+
+/** Numeric settings: flag, environment variable, accepted range. */
+const NUMERIC: { key: NumericKey; flag: string; env: string; min: number; max: number; help: string }[] = [
+  { key: 'port', flag: 'port', env: 'PORT', min: 0, max: 65_535, help: 'TCP port (0 = any free port)' },
+  {
+    key: 'announceIntervalS',
+    flag: 'announce-interval',
+    env: 'ANNOUNCE_INTERVAL',
+    min: 5,
+    max: 3_600,
+    help: 'seconds between announces',
+  },
+  {
+    key: 'peerTtlS',
+    flag: 'peer-ttl',
+    env: 'PEER_TTL',
+    min: 10,
+    max: 86_400,
+    help: 'seconds a silent swarm member is kept',
+  },
+  {
+    key: 'maxMessageBytes',
+    flag: 'max-message-bytes',
+    env: 'MAX_MESSAGE_BYTES',
+    min: 1_024,
+    max: 16 * 1024 * 1024,
+    help: 'largest message; larger disconnects',
+  },
+  {
+    key: 'maxSignalBytes',
+    flag: 'max-signal-bytes',
+    env: 'MAX_SIGNAL_BYTES',
+    min: 256,
+    max: 1024 * 1024,
+    help: 'largest signal payload relayed',
+  },
+  {
+    key: 'maxNumwant',
+    flag: 'max-numwant',
+    env: 'MAX_NUMWANT',
+    min: 1,
+    max: 1_000,
+    help: 'most peers in one announce answer',
+  },
+  {
+    key: 'maxSwarmsPerPeer',
+    flag: 'max-swarms',
+    env: 'MAX_SWARMS',
+    min: 1,
+    max: 100_000,
+    help: 'most swarms per connection',
+  },
+  {
+    key: 'maxConnections',
+    flag: 'max-connections',
+    env: 'MAX_CONNECTIONS',
+    min: 1,
+    max: 10_000_000,
+    help: 'most simultaneous connections',
+  },
+  {
+    key: 'rateLimitPerS',
+    flag: 'rate-limit',
+    env: 'RATE_LIMIT',
+    min: 1,
+    max: 1_000_000,
+    help: 'events per second per socket',
+  },
+  {
+    key: 'rateBurst',
+    flag: 'rate-burst',
+    env: 'RATE_BURST',
+    min: 1,
+    max: 1_000_000,
+    help: 'burst of events per socket',
+  },
+  {
+    key: 'rateStrikes',
+    flag: 'rate-strikes',
+    env: 'RATE_STRIKES',
+    min: 1,
+    max: 1_000_000,
+    help: 'refused events in a row before disconnect',
+  },
+];
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -51,30 +156,30 @@ function intIn(name: string, raw: string, min: number, max: number): number {
   return n;
 }
 
-export const USAGE = `Usage: ringswarm-tracker [options]
+const pad = (s: string) => s.padEnd(26);
 
-  --port <n>        TCP port (env PORT, default 8080; 0 = any free port)
-  --host <addr>     interface to bind (env HOST, default all interfaces)
-  --static-dir <d>  built web client to serve (env STATIC_DIR)
-  --log-level <l>   fatal|error|warn|info|debug|trace|silent (env LOG_LEVEL, default info)
-  -h, --help        show this help`;
+export const USAGE = [
+  'Usage: ringswarm-tracker [options]',
+  '',
+  ...NUMERIC.map((o) => `  ${pad(`--${o.flag} <n>`)}${o.help} (env ${o.env}, default ${DEFAULTS[o.key]})`),
+  `  ${pad('--host <addr>')}interface to bind (env HOST, default all interfaces)`,
+  `  ${pad('--static-dir <dir>')}built web client to serve (env STATIC_DIR)`,
+  `  ${pad('--log-level <level>')}${LOG_LEVELS.join('|')} (env LOG_LEVEL, default info)`,
+  `  ${pad('-h, --help')}show this help`,
+].join('\n');
 
 /** Parses flags and environment; throws {@link ConfigError} with a readable message. */
 export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig & { help: boolean } {
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {
+    host: { type: 'string' },
+    'static-dir': { type: 'string' },
+    'log-level': { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  };
+  for (const o of NUMERIC) options[o.flag] = { type: 'string' };
   let values: Record<string, string | boolean | undefined>;
   try {
-    values = parseArgs({
-      args: argv,
-      options: {
-        port: { type: 'string' },
-        host: { type: 'string' },
-        'static-dir': { type: 'string' },
-        'log-level': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }).values;
+    values = parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values;
   } catch (err) {
     throw new ConfigError((err as Error).message);
   }
@@ -83,15 +188,17 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig
     return typeof v === 'string' ? v : env[envName] || undefined;
   };
   const config: ServerConfig & { help: boolean } = { ...DEFAULTS, help: values.help === true };
-  const port = pick('port', 'PORT');
-  if (port !== undefined) config.port = intIn('port', port, 0, 65535);
+  for (const o of NUMERIC) {
+    const raw = pick(o.flag, o.env);
+    if (raw !== undefined) config[o.key] = intIn(o.flag, raw, o.min, o.max);
+  }
   const host = pick('host', 'HOST');
   if (host !== undefined) config.host = host;
   const staticDir = pick('static-dir', 'STATIC_DIR');
   if (staticDir !== undefined) config.staticDir = staticDir;
   const logLevel = pick('log-level', 'LOG_LEVEL');
   if (logLevel !== undefined) {
-    if (!LOG_LEVELS.has(logLevel)) throw new ConfigError(`log level must be one of ${[...LOG_LEVELS].join(', ')}`);
+    if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError(`log level must be one of ${LOG_LEVELS.join(', ')}`);
     config.logLevel = logLevel;
   }
   return config;

@@ -8,9 +8,11 @@ import type { AddressInfo } from 'node:net';
 import { type Logger, pino } from 'pino';
 import { Server } from 'socket.io';
 import { DEFAULTS, type ServerConfig } from './config.js';
+import { createMetrics } from './metrics.js';
+import { RingMembers } from './ring-members.js';
 import { staticFiles } from './static-files.js';
 import { SwarmRegistry } from './swarm-registry.js';
-import { attachTracker, type TrackerServer } from './tracker.js';
+import { attachTracker, type Tracker, type TrackerServer } from './tracker.js';
 import { TrafficCounter } from './traffic.js';
 
 export const VERSION: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
@@ -23,6 +25,8 @@ export interface StartOptions {
   fallback?: Handler;
   /** Randomness for peer sampling; default Math.random. */
   random?: () => number;
+  /** Clock in milliseconds for TTLs and rate limits; default Date.now. */
+  now?: () => number;
 }
 
 export interface RunningServer {
@@ -31,6 +35,7 @@ export interface RunningServer {
   readonly port: number;
   readonly io: TrackerServer;
   readonly registry: SwarmRegistry;
+  readonly ring: RingMembers;
   readonly traffic: TrafficCounter;
   /** Stops accepting, closes every socket, resolves when the port is free. Idempotent. */
   close(): Promise<void>;
@@ -48,6 +53,7 @@ export async function startServer(
   const config: ServerConfig = { ...DEFAULTS, ...overrides };
   const logger = options.logger ?? pino({ level: config.logLevel });
   const registry = new SwarmRegistry();
+  const ring = new RingMembers();
   const traffic = new TrafficCounter();
   const serveStatic = staticFiles(config.staticDir);
   const fallback: Handler =
@@ -60,15 +66,34 @@ export async function startServer(
       });
     });
 
+  let tracker: Tracker | undefined;
+  const connections = () => tracker?.connections ?? 0;
+  const metrics = createMetrics({ registry, ring, traffic, connections });
+
   const http = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/health') return json(res, 200, { ok: true, version: VERSION });
     if (path === '/api/stats') {
       return json(res, 200, {
+        version: VERSION,
+        connections: connections(),
         peers: registry.peerCount(),
+        seeders: registry.seederCount(),
+        leechers: registry.leecherCount(),
+        ringMembers: ring.size,
         swarms: Object.fromEntries(registry.swarms()),
         traffic: traffic.toJSON(),
       });
+    }
+    if (path === '/metrics') {
+      metrics.metrics().then(
+        (text) => res.writeHead(200, { 'content-type': metrics.contentType }).end(text),
+        (err: unknown) => {
+          logger.error({ err }, 'metrics failed');
+          res.writeHead(500).end();
+        },
+      );
+      return;
     }
     fallback(req, res, () => {
       res.writeHead(404).end();
@@ -80,7 +105,16 @@ export async function startServer(
     serveClient: false,
     cors: { origin: true },
   });
-  attachTracker({ io, registry, traffic, logger, config, random: options.random ?? Math.random });
+  tracker = attachTracker({
+    io,
+    registry,
+    ring,
+    traffic,
+    logger,
+    config,
+    random: options.random ?? Math.random,
+    now: options.now ?? Date.now,
+  });
 
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
@@ -99,9 +133,11 @@ export async function startServer(
     port,
     io,
     registry,
+    ring,
     traffic,
     close() {
       closing ??= new Promise<void>((resolve) => {
+        tracker?.destroy();
         io.disconnectSockets(true);
         // io.close() also closes the HTTP server.
         io.close(() => resolve());

@@ -1,11 +1,10 @@
 /**
- * The tracker's socket.io side: binds each socket to a peer ID, answers announces from the
- * swarm registry, and relays WebRTC signaling between peers that share a swarm.
- * Every inbound payload is validated; bad input gets an error ack and the socket stays.
+ * The tracker's socket.io side: binds each socket to a peer ID, checks rate and event
+ * names, and dispatches each event to its handler (./handlers). Every inbound payload is
+ * validated there; bad input gets an error ack and the socket stays. Only abuse (a flood
+ * past the rate limit, an oversize message) disconnects.
  */
 import {
-  type Ack,
-  AnnounceRequestSchema,
   type ClientToServerEvents,
   describeIssues,
   ErrorCode,
@@ -13,13 +12,15 @@ import {
   type Inbound,
   PROTOCOL_VERSION,
   type ServerToClientEvents,
-  SignalRequestSchema,
 } from '@ringswarm/shared';
 import type { Logger } from 'pino';
 import type { Server, Socket } from 'socket.io';
 import type { ServerConfig } from './config.js';
+import { errorAck, HANDLERS, type HandlerContext } from './handlers/index.js';
+import { TokenBucket } from './rate-limit.js';
+import type { RingMembers } from './ring-members.js';
 import type { SwarmRegistry } from './swarm-registry.js';
-import { jsonBytes, packetBytes, type TrafficCounter } from './traffic.js';
+import { packetBytes, type TrafficCounter } from './traffic.js';
 
 export type TrackerServer = Server<Inbound<ClientToServerEvents>, ServerToClientEvents, object, SocketData>;
 type TrackerSocket = Socket<Inbound<ClientToServerEvents>, ServerToClientEvents, object, SocketData>;
@@ -31,15 +32,23 @@ export interface SocketData {
 export interface TrackerDeps {
   io: TrackerServer;
   registry: SwarmRegistry;
+  ring: RingMembers;
   traffic: TrafficCounter;
   logger: Logger;
   config: ServerConfig;
   random: () => number;
+  now: () => number;
 }
 
-function errorAck(code: ErrorCode, message: string): Ack {
-  return { ok: false, code, message };
+export interface Tracker {
+  /** Connected peers. */
+  readonly connections: number;
+  /** Stops the expiry sweep. */
+  destroy(): void;
 }
+
+/** How often silent swarm members are looked for, at most. */
+export const MAX_SWEEP_INTERVAL_MS = 15_000;
 
 class HandshakeError extends Error {
   readonly data: { code: ErrorCode };
@@ -49,36 +58,60 @@ class HandshakeError extends Error {
   }
 }
 
-export function attachTracker(deps: TrackerDeps): void {
-  const { io, registry, traffic, logger, config } = deps;
-  /** peer ID -> socket ID, for relaying and duplicate detection. */
-  const sockets = new Map<string, string>();
+const isEvent = (name: unknown): name is keyof ClientToServerEvents =>
+  typeof name === 'string' && Object.hasOwn(HANDLERS, name);
+
+export function attachTracker(deps: TrackerDeps): Tracker {
+  const { io, registry, ring, traffic, logger, config } = deps;
+  /** peer ID -> socket, for relaying and duplicate detection. */
+  const sockets = new Map<string, TrackerSocket>();
+  const ctx: HandlerContext = {
+    registry,
+    ring,
+    traffic,
+    config,
+    random: deps.random,
+    now: deps.now,
+    isConnected: (peerId) => sockets.has(peerId),
+    deliver: (to, event, ...args) => {
+      sockets.get(to)?.emit(event, ...args);
+    },
+  };
+
+  const refuse = (code: ErrorCode, message: string) => {
+    traffic.addError(code);
+    return new HandshakeError(code, message);
+  };
 
   io.use((socket, next) => {
     const auth = HandshakeAuthSchema.safeParse(socket.handshake.auth);
     if (!auth.success) {
-      return next(new HandshakeError(ErrorCode.INVALID_HANDSHAKE, `bad handshake: ${describeIssues(auth.error)}`));
+      return next(refuse(ErrorCode.INVALID_HANDSHAKE, `bad handshake: ${describeIssues(auth.error)}`));
     }
     if (auth.data.version !== PROTOCOL_VERSION) {
-      return next(
-        new HandshakeError(
-          ErrorCode.VERSION_MISMATCH,
-          `protocol version ${auth.data.version}, server speaks ${PROTOCOL_VERSION}`,
-        ),
-      );
+      const message = `protocol version ${auth.data.version}, server speaks ${PROTOCOL_VERSION}`;
+      return next(refuse(ErrorCode.VERSION_MISMATCH, message));
     }
-    if (sockets.has(auth.data.peerId)) {
-      return next(new HandshakeError(ErrorCode.DUPLICATE_PEER_ID, 'peer ID already connected'));
-    }
+    if (sockets.has(auth.data.peerId)) return next(refuse(ErrorCode.DUPLICATE_PEER_ID, 'peer ID already connected'));
+    if (sockets.size >= config.maxConnections) return next(refuse(ErrorCode.SERVER_FULL, 'server is full, try later'));
     socket.data.peerId = auth.data.peerId;
     next();
   });
 
   io.on('connection', (socket: TrackerSocket) => {
     const peerId = socket.data.peerId;
-    sockets.set(peerId, socket.id);
-    const log = logger.child({ peerId: peerId.slice(0, 8) });
+    const log = logger.child({ peer: peerId.slice(0, 8) });
+    if (sockets.has(peerId)) {
+      // Two handshakes with one ID raced past the middleware: the first one keeps it.
+      traffic.addError(ErrorCode.DUPLICATE_PEER_ID);
+      socket.disconnect(true);
+      return;
+    }
+    sockets.set(peerId, socket);
+    const bucket = new TokenBucket(config.rateLimitPerS, config.rateBurst, deps.now);
+    let strikes = 0;
     log.debug('connected');
+
     socket.conn.on('packet', (packet: { data?: unknown }) => {
       traffic.transportIn += packetBytes(packet.data);
     });
@@ -86,67 +119,77 @@ export function attachTracker(deps: TrackerDeps): void {
       traffic.transportOut += packetBytes(packet.data);
     });
 
-    /** Wraps a handler: requires an ack callback, counts bytes, turns throws into an error ack. */
-    const handle = (event: string, handler: (payload: unknown) => Ack) => {
-      socket.on(event as keyof ClientToServerEvents, (payload: unknown, ack: unknown) => {
-        traffic.addInbound(event, jsonBytes(payload));
-        if (typeof ack !== 'function') {
-          log.warn({ event, code: ErrorCode.ACK_REQUIRED }, 'event without ack ignored');
-          return;
+    // Runs before any handler, for every event: rate limit, known name, ack present.
+    socket.use((packet, next) => {
+      const [event, ...args] = packet;
+      const ack = args[args.length - 1];
+      const answer = (code: ErrorCode, message: string) => {
+        traffic.addError(code);
+        log.debug({ event, code }, message);
+        if (typeof ack === 'function') ack(errorAck(code, message));
+      };
+      if (!bucket.take()) {
+        strikes++;
+        answer(ErrorCode.RATE_LIMITED, 'too many events, slow down');
+        if (strikes >= config.rateStrikes) {
+          log.warn({ strikes }, 'disconnecting a socket that kept flooding');
+          socket.disconnect(true);
         }
-        let res: Ack;
+        return;
+      }
+      strikes = 0;
+      if (!isEvent(event))
+        return answer(ErrorCode.UNKNOWN_EVENT, `unknown event ${JSON.stringify(String(event)).slice(0, 64)}`);
+      if (typeof ack !== 'function' || args.length !== 2) {
+        return answer(ErrorCode.ACK_REQUIRED, `${event} takes one payload and an acknowledgement callback`);
+      }
+      next();
+    });
+
+    for (const event of Object.keys(HANDLERS) as (keyof ClientToServerEvents)[]) {
+      const handler = HANDLERS[event];
+      socket.on(event, (payload: unknown, ack: unknown) => {
+        traffic.addEvent(event);
+        let res: ReturnType<typeof handler>;
         try {
-          res = handler(payload);
+          res = handler(ctx, peerId, payload);
         } catch (err) {
           log.error({ err, event }, 'handler failed');
           res = errorAck(ErrorCode.INVALID_PAYLOAD, 'could not process the event');
         }
-        if (!res.ok) log.debug({ event, code: res.code }, res.message);
-        ack(res);
+        if (!res.ok) {
+          traffic.addError(res.code);
+          log.debug({ event, code: res.code }, res.message);
+        }
+        (ack as (res: unknown) => void)(res);
       });
-    };
-
-    handle('announce', (payload) => {
-      const parsed = AnnounceRequestSchema.safeParse(payload);
-      if (!parsed.success) return errorAck(ErrorCode.INVALID_PAYLOAD, describeIssues(parsed.error));
-      const req = parsed.data;
-      if (req.event === 'stopped') {
-        registry.remove(req.infoHash, peerId);
-        return { ok: true, peers: [], ...countsOf(req.infoHash), interval: config.announceIntervalS };
-      }
-      registry.upsert(req.infoHash, peerId, { left: req.left }, req.event === 'completed');
-      const numwant = Math.min(req.numwant, config.maxNumwant);
-      const peers = registry.sample(req.infoHash, peerId, numwant, deps.random);
-      return { ok: true, peers, ...countsOf(req.infoHash), interval: config.announceIntervalS };
-    });
-
-    handle('signal', (payload) => {
-      const parsed = SignalRequestSchema.safeParse(payload);
-      if (!parsed.success) return errorAck(ErrorCode.INVALID_PAYLOAD, describeIssues(parsed.error));
-      const { to, data } = parsed.data;
-      const size = jsonBytes(data);
-      if (size > config.maxSignalBytes) {
-        return errorAck(ErrorCode.PAYLOAD_TOO_LARGE, `signal of ${size} bytes exceeds ${config.maxSignalBytes}`);
-      }
-      const target = sockets.get(to);
-      if (!target) return errorAck(ErrorCode.UNKNOWN_PEER, 'target peer is not connected');
-      if (!registry.shareSwarm(peerId, to)) {
-        return errorAck(ErrorCode.NOT_ALLOWED, 'target peer shares no swarm with the sender');
-      }
-      io.to(target).emit('signal', { from: peerId, data });
-      traffic.addRelayed('signal', size);
-      return { ok: true };
-    });
+    }
 
     socket.on('disconnect', (reason) => {
-      if (sockets.get(peerId) === socket.id) sockets.delete(peerId);
+      if (sockets.get(peerId) === socket) sockets.delete(peerId);
       registry.removePeer(peerId);
+      ring.remove(peerId);
       log.debug({ reason }, 'disconnected');
     });
   });
 
-  function countsOf(infoHash: string) {
-    const { complete, incomplete } = registry.counts(infoHash);
-    return { complete, incomplete };
-  }
+  // A socket that stays connected but stops announcing a swarm leaves it after the TTL.
+  const ttlMs = config.peerTtlS * 1000;
+  const sweep = setInterval(
+    () => {
+      const dropped = registry.expire(deps.now() - ttlMs);
+      if (dropped > 0) logger.debug({ dropped }, 'expired silent swarm members');
+    },
+    Math.min(MAX_SWEEP_INTERVAL_MS, ttlMs / 4),
+  );
+  sweep.unref();
+
+  return {
+    get connections() {
+      return sockets.size;
+    },
+    destroy() {
+      clearInterval(sweep);
+    },
+  };
 }

@@ -1,18 +1,24 @@
 /**
- * Byte accounting: what peers sent the server per event type, what it relayed, and the
- * raw transport bytes both ways. This is how a test proves that no file byte went through
- * the server.
+ * Event and byte accounting: events per type, errors per code, bytes relayed per event
+ * type, and the raw socket bytes both ways. /api/stats and /metrics both read it; it is how
+ * a test proves that no file byte went through the server.
  */
 export class TrafficCounter {
-  /** Payload bytes received, per event type. */
-  readonly inbound: Record<string, number> = {};
+  /** Inbound events accepted for handling, per event type. */
+  readonly events: Record<string, number> = {};
+  /** Error answers and refusals, per error code. */
+  readonly errors: Record<string, number> = {};
   /** Payload bytes forwarded to another peer, per event type. */
   readonly relayed: Record<string, number> = {};
   transportIn = 0;
   transportOut = 0;
 
-  addInbound(event: string, bytes: number): void {
-    this.inbound[event] = (this.inbound[event] ?? 0) + bytes;
+  addEvent(event: string): void {
+    this.events[event] = (this.events[event] ?? 0) + 1;
+  }
+
+  addError(code: string): void {
+    this.errors[code] = (this.errors[code] ?? 0) + 1;
   }
 
   addRelayed(event: string, bytes: number): void {
@@ -21,7 +27,8 @@ export class TrafficCounter {
 
   toJSON() {
     return {
-      inbound: { ...this.inbound },
+      events: { ...this.events },
+      errors: { ...this.errors },
       relayed: { ...this.relayed },
       transportIn: this.transportIn,
       transportOut: this.transportOut,
@@ -29,12 +36,12 @@ export class TrafficCounter {
   }
 }
 
-/** Size in bytes of a payload as it crosses the wire (JSON, UTF-8). */
+/** Size in bytes of a payload as it crosses the wire (JSON, UTF-8); -1 if it cannot be encoded. */
 export function jsonBytes(value: unknown): number {
   try {
     return Buffer.byteLength(JSON.stringify(value) ?? '');
   } catch {
-    return 0;
+    return -1;
   }
 }
 

@@ -1,58 +1,31 @@
-import { randomBytes } from 'node:crypto';
-import { type Ack, type AnnounceResult, ErrorCode, PROTOCOL_VERSION } from '@ringswarm/shared';
+import { ErrorCode, PROTOCOL_VERSION } from '@ringswarm/shared';
 import { type RunningServer, startServer } from '@ringswarm/signaling-server';
 import { pino } from 'pino';
-import { io, type Socket } from 'socket.io-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-
-const peerId = () => randomBytes(20).toString('hex');
-const infoHash = () => randomBytes(32).toString('hex');
+import {
+  announce,
+  emit,
+  randomInfoHash as infoHash,
+  randomPeerId as peerId,
+  SocketPool,
+} from '../helpers/tracker-socket.js';
 
 describe('tracker over a real socket.io connection', () => {
   let server: RunningServer;
-  const sockets: Socket[] = [];
+  let pool: SocketPool;
 
   beforeEach(async () => {
     server = await startServer({ port: 0, host: '127.0.0.1' }, { logger: pino({ level: 'silent' }) });
+    pool = new SocketPool(server.url);
   });
 
   afterEach(async () => {
-    for (const s of sockets.splice(0)) s.disconnect();
+    pool.closeAll();
     await server.close();
   });
 
-  function connect(auth: unknown): Socket {
-    const socket = io(server.url, { auth: auth as object, transports: ['websocket'], reconnection: false });
-    sockets.push(socket);
-    return socket;
-  }
-
-  async function peer(id = peerId()): Promise<{ id: string; socket: Socket }> {
-    const socket = connect({ peerId: id, version: PROTOCOL_VERSION });
-    await new Promise<void>((resolve, reject) => {
-      socket.once('connect', resolve);
-      socket.once('connect_error', reject);
-    });
-    return { id, socket };
-  }
-
-  function refused(auth: unknown): Promise<{ message: string; code: string | undefined }> {
-    const socket = connect(auth);
-    return new Promise((resolve, reject) => {
-      socket.once('connect', () => reject(new Error('connection was accepted')));
-      socket.once('connect_error', (err: Error & { data?: { code?: string } }) =>
-        resolve({ message: err.message, code: err.data?.code }),
-      );
-    });
-  }
-
-  const emit = (socket: Socket, event: string, payload: unknown) =>
-    socket.timeout(5_000).emitWithAck(event, payload) as Promise<Ack<object>>;
-
-  const announce = (socket: Socket, hash: string, left: number | null, event = 'started') =>
-    emit(socket, 'announce', { infoHash: hash, event, left, uploaded: 0, downloaded: 0, numwant: 50 }) as Promise<
-      Ack<AnnounceResult>
-    >;
+  const peer = () => pool.peer();
+  const refused = (auth: unknown) => pool.refused(auth);
 
   it('refuses a missing, malformed or duplicate peer ID and a wrong version, with codes', async () => {
     expect((await refused({})).code).toBe(ErrorCode.INVALID_HANDSHAKE);

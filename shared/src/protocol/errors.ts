@@ -18,6 +18,14 @@ export const ErrorCode = {
   PAYLOAD_TOO_LARGE: 'ERR_PAYLOAD_TOO_LARGE',
   /** An event was sent without an acknowledgement callback. */
   ACK_REQUIRED: 'ERR_ACK_REQUIRED',
+  /** The event name is not part of the protocol. */
+  UNKNOWN_EVENT: 'ERR_UNKNOWN_EVENT',
+  /** The socket sent events faster than its rate limit allows. */
+  RATE_LIMITED: 'ERR_RATE_LIMITED',
+  /** The peer is already in as many swarms as one connection may join. */
+  TOO_MANY_SWARMS: 'ERR_TOO_MANY_SWARMS',
+  /** The server holds as many connections as it is configured for. */
+  SERVER_FULL: 'ERR_SERVER_FULL',
   /** The tracker did not answer in time. */
   TIMEOUT: 'ERR_TIMEOUT',
   /** A peer wire frame was truncated, unknown or out of range. */

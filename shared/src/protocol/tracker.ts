@@ -48,6 +48,41 @@ export const SignalRequestSchema = z.strictObject({
 });
 export type SignalRequest = z.infer<typeof SignalRequestSchema>;
 
+/** Most infohashes one scrape may ask about. */
+export const MAX_SCRAPE_HASHES = 100;
+
+export const ScrapeRequestSchema = z.strictObject({
+  infoHashes: z.array(InfoHashSchema).min(1).max(MAX_SCRAPE_HASHES),
+});
+export type ScrapeRequest = z.infer<typeof ScrapeRequestSchema>;
+
+export interface SwarmCounts {
+  /** Seeders: peers with the whole file. */
+  complete: number;
+  /** Leechers: peers still downloading. */
+  incomplete: number;
+  /** Downloads completed in this swarm. */
+  downloaded: number;
+}
+
+export interface ScrapeResult {
+  files: Record<string, SwarmCounts>;
+}
+
+/** Most ring members one bootstrap answer may name. */
+export const MAX_BOOTSTRAP_PEERS = 16;
+
+export const RingBootstrapRequestSchema = z.strictObject({
+  /** How many well-known members the caller wants (the server caps it). */
+  k: z.number().int().min(1).max(MAX_BOOTSTRAP_PEERS),
+});
+export type RingBootstrapRequest = z.infer<typeof RingBootstrapRequestSchema>;
+
+export interface RingBootstrapResult {
+  /** Live ring members, never the caller; empty for the first peer (it forms a ring of one). */
+  peers: string[];
+}
+
 /** A signal as delivered: the server stamps `from` with the sender's bound peer ID. */
 export interface RelayedSignal {
   from: string;
@@ -67,7 +102,9 @@ export type Ack<T extends object = object> = ({ ok: true } & T) | ErrorAck;
 
 export interface ClientToServerEvents {
   announce: (req: AnnounceRequest, ack: (res: Ack<AnnounceResult>) => void) => void;
+  scrape: (req: ScrapeRequest, ack: (res: Ack<ScrapeResult>) => void) => void;
   signal: (req: SignalRequest, ack: (res: Ack) => void) => void;
+  'ring:bootstrap': (req: RingBootstrapRequest, ack: (res: Ack<RingBootstrapResult>) => void) => void;
 }
 
 export interface ServerToClientEvents {
@@ -81,7 +118,12 @@ export interface ServerToClientEvents {
 export type Inbound<T> = { [K in keyof T]: (...args: unknown[]) => void };
 
 /** Names of the client-to-server events, for per-event accounting. */
-export const CLIENT_EVENTS = ['announce', 'signal'] as const satisfies readonly (keyof ClientToServerEvents)[];
+export const CLIENT_EVENTS = [
+  'announce',
+  'scrape',
+  'signal',
+  'ring:bootstrap',
+] as const satisfies readonly (keyof ClientToServerEvents)[];
 
 /** Formats a zod failure as one short line for an error ack. */
 export function describeIssues(error: z.ZodError): string {

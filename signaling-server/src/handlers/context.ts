@@ -1,0 +1,29 @@
+import type { Ack, ErrorCode, ServerToClientEvents } from '@ringswarm/shared';
+import type { ServerConfig } from '../config.js';
+import type { RingMembers } from '../ring-members.js';
+import type { SwarmRegistry } from '../swarm-registry.js';
+import type { TrafficCounter } from '../traffic.js';
+
+/** What every event handler may use. Handlers never see a socket. */
+export interface HandlerContext {
+  registry: SwarmRegistry;
+  ring: RingMembers;
+  traffic: TrafficCounter;
+  config: ServerConfig;
+  random: () => number;
+  now: () => number;
+  isConnected(peerId: string): boolean;
+  /** Delivers an event to a connected peer. */
+  deliver<K extends keyof ServerToClientEvents>(
+    to: string,
+    event: K,
+    ...args: Parameters<ServerToClientEvents[K]>
+  ): void;
+}
+
+/** A handler: validates `payload` (still `unknown`) and answers with an ack. */
+export type Handler = (ctx: HandlerContext, peerId: string, payload: unknown) => Ack<object>;
+
+export function errorAck(code: ErrorCode, message: string): Ack<never> {
+  return { ok: false, code, message };
+}

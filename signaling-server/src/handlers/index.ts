@@ -1,0 +1,17 @@
+import type { ClientToServerEvents } from '@ringswarm/shared';
+import { announce } from './announce.js';
+import type { Handler } from './context.js';
+import { ringBootstrap } from './ring-bootstrap.js';
+import { scrape } from './scrape.js';
+import { signal } from './signal.js';
+
+/** One handler per client event, chosen from this table. */
+export const HANDLERS: Record<keyof ClientToServerEvents, Handler> = {
+  announce,
+  scrape,
+  signal,
+  'ring:bootstrap': ringBootstrap,
+};
+
+export type { Handler, HandlerContext } from './context.js';
+export { errorAck } from './context.js';

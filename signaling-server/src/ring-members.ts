@@ -1,0 +1,55 @@
+/**
+ * Live ring members: connected peers that asked for `ring:bootstrap`. The tracker hands a
+ * few of them to each newcomer (the seed's "well-known peers"). An array plus an index map
+ * gives O(1) add, remove and random pick.
+ */
+export class RingMembers {
+  #ids: string[] = [];
+  #index = new Map<string, number>();
+
+  add(peerId: string): void {
+    if (this.#index.has(peerId)) return;
+    this.#index.set(peerId, this.#ids.length);
+    this.#ids.push(peerId);
+  }
+
+  remove(peerId: string): void {
+    const i = this.#index.get(peerId);
+    if (i === undefined) return;
+    const last = this.#ids.pop()!;
+    if (last !== peerId) {
+      this.#ids[i] = last;
+      this.#index.set(last, i);
+    }
+    this.#index.delete(peerId);
+  }
+
+  has(peerId: string): boolean {
+    return this.#index.has(peerId);
+  }
+
+  get size(): number {
+    return this.#ids.length;
+  }
+
+  /** Up to `k` distinct members other than `except`, chosen uniformly at random. */
+  sample(except: string, k: number, random: () => number): string[] {
+    const picked = new Set<string>();
+    const available = this.#ids.length - (this.#index.has(except) ? 1 : 0);
+    const want = Math.min(k, available);
+    // Rejection sampling is cheap while k is far below the member count; walk otherwise.
+    if (want * 4 < this.#ids.length) {
+      while (picked.size < want) {
+        const id = this.#ids[Math.floor(random() * this.#ids.length)]!;
+        if (id !== except) picked.add(id);
+      }
+      return [...picked];
+    }
+    const start = Math.floor(random() * Math.max(1, this.#ids.length));
+    for (let n = 0; n < this.#ids.length && picked.size < want; n++) {
+      const id = this.#ids[(start + n) % this.#ids.length]!;
+      if (id !== except) picked.add(id);
+    }
+    return [...picked];
+  }
+}

@@ -1,0 +1,52 @@
+import { randomBytes } from 'node:crypto';
+import { type Ack, type AnnounceResult, PROTOCOL_VERSION } from '@ringswarm/shared';
+import { io, type Socket } from 'socket.io-client';
+
+export const randomPeerId = () => randomBytes(20).toString('hex');
+export const randomInfoHash = () => randomBytes(32).toString('hex');
+
+/** Raw socket.io clients against a tracker URL, closed together by `closeAll`. */
+export class SocketPool {
+  readonly sockets: Socket[] = [];
+
+  constructor(readonly url: string) {}
+
+  open(auth: unknown): Socket {
+    const socket = io(this.url, { auth: auth as object, transports: ['websocket'], reconnection: false });
+    this.sockets.push(socket);
+    return socket;
+  }
+
+  /** Connects a well-formed peer and waits until the server accepts it. */
+  async peer(id = randomPeerId()): Promise<{ id: string; socket: Socket }> {
+    const socket = this.open({ peerId: id, version: PROTOCOL_VERSION });
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect', resolve);
+      socket.once('connect_error', reject);
+    });
+    return { id, socket };
+  }
+
+  /** Resolves with the refusal's message and code; rejects if the server accepts. */
+  refused(auth: unknown): Promise<{ message: string; code: string | undefined }> {
+    const socket = this.open(auth);
+    return new Promise((resolve, reject) => {
+      socket.once('connect', () => reject(new Error('connection was accepted')));
+      socket.once('connect_error', (err: Error & { data?: { code?: string } }) =>
+        resolve({ message: err.message, code: err.data?.code }),
+      );
+    });
+  }
+
+  closeAll(): void {
+    for (const s of this.sockets.splice(0)) s.disconnect();
+  }
+}
+
+export const emit = (socket: Socket, event: string, payload: unknown, ms = 5_000) =>
+  socket.timeout(ms).emitWithAck(event, payload) as Promise<Ack<Record<string, unknown>>>;
+
+export const announce = (socket: Socket, infoHash: string, left: number | null, event = 'started') =>
+  emit(socket, 'announce', { infoHash, event, left, uploaded: 0, downloaded: 0, numwant: 50 }) as Promise<
+    Ack<AnnounceResult>
+  >;
