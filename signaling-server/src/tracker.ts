@@ -98,9 +98,22 @@ export function attachTracker(deps: TrackerDeps): Tracker {
     next();
   });
 
+  // Shared by every connection: per-socket closures cost memory at tens of thousands of peers.
+  const countIn = (packet: { data?: unknown }) => {
+    traffic.transportIn += packetBytes(packet.data);
+  };
+  const countOut = (packet: { data?: unknown }) => {
+    traffic.transportOut += packetBytes(packet.data);
+  };
+  // socket.io keeps each session's first HTTP request by default; nothing here needs it
+  // once the handshake is read (socket.io's own memory-usage advice).
+  io.engine.on('connection', (raw: { request: unknown }) => {
+    raw.request = null;
+  });
+
   io.on('connection', (socket: TrackerSocket) => {
     const peerId = socket.data.peerId;
-    const log = logger.child({ peer: peerId.slice(0, 8) });
+    const peer = peerId.slice(0, 8);
     if (sockets.has(peerId)) {
       // Two handshakes with one ID raced past the middleware: the first one keeps it.
       traffic.addError(ErrorCode.DUPLICATE_PEER_ID);
@@ -110,14 +123,9 @@ export function attachTracker(deps: TrackerDeps): Tracker {
     sockets.set(peerId, socket);
     const bucket = new TokenBucket(config.rateLimitPerS, config.rateBurst, deps.now);
     let strikes = 0;
-    log.debug('connected');
-
-    socket.conn.on('packet', (packet: { data?: unknown }) => {
-      traffic.transportIn += packetBytes(packet.data);
-    });
-    socket.conn.on('packetCreate', (packet: { data?: unknown }) => {
-      traffic.transportOut += packetBytes(packet.data);
-    });
+    logger.debug({ peer }, 'connected');
+    socket.conn.on('packet', countIn);
+    socket.conn.on('packetCreate', countOut);
 
     // Runs before any handler, for every event: rate limit, known name, ack present.
     socket.use((packet, next) => {
@@ -125,14 +133,14 @@ export function attachTracker(deps: TrackerDeps): Tracker {
       const ack = args[args.length - 1];
       const answer = (code: ErrorCode, message: string) => {
         traffic.addError(code);
-        log.debug({ event, code }, message);
+        logger.debug({ peer, event, code }, message);
         if (typeof ack === 'function') ack(errorAck(code, message));
       };
       if (!bucket.take()) {
         strikes++;
         answer(ErrorCode.RATE_LIMITED, 'too many events, slow down');
         if (strikes >= config.rateStrikes) {
-          log.warn({ strikes }, 'disconnecting a socket that kept flooding');
+          logger.warn({ peer, strikes }, 'disconnecting a socket that kept flooding');
           socket.disconnect(true);
         }
         return;
@@ -154,12 +162,12 @@ export function attachTracker(deps: TrackerDeps): Tracker {
         try {
           res = handler(ctx, peerId, payload);
         } catch (err) {
-          log.error({ err, event }, 'handler failed');
+          logger.error({ peer, err, event }, 'handler failed');
           res = errorAck(ErrorCode.INVALID_PAYLOAD, 'could not process the event');
         }
         if (!res.ok) {
           traffic.addError(res.code);
-          log.debug({ event, code: res.code }, res.message);
+          logger.debug({ peer, event, code: res.code }, res.message);
         }
         (ack as (res: unknown) => void)(res);
       });
@@ -169,7 +177,7 @@ export function attachTracker(deps: TrackerDeps): Tracker {
       if (sockets.get(peerId) === socket) sockets.delete(peerId);
       registry.removePeer(peerId);
       ring.remove(peerId);
-      log.debug({ reason }, 'disconnected');
+      logger.debug({ peer, reason }, 'disconnected');
     });
   });
 
