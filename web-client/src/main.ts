@@ -153,6 +153,7 @@ function download(infoHash: string): void {
     setStatus(`Downloading ${manifest.name}…`);
   });
   swarm.on('progress', render);
+  swarm.on('error', (err) => setStatus(`This browser could not store the download: ${err.message}`, 'error'));
   swarm.on('peer-closed', () => {
     if (swarm.peerIds.length === 0 && !swarm.done) setStatus('All peers left; waiting for someone who has the file…');
   });

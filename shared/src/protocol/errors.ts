@@ -36,6 +36,8 @@ export const ErrorCode = {
   BAD_METADATA: 'ERR_BAD_METADATA',
   /** The remote handshake named another swarm or protocol. */
   BAD_HANDSHAKE: 'ERR_BAD_HANDSHAKE',
+  /** Local storage could not read or write a piece. */
+  STORAGE: 'ERR_STORAGE',
   /** A share link could not be parsed. */
   BAD_LINK: 'ERR_BAD_LINK',
 } as const;

@@ -7,6 +7,7 @@ export class Bitfield {
     readonly length: number,
     bytes?: Uint8Array,
   ) {
+    if (!Number.isSafeInteger(length) || length < 0) throw new RangeError(`bitfield length ${length} is invalid`);
     const size = Math.ceil(length / 8);
     if (bytes) {
       if (bytes.length !== size)

@@ -59,8 +59,17 @@ const ManifestSchema = z
     if (m.pieces.length !== pieceCount(m.length, m.pieceLength)) {
       ctx.addIssue({ code: 'custom', message: 'piece count does not match length and pieceLength' });
     }
-    const paths = new Set(m.files.map((f) => f.path));
+    // Paths must stay distinct on case-insensitive file systems, and no file may also be a folder.
+    const paths = new Set(m.files.map((f) => f.path.toLowerCase()));
     if (paths.size !== m.files.length) ctx.addIssue({ code: 'custom', message: 'duplicate file path' });
+    for (const path of paths) {
+      for (let i = path.indexOf('/'); i >= 0; i = path.indexOf('/', i + 1)) {
+        if (paths.has(path.slice(0, i))) {
+          ctx.addIssue({ code: 'custom', message: `"${path.slice(0, i)}" is both a file and a folder` });
+          return;
+        }
+      }
+    }
   });
 
 export type ManifestFile = z.infer<typeof FileSchema>;

@@ -66,6 +66,8 @@ export type SwarmEvents = {
   'peer-closed': [remoteId: string, code: string | undefined];
   /** Something a remote did wrong, handled by closing its link. */
   warning: [error: RingswarmError, remoteId: string];
+  /** Local storage failed to read or write a piece (`ERR_STORAGE`). */
+  error: [error: RingswarmError];
   close: [];
 };
 
@@ -102,8 +104,17 @@ interface PartialPiece {
   data: Uint8Array;
   /** Offsets of blocks requested from some peer and not yet received. */
   requested: Set<number>;
-  received: Set<number>;
+  /** Offset of each received block -> the peer that sent it. */
+  received: Map<number, string>;
   blocks: number;
+  /** Set when the piece failed its hash check before: only this peer may fill it. */
+  owner: string | null;
+}
+
+/** A piece that failed its hash check with blocks from several peers: who sent what. */
+interface Suspect {
+  data: Uint8Array;
+  from: Map<number, string>;
 }
 
 interface MetadataFetch {
@@ -138,6 +149,11 @@ export class Swarm extends Emitter<SwarmEvents> {
   #wires = new Map<string, Wire>();
   #partial = new Map<number, PartialPiece>();
   #metadata: MetadataFetch | null = null;
+  /** Peers that said they have no manifest (until they announce pieces). */
+  #metadataRefused = new Set<string>();
+  /** Complete pieces whose hash is being checked: not to be requested again meanwhile. */
+  #verifying = new Set<number>();
+  #suspects = new Map<number, Suspect>();
   #banned = new Set<string>();
   #haveBytes = 0;
   #downloaded = 0;
@@ -203,7 +219,10 @@ export class Swarm extends Emitter<SwarmEvents> {
    * the link (the remote's handshake, when the remote opened the connection).
    */
   addLink(link: FrameLink, firstFrame?: Uint8Array): void {
-    if (this.#destroyed) return;
+    if (this.#destroyed) {
+      link.close();
+      return;
+    }
     if (this.#banned.has(link.remoteId) || this.#wires.has(link.remoteId)) {
       link.close(this.#banned.has(link.remoteId) ? ErrorCode.BAD_PIECE : ErrorCode.BAD_HANDSHAKE);
       return;
@@ -281,6 +300,8 @@ export class Swarm extends Emitter<SwarmEvents> {
           this.#requestMore(wire);
         } else {
           wire.pendingBits = msg.bits.slice();
+          // A peer sends its bitfield once it has the manifest, even if it refused before.
+          if (this.#metadataRefused.delete(wire.link.remoteId)) this.#fetchMetadata();
         }
         break;
       case 'have':
@@ -315,6 +336,7 @@ export class Swarm extends Emitter<SwarmEvents> {
         this.#onMetadataData(wire, msg.chunk, msg.total, msg.data);
         break;
       case 'metadata-reject':
+        this.#metadataRefused.add(wire.link.remoteId);
         if (this.#metadata?.from === wire.link.remoteId) {
           this.#metadata = null;
           this.#fetchMetadata();
@@ -380,7 +402,13 @@ export class Swarm extends Emitter<SwarmEvents> {
       while (!this.#destroyed && !wire.waitingForDrain && this.#wires.get(wire.link.remoteId) === wire) {
         const block = wire.uploads.shift();
         if (!block) break;
-        const data = await this.store.read(block.index, block.begin, block.length);
+        let data: Uint8Array;
+        try {
+          data = await this.store.read(block.index, block.begin, block.length);
+        } catch (err) {
+          this.#storageError(`reading piece ${block.index}`, err);
+          continue;
+        }
         if (this.#destroyed || this.#wires.get(wire.link.remoteId) !== wire) break;
         wire.uploaded += data.length;
         this.#uploaded += data.length;
@@ -407,32 +435,42 @@ export class Swarm extends Emitter<SwarmEvents> {
       return;
     }
     partial.requested.delete(begin);
-    partial.received.add(begin);
+    partial.received.set(begin, wire.link.remoteId);
     partial.data.set(data, begin);
     wire.downloaded += data.length;
     if (partial.received.size === partial.blocks) {
       this.#partial.delete(index);
-      void this.#verifyAndStore(wire, index, partial.data);
+      this.#verifying.add(index);
+      void this.#verifyAndStore(index, partial);
     }
     this.#requestMore(wire);
   }
 
-  async #verifyAndStore(wire: Wire, index: number, data: Uint8Array): Promise<void> {
+  /** Checks a complete piece and stores it; the piece stays in #verifying until then. */
+  async #verifyAndStore(index: number, partial: PartialPiece): Promise<void> {
     const manifest = this.#manifest;
     if (!manifest || !this.#have) return;
-    const hash = await sha256Hex(data);
+    const hash = await sha256Hex(partial.data);
     if (this.#destroyed) return;
     if (hash !== manifest.pieces[index]) {
-      this.#banned.add(wire.link.remoteId);
-      this.#fail(wire, new RingswarmError(ErrorCode.BAD_PIECE, `piece ${index} failed its hash check`));
+      this.#verifying.delete(index);
+      this.#onBadPiece(index, partial);
       this.#requestAll();
       return;
     }
-    await this.store.write(index, data);
+    this.#banLiars(index, partial.data);
+    try {
+      await this.store.write(index, partial.data);
+    } catch (err) {
+      this.#verifying.delete(index);
+      this.#storageError(`storing piece ${index}`, err);
+      return;
+    }
+    this.#verifying.delete(index);
     if (this.#destroyed || this.#have.has(index)) return;
     this.#have.set(index);
-    this.#haveBytes += data.length;
-    this.#downloaded += data.length;
+    this.#haveBytes += partial.data.length;
+    this.#downloaded += partial.data.length;
     for (const other of this.#wires.values()) {
       if (other.handshaken) this.#send(other, { type: 'have', index });
     }
@@ -442,6 +480,51 @@ export class Swarm extends Emitter<SwarmEvents> {
       this.#doneEmitted = true;
       this.emit('done');
     }
+  }
+
+  /**
+   * A piece failed its hash check. From a single peer: that peer lied, ban it. From
+   * several: we cannot tell which block was bad, so the piece is fetched again from one
+   * peer only, and once it verifies, whoever sent a block that differs is banned
+   * (banning every contributor would let one liar get honest peers banned).
+   */
+  #onBadPiece(index: number, partial: PartialPiece): void {
+    const senders = new Set(partial.received.values());
+    if (senders.size === 1) {
+      const [liar] = senders as Set<string>;
+      this.#ban(liar!, `piece ${index} failed its hash check`);
+      return;
+    }
+    if (!this.#suspects.has(index)) this.#suspects.set(index, { data: partial.data, from: partial.received });
+    this.emit(
+      'warning',
+      new RingswarmError(ErrorCode.BAD_PIECE, `piece ${index} failed its hash check`),
+      [...senders].join(','),
+    );
+  }
+
+  /** After a suspect piece verified: bans the peers whose earlier blocks differ from it. */
+  #banLiars(index: number, good: Uint8Array): void {
+    const suspect = this.#suspects.get(index);
+    if (!suspect) return;
+    this.#suspects.delete(index);
+    for (const [begin, remoteId] of suspect.from) {
+      const end = Math.min(begin + BLOCK_LENGTH, good.length);
+      if (!equalBytes(suspect.data.subarray(begin, end), good.subarray(begin, end))) {
+        this.#ban(remoteId, `sent a bad block of piece ${index}`);
+      }
+    }
+  }
+
+  #ban(remoteId: string, message: string): void {
+    this.#banned.add(remoteId);
+    const wire = this.#wires.get(remoteId);
+    if (wire) this.#fail(wire, new RingswarmError(ErrorCode.BAD_PIECE, message));
+  }
+
+  #storageError(what: string, err: unknown): void {
+    if (this.#destroyed) return;
+    this.emit('error', new RingswarmError(ErrorCode.STORAGE, `${what} failed: ${(err as Error)?.message ?? err}`));
   }
 
   // --- metadata --------------------------------------------------------------------------
@@ -460,7 +543,7 @@ export class Swarm extends Emitter<SwarmEvents> {
 
   #fetchMetadata(): void {
     if (this.#manifest || this.#metadata) return;
-    const wire = [...this.#wires.values()].find((w) => w.handshaken);
+    const wire = [...this.#wires.values()].find((w) => w.handshaken && !this.#metadataRefused.has(w.link.remoteId));
     if (!wire) return;
     this.#metadata = { from: wire.link.remoteId, total: 0, chunks: [] };
     this.#send(wire, { type: 'metadata-request', chunk: 0 });
@@ -485,18 +568,23 @@ export class Swarm extends Emitter<SwarmEvents> {
     const digest = await sha256(encoded);
     if (this.#destroyed || this.#manifest) return;
     this.#metadata = null;
+    let manifest: Manifest;
     try {
       if (!equalBytes(digest, fromHex(this.infoHash))) {
         throw new RingswarmError(ErrorCode.BAD_METADATA, 'manifest does not match the infohash');
       }
-      this.#setManifest(decodeManifest(encoded));
+      manifest = decodeManifest(encoded);
     } catch (err) {
-      if (!(err instanceof RingswarmError)) throw err;
+      const error =
+        err instanceof RingswarmError
+          ? err
+          : new RingswarmError(ErrorCode.BAD_METADATA, String((err as Error)?.message));
       this.#banned.add(wire.link.remoteId);
-      this.#fail(wire, err);
+      this.#fail(wire, error);
       this.#fetchMetadata();
       return;
     }
+    this.#setManifest(manifest);
   }
 
   #setManifest(manifest: Manifest, have?: Bitfield): void {
@@ -545,27 +633,28 @@ export class Swarm extends Emitter<SwarmEvents> {
     const have = this.#have;
     if (!manifest || !have || have.complete || wire.chokedByRemote || !wire.bits) return;
     while (wire.inflight.size < PIPELINE_DEPTH) {
-      const block = this.#nextBlock(wire.bits, manifest, have);
+      const block = this.#nextBlock(wire.link.remoteId, wire.bits, manifest, have);
       if (!block) break;
       wire.inflight.set(blockKey(block.index, block.begin), block);
       this.#send(wire, { type: 'request', ...block });
     }
   }
 
-  #nextBlock(remote: Bitfield, manifest: Manifest, have: Bitfield): Block | null {
+  #nextBlock(remoteId: string, remote: Bitfield, manifest: Manifest, have: Bitfield): Block | null {
     for (const [index, partial] of this.#partial) {
-      if (!remote.has(index)) continue;
+      if (!remote.has(index) || (partial.owner !== null && partial.owner !== remoteId)) continue;
       const block = this.#unrequestedBlock(manifest, index, partial);
       if (block) return block;
     }
     for (let index = 0; index < manifest.pieces.length; index++) {
-      if (have.has(index) || this.#partial.has(index) || !remote.has(index)) continue;
+      if (have.has(index) || this.#partial.has(index) || this.#verifying.has(index) || !remote.has(index)) continue;
       const size = pieceSize(manifest, index);
       const partial: PartialPiece = {
         data: new Uint8Array(size),
         requested: new Set(),
-        received: new Set(),
+        received: new Map(),
         blocks: Math.ceil(size / BLOCK_LENGTH),
+        owner: this.#suspects.has(index) ? remoteId : null,
       };
       this.#partial.set(index, partial);
       return this.#unrequestedBlock(manifest, index, partial);
@@ -586,6 +675,9 @@ export class Swarm extends Emitter<SwarmEvents> {
   #releaseInflight(wire: Wire): void {
     for (const block of wire.inflight.values()) this.#partial.get(block.index)?.requested.delete(block.begin);
     wire.inflight.clear();
+    for (const [index, partial] of this.#partial) {
+      if (partial.owner === wire.link.remoteId) this.#partial.delete(index);
+    }
   }
 
   // --- plumbing --------------------------------------------------------------------------
