@@ -107,6 +107,7 @@ export class RingswarmClient extends Emitter<ClientEvents> {
     swarm.on('warning', (err, remoteId) =>
       this.emit('warning', new Error(`peer ${remoteId}: ${err.code} ${err.message}`)),
     );
+    swarm.on('error', (err) => this.emit('warning', err));
     swarm.on('peer-closed', () => {
       if (!swarm.done && swarm.peerIds.length === 0) this.#schedule(entry, LONELY_ANNOUNCE_MS);
     });
