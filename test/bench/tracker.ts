@@ -7,7 +7,9 @@
  * Phases (see tracker-load.ts): announce latency at a fixed offered load (each peer once a
  * second), announce throughput at saturation, signal relay throughput at saturation.
  *
- * Options: --peers (5000) --swarms (500) --seconds per phase (10) --reps (3).
+ * Options: --peers (5000) --swarms (500) --seconds per phase (10) --reps (3),
+ * --numwant (10: peer IDs in each of our announce answers; bittorrent-tracker's WebSocket
+ * announce answers carry none, so --numwant 0 compares equal work).
  * Prints a table, then one JSON line with the medians and ratios (ours / bittorrent-tracker).
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
@@ -21,6 +23,7 @@ const { values } = parseArgs({
     swarms: { type: 'string', default: '500' },
     seconds: { type: 'string', default: '10' },
     reps: { type: 'string', default: '3' },
+    numwant: { type: 'string', default: '10' },
   },
 });
 const PEERS = Number(values.peers);
@@ -191,6 +194,7 @@ async function main(): Promise<void> {
     peers: PEERS,
     swarms: Number(values.swarms),
     reps: REPS,
+    numwant: Number(values.numwant),
     announces_per_s: round(m('ours', 'announces_per_s')),
     bt_announces_per_s: round(m('bt', 'announces_per_s')),
     announce_ratio: round(m('ours', 'announces_per_s') / m('bt', 'announces_per_s'), 2),
