@@ -11,7 +11,7 @@ export default defineConfig({
     resolve: { conditions: ['source'] },
   },
   test: {
-    include: ['unit/**/*.test.ts', 'integration/**/*.test.ts', 'e2e/**/*.test.ts'],
+    include: ['unit/**/*.test.ts', 'sim/**/*.test.ts', 'integration/**/*.test.ts', 'e2e/**/*.test.ts'],
     // Native WebRTC (@roamhq/wrtc) and Chromium run in child processes, not worker threads.
     pool: 'forks',
     testTimeout: 60_000,
