@@ -1,5 +1,6 @@
 export * from './bytes.js';
 export * from './client.js';
+export * from './clock.js';
 export * from './emitter.js';
 export * from './net/peer-link.js';
 export * from './net/tracker-client.js';
@@ -8,6 +9,8 @@ export * from './protocol/ids.js';
 export * from './protocol/tracker.js';
 export * from './swarm/bitfield.js';
 export * from './swarm/manifest.js';
+export * from './swarm/piece-picker.js';
 export * from './swarm/piece-store.js';
+export * from './swarm/rate-meter.js';
 export * from './swarm/swarm.js';
 export * from './swarm/wire.js';

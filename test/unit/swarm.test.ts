@@ -5,10 +5,8 @@ import {
   concatBytes,
   createManifest,
   decodeMessage,
-  Emitter,
   encodeManifest,
   encodeMessage,
-  type FrameLink,
   hashPieces,
   infoHashOf,
   METADATA_CHUNK_LENGTH,
@@ -18,108 +16,14 @@ import {
   ReaderPieceStore,
   readAllPieces,
   Swarm,
-  type WireMessage,
 } from '@ringswarm/shared';
 import { afterEach, describe, expect, it } from 'vitest';
+import { connect, linkPair, newPeerId, type ScriptedPeer, scripted } from '../helpers/fake-link.js';
 import { seedable } from '../helpers/seed.js';
 import { until, waitFor } from '../helpers/until.js';
 
 /** Upper bound for any one wait; the in-memory transfers here finish far sooner. */
 const WAIT_MS = 5_000;
-
-type LinkEvents = { frame: [frame: Uint8Array]; drain: []; close: [code?: string] };
-
-/**
- * One end of an in-memory connection. Frames reach the other end in order, each in a later
- * macrotask: never synchronously, like a data channel, and through setTimeout rather than
- * queueMicrotask so that an endless exchange cannot starve the timers that end a test.
- * Closing one end closes the other, which sees a plain hang-up, as over WebRTC.
- */
-class FakeLink extends Emitter<LinkEvents> implements FrameLink {
-  closed = false;
-  closeCode: string | undefined;
-  other: FakeLink | undefined;
-
-  constructor(readonly remoteId: string) {
-    super();
-  }
-
-  send(frame: Uint8Array): boolean {
-    if (this.closed) return false;
-    const other = this.other!;
-    const copy = frame.slice();
-    setTimeout(() => other.#deliver(copy), 0);
-    return true;
-  }
-
-  close(code?: string): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.closeCode = code;
-    this.emit('close', code);
-    this.removeAllListeners();
-    const other = this.other!;
-    setTimeout(() => other.close(), 0);
-  }
-
-  #deliver(frame: Uint8Array): void {
-    if (!this.closed) this.emit('frame', frame);
-  }
-}
-
-/** Two connected ends: `[0]` is used by peer `a` (so its remoteId is `b`), `[1]` by peer `b`. */
-function linkPair(a: string, b: string): [FakeLink, FakeLink] {
-  const atA = new FakeLink(b);
-  const atB = new FakeLink(a);
-  atA.other = atB;
-  atB.other = atA;
-  return [atA, atB];
-}
-
-/** Connects two swarms; `tamper` rewrites every frame `a` sends. */
-function connect(a: Swarm, b: Swarm, tamper?: (frame: Uint8Array) => Uint8Array): [FakeLink, FakeLink] {
-  const [atA, atB] = linkPair(a.peerId, b.peerId);
-  if (tamper) {
-    const send = atA.send.bind(atA);
-    atA.send = (frame) => send(tamper(frame));
-  }
-  a.addLink(atA);
-  b.addLink(atB);
-  return [atA, atB];
-}
-
-/** A remote peer played by the test: it sends what the test says and records what it gets. */
-class ScriptedPeer {
-  readonly inbox: WireMessage[] = [];
-
-  constructor(
-    readonly id: string,
-    /** The test's end of the link. */
-    readonly link: FakeLink,
-    /** The swarm's end of the link. */
-    readonly atSwarm: FakeLink,
-  ) {
-    link.on('frame', (frame) => this.inbox.push(decodeMessage(frame)));
-  }
-
-  send(msg: WireMessage): void {
-    this.link.send(encodeMessage(msg));
-  }
-
-  handshake(infoHash: string, overrides: Partial<{ version: number; peerId: string }> = {}): void {
-    this.send({ type: 'handshake', version: 1, infoHash, peerId: this.id, ...overrides });
-  }
-
-  received<T extends WireMessage['type']>(type: T): Extract<WireMessage, { type: T }>[] {
-    return this.inbox.filter((m): m is Extract<WireMessage, { type: T }> => m.type === type);
-  }
-}
-
-function scripted(swarm: Swarm, id = newPeerId()): ScriptedPeer {
-  const [atSwarm, atPeer] = linkPair(swarm.peerId, id);
-  swarm.addLink(atSwarm);
-  return new ScriptedPeer(id, atPeer, atSwarm);
-}
 
 /** A memory store that remembers every write, and whether it came after destroy(). */
 class RecordingStore extends MemoryPieceStore {
@@ -137,8 +41,6 @@ class RecordingStore extends MemoryPieceStore {
   }
 }
 
-let lastPeerId = 0;
-const newPeerId = () => (++lastPeerId).toString(16).padStart(40, '0');
 const random = (length: number) => new Uint8Array(randomBytes(length));
 const sha = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 const nextMacrotask = () => new Promise((resolve) => setTimeout(resolve, 0));

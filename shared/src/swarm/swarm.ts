@@ -6,11 +6,14 @@
  * Transport-agnostic: a peer is anything that satisfies {@link FrameLink}.
  */
 import { concatBytes, equalBytes, fromHex, sha256, sha256Hex } from '../bytes.js';
+import { type Clock, systemClock, systemRandom } from '../clock.js';
 import { Emitter } from '../emitter.js';
 import { ErrorCode, RingswarmError } from '../protocol/errors.js';
 import { Bitfield } from './bitfield.js';
 import { decodeManifest, encodeManifest, type Manifest, pieceCount, pieceSize } from './manifest.js';
+import { PiecePicker } from './piece-picker.js';
 import type { PieceStore } from './piece-store.js';
+import { RateMeter } from './rate-meter.js';
 import {
   BLOCK_LENGTH,
   checkBlock,
@@ -21,8 +24,10 @@ import {
   type WireMessage,
 } from './wire.js';
 
-/** Blocks requested from one peer and not yet answered. */
+/** Requests kept outstanding with one peer at least (blocks). */
 export const PIPELINE_DEPTH = 32;
+/** Most requests kept outstanding with one peer (blocks), on long, fast paths. */
+export const MAX_PIPELINE = 256;
 
 /** What the engine needs from a connection to one peer. */
 export interface FrameLink {
@@ -51,8 +56,30 @@ export interface SwarmStats {
   downloaded: number;
   /** Payload bytes sent to peers. */
   uploaded: number;
+  /** Verified bytes per second, over the last few seconds. */
+  downloadRate: number;
+  uploadRate: number;
+  /** Seconds to completion at the current rate; null when unknown, 0 when done. */
+  eta: number | null;
   peers: number;
+  /** Connected peers that have every piece, and those that do not (null before the manifest). */
+  seeders: number | null;
+  leechers: number | null;
+  /** True once every remaining block is requested and duplicates go to idle peers. */
+  endgame: boolean;
   done: boolean;
+}
+
+export interface PeerStats {
+  remoteId: string;
+  uploaded: number;
+  downloaded: number;
+  uploadRate: number;
+  downloadRate: number;
+  /** Pieces the peer has, or null before its bitfield (or our manifest). */
+  pieces: number | null;
+  /** Requests outstanding to this peer. */
+  inflight: number;
 }
 
 export type SwarmEvents = {
@@ -77,6 +104,11 @@ interface Block {
   length: number;
 }
 
+interface Request extends Block {
+  /** Clock reading when the request was sent. */
+  sentAt: number;
+}
+
 interface Wire {
   link: FrameLink;
   handshaken: boolean;
@@ -87,12 +119,16 @@ interface Wire {
   pendingHaves: number[];
   /** True while the remote refuses our requests. */
   chokedByRemote: boolean;
-  inflight: Map<string, Block>;
+  inflight: Map<string, Request>;
   uploads: Block[];
   uploading: boolean;
   waitingForDrain: boolean;
   uploaded: number;
   downloaded: number;
+  uploadMeter: RateMeter;
+  downloadMeter: RateMeter;
+  /** Smallest request-to-block time seen, ms: the round trip without queueing. */
+  minRtt: number;
   listeners: {
     frame: (frame: Uint8Array) => void;
     drain: () => void;
@@ -127,6 +163,10 @@ export interface SwarmDeps {
   /** This peer's ID (40 hex digits). */
   peerId: string;
   store: PieceStore;
+  /** Default {@link systemClock}. */
+  clock?: Clock;
+  /** Uniform random number in [0, 1), for piece order. Default {@link systemRandom}. */
+  random?: () => number;
 }
 
 export interface SwarmOptions {
@@ -135,6 +175,8 @@ export interface SwarmOptions {
   manifest?: Manifest;
   /** Pieces already held and verified (all of them when seeding). */
   have?: Bitfield;
+  /** Download pieces in order (for streaming). Default false: rarest first. */
+  sequential?: boolean;
 }
 
 const blockKey = (index: number, begin: number) => `${index}:${begin}`;
@@ -156,8 +198,13 @@ export class Swarm extends Emitter<SwarmEvents> {
   #suspects = new Map<number, Suspect>();
   #banned = new Set<string>();
   #haveBytes = 0;
-  #downloaded = 0;
-  #uploaded = 0;
+  #downloadMeter: RateMeter;
+  #uploadMeter: RateMeter;
+  #picker: PiecePicker | null = null;
+  #sequential: boolean;
+  #endgame = false;
+  readonly #clock: Clock;
+  readonly #random: () => number;
   #doneEmitted = false;
   #destroyed = false;
 
@@ -166,6 +213,12 @@ export class Swarm extends Emitter<SwarmEvents> {
     this.peerId = deps.peerId;
     this.store = deps.store;
     this.infoHash = options.infoHash;
+    this.#clock = deps.clock ?? systemClock;
+    this.#random = deps.random ?? systemRandom;
+    this.#sequential = options.sequential ?? false;
+    const now = () => this.#clock.now();
+    this.#downloadMeter = new RateMeter(now);
+    this.#uploadMeter = new RateMeter(now);
     if (options.manifest) this.#setManifest(options.manifest, options.have);
   }
 
@@ -192,26 +245,49 @@ export class Swarm extends Emitter<SwarmEvents> {
   }
 
   stats(): SwarmStats {
+    const downloadRate = this.#downloadMeter.rate();
+    const left = this.left;
+    let seeders: number | null = null;
+    if (this.#manifest) {
+      seeders = 0;
+      for (const w of this.#wires.values()) if (w.bits?.complete) seeders++;
+    }
     return {
       infoHash: this.infoHash,
       have: this.#haveBytes,
       length: this.#manifest?.length ?? null,
       piecesHave: this.#have?.count ?? 0,
       pieceCount: this.#manifest ? this.#manifest.pieces.length : null,
-      downloaded: this.#downloaded,
-      uploaded: this.#uploaded,
+      downloaded: this.#downloadMeter.total,
+      uploaded: this.#uploadMeter.total,
+      downloadRate,
+      uploadRate: this.#uploadMeter.rate(),
+      eta: left === 0 ? 0 : left !== null && downloadRate > 0 ? left / downloadRate : null,
       peers: this.#wires.size,
+      seeders,
+      leechers: seeders === null ? null : this.#wires.size - seeders,
+      endgame: this.#endgame,
       done: this.done,
     };
   }
 
-  /** Per-peer byte counts, both ways. */
-  peerStats(): { remoteId: string; uploaded: number; downloaded: number }[] {
+  /** Per-peer byte counts and rates, both ways. */
+  peerStats(): PeerStats[] {
     return [...this.#wires.values()].map((w) => ({
       remoteId: w.link.remoteId,
       uploaded: w.uploaded,
       downloaded: w.downloaded,
+      uploadRate: w.uploadMeter.rate(),
+      downloadRate: w.downloadMeter.rate(),
+      pieces: w.bits?.count ?? null,
+      inflight: w.inflight.size,
     }));
+  }
+
+  /** Switches between in-order (streaming) and rarest-first piece order. */
+  setSequential(sequential: boolean): void {
+    this.#sequential = sequential;
+    if (this.#picker) this.#picker.sequential = sequential;
   }
 
   /**
@@ -240,6 +316,9 @@ export class Swarm extends Emitter<SwarmEvents> {
       waitingForDrain: false,
       uploaded: 0,
       downloaded: 0,
+      uploadMeter: new RateMeter(() => this.#clock.now()),
+      downloadMeter: new RateMeter(() => this.#clock.now()),
+      minRtt: Number.POSITIVE_INFINITY,
       listeners: {
         frame: (frame) => this.#onFrame(wire, frame),
         drain: () => {
@@ -296,7 +375,7 @@ export class Swarm extends Emitter<SwarmEvents> {
         break;
       case 'bitfield':
         if (this.#manifest) {
-          wire.bits = this.#parseBits(msg.bits);
+          this.#setBits(wire, this.#parseBits(msg.bits));
           this.#requestMore(wire);
         } else {
           wire.pendingBits = msg.bits.slice();
@@ -346,14 +425,26 @@ export class Swarm extends Emitter<SwarmEvents> {
   }
 
   #onHave(wire: Wire, index: number): void {
-    if (!this.#manifest || !wire.bits) {
+    if (!this.#manifest) {
       if (wire.pendingHaves.length < 1 << 16) wire.pendingHaves.push(index);
       return;
     }
-    if (index >= this.#manifest.pieces.length)
+    if (index >= this.#manifest.pieces.length) {
       throw new RingswarmError(ErrorCode.BAD_FRAME, `have ${index} out of range`);
-    wire.bits.set(index);
+    }
+    if (!wire.bits) this.#setBits(wire, new Bitfield(this.#manifest.pieces.length));
+    if (!wire.bits!.has(index)) {
+      wire.bits!.set(index);
+      this.#picker?.addHave(index);
+    }
     this.#requestMore(wire);
+  }
+
+  /** Replaces a peer's bitfield, keeping piece availability in step. */
+  #setBits(wire: Wire, bits: Bitfield | null): void {
+    if (wire.bits) this.#picker?.addBitfield(wire.bits, -1);
+    wire.bits = bits;
+    if (bits) this.#picker?.addBitfield(bits, 1);
   }
 
   #onHandshake(wire: Wire, msg: Extract<WireMessage, { type: 'handshake' }>): void {
@@ -411,7 +502,8 @@ export class Swarm extends Emitter<SwarmEvents> {
         }
         if (this.#destroyed || this.#wires.get(wire.link.remoteId) !== wire) break;
         wire.uploaded += data.length;
-        this.#uploaded += data.length;
+        wire.uploadMeter.add(data.length);
+        this.#uploadMeter.add(data.length);
         if (!this.#send(wire, { type: 'piece', index: block.index, begin: block.begin, data })) {
           wire.waitingForDrain = true;
         }
@@ -429,6 +521,14 @@ export class Swarm extends Emitter<SwarmEvents> {
     // A block we did not ask this peer for (or cancelled) is dropped, not stored.
     if (!block || block.length !== data.length) return;
     wire.inflight.delete(key);
+    wire.minRtt = Math.min(wire.minRtt, this.#clock.now() - block.sentAt);
+    wire.downloadMeter.add(data.length);
+    // Endgame: the same block was asked of others too; tell them not to bother.
+    for (const other of this.#wires.values()) {
+      if (other !== wire && other.inflight.delete(key)) {
+        this.#send(other, { type: 'cancel', index, begin, length: block.length });
+      }
+    }
     const partial = this.#partial.get(index);
     if (!partial || partial.received.has(begin)) {
       this.#requestMore(wire);
@@ -470,7 +570,7 @@ export class Swarm extends Emitter<SwarmEvents> {
     if (this.#destroyed || this.#have.has(index)) return;
     this.#have.set(index);
     this.#haveBytes += partial.data.length;
-    this.#downloaded += partial.data.length;
+    this.#downloadMeter.add(partial.data.length);
     for (const other of this.#wires.values()) {
       if (other.handshaken) this.#send(other, { type: 'have', index });
     }
@@ -595,17 +695,18 @@ export class Swarm extends Emitter<SwarmEvents> {
     this.#have = have ?? new Bitfield(count);
     this.#haveBytes = 0;
     for (let i = 0; i < count; i++) if (this.#have.has(i)) this.#haveBytes += pieceSize(manifest, i);
+    this.#picker = new PiecePicker(count, { random: this.#random, sequential: this.#sequential });
     this.emit('metadata', manifest);
     for (const wire of this.#wires.values()) {
       if (!wire.handshaken) continue;
       this.#send(wire, { type: 'bitfield', bits: this.#have.bytes });
       try {
-        if (wire.pendingBits) wire.bits = this.#parseBits(wire.pendingBits);
-        wire.bits ??= new Bitfield(count);
+        const bits = wire.pendingBits ? this.#parseBits(wire.pendingBits) : new Bitfield(count);
         for (const index of wire.pendingHaves) {
           if (index >= count) throw new RingswarmError(ErrorCode.BAD_FRAME, `have ${index} out of range`);
-          wire.bits.set(index);
+          bits.set(index);
         }
+        this.#setBits(wire, bits);
       } catch (err) {
         if (err instanceof RingswarmError) this.#fail(wire, err);
         continue;
@@ -632,22 +733,40 @@ export class Swarm extends Emitter<SwarmEvents> {
     const manifest = this.#manifest;
     const have = this.#have;
     if (!manifest || !have || have.complete || wire.chokedByRemote || !wire.bits) return;
-    while (wire.inflight.size < PIPELINE_DEPTH) {
-      const block = this.#nextBlock(wire.link.remoteId, wire.bits, manifest, have);
+    const window = this.#window(wire);
+    while (wire.inflight.size < window) {
+      const block = this.#nextBlock(wire, wire.bits, manifest, have);
       if (!block) break;
-      wire.inflight.set(blockKey(block.index, block.begin), block);
+      wire.inflight.set(blockKey(block.index, block.begin), { ...block, sentAt: this.#clock.now() });
       this.#send(wire, { type: 'request', ...block });
     }
   }
 
-  #nextBlock(remoteId: string, remote: Bitfield, manifest: Manifest, have: Bitfield): Block | null {
+  /**
+   * Requests to keep outstanding with a peer: twice its bandwidth-delay product (measured
+   * rate times the smallest round trip seen), so a long, fast path (a TURN relay across a
+   * continent) stays full. Never below {@link PIPELINE_DEPTH}: a window-limited rate would
+   * otherwise shrink its own estimate. At most {@link MAX_PIPELINE}.
+   */
+  #window(wire: Wire): number {
+    const rate = wire.downloadMeter.rate();
+    if (!Number.isFinite(wire.minRtt) || rate === 0) return PIPELINE_DEPTH;
+    const bdpBlocks = (rate * (wire.minRtt / 1000)) / BLOCK_LENGTH;
+    return Math.max(PIPELINE_DEPTH, Math.min(MAX_PIPELINE, Math.ceil(2 * bdpBlocks)));
+  }
+
+  #nextBlock(wire: Wire, remote: Bitfield, manifest: Manifest, have: Bitfield): Block | null {
+    const remoteId = wire.link.remoteId;
+    // Finish pieces already started before starting new ones.
     for (const [index, partial] of this.#partial) {
       if (!remote.has(index) || (partial.owner !== null && partial.owner !== remoteId)) continue;
       const block = this.#unrequestedBlock(manifest, index, partial);
       if (block) return block;
     }
-    for (let index = 0; index < manifest.pieces.length; index++) {
-      if (have.has(index) || this.#partial.has(index) || this.#verifying.has(index) || !remote.has(index)) continue;
+    const index =
+      this.#picker?.pick(remote, (i) => !have.has(i) && !this.#partial.has(i) && !this.#verifying.has(i), have.count) ??
+      -1;
+    if (index >= 0) {
       const size = pieceSize(manifest, index);
       const partial: PartialPiece = {
         data: new Uint8Array(size),
@@ -658,6 +777,23 @@ export class Swarm extends Emitter<SwarmEvents> {
       };
       this.#partial.set(index, partial);
       return this.#unrequestedBlock(manifest, index, partial);
+    }
+    return this.#endgameBlock(wire, remote, manifest);
+  }
+
+  /**
+   * Endgame: every missing block is already asked of some peer. An idle peer that has one
+   * asks for it too; whichever copy arrives first wins and the others are cancelled.
+   */
+  #endgameBlock(wire: Wire, remote: Bitfield, manifest: Manifest): Block | null {
+    for (const [index, partial] of this.#partial) {
+      if (!remote.has(index) || partial.owner !== null) continue;
+      const size = pieceSize(manifest, index);
+      for (let begin = 0; begin < size; begin += BLOCK_LENGTH) {
+        if (partial.received.has(begin) || wire.inflight.has(blockKey(index, begin))) continue;
+        this.#endgame = true;
+        return { index, begin, length: Math.min(BLOCK_LENGTH, size - begin) };
+      }
     }
     return null;
   }
@@ -702,6 +838,7 @@ export class Swarm extends Emitter<SwarmEvents> {
     if (this.#wires.get(wire.link.remoteId) !== wire) return;
     this.#wires.delete(wire.link.remoteId);
     this.#detach(wire);
+    this.#setBits(wire, null);
     this.#releaseInflight(wire);
     if (this.#metadata?.from === wire.link.remoteId) this.#metadata = null;
     this.emit('peer-closed', wire.link.remoteId, code);

@@ -1,0 +1,88 @@
+/**
+ * Chooses which piece to start next from a given peer. Pure: randomness is injected.
+ *
+ * - The first few pieces are picked at random, so a newcomer quickly has something to trade.
+ * - Then rarest first: the piece the fewest connected peers have, so rare pieces spread
+ *   before their holders leave. Ties are broken by a random order drawn once per swarm, so
+ *   peers that see the same availability still fan out over different pieces.
+ * - Sequential mode picks the lowest index (for streaming).
+ */
+import type { Bitfield } from './bitfield.js';
+
+/** Pieces picked at random before rarest-first takes over. */
+export const RANDOM_FIRST_PIECES = 4;
+
+export interface PiecePickerOptions {
+  /** Uniform random number in [0, 1). */
+  random: () => number;
+  /** Pick the lowest index first (streaming). Default false. */
+  sequential?: boolean;
+  /** Default {@link RANDOM_FIRST_PIECES}. */
+  randomFirst?: number;
+}
+
+export class PiecePicker {
+  readonly pieceCount: number;
+  sequential: boolean;
+  /** How many connected peers have each piece. */
+  readonly availability: Uint32Array;
+  /** Tie-break rank of each piece: a random permutation, fixed for the swarm's lifetime. */
+  readonly #rank: Uint32Array;
+  readonly #random: () => number;
+  readonly #randomFirst: number;
+
+  constructor(pieceCount: number, options: PiecePickerOptions) {
+    this.pieceCount = pieceCount;
+    this.sequential = options.sequential ?? false;
+    this.#random = options.random;
+    this.#randomFirst = options.randomFirst ?? RANDOM_FIRST_PIECES;
+    this.availability = new Uint32Array(pieceCount);
+    const order = Array.from({ length: pieceCount }, (_, i) => i);
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = Math.floor(this.#random() * (i + 1));
+      [order[i], order[j]] = [order[j]!, order[i]!];
+    }
+    this.#rank = new Uint32Array(pieceCount);
+    order.forEach((piece, rank) => {
+      this.#rank[piece] = rank;
+    });
+  }
+
+  /** A peer's whole bitfield arrived (`+1`) or the peer left (`-1`). */
+  addBitfield(bits: Bitfield, delta: 1 | -1 = 1): void {
+    for (let i = 0; i < this.pieceCount; i++) if (bits.has(i)) this.availability[i]! += delta;
+  }
+
+  /** A peer announced one more piece. */
+  addHave(index: number): void {
+    if (index >= 0 && index < this.pieceCount) this.availability[index]!++;
+  }
+
+  /**
+   * The piece to start next from a peer holding `remote`, among pieces for which
+   * `wanted(index)` is true (not held, not in progress); -1 when there is none.
+   * @param piecesHeld how many pieces we hold, for the random-first phase
+   */
+  pick(remote: Bitfield, wanted: (index: number) => boolean, piecesHeld: number): number {
+    if (this.sequential) {
+      for (let i = 0; i < this.pieceCount; i++) if (remote.has(i) && wanted(i)) return i;
+      return -1;
+    }
+    const randomPhase = piecesHeld < this.#randomFirst;
+    let best = -1;
+    let bestAvailability = Number.POSITIVE_INFINITY;
+    let bestRank = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < this.pieceCount; i++) {
+      if (!remote.has(i) || !wanted(i)) continue;
+      // In the random phase every candidate counts as equally rare: the rank alone decides.
+      const availability = randomPhase ? 0 : this.availability[i]!;
+      const rank = this.#rank[i]!;
+      if (availability < bestAvailability || (availability === bestAvailability && rank < bestRank)) {
+        best = i;
+        bestAvailability = availability;
+        bestRank = rank;
+      }
+    }
+    return best;
+  }
+}

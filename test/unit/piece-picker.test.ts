@@ -1,0 +1,128 @@
+import { Bitfield, PiecePicker, RANDOM_FIRST_PIECES, RateMeter } from '@ringswarm/shared';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+
+/** A seeded generator (mulberry32), so orders are reproducible. */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const bits = (length: number, indexes: number[]) => {
+  const b = new Bitfield(length);
+  for (const i of indexes) b.set(i);
+  return b;
+};
+const all = (n: number) => Bitfield.full(n);
+const none = () => false;
+const any = () => true;
+
+describe('PiecePicker', () => {
+  it('picks the rarest piece once past the random first pieces', () => {
+    const picker = new PiecePicker(6, { random: seeded(1) });
+    // Availability: piece 4 is held by one peer, 2 by two, everything else by three.
+    picker.addBitfield(all(6));
+    picker.addBitfield(bits(6, [0, 1, 2, 3, 5]));
+    picker.addBitfield(bits(6, [0, 1, 3, 5]));
+    expect(Array.from(picker.availability)).toEqual([3, 3, 2, 3, 1, 3]);
+    const held = RANDOM_FIRST_PIECES;
+    expect(picker.pick(all(6), any, held)).toBe(4);
+    expect(picker.pick(all(6), (i) => i !== 4, held)).toBe(2);
+    // Only pieces the remote has and we want count.
+    expect(picker.pick(bits(6, [0, 5]), any, held)).not.toBe(4);
+    expect(picker.pick(all(6), none, held)).toBe(-1);
+  });
+
+  it('breaks ties in an order drawn once from its seed: same seed, same order', () => {
+    const order = (seed: number) => {
+      const picker = new PiecePicker(64, { random: seeded(seed) });
+      const taken = new Set<number>();
+      const out: number[] = [];
+      for (let k = 0; k < 64; k++) {
+        const i = picker.pick(all(64), (x) => !taken.has(x), RANDOM_FIRST_PIECES);
+        taken.add(i);
+        out.push(i);
+      }
+      return out;
+    };
+    expect(order(7)).toEqual(order(7));
+    expect(order(7)).not.toEqual(order(8));
+    expect([...order(7)].sort((a, b) => a - b)).toEqual(Array.from({ length: 64 }, (_, i) => i));
+    // Not simply ascending: peers fan out over different pieces.
+    expect(order(7)).not.toEqual(Array.from({ length: 64 }, (_, i) => i));
+  });
+
+  it('ignores rarity for the first pieces, so they come from the random order', () => {
+    const picker = new PiecePicker(8, { random: seeded(3) });
+    picker.addBitfield(bits(8, [0, 1, 2, 3, 4, 5, 6]));
+    picker.addHave(7); // piece 7 is now as common as the others
+    picker.addBitfield(bits(8, [0, 1, 2, 3, 4, 5, 6]));
+    // Rarest is 7 (availability 1); in the random phase any piece may come first.
+    const firstPicks = new Set<number>();
+    for (let seed = 0; seed < 40; seed++) {
+      const p = new PiecePicker(8, { random: seeded(seed) });
+      p.addBitfield(bits(8, [0, 1, 2, 3, 4, 5, 6]));
+      p.addBitfield(all(8));
+      firstPicks.add(p.pick(all(8), any, 0));
+      expect(p.pick(all(8), any, RANDOM_FIRST_PIECES)).toBe(7);
+    }
+    expect(firstPicks.size).toBeGreaterThan(3);
+    expect(picker.pick(all(8), any, RANDOM_FIRST_PIECES)).toBe(7);
+  });
+
+  it('sequential mode picks the lowest wanted index the remote has', () => {
+    const picker = new PiecePicker(10, { random: seeded(5), sequential: true });
+    picker.addBitfield(bits(10, [9]));
+    expect(picker.pick(all(10), any, 0)).toBe(0);
+    expect(picker.pick(bits(10, [3, 9]), any, 0)).toBe(3);
+    expect(picker.pick(all(10), (i) => i > 6, 0)).toBe(7);
+  });
+
+  it('keeps availability exact through any sequence of joins, haves and leaves', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.array(fc.boolean(), { minLength: 12, maxLength: 12 }), { maxLength: 8 }),
+        fc.array(fc.nat({ max: 11 }), { maxLength: 20 }),
+        (peers, haves) => {
+          const picker = new PiecePicker(12, { random: seeded(9) });
+          const fields = peers.map((p) =>
+            bits(
+              12,
+              p.flatMap((v, i) => (v ? [i] : [])),
+            ),
+          );
+          for (const f of fields) picker.addBitfield(f);
+          for (const h of haves) picker.addHave(h);
+          for (const f of fields.slice(0, Math.floor(fields.length / 2))) picker.addBitfield(f, -1);
+          const expected = Array.from({ length: 12 }, (_, i) => {
+            const kept = fields.slice(Math.floor(fields.length / 2)).filter((f) => f.has(i)).length;
+            return kept + haves.filter((h) => h === i).length;
+          });
+          expect(Array.from(picker.availability)).toEqual(expected);
+        },
+      ),
+    );
+  });
+});
+
+describe('RateMeter', () => {
+  it('averages bytes over its window of seconds and forgets older ones', () => {
+    let now = 10_000;
+    const meter = new RateMeter(() => now, 5);
+    meter.add(5_000);
+    now += 1_000;
+    meter.add(5_000);
+    now += 999; // just before the next second starts: 5 buckets, 4.999 s
+    expect(meter.rate()).toBeCloseTo(10_000 / 4.999, 3);
+    expect(meter.total).toBe(10_000);
+    now += 10_000; // everything has left the window
+    expect(meter.rate()).toBe(0);
+    expect(meter.total).toBe(10_000);
+  });
+});

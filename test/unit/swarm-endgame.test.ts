@@ -1,0 +1,88 @@
+import { randomBytes } from 'node:crypto';
+import {
+  BLOCK_LENGTH,
+  type Clock,
+  createManifest,
+  hashPieces,
+  infoHashOf,
+  MemoryPieceStore,
+  Swarm,
+} from '@ringswarm/shared';
+import { afterEach, describe, expect, it } from 'vitest';
+import { scripted } from '../helpers/fake-link.js';
+import { until } from '../helpers/until.js';
+
+const WAIT_MS = 5_000;
+const swarms: Swarm[] = [];
+afterEach(() => {
+  for (const s of swarms.splice(0)) s.destroy();
+});
+
+/** A clock the test moves by hand; timers are not needed by these tests. */
+function manualClock(start = 1_000_000): Clock & { advance(ms: number): void } {
+  let t = start;
+  return {
+    now: () => t,
+    advance: (ms) => {
+      t += ms;
+    },
+    setTimeout: () => {
+      throw new Error('no timers expected');
+    },
+    clearTimeout: () => {},
+  };
+}
+
+async function twoBlockFile() {
+  const data = new Uint8Array(randomBytes(2 * BLOCK_LENGTH));
+  const pieceLength = 2 * BLOCK_LENGTH;
+  const manifest = createManifest({
+    name: 'f.bin',
+    files: [{ path: 'f.bin', length: data.length }],
+    pieceLength,
+    pieces: await hashPieces(data.length, pieceLength, async (o, n) => data.subarray(o, o + n)),
+  });
+  return { data, manifest, infoHash: await infoHashOf(manifest) };
+}
+
+describe('Swarm endgame', () => {
+  it('asks an idle peer for blocks already requested elsewhere, and cancels the loser', async () => {
+    const { data, manifest, infoHash } = await twoBlockFile();
+    const clock = manualClock();
+    const leecher = new Swarm({ peerId: 'f'.repeat(40), store: new MemoryPieceStore(), clock }, { infoHash, manifest });
+    swarms.push(leecher);
+
+    const slow = scripted(leecher);
+    slow.handshake(infoHash);
+    slow.send({ type: 'bitfield', bits: new Uint8Array([0x80]) });
+    slow.send({ type: 'unchoke' });
+    await until(() => slow.received('request').length === 2, WAIT_MS, 'both blocks asked of the first peer');
+    expect(leecher.stats().endgame).toBe(false);
+
+    // A second peer arrives while every block is in flight: endgame duplicates them.
+    const fast = scripted(leecher);
+    fast.handshake(infoHash);
+    fast.send({ type: 'bitfield', bits: new Uint8Array([0x80]) });
+    fast.send({ type: 'unchoke' });
+    await until(() => fast.received('request').length === 2, WAIT_MS, 'duplicates asked of the second peer');
+    expect(leecher.stats().endgame).toBe(true);
+    expect(fast.received('request').map((r) => r.begin)).toEqual([0, BLOCK_LENGTH]);
+
+    clock.advance(40);
+    fast.send({ type: 'piece', index: 0, begin: 0, data: data.slice(0, BLOCK_LENGTH) });
+    await until(() => slow.received('cancel').length === 1, WAIT_MS, 'a cancel to the slower peer');
+    expect(slow.received('cancel')[0]).toEqual({ type: 'cancel', index: 0, begin: 0, length: BLOCK_LENGTH });
+
+    // The slow peer's late copy of the same block is dropped, not counted twice.
+    slow.send({ type: 'piece', index: 0, begin: 0, data: data.slice(0, BLOCK_LENGTH) });
+    fast.send({ type: 'piece', index: 0, begin: BLOCK_LENGTH, data: data.slice(BLOCK_LENGTH) });
+    await until(() => leecher.done, WAIT_MS, 'the download to finish');
+    const stats = leecher.stats();
+    expect(stats.downloaded).toBe(data.length);
+    expect(stats.eta).toBe(0);
+    expect(stats.seeders).toBe(2);
+    const perPeer = Object.fromEntries(leecher.peerStats().map((p) => [p.remoteId, p.downloaded]));
+    expect(perPeer[fast.id]).toBe(data.length);
+    expect(perPeer[slow.id]).toBe(0);
+  });
+});
