@@ -1,14 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import {
-  BLOCK_LENGTH,
-  type Clock,
-  createManifest,
-  hashPieces,
-  infoHashOf,
-  MemoryPieceStore,
-  Swarm,
-} from '@ringswarm/shared';
+import { BLOCK_LENGTH, createManifest, hashPieces, infoHashOf, MemoryPieceStore, Swarm } from '@ringswarm/shared';
 import { afterEach, describe, expect, it } from 'vitest';
+import { FakeClock } from '../helpers/fake-clock.js';
 import { scripted } from '../helpers/fake-link.js';
 import { until } from '../helpers/until.js';
 
@@ -17,21 +10,6 @@ const swarms: Swarm[] = [];
 afterEach(() => {
   for (const s of swarms.splice(0)) s.destroy();
 });
-
-/** A clock the test moves by hand; timers are not needed by these tests. */
-function manualClock(start = 1_000_000): Clock & { advance(ms: number): void } {
-  let t = start;
-  return {
-    now: () => t,
-    advance: (ms) => {
-      t += ms;
-    },
-    setTimeout: () => {
-      throw new Error('no timers expected');
-    },
-    clearTimeout: () => {},
-  };
-}
 
 async function twoBlockFile() {
   const data = new Uint8Array(randomBytes(2 * BLOCK_LENGTH));
@@ -48,7 +26,7 @@ async function twoBlockFile() {
 describe('Swarm endgame', () => {
   it('asks an idle peer for blocks already requested elsewhere, and cancels the loser', async () => {
     const { data, manifest, infoHash } = await twoBlockFile();
-    const clock = manualClock();
+    const clock = new FakeClock();
     const leecher = new Swarm({ peerId: 'f'.repeat(40), store: new MemoryPieceStore(), clock }, { infoHash, manifest });
     swarms.push(leecher);
 
@@ -56,6 +34,7 @@ describe('Swarm endgame', () => {
     slow.handshake(infoHash);
     slow.send({ type: 'bitfield', bits: new Uint8Array([0x80]) });
     slow.send({ type: 'unchoke' });
+    await until(() => slow.received('interested').length === 1, WAIT_MS, 'interest in the first peer');
     await until(() => slow.received('request').length === 2, WAIT_MS, 'both blocks asked of the first peer');
     expect(leecher.stats().endgame).toBe(false);
 

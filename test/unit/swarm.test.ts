@@ -454,8 +454,9 @@ describe('Swarm and a failing store', () => {
     try {
       const peer = scripted(seeder);
       peer.handshake(seed.infoHash);
+      peer.send({ type: 'interested' });
+      await until(() => peer.received('unchoke').length === 1, WAIT_MS, 'the unchoke');
       peer.send({ type: 'request', index: 0, begin: 0, length: BLOCK_LENGTH });
-      await until(() => peer.received('unchoke').length === 1, WAIT_MS, 'the handshake answer');
       for (let i = 0; i < 20; i++) await nextMacrotask();
     } finally {
       process.off('unhandledRejection', onUnhandled);

@@ -10,9 +10,11 @@ import { type Clock, systemClock, systemRandom } from '../clock.js';
 import { Emitter } from '../emitter.js';
 import { ErrorCode, RingswarmError } from '../protocol/errors.js';
 import { Bitfield } from './bitfield.js';
+import { CHOKE_INTERVAL_MS, chooseUnchoked, OPTIMISTIC_ROUNDS, UPLOAD_SLOTS } from './choker.js';
 import { decodeManifest, encodeManifest, type Manifest, pieceCount, pieceSize } from './manifest.js';
 import { PiecePicker } from './piece-picker.js';
 import type { PieceStore } from './piece-store.js';
+import { RateLimiter } from './rate-limiter.js';
 import { RateMeter } from './rate-meter.js';
 import {
   BLOCK_LENGTH,
@@ -119,6 +121,12 @@ interface Wire {
   pendingHaves: number[];
   /** True while the remote refuses our requests. */
   chokedByRemote: boolean;
+  /** True while we refuse the remote's requests. */
+  amChoking: boolean;
+  /** The remote wants pieces from us. */
+  peerInterested: boolean;
+  /** We told the remote we want pieces from it. */
+  amInterested: boolean;
   inflight: Map<string, Request>;
   uploads: Block[];
   uploading: boolean;
@@ -167,6 +175,14 @@ export interface SwarmDeps {
   clock?: Clock;
   /** Uniform random number in [0, 1), for piece order. Default {@link systemRandom}. */
   random?: () => number;
+  /** Limiters shared by every swarm of a client (global rate limits). */
+  limits?: { upload?: RateLimiter; download?: RateLimiter };
+}
+
+/** Per-swarm byte rates; null = unlimited. */
+export interface RateLimits {
+  upload?: number | null;
+  download?: number | null;
 }
 
 export interface SwarmOptions {
@@ -203,6 +219,15 @@ export class Swarm extends Emitter<SwarmEvents> {
   #picker: PiecePicker | null = null;
   #sequential: boolean;
   #endgame = false;
+  readonly #uploadLimit: RateLimiter;
+  readonly #downloadLimit: RateLimiter;
+  readonly #globalLimits: { upload?: RateLimiter; download?: RateLimiter };
+  #timers = new Set<unknown>();
+  #chokeTimer: unknown = null;
+  #chokeRound = 0;
+  #optimistic: string | null = null;
+  #pumpScheduled = false;
+  #requestScheduled = false;
   readonly #clock: Clock;
   readonly #random: () => number;
   #doneEmitted = false;
@@ -219,6 +244,9 @@ export class Swarm extends Emitter<SwarmEvents> {
     const now = () => this.#clock.now();
     this.#downloadMeter = new RateMeter(now);
     this.#uploadMeter = new RateMeter(now);
+    this.#uploadLimit = new RateLimiter(now);
+    this.#downloadLimit = new RateLimiter(now);
+    this.#globalLimits = deps.limits ?? {};
     if (options.manifest) this.#setManifest(options.manifest, options.have);
   }
 
@@ -284,6 +312,18 @@ export class Swarm extends Emitter<SwarmEvents> {
     }));
   }
 
+  /** Sets this swarm's upload/download limits in bytes per second (null = unlimited). */
+  setRateLimits(limits: RateLimits): void {
+    if (limits.upload !== undefined) this.#uploadLimit.setRate(limits.upload);
+    if (limits.download !== undefined) this.#downloadLimit.setRate(limits.download);
+    this.#pumpAll();
+    this.#requestAll();
+  }
+
+  get rateLimits(): { upload: number | null; download: number | null } {
+    return { upload: this.#uploadLimit.rate, download: this.#downloadLimit.rate };
+  }
+
   /** Switches between in-order (streaming) and rarest-first piece order. */
   setSequential(sequential: boolean): void {
     this.#sequential = sequential;
@@ -310,6 +350,9 @@ export class Swarm extends Emitter<SwarmEvents> {
       pendingBits: null,
       pendingHaves: [],
       chokedByRemote: true,
+      amChoking: true,
+      peerInterested: false,
+      amInterested: false,
       inflight: new Map(),
       uploads: [],
       uploading: false,
@@ -329,6 +372,7 @@ export class Swarm extends Emitter<SwarmEvents> {
       },
     };
     this.#wires.set(link.remoteId, wire);
+    this.#startChokeRounds();
     link.on('frame', wire.listeners.frame);
     link.on('drain', wire.listeners.drain);
     link.on('close', wire.listeners.close);
@@ -340,6 +384,8 @@ export class Swarm extends Emitter<SwarmEvents> {
   destroy(): void {
     if (this.#destroyed) return;
     this.#destroyed = true;
+    for (const timer of this.#timers) this.#clock.clearTimeout(timer);
+    this.#timers.clear();
     for (const wire of [...this.#wires.values()]) {
       this.#detach(wire);
       wire.link.close();
@@ -376,6 +422,7 @@ export class Swarm extends Emitter<SwarmEvents> {
       case 'bitfield':
         if (this.#manifest) {
           this.#setBits(wire, this.#parseBits(msg.bits));
+          this.#updateInterest(wire);
           this.#requestMore(wire);
         } else {
           wire.pendingBits = msg.bits.slice();
@@ -396,6 +443,8 @@ export class Swarm extends Emitter<SwarmEvents> {
         break;
       case 'interested':
       case 'not-interested':
+        wire.peerInterested = msg.type === 'interested';
+        this.#rechoke(false);
         break;
       case 'request':
         this.#onRequest(wire, msg);
@@ -436,6 +485,7 @@ export class Swarm extends Emitter<SwarmEvents> {
     if (!wire.bits!.has(index)) {
       wire.bits!.set(index);
       this.#picker?.addHave(index);
+      if (!wire.amInterested && this.#have && !this.#have.has(index)) this.#setInterested(wire, true);
     }
     this.#requestMore(wire);
   }
@@ -462,8 +512,6 @@ export class Swarm extends Emitter<SwarmEvents> {
     if (this.#manifest && this.#have) {
       this.#send(wire, { type: 'bitfield', bits: this.#have.bytes });
     }
-    // Every peer is served for now; a rotating choke comes with upload slots.
-    this.#send(wire, { type: 'unchoke' });
     if (!this.#manifest) this.#fetchMetadata();
   }
 
@@ -478,7 +526,8 @@ export class Swarm extends Emitter<SwarmEvents> {
   #onRequest(wire: Wire, block: Block): void {
     if (!this.#manifest || !this.#have) return;
     checkBlock(this.#manifest, block.index, block.begin, block.length);
-    if (!this.#have.has(block.index)) return;
+    // A choked peer's requests are dropped (it was told); so are requests for pieces we lack.
+    if (wire.amChoking || !this.#have.has(block.index)) return;
     if (wire.uploads.length >= PIPELINE_DEPTH * 8) {
       throw new RingswarmError(ErrorCode.BAD_FRAME, 'too many outstanding requests');
     }
@@ -491,8 +540,13 @@ export class Swarm extends Emitter<SwarmEvents> {
     wire.uploading = true;
     try {
       while (!this.#destroyed && !wire.waitingForDrain && this.#wires.get(wire.link.remoteId) === wire) {
-        const block = wire.uploads.shift();
-        if (!block) break;
+        if (wire.uploads.length === 0) break;
+        const wait = Math.max(this.#uploadLimit.delay(), this.#globalLimits.upload?.delay() ?? 0);
+        if (wait > 0) {
+          this.#schedulePump(wait);
+          break;
+        }
+        const block = wire.uploads.shift()!;
         let data: Uint8Array;
         try {
           data = await this.store.read(block.index, block.begin, block.length);
@@ -504,6 +558,8 @@ export class Swarm extends Emitter<SwarmEvents> {
         wire.uploaded += data.length;
         wire.uploadMeter.add(data.length);
         this.#uploadMeter.add(data.length);
+        this.#uploadLimit.reserve(data.length);
+        this.#globalLimits.upload?.reserve(data.length);
         if (!this.#send(wire, { type: 'piece', index: block.index, begin: block.begin, data })) {
           wire.waitingForDrain = true;
         }
@@ -578,6 +634,7 @@ export class Swarm extends Emitter<SwarmEvents> {
     this.emit('progress', this.stats());
     if (this.#have.complete && !this.#doneEmitted) {
       this.#doneEmitted = true;
+      for (const w of this.#wires.values()) this.#setInterested(w, false);
       this.emit('done');
     }
   }
@@ -707,6 +764,7 @@ export class Swarm extends Emitter<SwarmEvents> {
           bits.set(index);
         }
         this.#setBits(wire, bits);
+        this.#updateInterest(wire);
       } catch (err) {
         if (err instanceof RingswarmError) this.#fail(wire, err);
         continue;
@@ -735,10 +793,17 @@ export class Swarm extends Emitter<SwarmEvents> {
     if (!manifest || !have || have.complete || wire.chokedByRemote || !wire.bits) return;
     const window = this.#window(wire);
     while (wire.inflight.size < window) {
+      const wait = Math.max(this.#downloadLimit.delay(), this.#globalLimits.download?.delay() ?? 0);
+      if (wait > 0) {
+        this.#scheduleRequests(wait);
+        return;
+      }
       const block = this.#nextBlock(wire, wire.bits, manifest, have);
       if (!block) break;
       wire.inflight.set(blockKey(block.index, block.begin), { ...block, sentAt: this.#clock.now() });
       this.#send(wire, { type: 'request', ...block });
+      this.#downloadLimit.reserve(block.length);
+      this.#globalLimits.download?.reserve(block.length);
     }
   }
 
@@ -816,6 +881,100 @@ export class Swarm extends Emitter<SwarmEvents> {
     }
   }
 
+  // --- choking and interest ------------------------------------------------------------
+
+  /** Tells a peer whether we want anything it has (only on change). */
+  #setInterested(wire: Wire, interested: boolean): void {
+    if (wire.amInterested === interested || !wire.handshaken) return;
+    wire.amInterested = interested;
+    this.#send(wire, { type: interested ? 'interested' : 'not-interested' });
+  }
+
+  #updateInterest(wire: Wire): void {
+    const have = this.#have;
+    const bits = wire.bits;
+    if (!have || !bits) return;
+    let wanted = false;
+    if (!have.complete) {
+      for (let i = 0; i < bits.length && !wanted; i++) wanted = bits.has(i) && !have.has(i);
+    }
+    this.#setInterested(wire, wanted);
+  }
+
+  #startChokeRounds(): void {
+    if (this.#chokeTimer !== null || this.#destroyed) return;
+    const round = () => {
+      this.#timers.delete(this.#chokeTimer);
+      this.#chokeTimer = null;
+      if (this.#destroyed || this.#wires.size === 0) return;
+      this.#rechoke(true);
+      this.#chokeTimer = this.#later(CHOKE_INTERVAL_MS, round);
+    };
+    this.#chokeTimer = this.#later(CHOKE_INTERVAL_MS, round);
+  }
+
+  /**
+   * Recomputes who we upload to. Runs every {@link CHOKE_INTERVAL_MS} (a full round, which
+   * may rotate the optimistic slot) and when a peer's interest changes or it leaves.
+   */
+  #rechoke(fullRound: boolean): void {
+    if (this.#destroyed) return;
+    if (fullRound && ++this.#chokeRound % OPTIMISTIC_ROUNDS === 0) this.#optimistic = null;
+    const peers = [...this.#wires.values()]
+      .filter((w) => w.handshaken)
+      .map((w) => ({
+        id: w.link.remoteId,
+        interested: w.peerInterested,
+        downloadRate: w.downloadMeter.rate(),
+        uploadRate: w.uploadMeter.rate(),
+      }));
+    const { unchoked, optimistic } = chooseUnchoked(peers, this.done, UPLOAD_SLOTS, this.#optimistic, (eligible) =>
+      eligible.length === 0 ? null : eligible[Math.floor(this.#random() * eligible.length)]!,
+    );
+    this.#optimistic = optimistic;
+    for (const wire of this.#wires.values()) {
+      if (!wire.handshaken) continue;
+      const choke = !unchoked.has(wire.link.remoteId);
+      if (choke === wire.amChoking) continue;
+      wire.amChoking = choke;
+      if (choke) wire.uploads = [];
+      this.#send(wire, { type: choke ? 'choke' : 'unchoke' });
+    }
+  }
+
+  // --- timers ------------------------------------------------------------------------------
+
+  #later(ms: number, fn: () => void): unknown {
+    const timer = this.#clock.setTimeout(() => {
+      this.#timers.delete(timer);
+      if (!this.#destroyed) fn();
+    }, ms);
+    this.#timers.add(timer);
+    return timer;
+  }
+
+  #schedulePump(ms: number): void {
+    if (this.#pumpScheduled) return;
+    this.#pumpScheduled = true;
+    this.#later(ms, () => {
+      this.#pumpScheduled = false;
+      this.#pumpAll();
+    });
+  }
+
+  #scheduleRequests(ms: number): void {
+    if (this.#requestScheduled) return;
+    this.#requestScheduled = true;
+    this.#later(ms, () => {
+      this.#requestScheduled = false;
+      this.#requestAll();
+    });
+  }
+
+  #pumpAll(): void {
+    for (const wire of this.#wires.values()) void this.#pumpUploads(wire);
+  }
+
   // --- plumbing --------------------------------------------------------------------------
 
   #send(wire: Wire, msg: WireMessage): boolean {
@@ -843,6 +1002,7 @@ export class Swarm extends Emitter<SwarmEvents> {
     if (this.#metadata?.from === wire.link.remoteId) this.#metadata = null;
     this.emit('peer-closed', wire.link.remoteId, code);
     if (this.#destroyed) return;
+    if (!wire.amChoking) this.#rechoke(false);
     this.#fetchMetadata();
     this.#requestAll();
   }
