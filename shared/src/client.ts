@@ -3,6 +3,7 @@
  * Node peers both use it; neither talks to simple-peer or socket.io directly.
  */
 import { randomBytes, toHex } from './bytes.js';
+import { systemClock } from './clock.js';
 import { Emitter } from './emitter.js';
 import { PeerLink } from './net/peer-link.js';
 import { TrackerClient } from './net/tracker-client.js';
@@ -11,7 +12,8 @@ import type { AnnounceEvent } from './protocol/tracker.js';
 import type { Bitfield } from './swarm/bitfield.js';
 import { infoHashOf, type Manifest } from './swarm/manifest.js';
 import { MemoryPieceStore, type PieceStore } from './swarm/piece-store.js';
-import { Swarm } from './swarm/swarm.js';
+import { RateLimiter } from './swarm/rate-limiter.js';
+import { type RateLimits, Swarm } from './swarm/swarm.js';
 import { decodeMessage } from './swarm/wire.js';
 
 /** Peers asked for in each announce. */
@@ -32,6 +34,11 @@ export interface ClientOptions {
   iceServers?: RTCIceServer[];
 }
 
+export interface SwarmCreateOptions {
+  /** Download pieces in order (streaming). */
+  sequential?: boolean;
+}
+
 export type ClientEvents = {
   /** A non-fatal problem: a tracker error, a misbehaving peer. */
   warning: [error: Error];
@@ -50,6 +57,10 @@ export class RingswarmClient extends Emitter<ClientEvents> {
   #options: ClientOptions;
   #swarms = new Map<string, SwarmEntry>();
   #links = new Map<string, PeerLink>();
+  #limits = {
+    upload: new RateLimiter(() => systemClock.now()),
+    download: new RateLimiter(() => systemClock.now()),
+  };
   #destroyed = false;
 
   constructor(options: ClientOptions) {
@@ -76,12 +87,24 @@ export class RingswarmClient extends Emitter<ClientEvents> {
   /** Starts seeding a complete file set. */
   async seed(manifest: Manifest, store: PieceStore, have: Bitfield): Promise<Swarm> {
     const infoHash = await infoHashOf(manifest);
-    return this.#add(new Swarm({ peerId: this.peerId, store }, { infoHash, manifest, have }));
+    return this.#add(new Swarm(this.#swarmDeps(store), { infoHash, manifest, have }));
   }
 
   /** Joins a swarm by infohash; the manifest is fetched from peers and verified. */
-  download(infoHash: string, store: PieceStore = new MemoryPieceStore()): Swarm {
-    return this.#add(new Swarm({ peerId: this.peerId, store }, { infoHash }));
+  download(infoHash: string, store: PieceStore = new MemoryPieceStore(), options: SwarmCreateOptions = {}): Swarm {
+    return this.#add(new Swarm(this.#swarmDeps(store), { infoHash, ...options }));
+  }
+
+  /** Limits upload and download across all swarms, in bytes per second (null = unlimited). */
+  setRateLimits(limits: RateLimits): void {
+    if (limits.upload !== undefined) this.#limits.upload.setRate(limits.upload);
+    if (limits.download !== undefined) this.#limits.download.setRate(limits.download);
+    // Swarms re-read their limits on the next send; nudge them in case they are waiting.
+    for (const swarm of this.swarms) swarm.setRateLimits({});
+  }
+
+  #swarmDeps(store: PieceStore) {
+    return { peerId: this.peerId, store, clock: systemClock, limits: this.#limits };
   }
 
   /** Leaves a swarm: tells the tracker, closes its links, destroys it. */

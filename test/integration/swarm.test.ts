@@ -1,0 +1,151 @@
+import { createHash, randomBytes } from 'node:crypto';
+import {
+  ErrorCode,
+  encodeMessage,
+  PeerLink,
+  ReaderPieceStore,
+  RingswarmClient,
+  readAllPieces,
+  type Swarm,
+  TrackerClient,
+  WIRE_VERSION,
+} from '@ringswarm/shared';
+import { type RunningServer, startServer } from '@ringswarm/signaling-server';
+import { pino } from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { seedable } from '../helpers/seed.js';
+import { until, waitFor } from '../helpers/until.js';
+import { wrtc } from '../helpers/wrtc.js';
+
+const MiB = 1024 * 1024;
+const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+const bytesOf = async (swarm: Swarm) => Buffer.concat(await readAllPieces(swarm.manifest!, swarm.store));
+
+describe('swarms of Node peers over real WebRTC', () => {
+  let server: RunningServer;
+  const clients: RingswarmClient[] = [];
+  const client = () => {
+    const c = new RingswarmClient({ trackerUrl: server.url, wrtc });
+    clients.push(c);
+    return c;
+  };
+
+  beforeEach(async () => {
+    server = await startServer({ port: 0, host: '127.0.0.1' }, { logger: pino({ level: 'silent' }) });
+  });
+
+  afterEach(async () => {
+    for (const c of clients.splice(0)) c.destroy();
+    await server.close();
+  });
+
+  it('1 seeder and 5 leechers of 32 MiB all finish identical, trading pieces among themselves', async () => {
+    const data = new Uint8Array(randomBytes(32 * MiB));
+    const seed = await seedable('big.bin', data);
+    const seeding = await client().seed(seed.manifest, seed.store, seed.have);
+    // A seeder slower than the leechers' links: they must get much from each other.
+    seeding.setRateLimits({ upload: 16 * MiB });
+    const leechers = Array.from({ length: 5 }, () => client().download(seed.infoHash));
+    await Promise.all(leechers.map((l) => waitFor(l, 'done', 90_000)));
+
+    for (const l of leechers) expect(sha(await bytesOf(l))).toBe(sha(data));
+    const seederId = clients[0]!.peerId;
+    let fromSeeder = 0;
+    let fromLeechers = 0;
+    for (const l of leechers) {
+      let mine = 0;
+      for (const p of l.peerStats()) {
+        if (p.remoteId === seederId) fromSeeder += p.downloaded;
+        else {
+          fromLeechers += p.downloaded;
+          mine += p.downloaded;
+        }
+      }
+      expect(mine).toBeGreaterThan(0);
+    }
+    console.log(
+      `32 MiB to 5 leechers: ${(fromLeechers / MiB).toFixed(1)} MiB between leechers, ${(fromSeeder / MiB).toFixed(1)} MiB from the seeder`,
+    );
+    expect(fromLeechers / (fromLeechers + fromSeeder)).toBeGreaterThan(0.4);
+  }, 120_000);
+
+  it('bans a peer that flips bits in its pieces, and still downloads the right bytes', async () => {
+    const data = new Uint8Array(randomBytes(4 * MiB));
+    const seed = await seedable('data.bin', data);
+    const corrupt = data.slice();
+    for (let i = 100; i < corrupt.length; i += 16 * 1024) corrupt[i]! ^= 0x40;
+    const liarStore = new ReaderPieceStore(seed.manifest, async (o, n) => corrupt.subarray(o, o + n));
+    const liar = client();
+    await liar.seed(seed.manifest, liarStore, seed.have);
+    const honest = await client().seed(seed.manifest, seed.store, seed.have);
+    honest.setRateLimits({ upload: 2 * MiB });
+
+    const leecher = client().download(seed.infoHash);
+    const closed: [string, string | undefined][] = [];
+    leecher.on('peer-closed', (id, code) => closed.push([id, code]));
+    await waitFor(leecher, 'done', 60_000);
+
+    expect(sha(await bytesOf(leecher))).toBe(sha(data));
+    expect(closed).toContainEqual([liar.peerId, ErrorCode.BAD_PIECE]);
+  }, 90_000);
+
+  it('keeps going when the seeder leaves mid-transfer and the others hold every piece', async () => {
+    const data = new Uint8Array(randomBytes(8 * MiB));
+    const seed = await seedable('data.bin', data);
+    const seederClient = client();
+    const seeding = await seederClient.seed(seed.manifest, seed.store, seed.have);
+    const first = client().download(seed.infoHash);
+    await waitFor(first, 'done', 60_000);
+    // Both complete peers serve slowly, so the second leecher is mid-way when the seeder goes.
+    seeding.setRateLimits({ upload: 2 * MiB });
+    first.setRateLimits({ upload: 2 * MiB });
+
+    const second = client().download(seed.infoHash);
+    await until(() => second.stats().piecesHave >= 20, 60_000, 'the second leecher to be under way');
+    expect(second.done).toBe(false);
+    seederClient.destroy();
+    await waitFor(second, 'done', 60_000);
+    expect(sha(await bytesOf(second))).toBe(sha(data));
+  }, 120_000);
+
+  it('closes the link of a peer that asks for a piece out of range, and keeps serving', async () => {
+    const data = new Uint8Array(randomBytes(1 * MiB));
+    const seed = await seedable('data.bin', data);
+    const seeder = client();
+    const seeding = await seeder.seed(seed.manifest, seed.store, seed.have);
+
+    // A hand-made peer: its own tracker connection and link, speaking raw frames.
+    const attackerId = randomBytes(20).toString('hex');
+    const tracker = new TrackerClient(server.url, attackerId);
+    const link = new PeerLink(seeder.peerId, { initiator: true, wrtc });
+    try {
+      link.on('signal', (signal) => void tracker.signal(seeder.peerId, signal));
+      tracker.on('signal', ({ data: signal }) => link.signal(signal));
+      await tracker.announce({
+        infoHash: seed.infoHash,
+        event: 'started',
+        left: null,
+        uploaded: 0,
+        downloaded: 0,
+        numwant: 0,
+      });
+      await waitFor(link, 'connect', 20_000);
+      const closed = waitFor(link, 'close', 20_000);
+      link.send(
+        encodeMessage({ type: 'handshake', version: WIRE_VERSION, infoHash: seed.infoHash, peerId: attackerId }),
+      );
+      link.send(encodeMessage({ type: 'interested' }));
+      link.send(encodeMessage({ type: 'request', index: 1_000_000, begin: 0, length: 16 * 1024 }));
+      await closed;
+      expect(seeding.peerIds).not.toContain(attackerId);
+    } finally {
+      link.close();
+      tracker.destroy();
+    }
+
+    // The seeder still serves an honest leecher.
+    const leecher = client().download(seed.infoHash);
+    await waitFor(leecher, 'done', 30_000);
+    expect(sha(await bytesOf(leecher))).toBe(sha(data));
+  }, 90_000);
+});
