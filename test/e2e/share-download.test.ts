@@ -87,4 +87,31 @@ describe('two Chromium pages share a file through the real server', () => {
     expect(await status.getAttribute('data-kind')).toBe('error');
     await page.context().close();
   });
+
+  it('three pages: one seeder, two leechers, all with identical bytes', async () => {
+    const data = new Uint8Array(randomBytes(4 * 1024 * 1024));
+    const seeder = await (await browser.newContext()).newPage();
+    await seeder.goto(server.url);
+    await seeder.setInputFiles('#file-input', {
+      name: 'three.bin',
+      mimeType: 'application/octet-stream',
+      buffer: Buffer.from(data),
+    });
+    const link = seeder.locator('#share-link');
+    await expect.poll(() => link.inputValue(), { timeout: 30_000 }).toMatch(/#[0-9a-f]{64}$/);
+    const shareUrl = await link.inputValue();
+
+    const leechers = await Promise.all(
+      [0, 1].map(async () => (await browser.newContext({ acceptDownloads: true })).newPage()),
+    );
+    await Promise.all(leechers.map((page) => page.goto(shareUrl)));
+    for (const page of leechers) {
+      const save = page.locator('#save-links a').first();
+      await save.waitFor({ state: 'visible', timeout: 45_000 });
+      const [download] = await Promise.all([page.waitForEvent('download'), save.click()]);
+      const saved = await readFile((await download.path())!);
+      expect(sha(saved)).toBe(sha(data));
+    }
+    for (const page of [seeder, ...leechers]) await page.context().close();
+  });
 });
