@@ -1,0 +1,148 @@
+/**
+ * Pieces stored straight into the files they belong to, under one folder: a download ends
+ * as the real files, and seeding reads from them. A piece may span several files.
+ */
+import { type FileHandle, mkdir, open } from 'node:fs/promises';
+import { dirname, resolve, sep } from 'node:path';
+import { Bitfield, type Manifest, type PieceStore, pieceSize, sha256Hex } from '@ringswarm/shared';
+
+interface Span {
+  file: number;
+  /** Offset inside the file. */
+  offset: number;
+  length: number;
+  /** Offset inside the requested range. */
+  at: number;
+}
+
+export class FsPieceStore implements PieceStore {
+  readonly #paths: string[];
+  readonly #starts: number[];
+  readonly #handles = new Map<number, Promise<FileHandle>>();
+  #emptyFilesMade: Promise<void> | null = null;
+  #destroyed = false;
+
+  /**
+   * @param manifest names and sizes of the files
+   * @param dir folder the files live in (created as needed); each file is at dir/path
+   * @param mode 'write' creates missing files; 'read' only opens existing ones
+   */
+  constructor(
+    readonly manifest: Manifest,
+    readonly dir: string,
+    readonly mode: 'read' | 'write' = 'write',
+  ) {
+    const root = resolve(dir);
+    this.#paths = manifest.files.map((f) => {
+      const full = resolve(root, f.path);
+      // The manifest already refuses "..", absolute paths and the like; this is the last guard.
+      if (!full.startsWith(root + sep)) throw new RangeError(`file path escapes the folder: ${f.path}`);
+      return full;
+    });
+    let start = 0;
+    this.#starts = manifest.files.map((f) => {
+      const s = start;
+      start += f.length;
+      return s;
+    });
+  }
+
+  async read(index: number, begin: number, length: number): Promise<Uint8Array> {
+    const out = new Uint8Array(length);
+    for (const span of this.#spans(index, begin, length)) {
+      const handle = await this.#handle(span.file);
+      const { bytesRead } = await handle.read(out, span.at, span.length, span.offset);
+      if (bytesRead !== span.length) throw new RangeError(`piece ${index}: short read from ${this.#paths[span.file]}`);
+    }
+    return out;
+  }
+
+  async write(index: number, data: Uint8Array): Promise<void> {
+    if (this.mode === 'read') throw new Error('store is read-only');
+    // Zero-length files hold no piece bytes, so no write would ever create them.
+    this.#emptyFilesMade ??= Promise.all(
+      this.manifest.files.flatMap((f, i) => (f.length === 0 ? [this.#handle(i)] : [])),
+    ).then(() => {});
+    await this.#emptyFilesMade;
+    for (const span of this.#spans(index, 0, data.length)) {
+      const handle = await this.#handle(span.file);
+      await handle.write(data, span.at, span.length, span.offset);
+    }
+  }
+
+  /** Closes the open files. Idempotent. */
+  destroy(): void {
+    if (this.#destroyed) return;
+    this.#destroyed = true;
+    for (const h of this.#handles.values()) void h.then((fh) => fh.close()).catch(() => {});
+    this.#handles.clear();
+  }
+
+  /** Maps a range of a piece onto the files it covers. */
+  #spans(index: number, begin: number, length: number): Span[] {
+    const size = pieceSize(this.manifest, index);
+    if (!Number.isInteger(index) || index < 0 || begin < 0 || begin + length > size) {
+      throw new RangeError(`piece ${index} [${begin}+${length}] out of range`);
+    }
+    let pos = index * this.manifest.pieceLength + begin;
+    const end = pos + length;
+    const spans: Span[] = [];
+    for (let f = 0; f < this.manifest.files.length && pos < end; f++) {
+      const fileStart = this.#starts[f]!;
+      const fileEnd = fileStart + this.manifest.files[f]!.length;
+      if (pos >= fileEnd) continue;
+      const n = Math.min(end, fileEnd) - pos;
+      spans.push({
+        file: f,
+        offset: pos - fileStart,
+        length: n,
+        at: pos - (index * this.manifest.pieceLength + begin),
+      });
+      pos += n;
+    }
+    return spans;
+  }
+
+  #handle(file: number): Promise<FileHandle> {
+    if (this.#destroyed) return Promise.reject(new Error('store destroyed'));
+    let handle = this.#handles.get(file);
+    if (!handle) {
+      const path = this.#paths[file]!;
+      handle =
+        this.mode === 'read'
+          ? open(path, 'r')
+          : mkdir(dirname(path), { recursive: true }).then(async () => {
+              // 'r+' keeps existing bytes (resume); create the file only if it is missing.
+              try {
+                return await open(path, 'r+');
+              } catch {
+                return await open(path, 'w+');
+              }
+            });
+      this.#handles.set(file, handle);
+    }
+    return handle;
+  }
+}
+
+/**
+ * Which pieces a store already holds, by hashing what it reads (resume after a restart,
+ * or seeding files that are already there). Missing or short files count as absent.
+ */
+export async function verifyStoredPieces(
+  manifest: Manifest,
+  store: PieceStore,
+  onProgress?: (done: number, total: number) => void,
+): Promise<Bitfield> {
+  const have = new Bitfield(manifest.pieces.length);
+  for (let i = 0; i < manifest.pieces.length; i++) {
+    try {
+      const bytes = await store.read(i, 0, pieceSize(manifest, i));
+      if ((await sha256Hex(bytes)) === manifest.pieces[i]) have.set(i);
+    } catch {
+      // absent or unreadable: not held
+    }
+    onProgress?.(i + 1, manifest.pieces.length);
+  }
+  return have;
+}
