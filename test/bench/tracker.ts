@@ -30,7 +30,7 @@ const PEERS = Number(values.peers);
 const REPS = Number(values.reps);
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
-const ROOT = here('../../../');
+const ROOT = here('../../../../');
 const ANCHORS = `${ROOT}test/bench/anchors`;
 const OUR_SERVER = `${ROOT}signaling-server/dist/index.js`;
 const LOADGEN = here('./tracker-load.js');

@@ -346,3 +346,47 @@ describe('manifest paths that would clash on disk', () => {
     ).toHaveLength(2);
   });
 });
+
+describe('readAhead', () => {
+  it('serves any range with the same bytes as the reader, in few large reads', async () => {
+    const { readAhead } = await import('@ringswarm/shared');
+    const data = new Uint8Array(10_000).map((_, i) => (i * 7) % 251);
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(
+          fc.nat({ max: 9_999 }).chain((o) => fc.tuple(fc.constant(o), fc.nat({ max: 10_000 - o }))),
+          { minLength: 1, maxLength: 40 },
+        ),
+        async (ranges) => {
+          let calls = 0;
+          const reader = readAhead(
+            async (o, n) => {
+              calls++;
+              return data.slice(o, o + n);
+            },
+            data.length,
+            1_000,
+            4,
+          );
+          for (const [o, n] of ranges) expect(await reader(o, n)).toEqual(data.subarray(o, o + n));
+          // Never more reads than chunks touched.
+          expect(calls).toBeLessThanOrEqual(
+            ranges.reduce((sum, [o, n]) => sum + Math.ceil((o + n) / 1000) - Math.floor(o / 1000) + 1, 0),
+          );
+        },
+      ),
+    );
+    let reads = 0;
+    const blocks = readAhead(
+      async (o, n) => {
+        reads++;
+        return data.slice(o, o + n);
+      },
+      data.length,
+      1_000,
+      4,
+    );
+    for (let o = 0; o < 10_000; o += 100) await blocks(o, 100);
+    expect(reads).toBe(10);
+  });
+});

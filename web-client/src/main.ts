@@ -42,9 +42,17 @@ function setStatus(text: string, kind: 'info' | 'error' | 'ok' = 'info'): void {
 
 let client: RingswarmClient | null = null;
 
+declare global {
+  interface Window {
+    /** The page's client, for debugging from the console (and benchmarks): e.g. setRateLimits. */
+    ringswarm?: { client: RingswarmClient };
+  }
+}
+
 function getClient(): RingswarmClient {
   if (!client) {
     client = new RingswarmClient({ trackerUrl: window.location.origin });
+    window.ringswarm = { client };
     client.on('warning', (err) => console.warn('ringswarm:', err.message));
     client.tracker.on('disconnect', () => setStatus('Lost the tracker connection; reconnecting…', 'error'));
   }
@@ -125,25 +133,35 @@ function download(infoHash: string): void {
   ui.downloadName.textContent = `File ${infoHash.slice(0, 12)}…`;
   setStatus('Looking for peers that have this file…');
   const swarm = getClient().download(infoHash);
-  let lastBytes = 0;
-  let rate = 0;
 
   const render = () => {
     const s = swarm.stats();
-    rate = rate * 0.5 + (s.downloaded - lastBytes) * (1000 / STATS_INTERVAL_MS) * 0.5;
-    lastBytes = s.downloaded;
+    const peers = `${s.peers} peer${s.peers === 1 ? '' : 's'}`;
     if (s.length === null) {
-      ui.downloadStats.textContent = `${s.peers} peer${s.peers === 1 ? '' : 's'} connected`;
+      ui.downloadStats.textContent = `${peers} connected`;
       return;
     }
     ui.downloadProgress.value = s.length === 0 ? 1 : s.have / s.length;
-    const eta = rate > 0 ? (s.length - s.have) / rate : Number.POSITIVE_INFINITY;
     ui.downloadStats.textContent = s.done
-      ? `${formatBytes(s.length)} · ${s.peers} peer${s.peers === 1 ? '' : 's'} · ${formatBytes(s.uploaded)} uploaded`
-      : `${formatBytes(s.have)} of ${formatBytes(s.length)} · ${formatRate(rate)} · ETA ${formatDuration(eta)} · ${s.peers} peer${s.peers === 1 ? '' : 's'}`;
+      ? `${formatBytes(s.length)} · ${peers} · ${formatBytes(s.uploaded)} uploaded`
+      : `${formatBytes(s.have)} of ${formatBytes(s.length)} · ${formatRate(s.downloadRate)} · ` +
+        `ETA ${formatDuration(s.eta ?? Number.POSITIVE_INFINITY)} · ${peers}`;
+  };
+  // Pieces arrive by the thousand; draw at most once per frame.
+  let frame = 0;
+  const renderSoon = () => {
+    if (frame === 0) {
+      frame = requestAnimationFrame(() => {
+        frame = 0;
+        render();
+      });
+    }
   };
   const timer = setInterval(render, STATS_INTERVAL_MS);
-  swarm.on('close', () => clearInterval(timer));
+  swarm.on('close', () => {
+    clearInterval(timer);
+    cancelAnimationFrame(frame);
+  });
 
   swarm.on('peer', () => {
     if (!swarm.manifest) setStatus('Connected to a peer; fetching the file description…');
@@ -152,7 +170,7 @@ function download(infoHash: string): void {
     ui.downloadName.textContent = `${manifest.name} (${formatBytes(manifest.length)})`;
     setStatus(`Downloading ${manifest.name}…`);
   });
-  swarm.on('progress', render);
+  swarm.on('progress', renderSoon);
   swarm.on('error', (err) => setStatus(`This browser could not store the download: ${err.message}`, 'error'));
   swarm.on('peer-closed', () => {
     if (swarm.peerIds.length === 0 && !swarm.done) setStatus('All peers left; waiting for someone who has the file…');

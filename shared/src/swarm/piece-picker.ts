@@ -1,10 +1,14 @@
 /**
  * Chooses which piece to start next from a given peer. Pure: randomness is injected.
  *
- * - The first few pieces are picked at random, so a newcomer quickly has something to trade.
+ * - The first few pieces come from that random starting point, so a newcomer quickly has
+ *   something to trade that its neighbours are unlikely to have.
  * - Then rarest first: the piece the fewest connected peers have, so rare pieces spread
- *   before their holders leave. Ties are broken by a random order drawn once per swarm, so
- *   peers that see the same availability still fan out over different pieces.
+ *   before their holders leave. Ties are broken by distance from a starting piece drawn at
+ *   random once per swarm: peers that see the same availability fan out over different
+ *   parts of the file, and each one's requests run forward through the file, so the peers
+ *   serving it read nearly sequentially (a browser pays per File read; random order
+ *   defeats any read-ahead).
  * - Sequential mode picks the lowest index (for streaming).
  */
 import type { Bitfield } from './bitfield.js';
@@ -26,7 +30,7 @@ export class PiecePicker {
   sequential: boolean;
   /** How many connected peers have each piece. */
   readonly availability: Uint32Array;
-  /** Tie-break rank of each piece: a random permutation, fixed for the swarm's lifetime. */
+  /** Tie-break rank of each piece: its distance forward from the random starting piece. */
   readonly #rank: Uint32Array;
   readonly #random: () => number;
   readonly #randomFirst: number;
@@ -37,15 +41,9 @@ export class PiecePicker {
     this.#random = options.random;
     this.#randomFirst = options.randomFirst ?? RANDOM_FIRST_PIECES;
     this.availability = new Uint32Array(pieceCount);
-    const order = Array.from({ length: pieceCount }, (_, i) => i);
-    for (let i = order.length - 1; i > 0; i--) {
-      const j = Math.floor(this.#random() * (i + 1));
-      [order[i], order[j]] = [order[j]!, order[i]!];
-    }
+    const start = Math.floor(this.#random() * pieceCount);
     this.#rank = new Uint32Array(pieceCount);
-    order.forEach((piece, rank) => {
-      this.#rank[piece] = rank;
-    });
+    for (let i = 0; i < pieceCount; i++) this.#rank[i] = (i - start + pieceCount) % pieceCount;
   }
 
   /** A peer's whole bitfield arrived (`+1`) or the peer left (`-1`). */

@@ -1,0 +1,411 @@
+/**
+ * `npm run bench:transfer`: file transfer between real Chromium pages on loopback, ours
+ * and WebTorrent's in the same run.
+ *
+ * 1. raw ceiling: the best throughput a tuned sender gets over plain RTCDataChannels
+ *    between two pages (message sizes x channel counts);
+ * 2. ringswarm 1 seeder -> 1 leecher, the real page, --size MiB (128);
+ * 3. WebTorrent 3 1 -> 1 (its browser bundle + bittorrent-tracker's WebSocket tracker);
+ * 4. time from opening the link (adding the magnet) to the first verified piece;
+ * 5. k seeders -> 1 leecher with each seeder's upload limited to --limit MB/s (4), k = 1, 2, 4:
+ *    efficiency = download rate / (k x limit).
+ * Medians of --reps (3). Prints a table, then one JSON line. MB = 10^6 bytes.
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createReadStream, existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { CHROMIUM_ARGS, findChromium } from '../helpers/chromium.js';
+
+const { values } = parseArgs({
+  options: {
+    size: { type: 'string', default: '128' },
+    'k-size': { type: 'string', default: '32' },
+    limit: { type: 'string', default: '4' },
+    reps: { type: 'string', default: '3' },
+  },
+});
+const MiB = 1024 * 1024;
+const SIZE = Number(values.size) * MiB;
+const K_SIZE = Number(values['k-size']) * MiB;
+const LIMIT = Number(values.limit) * 1e6;
+const REPS = Number(values.reps);
+const KS = [1, 2, 4];
+
+const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
+const ROOT = here('../../../../');
+const ANCHORS = `${ROOT}test/bench/anchors`;
+const WAIT_MS = 300_000;
+
+function ensureAnchors(): void {
+  if (existsSync(`${ANCHORS}/node_modules/webtorrent/dist/webtorrent.min.js`)) return;
+  process.stderr.write('installing WebTorrent and bittorrent-tracker for comparison (--ignore-scripts)…\n');
+  execFileSync('npm', ['install', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: ANCHORS, stdio: 'inherit' });
+}
+
+function portOf(child: ChildProcess, re: RegExp): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout?.on('data', (c: Buffer) => {
+      out += c.toString();
+      const m = re.exec(out);
+      if (m) resolve(m[1]!);
+    });
+    child.once('exit', (code) => reject(new Error(`exited with ${code}: ${out}`)));
+  });
+}
+
+/** Serves the WebTorrent page and bundle, and a blank page for the raw test, on localhost. */
+function anchorPages(): Promise<Server> {
+  const files: Record<string, [string, string]> = {
+    '/wt.html': [`${ANCHORS}/wt.html`, 'text/html'],
+    '/webtorrent.min.js': [`${ANCHORS}/node_modules/webtorrent/dist/webtorrent.min.js`, 'text/javascript'],
+  };
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0]!;
+    const file = files[path];
+    if (path === '/blank.html') return void res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html>');
+    if (!file) return void res.writeHead(404).end();
+    res.writeHead(200, { 'content-type': file[1] });
+    createReadStream(file[0]).pipe(res);
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+};
+const mbps = (bytes: number, ms: number) => bytes / 1e6 / (ms / 1000);
+
+// --- 1. raw ceiling ---------------------------------------------------------------------------
+
+interface RawTrial {
+  messageBytes: number;
+  channels: number;
+}
+
+async function rawTrial(browser: Browser, base: string, trial: RawTrial, total: number): Promise<number> {
+  const [a, b] = await Promise.all(
+    [0, 1].map(async () => {
+      const context = await browser.newContext();
+      // Non-trickle signaling: each side hands over its description once ICE gathering ends.
+      await context.addInitScript(() => {
+        (window as unknown as { iceGathered: (pc: RTCPeerConnection) => Promise<void> }).iceGathered = (pc) =>
+          new Promise((resolve) => {
+            if (pc.iceGatheringState === 'complete') return resolve();
+            pc.addEventListener('icegatheringstatechange', () => {
+              if (pc.iceGatheringState === 'complete') resolve();
+            });
+          });
+      });
+      return context.newPage();
+    }),
+  );
+  type IceWindow = { iceGathered: (pc: RTCPeerConnection) => Promise<void> };
+  try {
+    await Promise.all([a!.goto(`${base}/blank.html`), b!.goto(`${base}/blank.html`)]);
+    const offer = await a!.evaluate(
+      async ({ channels }) => {
+        const pc = new RTCPeerConnection();
+        const w = window as unknown as Record<string, unknown>;
+        w.pc = pc;
+        w.chans = Array.from({ length: channels }, (_, i) => pc.createDataChannel(`c${i}`, { ordered: true }));
+        await pc.setLocalDescription(await pc.createOffer());
+        await (window as unknown as IceWindow).iceGathered(pc);
+        return pc.localDescription!.toJSON();
+      },
+      { channels: trial.channels },
+    );
+    const answer = await b!.evaluate(
+      async ({ offer, total }) => {
+        const pc = new RTCPeerConnection();
+        const w = window as unknown as Record<string, unknown>;
+        let received = 0;
+        w.done = new Promise<void>((resolve) => {
+          pc.ondatachannel = ({ channel }) => {
+            channel.binaryType = 'arraybuffer';
+            channel.onmessage = (e) => {
+              received += (e.data as ArrayBuffer).byteLength;
+              if (received >= total) resolve();
+            };
+          };
+        });
+        await pc.setRemoteDescription(offer);
+        await pc.setLocalDescription(await pc.createAnswer());
+        await (window as unknown as IceWindow).iceGathered(pc);
+        return pc.localDescription!.toJSON();
+      },
+      { offer, total },
+    );
+    await a!.evaluate(async (answer) => {
+      const w = window as unknown as { pc: RTCPeerConnection; chans: RTCDataChannel[] };
+      await w.pc.setRemoteDescription(answer);
+      await Promise.all(
+        w.chans.map((c) => (c.readyState === 'open' ? null : new Promise((r) => c.addEventListener('open', r)))),
+      );
+    }, answer);
+    const started = Date.now();
+    const done = b!.evaluate(() => (window as unknown as { done: Promise<void> }).done);
+    await a!.evaluate(
+      async ({ messageBytes, total }) => {
+        const chans = (window as unknown as { chans: RTCDataChannel[] }).chans;
+        const HIGH = 8 * 1024 * 1024;
+        const LOW = 2 * 1024 * 1024;
+        const msg = new Uint8Array(messageBytes);
+        const perChannel = Math.ceil(total / chans.length / messageBytes);
+        await Promise.all(
+          chans.map(async (c) => {
+            c.bufferedAmountLowThreshold = LOW;
+            for (let sent = 0; sent < perChannel; sent++) {
+              if (c.bufferedAmount > HIGH) {
+                await new Promise((r) => c.addEventListener('bufferedamountlow', r, { once: true }));
+              }
+              c.send(msg);
+            }
+          }),
+        );
+      },
+      { messageBytes: trial.messageBytes, total },
+    );
+    await done;
+    return mbps(total, Date.now() - started);
+  } finally {
+    await a!.context().close();
+    await b!.context().close();
+  }
+}
+
+// --- ringswarm pages ----------------------------------------------------------------------------
+
+async function ourSeeder(
+  browser: Browser,
+  url: string,
+  file: string,
+  uploadLimit: number | null,
+): Promise<{ page: Page; link: string }> {
+  const page = await (await browser.newContext()).newPage();
+  await page.goto(url);
+  await page.setInputFiles('#file-input', file);
+  await page.waitForFunction(
+    () => (document.getElementById('share-link') as HTMLInputElement).value.includes('#'),
+    null,
+    {
+      timeout: WAIT_MS,
+    },
+  );
+  if (uploadLimit !== null) {
+    await page.evaluate(
+      (limit) =>
+        (
+          window as unknown as { ringswarm: { client: { setRateLimits(l: { upload: number }): void } } }
+        ).ringswarm.client.setRateLimits({ upload: limit }),
+      uploadLimit,
+    );
+  }
+  return { page, link: await page.inputValue('#share-link') };
+}
+
+async function ourDownload(browser: Browser, link: string): Promise<{ firstPieceMs: number; doneMs: number }> {
+  const page = await (await browser.newContext()).newPage();
+  try {
+    const started = Date.now();
+    await page.goto(link);
+    const progress = () => (document.getElementById('download-progress') as HTMLProgressElement).value;
+    await page.waitForFunction(`(${progress})() > 0`, null, { timeout: WAIT_MS, polling: 5 });
+    const firstPieceMs = Date.now() - started;
+    await page.waitForFunction(`(${progress})() >= 1`, null, { timeout: WAIT_MS, polling: 5 });
+    return { firstPieceMs, doneMs: Date.now() - started };
+  } finally {
+    await page.context().close();
+  }
+}
+
+// --- WebTorrent pages ---------------------------------------------------------------------------
+
+async function wtSeeder(browser: Browser, pageUrl: string, file: string): Promise<{ page: Page; magnet: string }> {
+  const page = await (await browser.newContext()).newPage();
+  await page.goto(pageUrl);
+  await page.waitForFunction(() => (window as unknown as { wtReady?: boolean }).wtReady === true);
+  await page.setInputFiles('#file-input', file);
+  const magnet = await page.evaluate(() => (window as unknown as { wt: { seed(): Promise<string> } }).wt.seed());
+  return { page, magnet };
+}
+
+async function wtDownload(
+  browser: Browser,
+  pageUrl: string,
+  magnet: string,
+): Promise<{ firstPieceMs: number; doneMs: number }> {
+  const page = await (await browser.newContext()).newPage();
+  try {
+    await page.goto(pageUrl);
+    await page.waitForFunction(() => (window as unknown as { wtReady?: boolean }).wtReady === true);
+    await page.evaluate((m) => (window as unknown as { wt: { download(m: string): void } }).wt.download(m), magnet);
+    const times = () => (window as unknown as { wtTimes?: { firstPiece?: number; done?: number } }).wtTimes;
+    await page.waitForFunction(`(${times})()?.done !== undefined`, null, { timeout: WAIT_MS, polling: 5 });
+    const t = (await page.evaluate(`(${times})()`)) as { firstPiece: number; done: number };
+    return { firstPieceMs: t.firstPiece, doneMs: t.done };
+  } finally {
+    await page.context().close();
+  }
+}
+
+// --- main -----------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  if (!existsSync(`${ROOT}signaling-server/dist/main.js`) || !existsSync(`${ROOT}web-client/dist/index.html`)) {
+    throw new Error('build first: npm run build');
+  }
+  ensureAnchors();
+  const dir = await mkdtemp(join(tmpdir(), 'ringswarm-bench-'));
+  const children: ChildProcess[] = [];
+  let pages: Server | undefined;
+  let browser: Browser | undefined;
+  try {
+    const big = join(dir, 'big.bin');
+    const small = join(dir, 'k.bin');
+    await writeFile(big, randomBytes(SIZE));
+    await writeFile(small, randomBytes(K_SIZE));
+
+    const ours = spawn(
+      process.execPath,
+      [`${ROOT}signaling-server/dist/main.js`, '--port', '0', '--log-level', 'warn'],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    children.push(ours);
+    const ourUrl = `http://localhost:${await portOf(ours, /listening on http:\/\/[^:]+:(\d+)/)}`;
+    const bt = spawn(process.execPath, [`${ANCHORS}/bt-server.mjs`], {
+      cwd: ANCHORS,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    children.push(bt);
+    const tracker = `ws://127.0.0.1:${await portOf(bt, /listening on (\d+)/)}`;
+    pages = await anchorPages();
+    const base = `http://localhost:${(pages.address() as AddressInfo).port}`;
+    const wtPage = (limit: number | null) =>
+      `${base}/wt.html?tracker=${encodeURIComponent(tracker)}${limit === null ? '' : `&uploadLimit=${limit}`}`;
+    browser = await chromium.launch({ executablePath: findChromium(), args: CHROMIUM_ARGS, headless: true });
+
+    // 1. raw ceiling: try sender settings, keep the best median.
+    const rawTrials: (RawTrial & { MBps: number })[] = [];
+    for (const messageBytes of [16 * 1024, 64 * 1024, 256 * 1024]) {
+      for (const channels of [1, 4]) {
+        const runs: number[] = [];
+        for (let r = 0; r < REPS; r++) runs.push(await rawTrial(browser, base, { messageBytes, channels }, 64 * MiB));
+        rawTrials.push({ messageBytes, channels, MBps: median(runs) });
+        process.stderr.write(
+          `raw ${messageBytes / 1024} KiB x ${channels} channel(s): ${median(runs).toFixed(1)} MB/s\n`,
+        );
+      }
+    }
+    const bestRaw = rawTrials.reduce((a, b) => (b.MBps > a.MBps ? b : a));
+
+    // 2-4. 1 -> 1, ours and WebTorrent.
+    const ours11: { MBps: number; first: number }[] = [];
+    const wt11: { MBps: number; first: number }[] = [];
+    for (let r = 0; r < REPS; r++) {
+      const seeder = await ourSeeder(browser, ourUrl, big, null);
+      const o = await ourDownload(browser, seeder.link);
+      await seeder.page.context().close();
+      ours11.push({ MBps: mbps(SIZE, o.doneMs), first: o.firstPieceMs });
+      const wseed = await wtSeeder(browser, wtPage(null), big);
+      const w = await wtDownload(browser, wtPage(null), wseed.magnet);
+      await wseed.page.context().close();
+      wt11.push({ MBps: mbps(SIZE, w.doneMs), first: w.firstPieceMs });
+      process.stderr.write(
+        `rep ${r + 1} 1->1 ${SIZE / MiB} MiB: ours ${mbps(SIZE, o.doneMs).toFixed(1)} MB/s (first piece ${o.firstPieceMs} ms), ` +
+          `WebTorrent ${mbps(SIZE, w.doneMs).toFixed(1)} MB/s (first piece ${w.firstPieceMs.toFixed(0)} ms)\n`,
+      );
+    }
+
+    // 5. k rate-limited seeders -> 1 leecher.
+    const kOurs: Record<string, number> = {};
+    const kWt: Record<string, number> = {};
+    for (const k of KS) {
+      const oursEff: number[] = [];
+      const wtEff: number[] = [];
+      for (let r = 0; r < REPS; r++) {
+        const seeders = [];
+        for (let i = 0; i < k; i++) seeders.push(await ourSeeder(browser, ourUrl, small, LIMIT));
+        const o = await ourDownload(browser, seeders[0]!.link);
+        for (const s of seeders) await s.page.context().close();
+        oursEff.push(mbps(K_SIZE, o.doneMs) / ((k * LIMIT) / 1e6));
+        const wseeds = [];
+        for (let i = 0; i < k; i++) wseeds.push(await wtSeeder(browser, wtPage(LIMIT), small));
+        const w = await wtDownload(browser, wtPage(null), wseeds[0]!.magnet);
+        for (const s of wseeds) await s.page.context().close();
+        wtEff.push(mbps(K_SIZE, w.doneMs) / ((k * LIMIT) / 1e6));
+        process.stderr.write(
+          `rep ${r + 1} k=${k}: ours ${(oursEff.at(-1)! * 100).toFixed(0)}%, WebTorrent ${(wtEff.at(-1)! * 100).toFixed(0)}%\n`,
+        );
+      }
+      kOurs[k] = median(oursEff);
+      kWt[k] = median(wtEff);
+    }
+
+    const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
+    const oursMBps = median(ours11.map((x) => x.MBps));
+    const wtMBps = median(wt11.map((x) => x.MBps));
+    const first = median(ours11.map((x) => x.first));
+    const wtFirst = median(wt11.map((x) => x.first));
+    console.log(`\ntransfer benchmark: Chromium pages on loopback, medians of ${REPS}, MB = 10^6 bytes`);
+    console.log(
+      `raw ceiling (best of ${rawTrials.length} sender settings: ${bestRaw.messageBytes / 1024} KiB x ${bestRaw.channels}): ${round(bestRaw.MBps, 1)} MB/s`,
+    );
+    console.log(
+      `1 -> 1, ${SIZE / MiB} MiB:   ringswarm ${round(oursMBps, 1)} MB/s   WebTorrent ${round(wtMBps, 1)} MB/s   ratio ${round(oursMBps / wtMBps)}`,
+    );
+    console.log(
+      `time to first piece:   ringswarm ${round(first, 0)} ms   WebTorrent ${round(wtFirst, 0)} ms   ratio ${round(first / wtFirst)}`,
+    );
+    for (const k of KS) {
+      console.log(
+        `k = ${k} seeders at ${LIMIT / 1e6} MB/s each, ${K_SIZE / MiB} MiB: efficiency ringswarm ${round(kOurs[k]!)}   WebTorrent ${round(kWt[k]!)}`,
+      );
+    }
+    console.log(
+      JSON.stringify({
+        size_mib: SIZE / MiB,
+        reps: REPS,
+        raw_MBps: round(bestRaw.MBps, 1),
+        raw_setting: { message_bytes: bestRaw.messageBytes, channels: bestRaw.channels },
+        raw_trials: rawTrials.map((t) => ({
+          message_bytes: t.messageBytes,
+          channels: t.channels,
+          MBps: round(t.MBps, 1),
+        })),
+        ours_MBps: round(oursMBps, 1),
+        webtorrent_MBps: round(wtMBps, 1),
+        ours_vs_raw: round(oursMBps / bestRaw.MBps),
+        ours_vs_webtorrent: round(oursMBps / wtMBps),
+        first_piece_ms: round(first, 0),
+        webtorrent_first_piece_ms: round(wtFirst, 0),
+        first_piece_ratio: round(first / wtFirst),
+        k_limit_MBps: LIMIT / 1e6,
+        k_efficiency: Object.fromEntries(KS.map((k) => [String(k), round(kOurs[k]!)])),
+        webtorrent_k_efficiency: Object.fromEntries(KS.map((k) => [String(k), round(kWt[k]!)])),
+      }),
+    );
+  } finally {
+    await browser?.close();
+    pages?.close();
+    for (const c of children) c.kill('SIGTERM');
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench:transfer: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});
