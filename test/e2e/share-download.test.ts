@@ -18,6 +18,16 @@ describe('two Chromium pages share a file through the real server', () => {
     browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS, headless: true });
   });
 
+  /** Opens the app in a new profile, picks `data` as `name`, and returns the page and its share link. */
+  async function share(name: string, data: Uint8Array) {
+    const page = await (await browser.newContext()).newPage();
+    await page.goto(server.url);
+    await page.setInputFiles('#file-input', { name, mimeType: 'application/octet-stream', buffer: Buffer.from(data) });
+    const link = page.locator('#share-link');
+    await expect.poll(() => link.inputValue(), { timeout: 30_000 }).toMatch(/#[0-9a-f]{64}$/);
+    return { page, shareUrl: await link.inputValue() };
+  }
+
   afterAll(async () => {
     await browser?.close();
     const code = await server?.stop();
@@ -27,24 +37,10 @@ describe('two Chromium pages share a file through the real server', () => {
   it('page B downloads the 8 MiB file page A picked, byte for byte, with no file bytes through the server', async () => {
     const data = new Uint8Array(randomBytes(FILE_SIZE));
     // Two contexts: two separate browser profiles, like two people.
-    const pageA = await (await browser.newContext()).newPage();
     const pageB = await (await browser.newContext({ acceptDownloads: true })).newPage();
-    for (const [name, page] of [
-      ['A', pageA],
-      ['B', pageB],
-    ] as const) {
-      page.on('pageerror', (err) => console.error(`page ${name} error:`, err));
-    }
-
-    await pageA.goto(server.url);
-    await pageA.setInputFiles('#file-input', {
-      name: 'random.bin',
-      mimeType: 'application/octet-stream',
-      buffer: Buffer.from(data),
-    });
-    const link = pageA.locator('#share-link');
-    await expect.poll(() => link.inputValue(), { timeout: 30_000 }).toMatch(/#[0-9a-f]{64}$/);
-    const shareUrl = await link.inputValue();
+    pageB.on('pageerror', (err) => console.error('page B error:', err));
+    const { page: pageA, shareUrl } = await share('random.bin', data);
+    pageA.on('pageerror', (err) => console.error('page A error:', err));
     expect(shareUrl.startsWith(server.url)).toBe(true);
     const infoHash = shareUrl.split('#')[1]!;
 
@@ -90,16 +86,7 @@ describe('two Chromium pages share a file through the real server', () => {
 
   it('three pages: one seeder, two leechers, all with identical bytes', async () => {
     const data = new Uint8Array(randomBytes(4 * 1024 * 1024));
-    const seeder = await (await browser.newContext()).newPage();
-    await seeder.goto(server.url);
-    await seeder.setInputFiles('#file-input', {
-      name: 'three.bin',
-      mimeType: 'application/octet-stream',
-      buffer: Buffer.from(data),
-    });
-    const link = seeder.locator('#share-link');
-    await expect.poll(() => link.inputValue(), { timeout: 30_000 }).toMatch(/#[0-9a-f]{64}$/);
-    const shareUrl = await link.inputValue();
+    const { page: seeder, shareUrl } = await share('three.bin', data);
 
     const leechers = await Promise.all(
       [0, 1].map(async () => (await browser.newContext({ acceptDownloads: true })).newPage()),

@@ -8,9 +8,11 @@ import {
   ReaderPieceStore,
 } from '@ringswarm/shared';
 
-/** Builds the manifest, infohash and a read-only store for a buffer, as a seeder would. */
-export async function seedable(name: string, data: Uint8Array) {
-  const pieceLength = choosePieceLength(data.length);
+/**
+ * Builds the manifest, infohash and a read-only store for a buffer, as a seeder would.
+ * @param pieceLength default: what a seeder would choose for that size
+ */
+export async function seedable(name: string, data: Uint8Array, pieceLength = choosePieceLength(data.length)) {
   const read = async (offset: number, length: number) => data.subarray(offset, offset + length);
   const pieces = await hashPieces(data.length, pieceLength, read);
   const manifest: Manifest = createManifest({

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { BLOCK_LENGTH, createManifest, hashPieces, infoHashOf, MemoryPieceStore, Swarm } from '@ringswarm/shared';
+import { BLOCK_LENGTH, MemoryPieceStore, Swarm } from '@ringswarm/shared';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeClock } from '../helpers/fake-clock.js';
 import { scripted } from '../helpers/fake-link.js';
+import { seedable } from '../helpers/seed.js';
 import { until } from '../helpers/until.js';
 
 const WAIT_MS = 5_000;
@@ -11,16 +12,10 @@ afterEach(() => {
   for (const s of swarms.splice(0)) s.destroy();
 });
 
+/** One piece of two blocks. */
 async function twoBlockFile() {
   const data = new Uint8Array(randomBytes(2 * BLOCK_LENGTH));
-  const pieceLength = 2 * BLOCK_LENGTH;
-  const manifest = createManifest({
-    name: 'f.bin',
-    files: [{ path: 'f.bin', length: data.length }],
-    pieceLength,
-    pieces: await hashPieces(data.length, pieceLength, async (o, n) => data.subarray(o, o + n)),
-  });
-  return { data, manifest, infoHash: await infoHashOf(manifest) };
+  return { data, ...(await seedable('f.bin', data, 2 * BLOCK_LENGTH)) };
 }
 
 describe('Swarm endgame', () => {

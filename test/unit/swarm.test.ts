@@ -224,14 +224,7 @@ describe('Swarm against misbehaving peers', () => {
   it('closes the peer that sent a bad block even when another peer completed the piece', async () => {
     // One piece of two blocks, so that two peers can each send half of it.
     const data = random(2 * BLOCK_LENGTH);
-    const pieceLength = 2 * BLOCK_LENGTH;
-    const manifest = createManifest({
-      name: 'two-blocks.bin',
-      files: [{ path: 'two-blocks.bin', length: data.length }],
-      pieceLength,
-      pieces: await hashPieces(data.length, pieceLength, async (o, n) => data.subarray(o, o + n)),
-    });
-    const infoHash = await infoHashOf(manifest);
+    const { manifest, infoHash } = await seedable('two-blocks.bin', data, 2 * BLOCK_LENGTH);
     const leecher = new Swarm({ peerId: newPeerId(), store: new MemoryPieceStore() }, { infoHash, manifest });
     swarms.push(leecher);
     const events = record(leecher);
