@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { BLOCK_LENGTH, MemoryPieceStore, Swarm } from '@ringswarm/shared';
+import { BLOCK_LENGTH, MAX_PIPELINE, MemoryPieceStore, PIPELINE_DEPTH, Swarm } from '@ringswarm/shared';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeClock } from '../helpers/fake-clock.js';
 import { scripted } from '../helpers/fake-link.js';
@@ -58,5 +58,43 @@ describe('Swarm endgame', () => {
     const perPeer = Object.fromEntries(leecher.peerStats().map((p) => [p.remoteId, p.downloaded]));
     expect(perPeer[fast.id]).toBe(data.length);
     expect(perPeer[slow.id]).toBe(0);
+  });
+});
+
+describe('Swarm request window', () => {
+  it('keeps more requests outstanding with a peer whose bandwidth-delay product is large', async () => {
+    const data = new Uint8Array(randomBytes(8 * 1024 * 1024));
+    const { manifest, infoHash } = await seedable('long-path.bin', data, BLOCK_LENGTH);
+    const clock = new FakeClock();
+    const leecher = new Swarm({ peerId: 'e'.repeat(40), store: new MemoryPieceStore(), clock }, { infoHash, manifest });
+    swarms.push(leecher);
+    const far = scripted(leecher);
+    far.handshake(infoHash);
+    far.send({ type: 'bitfield', bits: new Uint8Array(Math.ceil(manifest.pieces.length / 8)).fill(0xff) });
+    far.send({ type: 'unchoke' });
+    await until(() => far.received('request').length === PIPELINE_DEPTH, WAIT_MS, 'the first window');
+
+    // Every round trip takes 500 ms, and the peer answers everything asked so far at once.
+    let answered = 0;
+    const outstanding: number[] = [];
+    for (let round = 0; round < 14 && !leecher.done; round++) {
+      clock.advance(500);
+      const requests = far.received('request').slice(answered);
+      answered += requests.length;
+      outstanding.push(requests.length);
+      for (const r of requests) {
+        far.send({
+          type: 'piece',
+          index: r.index,
+          begin: r.begin,
+          data: data.subarray(r.index * BLOCK_LENGTH + r.begin, r.index * BLOCK_LENGTH + r.begin + r.length),
+        });
+      }
+      await until(() => far.received('request').length > answered || leecher.done, WAIT_MS, 'the next requests');
+    }
+    // 32 blocks per 500 ms is ~1 MiB/s; times a 500 ms round trip, twice, is a window of 64.
+    expect(outstanding[0]).toBe(PIPELINE_DEPTH);
+    expect(Math.max(...outstanding)).toBeGreaterThan(PIPELINE_DEPTH);
+    expect(Math.max(...outstanding)).toBeLessThanOrEqual(MAX_PIPELINE);
   });
 });
