@@ -6,6 +6,9 @@ import { type FileHandle, mkdir, open } from 'node:fs/promises';
 import { dirname, resolve, sep } from 'node:path';
 import { Bitfield, type Manifest, type PieceStore, pieceSize, sha256Hex } from '@ringswarm/shared';
 
+/** What the store needs of a manifest: the files and how pieces cut them. */
+export type FileLayout = Pick<Manifest, 'files' | 'pieceLength' | 'length'>;
+
 interface Span {
   file: number;
   /** Offset inside the file. */
@@ -23,22 +26,28 @@ export class FsPieceStore implements PieceStore {
   #destroyed = false;
 
   /**
-   * @param manifest names and sizes of the files
+   * @param manifest names and sizes of the files (a whole manifest, or just its layout)
    * @param dir folder the files live in (created as needed); each file is at dir/path
    * @param mode 'write' creates missing files; 'read' only opens existing ones
+   * @param diskPaths where each file really is, when that is not dir/path (seeding files
+   *   whose names were made safe for the manifest)
    */
   constructor(
-    readonly manifest: Manifest,
+    readonly manifest: FileLayout,
     readonly dir: string,
     readonly mode: 'read' | 'write' = 'write',
+    diskPaths?: string[],
   ) {
     const root = resolve(dir);
-    this.#paths = manifest.files.map((f) => {
-      const full = resolve(root, f.path);
-      // The manifest already refuses "..", absolute paths and the like; this is the last guard.
-      if (!full.startsWith(root + sep)) throw new RangeError(`file path escapes the folder: ${f.path}`);
-      return full;
-    });
+    if (diskPaths && diskPaths.length !== manifest.files.length) throw new RangeError('one disk path per file');
+    this.#paths =
+      diskPaths ??
+      manifest.files.map((f) => {
+        const full = resolve(root, f.path);
+        // The manifest already refuses "..", absolute paths and the like; this is the last guard.
+        if (!full.startsWith(root + sep)) throw new RangeError(`file path escapes the folder: ${f.path}`);
+        return full;
+      });
     let start = 0;
     this.#starts = manifest.files.map((f) => {
       const s = start;
@@ -48,11 +57,20 @@ export class FsPieceStore implements PieceStore {
   }
 
   async read(index: number, begin: number, length: number): Promise<Uint8Array> {
+    this.#checkPieceRange(index, begin, length);
+    return this.readRange(index * this.manifest.pieceLength + begin, length);
+  }
+
+  /** Reads `length` bytes at `offset` of the files taken end to end (a ByteReader). */
+  async readRange(offset: number, length: number): Promise<Uint8Array> {
+    if (offset < 0 || length < 0 || offset + length > this.manifest.length) {
+      throw new RangeError(`range ${offset}+${length} is outside the files`);
+    }
     const out = new Uint8Array(length);
-    for (const span of this.#spans(index, begin, length)) {
+    for (const span of this.#spans(offset, length)) {
       const handle = await this.#handle(span.file);
       const { bytesRead } = await handle.read(out, span.at, span.length, span.offset);
-      if (bytesRead !== span.length) throw new RangeError(`piece ${index}: short read from ${this.#paths[span.file]}`);
+      if (bytesRead !== span.length) throw new RangeError(`short read from ${this.#paths[span.file]}`);
     }
     return out;
   }
@@ -64,7 +82,8 @@ export class FsPieceStore implements PieceStore {
       this.manifest.files.flatMap((f, i) => (f.length === 0 ? [this.#handle(i)] : [])),
     ).then(() => {});
     await this.#emptyFilesMade;
-    for (const span of this.#spans(index, 0, data.length)) {
+    this.#checkPieceRange(index, 0, data.length);
+    for (const span of this.#spans(index * this.manifest.pieceLength, data.length)) {
       const handle = await this.#handle(span.file);
       await handle.write(data, span.at, span.length, span.offset);
     }
@@ -78,13 +97,16 @@ export class FsPieceStore implements PieceStore {
     this.#handles.clear();
   }
 
-  /** Maps a range of a piece onto the files it covers. */
-  #spans(index: number, begin: number, length: number): Span[] {
+  #checkPieceRange(index: number, begin: number, length: number): void {
     const size = pieceSize(this.manifest, index);
     if (!Number.isInteger(index) || index < 0 || begin < 0 || begin + length > size) {
       throw new RangeError(`piece ${index} [${begin}+${length}] out of range`);
     }
-    let pos = index * this.manifest.pieceLength + begin;
+  }
+
+  /** Maps a range of the files taken end to end onto the files it covers. */
+  #spans(start: number, length: number): Span[] {
+    let pos = start;
     const end = pos + length;
     const spans: Span[] = [];
     for (let f = 0; f < this.manifest.files.length && pos < end; f++) {
@@ -96,7 +118,7 @@ export class FsPieceStore implements PieceStore {
         file: f,
         offset: pos - fileStart,
         length: n,
-        at: pos - (index * this.manifest.pieceLength + begin),
+        at: pos - start,
       });
       pos += n;
     }

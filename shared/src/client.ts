@@ -37,6 +37,10 @@ export interface ClientOptions {
 export interface SwarmCreateOptions {
   /** Download pieces in order (streaming). */
   sequential?: boolean;
+  /** A manifest already known (resume); it must hash to the infohash. */
+  manifest?: Manifest;
+  /** Pieces already held and verified (resume); requires `manifest`. */
+  have?: Bitfield;
 }
 
 export type ClientEvents = {
@@ -92,6 +96,7 @@ export class RingswarmClient extends Emitter<ClientEvents> {
 
   /** Joins a swarm by infohash; the manifest is fetched from peers and verified. */
   download(infoHash: string, store: PieceStore = new MemoryPieceStore(), options: SwarmCreateOptions = {}): Swarm {
+    if (options.have && !options.manifest) throw new RangeError('have needs the manifest');
     return this.#add(new Swarm(this.#swarmDeps(store), { infoHash, ...options }));
   }
 

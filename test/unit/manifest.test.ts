@@ -390,3 +390,22 @@ describe('readAhead', () => {
     expect(reads).toBe(10);
   });
 });
+
+describe('device names and toSafeSegment', () => {
+  it('refuses device names and names ending in a dot or space, and cleans any name into a safe one', async () => {
+    const { isSafeSegment, toSafeSegment } = await import('@ringswarm/shared');
+    for (const bad of ['CON', 'nul.txt', 'com1', 'LPT9.log', 'name.', 'name ', '..', '.'])
+      expect(isSafeSegment(bad)).toBe(false);
+    for (const ok of ['console.log', 'nullable', 'a.b', 'photo 1.jpg']) expect(isSafeSegment(ok)).toBe(true);
+    expect(toSafeSegment('a/b\\c\u0001d')).toBe('a_b_c_d');
+    expect(toSafeSegment('aux.c')).toBe('_aux.c');
+    expect(toSafeSegment('report. ')).toBe('report');
+    expect(toSafeSegment('...')).toBe('file');
+    expect(toSafeSegment('x'.repeat(300))).toHaveLength(255);
+    fc.assert(
+      fc.property(fc.string({ maxLength: 300 }), (name) => {
+        expect(isSafeSegment(toSafeSegment(name))).toBe(true);
+      }),
+    );
+  });
+});

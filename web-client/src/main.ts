@@ -2,8 +2,18 @@
  * The ringswarm page: pick or drop a file to share it; open a share link to download it
  * from the browsers that have it, then keep serving it.
  */
-import { isInfoHash, type Manifest, RingswarmClient, readAllPieces, type Swarm } from '@ringswarm/shared';
-import { formatBytes, formatDuration, formatRate } from './format.js';
+import {
+  formatBytes,
+  formatDuration,
+  formatRate,
+  formatShareLink,
+  type Manifest,
+  parseShareLink,
+  RingswarmClient,
+  readAllPieces,
+  type Swarm,
+} from '@ringswarm/shared';
+
 import { prepareFile } from './share.js';
 import './style.css';
 
@@ -73,7 +83,7 @@ async function share(file: File): Promise<void> {
     const swarm = await getClient().seed(prepared.manifest, prepared.store, prepared.have);
     ui.hashing.hidden = true;
     ui.shared.hidden = false;
-    ui.shareLink.value = `${window.location.origin}/#${swarm.infoHash}`;
+    ui.shareLink.value = formatShareLink(window.location.origin, swarm.infoHash);
     setStatus(`Sharing ${prepared.manifest.name}. Send the link to whoever should get it.`, 'ok');
     trackSeeding(swarm);
   } catch (err) {
@@ -208,17 +218,12 @@ async function offerSave(swarm: Swarm, manifest: Manifest): Promise<void> {
 // --- start ---------------------------------------------------------------------------------
 
 function route(): void {
-  const fragment = window.location.hash.slice(1);
-  if (fragment === '') return;
-  const infoHash = fragment.split('&')[0]?.toLowerCase() ?? '';
-  if (!isInfoHash(infoHash)) {
-    setStatus(
-      'This link is malformed: it should end in # and 64 hexadecimal characters. Ask for the link again.',
-      'error',
-    );
-    return;
+  if (window.location.hash.length <= 1) return;
+  try {
+    download(parseShareLink(window.location.href).infoHash);
+  } catch (err) {
+    setStatus(`This link is malformed: ${(err as Error).message}. Ask for the link again.`, 'error');
   }
-  download(infoHash);
 }
 
 if (typeof RTCPeerConnection === 'undefined') {

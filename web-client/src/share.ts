@@ -8,6 +8,7 @@ import {
   type Manifest,
   ReaderPieceStore,
   readAhead,
+  toSafeSegment,
 } from '@ringswarm/shared';
 
 export interface Prepared {
@@ -21,18 +22,11 @@ export function fileReader(file: Blob): ByteReader {
   return async (offset, length) => new Uint8Array(await file.slice(offset, offset + length).arrayBuffer());
 }
 
-/** A file name as a single safe path segment (no separators or control characters). */
-export function safeName(name: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what is removed
-  const cleaned = name.replace(/[/\\\u0000-\u001f\u007f]/g, '_').slice(0, 255);
-  return cleaned === '' || cleaned === '.' || cleaned === '..' ? 'file' : cleaned;
-}
-
 export async function prepareFile(file: File, onProgress: (done: number, total: number) => void): Promise<Prepared> {
   const pieceLength = choosePieceLength(file.size);
   const read = fileReader(file);
   const pieces = await hashPieces(file.size, pieceLength, read, onProgress);
-  const name = safeName(file.name);
+  const name = toSafeSegment(file.name);
   const manifest = createManifest({ name, files: [{ path: name, length: file.size }], pieceLength, pieces });
   // Peers ask for 16 KiB blocks, mostly in file order: read a megabyte at a time.
   const store = new ReaderPieceStore(manifest, readAhead(read, file.size));

@@ -18,14 +18,35 @@ export const MAX_FILES = 10_000;
 /** A larger encoded manifest is refused before it is parsed. */
 export const MAX_MANIFEST_BYTES = 8 * 1024 * 1024;
 
-/** One path segment: 1..255 characters, no separators or control characters, not "." or "..". */
-function isSafeSegment(s: string): boolean {
+/** Names Windows reserves for devices, with or without an extension ("NUL", "com1.txt"). */
+const DEVICE_NAME_RE = /^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$/i;
+
+/**
+ * One path segment: 1..255 characters, no separators or control characters, not "." or
+ * "..", not a device name, not ending in a dot or space (Windows drops those silently).
+ */
+export function isSafeSegment(s: string): boolean {
   if (s.length < 1 || s.length > 255 || s === '.' || s === '..') return false;
+  if (DEVICE_NAME_RE.test(s) || s.endsWith('.') || s.endsWith(' ')) return false;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
     if (c < 0x20 || c === 0x7f || c === 0x2f /* / */ || c === 0x5c /* \ */) return false;
   }
   return true;
+}
+
+/**
+ * Turns any file name into a safe segment: separators and control characters become "_",
+ * trailing dots and spaces go, device names get a "_" in front, long names are cut.
+ */
+export function toSafeSegment(name: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what is replaced
+  let cleaned = name
+    .replace(/[/\\\u0000-\u001f\u007f]/g, '_')
+    .slice(0, 255)
+    .replace(/[. ]+$/, '');
+  if (cleaned !== '' && !isSafeSegment(cleaned)) cleaned = `_${cleaned}`.slice(0, 255);
+  return isSafeSegment(cleaned) ? cleaned : 'file';
 }
 
 const PathSchema = z

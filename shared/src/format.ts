@@ -1,3 +1,5 @@
+/** Human-readable sizes, rates and durations, for the page and the terminal alike. */
+
 const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
 
 /** 1536 -> "1.5 KiB" */
@@ -15,9 +17,9 @@ export function formatRate(bytesPerSecond: number): string {
   return `${formatBytes(Math.round(bytesPerSecond))}/s`;
 }
 
-/** Seconds -> "1 min 5 s" */
-export function formatDuration(seconds: number): string {
-  if (!Number.isFinite(seconds)) return '—';
+/** Seconds -> "1 min 5 s"; "—" when unknown. */
+export function formatDuration(seconds: number | null): string {
+  if (seconds === null || !Number.isFinite(seconds)) return '—';
   const s = Math.max(0, Math.round(seconds));
   return s >= 60 ? `${Math.floor(s / 60)} min ${s % 60} s` : `${s} s`;
 }

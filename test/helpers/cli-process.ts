@@ -1,0 +1,82 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const CLI = fileURLToPath(new URL('../../cli/dist/main.js', import.meta.url));
+
+export interface CliEvent {
+  event: string;
+  [key: string]: unknown;
+}
+
+/** The `ringswarm` command as a child process, its JSON events collected as they come. */
+export class CliProcess {
+  readonly child: ChildProcess;
+  readonly events: CliEvent[] = [];
+  stderr = '';
+  readonly exited: Promise<number | null>;
+  #waiters: (() => void)[] = [];
+
+  constructor(args: string[]) {
+    this.child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let buffer = '';
+    this.child.stdout?.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString();
+      const lines = buffer.split('\n');
+      buffer = lines.pop() ?? '';
+      for (const line of lines) {
+        if (!line.startsWith('{')) continue;
+        this.events.push(JSON.parse(line) as CliEvent);
+        for (const w of this.#waiters.splice(0)) w();
+      }
+    });
+    this.child.stderr?.on('data', (chunk: Buffer) => {
+      this.stderr += chunk.toString();
+    });
+    this.exited = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
+    void this.exited.then(() => {
+      for (const w of this.#waiters.splice(0)) w();
+    });
+  }
+
+  /** Resolves with the first event matching; rejects if the process exits first or time runs out. */
+  async next(match: (e: CliEvent) => boolean, ms = 60_000, what = 'an event'): Promise<CliEvent> {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const found = this.events.find(match);
+      if (found) return found;
+      if (this.child.exitCode !== null) {
+        throw new Error(`ringswarm exited (${this.child.exitCode}) before ${what}; stderr: ${this.stderr}`);
+      }
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`timed out waiting for ${what}; stderr: ${this.stderr}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.#waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+
+  /** Stops the process (SIGTERM unless told otherwise) and waits for it. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
+    return this.exited;
+  }
+}
+
+/** Runs `ringswarm` to completion and returns its exit code and output. */
+export async function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (c: Buffer) => {
+    stdout += c.toString();
+  });
+  child.stderr?.on('data', (c: Buffer) => {
+    stderr += c.toString();
+  });
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  return { code, stdout, stderr };
+}
