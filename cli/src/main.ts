@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 /**
  * `ringswarm`: seed and fetch from a terminal, in the same swarms as browsers.
  * Exit codes: 0 success, 1 failure (storage, network), 2 bad arguments, 130 stopped by Ctrl-C.

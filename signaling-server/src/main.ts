@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 /** `ringswarm-tracker`: runs the server until SIGINT/SIGTERM. */
 import { runServer } from './run.js';
 

@@ -1,0 +1,3 @@
+#!/usr/bin/env node
+// Installed as the `ringswarm` command; the code is built into dist/ by `npm run build`.
+import '../dist/main.js';
