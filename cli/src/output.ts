@@ -23,7 +23,10 @@ export class Output {
 
   /** A status line that replaces the previous one on a terminal (at most twice a second elsewhere). */
   status(text: string, fields: Record<string, unknown>, event = 'progress'): void {
-    if (this.json) return this.event(event, fields);
+    if (this.json) {
+      this.event(event, fields);
+      return;
+    }
     if (this.tty) {
       process.stdout.write(`\r\x1b[2K${text}`);
       this.#lastLine = text.length;
