@@ -35,14 +35,16 @@ export function isSafeSegment(s: string): boolean {
   return true;
 }
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what it matches
+const UNSAFE_CHARACTERS = /[/\\\u0000-\u001f\u007f]/g;
+
 /**
  * Turns any file name into a safe segment: separators and control characters become "_",
  * trailing dots and spaces go, device names get a "_" in front, long names are cut.
  */
 export function toSafeSegment(name: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what is replaced
   let cleaned = name
-    .replace(/[/\\\u0000-\u001f\u007f]/g, '_')
+    .replace(UNSAFE_CHARACTERS, '_')
     .slice(0, 255)
     .replace(/[. ]+$/, '');
   if (cleaned !== '' && !isSafeSegment(cleaned)) cleaned = `_${cleaned}`.slice(0, 255);
