@@ -36,7 +36,7 @@ describe('the CLI and a Chromium page in one swarm', () => {
     await writeFile(file, data);
     const seeder = new CliProcess(['seed', file, '--tracker', server.url, '--json']);
     procs.push(seeder);
-    const { link } = (await seeder.next((e) => e.event === 'seeding', 60_000, 'the link')) as { link: string };
+    const link = String((await seeder.next((e) => e.event === 'seeding', 60_000, 'the link')).link);
 
     const page = await (await browser.newContext({ acceptDownloads: true })).newPage();
     await page.goto(link);

@@ -53,7 +53,7 @@ describe('ringswarm CLI', () => {
 
     // A slow seeder, so the first download can be killed half-way.
     const seeder = cli(['seed', folder, '--tracker', server.url, '--upload-limit', String(2 * MiB), '--json']);
-    const { link } = (await seeder.next((e) => e.event === 'seeding', 60_000, 'the share link')) as { link: string };
+    const link = String((await seeder.next((e) => e.event === 'seeding', 60_000, 'the share link')).link);
     expect(link).toMatch(new RegExp(`^${server.url}/#[0-9a-f]{64}$`));
 
     const out = join(dir, 'out');
