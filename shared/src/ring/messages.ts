@@ -1,0 +1,183 @@
+/**
+ * Ring messages. Inside the ring code identifiers are bigints ({@link RingMessage}); on
+ * the wire they are fixed-width hex strings ({@link RingWireMessage}). Every inbound wire
+ * message is `unknown` until {@link decodeRingMessage} has checked it.
+ */
+import { z } from 'zod';
+import { RingError, RingErrorCode } from './errors.js';
+import type { RingSpace } from './id.js';
+
+/** The most node IDs one message may carry (successor lists, lookup candidates). */
+export const RING_MAX_NODES_PER_MESSAGE = 64;
+
+/** Requests carry a request id `rid`; the answer echoes it. */
+export type RingRequest =
+  | { type: 'ping'; rid: number }
+  /** `exclude`: nodes the asker found dead; a second ask names others instead. */
+  | { type: 'find'; rid: number; key: bigint; exclude?: bigint[] }
+  | { type: 'get-state'; rid: number }
+  | { type: 'join'; rid: number };
+
+export type RingReply =
+  /** `predecessor` lets a lookup check that the pinged node really owns the key. */
+  | { type: 'pong'; rid: number; predecessor: bigint | null }
+  /**
+   * done: `nodes` are the key's possible owners, best first (the answerer's successors
+   * from the first one at or past the key). Not done: the answerer's closest preceding
+   * nodes for the key, closest first.
+   */
+  | { type: 'found'; rid: number; done: boolean; nodes: bigint[] }
+  | { type: 'state'; rid: number; predecessor: bigint | null; successors: bigint[] }
+  /** `successors` starts with the answering node itself. */
+  | { type: 'join-ack'; rid: number; predecessor: bigint | null; successors: bigint[] };
+
+export type RingNotice =
+  /** From a node to its predecessor: my successor list changed. */
+  | { type: 'successors'; successors: bigint[] }
+  /** A graceful leave, to both neighbours: here are my predecessor and successors. */
+  | { type: 'leave'; predecessor: bigint | null; successors: bigint[] };
+
+/** One stored DHT value and how long it has left to live. */
+export interface DhtRecord {
+  key: bigint;
+  value: string;
+  ttlMs: number;
+}
+
+export type DhtRequest =
+  /** Store `value` under `key` (at the key's owner, which replicates it). */
+  | { type: 'dht-put'; rid: number; key: bigint; value: string; ttlMs: number }
+  | { type: 'dht-get'; rid: number; key: bigint };
+
+export type DhtReply =
+  | { type: 'dht-put-reply'; rid: number; ok: boolean }
+  | { type: 'dht-get-reply'; rid: number; values: string[] };
+
+/** Replication to successors and hand-over to a new owner: records to keep. */
+export type DhtNotice = { type: 'dht-store'; records: DhtRecord[] };
+
+export type DhtMessage = DhtRequest | DhtReply | DhtNotice;
+
+export type RingMessage = RingRequest | RingReply | RingNotice | DhtMessage;
+export type RingMessageType = RingMessage['type'];
+
+const ridSchema = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+
+/** The most values one DHT answer or hand-over carries. */
+export const DHT_MAX_VALUES_PER_MESSAGE = 256;
+/** The longest a DHT record may live. */
+export const DHT_MAX_TTL_MS = 24 * 60 * 60 * 1000;
+/** DHT values are hex strings: peer IDs (40 digits) and infohashes (64 digits). */
+const valueSchema = z.string().regex(/^[0-9a-f]{1,128}$/);
+const ttlSchema = z.number().int().nonnegative().max(DHT_MAX_TTL_MS);
+
+/** Builds the validator for one identifier width. */
+function wireSchema(space: RingSpace) {
+  const id = z
+    .string()
+    .length(space.hexLength)
+    .regex(/^[0-9a-f]+$/)
+    .refine((hex) => space.contains(BigInt(`0x${hex}`)), 'identifier out of range');
+  const ids = z.array(id).max(RING_MAX_NODES_PER_MESSAGE);
+  return z.discriminatedUnion('type', [
+    z.strictObject({ type: z.literal('ping'), rid: ridSchema }),
+    z.strictObject({ type: z.literal('find'), rid: ridSchema, key: id, exclude: ids.optional() }),
+    z.strictObject({ type: z.literal('get-state'), rid: ridSchema }),
+    z.strictObject({ type: z.literal('join'), rid: ridSchema }),
+    z.strictObject({ type: z.literal('pong'), rid: ridSchema, predecessor: id.nullable() }),
+    z.strictObject({ type: z.literal('found'), rid: ridSchema, done: z.boolean(), nodes: ids }),
+    z.strictObject({ type: z.literal('state'), rid: ridSchema, predecessor: id.nullable(), successors: ids }),
+    z.strictObject({ type: z.literal('join-ack'), rid: ridSchema, predecessor: id.nullable(), successors: ids }),
+    z.strictObject({ type: z.literal('successors'), successors: ids }),
+    z.strictObject({ type: z.literal('leave'), predecessor: id.nullable(), successors: ids }),
+    z.strictObject({ type: z.literal('dht-put'), rid: ridSchema, key: id, value: valueSchema, ttlMs: ttlSchema }),
+    z.strictObject({ type: z.literal('dht-get'), rid: ridSchema, key: id }),
+    z.strictObject({ type: z.literal('dht-put-reply'), rid: ridSchema, ok: z.boolean() }),
+    z.strictObject({
+      type: z.literal('dht-get-reply'),
+      rid: ridSchema,
+      values: z.array(valueSchema).max(DHT_MAX_VALUES_PER_MESSAGE),
+    }),
+    z.strictObject({
+      type: z.literal('dht-store'),
+      records: z
+        .array(z.strictObject({ key: id, value: valueSchema, ttlMs: ttlSchema }))
+        .max(DHT_MAX_VALUES_PER_MESSAGE),
+    }),
+  ]);
+}
+
+/** The wire form of a ring message: identifiers as ceil(m / 4) lowercase hex digits. */
+export type RingWireMessage = z.infer<ReturnType<typeof wireSchema>>;
+
+const schemas = new WeakMap<RingSpace, ReturnType<typeof wireSchema>>();
+
+function hexify(space: RingSpace, v: unknown): unknown {
+  if (typeof v === 'bigint') return space.toHex(v);
+  if (Array.isArray(v)) return v.map((x) => hexify(space, x));
+  if (v !== null && typeof v === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) out[k] = hexify(space, x);
+    return out;
+  }
+  return v;
+}
+
+/** Converts a message to its wire form (hex identifiers); the result is JSON-safe. */
+export function encodeRingMessage(space: RingSpace, msg: RingMessage): RingWireMessage {
+  return hexify(space, msg) as RingWireMessage;
+}
+
+/**
+ * Validates an inbound wire message and converts its identifiers to bigints.
+ * Throws {@link RingError} `ERR_RING_BAD_MESSAGE` on anything malformed.
+ */
+export function decodeRingMessage(space: RingSpace, raw: unknown): RingMessage {
+  let schema = schemas.get(space);
+  if (!schema) {
+    schema = wireSchema(space);
+    schemas.set(space, schema);
+  }
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new RingError(
+      RingErrorCode.BAD_MESSAGE,
+      `bad ring message: ${issue ? `${issue.path.join('.') || '(root)'}: ${issue.message}` : 'invalid'}`,
+    );
+  }
+  const w = parsed.data;
+  const id = (hex: string) => BigInt(`0x${hex}`);
+  const idOrNull = (hex: string | null) => (hex === null ? null : id(hex));
+  switch (w.type) {
+    case 'ping':
+    case 'get-state':
+    case 'join':
+      return { type: w.type, rid: w.rid };
+    case 'find':
+      return w.exclude === undefined
+        ? { type: 'find', rid: w.rid, key: id(w.key) }
+        : { type: 'find', rid: w.rid, key: id(w.key), exclude: w.exclude.map(id) };
+    case 'pong':
+      return { type: 'pong', rid: w.rid, predecessor: idOrNull(w.predecessor) };
+    case 'found':
+      return { type: 'found', rid: w.rid, done: w.done, nodes: w.nodes.map(id) };
+    case 'state':
+    case 'join-ack':
+      return { type: w.type, rid: w.rid, predecessor: idOrNull(w.predecessor), successors: w.successors.map(id) };
+    case 'successors':
+      return { type: 'successors', successors: w.successors.map(id) };
+    case 'leave':
+      return { type: 'leave', predecessor: idOrNull(w.predecessor), successors: w.successors.map(id) };
+    case 'dht-put':
+      return { type: 'dht-put', rid: w.rid, key: id(w.key), value: w.value, ttlMs: w.ttlMs };
+    case 'dht-get':
+      return { type: 'dht-get', rid: w.rid, key: id(w.key) };
+    case 'dht-put-reply':
+      return { type: 'dht-put-reply', rid: w.rid, ok: w.ok };
+    case 'dht-get-reply':
+      return { type: 'dht-get-reply', rid: w.rid, values: w.values };
+    case 'dht-store':
+      return { type: 'dht-store', records: w.records.map((r) => ({ key: id(r.key), value: r.value, ttlMs: r.ttlMs })) };
+  }
+}
