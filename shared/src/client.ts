@@ -24,8 +24,12 @@ export const LONELY_ANNOUNCE_MS = 3_000;
 export const MAX_LINKS = 32;
 
 export interface ClientOptions {
-  /** Tracker (signaling server) URL, e.g. `http://localhost:8080`. */
-  trackerUrl: string;
+  /**
+   * Tracker (signaling server) URL, e.g. `http://localhost:8080`, or the URLs of several
+   * instances of one tracker cluster: the client fails over between them (with backoff) and
+   * announces its swarms again after each reconnect.
+   */
+  trackerUrl: string | readonly string[];
   /** 40 hex digits; default random. */
   peerId?: string;
   /** WebRTC implementation for Node (`@roamhq/wrtc`). */
@@ -53,6 +57,8 @@ interface SwarmEntry {
   swarm: Swarm;
   timer: ReturnType<typeof setTimeout> | undefined;
   stopped: boolean;
+  /** Finished, and no tracker has acknowledged a `completed` announce yet (e.g. mid-failover). */
+  completionUnsent: boolean;
 }
 
 export class RingswarmClient extends Emitter<ClientEvents> {
@@ -74,7 +80,8 @@ export class RingswarmClient extends Emitter<ClientEvents> {
     this.tracker = new TrackerClient(options.trackerUrl, this.peerId);
     this.tracker.on('signal', ({ from, data }) => this.#onSignal(from, data));
     this.tracker.on('error', (err) => this.emit('warning', err));
-    // After a reconnect the tracker has forgotten us: announce every swarm again.
+    // After a reconnect (to the same tracker or, failing over, to another instance of its
+    // cluster) announce every swarm again.
     this.tracker.on('connect', () => {
       for (const [infoHash, entry] of this.#swarms) if (!entry.stopped) void this.#announce(infoHash, 'started');
     });
@@ -129,9 +136,12 @@ export class RingswarmClient extends Emitter<ClientEvents> {
       swarm.destroy();
       return existing.swarm;
     }
-    const entry: SwarmEntry = { swarm, timer: undefined, stopped: false };
+    const entry: SwarmEntry = { swarm, timer: undefined, stopped: false, completionUnsent: false };
     this.#swarms.set(swarm.infoHash, entry);
-    swarm.on('done', () => void this.#announce(swarm.infoHash, 'completed'));
+    swarm.on('done', () => {
+      entry.completionUnsent = true;
+      void this.#announce(swarm.infoHash, 'completed');
+    });
     swarm.on('warning', (err, remoteId) =>
       this.emit('warning', new Error(`peer ${remoteId}: ${err.code} ${err.message}`)),
     );
@@ -155,13 +165,16 @@ export class RingswarmClient extends Emitter<ClientEvents> {
     });
   }
 
-  async #announce(infoHash: string, event: AnnounceEvent): Promise<void> {
+  async #announce(infoHash: string, requested: AnnounceEvent): Promise<void> {
     const entry = this.#swarms.get(infoHash);
     if (!entry || entry.stopped || this.#destroyed) return;
     clearTimeout(entry.timer);
+    // A completion lost to a dropped connection is told to the next tracker instead.
+    const event = entry.completionUnsent ? 'completed' : requested;
     try {
       const res = await this.#announceOnce(entry.swarm, event);
       if (entry.stopped || this.#destroyed) return;
+      if (event === 'completed') entry.completionUnsent = false;
       for (const remoteId of res.peers) this.#connect(remoteId, entry.swarm);
       const lonely = res.peers.length === 0 && !entry.swarm.done;
       this.#schedule(entry, lonely ? LONELY_ANNOUNCE_MS : res.interval * 1000);

@@ -1,3 +1,4 @@
+export * from './backoff.js';
 export * from './bytes.js';
 export * from './client.js';
 export * from './clock.js';

@@ -34,6 +34,11 @@ export interface ServerConfig {
   rateBurst: number;
   /** Rate-limited events in a row after which the socket is disconnected. Default 100. */
   rateStrikes: number;
+  /**
+   * `redis://` URL: the registry lives in Redis and socket.io uses the Redis adapter, so
+   * several instances act as one tracker. Default none: one process, in-memory registry.
+   */
+  redisUrl: string | undefined;
 }
 
 export const DEFAULT_STATIC_DIR = fileURLToPath(new URL('../../web-client/dist', import.meta.url));
@@ -53,6 +58,7 @@ export const DEFAULTS: ServerConfig = {
   rateLimitPerS: 50,
   rateBurst: 200,
   rateStrikes: 100,
+  redisUrl: undefined,
 };
 
 type NumericKey = { [K in keyof ServerConfig]: ServerConfig[K] extends number ? K : never }[keyof ServerConfig];
@@ -165,6 +171,7 @@ export const USAGE = [
   `  ${pad('--host <addr>')}interface to bind (env HOST, default all interfaces)`,
   `  ${pad('--static-dir <dir>')}built web client to serve (env STATIC_DIR)`,
   `  ${pad('--log-level <level>')}${LOG_LEVELS.join('|')} (env LOG_LEVEL, default info)`,
+  `  ${pad('--redis-url <url>')}run as one instance of a cluster on this Redis (env REDIS_URL, default none)`,
   `  ${pad('-h, --help')}show this help`,
 ].join('\n');
 
@@ -174,6 +181,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig
     host: { type: 'string' },
     'static-dir': { type: 'string' },
     'log-level': { type: 'string' },
+    'redis-url': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   };
   for (const o of NUMERIC) options[o.flag] = { type: 'string' };
@@ -200,6 +208,11 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig
   if (logLevel !== undefined) {
     if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError(`log level must be one of ${LOG_LEVELS.join(', ')}`);
     config.logLevel = logLevel;
+  }
+  const redisUrl = pick('redis-url', 'REDIS_URL');
+  if (redisUrl !== undefined) {
+    if (!/^rediss?:\/\/\S+$/.test(redisUrl)) throw new ConfigError(`redis url must start with redis:// or rediss://`);
+    config.redisUrl = redisUrl;
   }
   return config;
 }

@@ -1,5 +1,7 @@
+export * from './cluster.js';
 export * from './config.js';
 export * from './rate-limit.js';
+export * from './redis-registry.js';
 export * from './ring-members.js';
 export * from './run.js';
 export * from './server.js';

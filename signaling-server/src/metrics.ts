@@ -5,33 +5,51 @@
  */
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { RingMembers } from './ring-members.js';
-import type { SwarmRegistry } from './swarm-registry.js';
+import type { InstanceInfo, SwarmRegistry } from './swarm-registry.js';
 import type { TrafficCounter } from './traffic.js';
 
 export interface MetricsSources {
   registry: SwarmRegistry;
   ring: RingMembers;
   traffic: TrafficCounter;
+  /** Connections to this instance. */
   connections: () => number;
+  /** Every live instance of the cluster (just this one without Redis). */
+  instances: () => Promise<InstanceInfo[]>;
 }
 
 export function createMetrics(src: MetricsSources): Registry {
   const registers = [new Registry()];
-  const gauge = (name: string, help: string, read: () => number) =>
+  const gauge = (name: string, help: string, read: () => number | Promise<number>) =>
     new Gauge({
       name,
       help,
       registers,
-      collect() {
-        this.set(read());
+      async collect() {
+        this.set(await read());
       },
     });
-  gauge('ringswarm_connections', 'Open socket.io connections', src.connections);
-  gauge('ringswarm_swarms', 'Swarms with at least one peer', () => src.registry.swarmCount());
-  gauge('ringswarm_peers', 'Peers in at least one swarm', () => src.registry.peerCount());
-  gauge('ringswarm_seeders', 'Swarm memberships with the whole file', () => src.registry.seederCount());
-  gauge('ringswarm_leechers', 'Swarm memberships still downloading', () => src.registry.leecherCount());
-  gauge('ringswarm_ring_members', 'Live ring members known to the tracker', () => src.ring.size);
+  // Swarm figures come from the registry: cluster-wide when it is shared.
+  gauge('ringswarm_connections', 'Open socket.io connections to this instance', src.connections);
+  gauge('ringswarm_swarms', 'Swarms with at least one peer', async () => (await src.registry.totals()).swarms);
+  gauge('ringswarm_peers', 'Peers in at least one swarm', async () => (await src.registry.totals()).peers);
+  gauge(
+    'ringswarm_seeders',
+    'Swarm memberships with the whole file',
+    async () => (await src.registry.totals()).seeders,
+  );
+  gauge(
+    'ringswarm_leechers',
+    'Swarm memberships still downloading',
+    async () => (await src.registry.totals()).leechers,
+  );
+  gauge('ringswarm_ring_members', 'Live ring members connected to this instance', () => src.ring.size);
+  gauge('ringswarm_cluster_instances', 'Live tracker instances sharing the registry', async () => {
+    return (await src.instances()).length;
+  });
+  gauge('ringswarm_cluster_connections', 'Open connections to all live instances', async () => {
+    return (await src.instances()).reduce((n, i) => n + i.connections, 0);
+  });
 
   const counter = (name: string, help: string, label: string, read: () => Record<string, number>) =>
     new Counter({

@@ -1,18 +1,21 @@
 /**
  * The ringswarm server: one HTTP port carrying the web client, the socket.io tracker and
- * the operations endpoints (/health, /api/stats).
+ * the operations endpoints (/health, /api/stats, /metrics). With `redisUrl` it is one
+ * instance of a cluster (./cluster.ts); without, everything stays in this process.
  */
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type Logger, pino } from 'pino';
 import { Server } from 'socket.io';
+import { type Cluster, startCluster } from './cluster.js';
 import { DEFAULTS, type ServerConfig } from './config.js';
 import { createMetrics } from './metrics.js';
 import { RingMembers } from './ring-members.js';
 import { staticFiles } from './static-files.js';
-import { SwarmRegistry } from './swarm-registry.js';
-import { attachTracker, type Tracker, type TrackerServer } from './tracker.js';
+import { type InstanceInfo, MemorySwarmRegistry, type SwarmRegistry } from './swarm-registry.js';
+import { attachTracker, INSTANCE_TTL_MS, type Tracker, type TrackerServer } from './tracker.js';
 import { TrafficCounter } from './traffic.js';
 
 export const VERSION: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
@@ -34,6 +37,9 @@ export interface RunningServer {
   readonly url: string;
   readonly port: number;
   readonly io: TrackerServer;
+  /** This instance's ID (random per start). */
+  readonly instanceId: string;
+  /** In memory, or in Redis when `redisUrl` was given. */
   readonly registry: SwarmRegistry;
   readonly ring: RingMembers;
   readonly traffic: TrafficCounter;
@@ -52,7 +58,19 @@ export async function startServer(
 ): Promise<RunningServer> {
   const config: ServerConfig = { ...DEFAULTS, ...overrides };
   const logger = options.logger ?? pino({ level: config.logLevel });
-  const registry = new SwarmRegistry();
+  const random = options.random ?? Math.random;
+  const instanceId = randomBytes(8).toString('hex');
+  const cluster: Cluster | undefined = config.redisUrl
+    ? await startCluster({
+        url: config.redisUrl,
+        instanceId,
+        peerTtlMs: config.peerTtlS * 1000,
+        instanceTtlMs: INSTANCE_TTL_MS,
+        logger,
+        random,
+      })
+    : undefined;
+  const registry: SwarmRegistry = cluster?.registry ?? new MemorySwarmRegistry();
   const ring = new RingMembers();
   const traffic = new TrafficCounter();
   const serveStatic = staticFiles(config.staticDir);
@@ -68,22 +86,51 @@ export async function startServer(
 
   let tracker: Tracker | undefined;
   const connections = () => tracker?.connections ?? 0;
-  const metrics = createMetrics({ registry, ring, traffic, connections });
+  /** Every live instance's figures, this one's fresh. */
+  const instances = async (): Promise<InstanceInfo[]> => {
+    const own: InstanceInfo = { id: instanceId, connections: connections(), ringMembers: ring.size };
+    return [own, ...(await registry.instances()).filter((i) => i.id !== instanceId)];
+  };
+  const metrics = createMetrics({ registry, ring, traffic, connections, instances });
+  const mode = cluster ? 'redis' : 'memory';
+
+  const stats = async () => {
+    const [totals, swarms, all] = await Promise.all([registry.totals(), registry.swarms(), instances()]);
+    return {
+      version: VERSION,
+      mode,
+      /** Connections to this instance; `cluster.connections` counts all of them. */
+      connections: connections(),
+      peers: totals.peers,
+      seeders: totals.seeders,
+      leechers: totals.leechers,
+      ringMembers: ring.size,
+      swarms: Object.fromEntries(swarms),
+      instance: all[0],
+      cluster: {
+        instances: all.length,
+        connections: all.reduce((n, i) => n + i.connections, 0),
+        members: all,
+      },
+      traffic: traffic.toJSON(),
+    };
+  };
 
   const http = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
-    if (path === '/health') return json(res, 200, { ok: true, version: VERSION });
+    if (path === '/health') {
+      if (!cluster || cluster.healthy()) return json(res, 200, { ok: true, version: VERSION, mode });
+      return json(res, 503, { ok: false, version: VERSION, mode, redis: 'unreachable' });
+    }
     if (path === '/api/stats') {
-      return json(res, 200, {
-        version: VERSION,
-        connections: connections(),
-        peers: registry.peerCount(),
-        seeders: registry.seederCount(),
-        leechers: registry.leecherCount(),
-        ringMembers: ring.size,
-        swarms: Object.fromEntries(registry.swarms()),
-        traffic: traffic.toJSON(),
-      });
+      stats().then(
+        (body) => json(res, 200, body),
+        (err: unknown) => {
+          logger.warn({ err: String(err) }, 'stats failed');
+          json(res, 503, { ok: false, version: VERSION, mode, error: 'registry unavailable' });
+        },
+      );
+      return;
     }
     if (path === '/metrics') {
       metrics.metrics().then(
@@ -104,22 +151,29 @@ export async function startServer(
     maxHttpBufferSize: config.maxMessageBytes,
     serveClient: false,
     cors: { origin: true },
+    ...(cluster ? { adapter: cluster.adapter } : {}),
   });
   tracker = attachTracker({
     io,
+    instanceId,
     registry,
     ring,
     traffic,
     logger,
     config,
-    random: options.random ?? Math.random,
+    random,
     now: options.now ?? Date.now,
   });
 
   await new Promise<void>((resolve, reject) => {
-    http.once('error', reject);
+    const fail = (err: Error) => {
+      tracker?.destroy();
+      void cluster?.close();
+      reject(err);
+    };
+    http.once('error', fail);
     http.listen(config.port, config.host, () => {
-      http.off('error', reject);
+      http.off('error', fail);
       resolve();
     });
   });
@@ -132,6 +186,7 @@ export async function startServer(
     url,
     port,
     io,
+    instanceId,
     registry,
     ring,
     traffic,
@@ -142,6 +197,10 @@ export async function startServer(
         // io.close() also closes the HTTP server.
         io.close(() => resolve());
         http.closeAllConnections();
+      }).then(async () => {
+        // Let the disconnect handlers' releases reach Redis before its connections close.
+        await tracker?.settled();
+        await cluster?.close();
       });
       return closing;
     },

@@ -1,11 +1,109 @@
 /**
  * Who is in which swarm. Same shape as a socket.io adapter: two maps of IDs, and never a
  * live socket (bittorrent-tracker's swarms hold sockets; ours hold peer IDs only).
- * Seeder and leecher totals are kept as counters, so metrics never walk the swarms.
+ * {@link SwarmRegistry} is the plug point: {@link MemorySwarmRegistry} here (one process,
+ * the default) or `RedisSwarmRegistry` (./redis-registry.ts, several instances as one
+ * tracker). Both pass one contract suite (test/integration/swarm-registry.contract.ts).
  */
 import type { SwarmCounts } from '@ringswarm/shared';
+import { RingMembers } from './ring-members.js';
 
 export type { SwarmCounts };
+
+/** Totals over every swarm (cluster-wide for a shared registry). */
+export interface RegistryTotals {
+  /** Swarms with at least one peer. */
+  swarms: number;
+  /** Peers in at least one swarm. */
+  peers: number;
+  /** Swarm memberships with the whole file. */
+  seeders: number;
+  /** Swarm memberships still downloading. */
+  leechers: number;
+}
+
+/** What an announce that was accepted gets back. */
+export interface AnnounceOutcome {
+  /** Up to `numwant` other members, chosen at random. */
+  peers: string[];
+  /** The swarm's counts after the announce. */
+  counts: SwarmCounts;
+}
+
+/** One tracker instance's own figures, as it last published them. */
+export interface InstanceInfo {
+  /** Random per process. */
+  id: string;
+  /** Open socket.io connections on this instance. */
+  connections: number;
+  /** Ring members connected to this instance. */
+  ringMembers: number;
+}
+
+/**
+ * The swarm registry every handler talks to. Methods are async so that a shared store can
+ * sit behind them; none of them sees a socket.
+ */
+export interface SwarmRegistry {
+  /**
+   * Adds or updates a peer at time `now`; `completed` counts a finished download once.
+   * Resolves false (and changes nothing) when the peer would exceed `maxSwarms`.
+   */
+  upsert(
+    infoHash: string,
+    peerId: string,
+    state: PeerState,
+    completed: boolean,
+    now: number,
+    maxSwarms?: number,
+  ): Promise<boolean>;
+  /**
+   * A whole announce at once (one round trip for a shared registry): {@link upsert}, then
+   * {@link sample} and {@link counts}. Resolves null (and changes nothing) when refused.
+   */
+  announce(
+    infoHash: string,
+    peerId: string,
+    state: PeerState,
+    completed: boolean,
+    now: number,
+    numwant: number,
+    random: () => number,
+    maxSwarms?: number,
+  ): Promise<AnnounceOutcome | null>;
+  remove(infoHash: string, peerId: string): Promise<void>;
+  /** Records that `peerId` is connected to this tracker instance (it owns the peer from now on). */
+  claim(peerId: string): Promise<void>;
+  /**
+   * The peer disconnected from this instance: it leaves every swarm, unless another
+   * instance has claimed it since (it failed over); then nothing changes.
+   */
+  release(peerId: string): Promise<void>;
+  /** True while some tracker instance holds a connection claimed by `peerId`. */
+  isOnline(peerId: string): Promise<boolean>;
+  /** Counts the peer as a ring member (a bootstrap candidate) until it is released. */
+  joinRing(peerId: string): Promise<void>;
+  /** Up to `k` distinct live ring members other than `except`, chosen at random. */
+  sampleRing(except: string, k: number, random: () => number): Promise<string[]>;
+  /** True when both peers are live ring members (they may signal each other). */
+  bothInRing(a: string, b: string): Promise<boolean>;
+  /** Drops every membership last announced before `before`; resolves with how many. */
+  expire(before: number): Promise<number>;
+  counts(infoHash: string): Promise<SwarmCounts>;
+  /** Up to `count` distinct peers of the swarm other than `except`, chosen at random. */
+  sample(infoHash: string, except: string, count: number, random: () => number): Promise<string[]>;
+  /** True when both peers are in at least one common swarm. */
+  shareSwarm(a: string, b: string): Promise<boolean>;
+  totals(): Promise<RegistryTotals>;
+  /** Every swarm with its counts. */
+  swarms(): Promise<[string, SwarmCounts][]>;
+  /** Publishes this instance's figures (a heartbeat: a shared registry forgets a silent instance). */
+  publishInstance(info: InstanceInfo): Promise<void>;
+  /** The figures of every live instance, by ID (just this one for an in-memory registry). */
+  instances(): Promise<InstanceInfo[]>;
+  /** Releases what the registry holds (connections, timers). Idempotent. */
+  destroy(): Promise<void>;
+}
 
 export interface PeerState {
   /** Bytes the peer still misses; null before it has the manifest. 0 = seeder. */
@@ -25,17 +123,45 @@ interface SwarmState {
   downloaded: number;
 }
 
-export class SwarmRegistry {
+/**
+ * The in-memory registry: one process. Seeder and leecher totals are kept as counters, so
+ * metrics never walk the swarms. Synchronous inside; the async face is {@link SwarmRegistry}'s.
+ */
+export class MemorySwarmRegistry implements SwarmRegistry {
   #swarms = new Map<string, SwarmState>();
   #peerSwarms = new Map<string, Set<string>>();
+  #online = new Set<string>();
+  #ring = new RingMembers();
+  #instance: InstanceInfo | undefined;
   #seeders = 0;
   #leechers = 0;
 
-  /**
-   * Adds or updates a peer at time `now`; `completed` counts a finished download once.
-   * Returns false (and changes nothing) when the peer would exceed `maxSwarms`.
-   */
-  upsert(
+  async upsert(
+    infoHash: string,
+    peerId: string,
+    state: PeerState,
+    completed: boolean,
+    now: number,
+    maxSwarms = Infinity,
+  ): Promise<boolean> {
+    return this.#upsert(infoHash, peerId, state, completed, now, maxSwarms);
+  }
+
+  async announce(
+    infoHash: string,
+    peerId: string,
+    state: PeerState,
+    completed: boolean,
+    now: number,
+    numwant: number,
+    random: () => number,
+    maxSwarms = Infinity,
+  ): Promise<AnnounceOutcome | null> {
+    if (!this.#upsert(infoHash, peerId, state, completed, now, maxSwarms)) return null;
+    return { peers: this.#sample(infoHash, peerId, numwant, random), counts: this.#counts(infoHash) };
+  }
+
+  #upsert(
     infoHash: string,
     peerId: string,
     state: PeerState,
@@ -70,7 +196,11 @@ export class SwarmRegistry {
     }
   }
 
-  remove(infoHash: string, peerId: string): void {
+  async remove(infoHash: string, peerId: string): Promise<void> {
+    this.#remove(infoHash, peerId);
+  }
+
+  #remove(infoHash: string, peerId: string): void {
     const swarm = this.#swarms.get(infoHash);
     const previous = swarm?.peers.get(peerId);
     if (!swarm || !previous) return;
@@ -82,18 +212,38 @@ export class SwarmRegistry {
     if (swarms?.size === 0) this.#peerSwarms.delete(peerId);
   }
 
-  /** Removes a peer from every swarm it is in. */
-  removePeer(peerId: string): void {
-    for (const infoHash of [...(this.#peerSwarms.get(peerId) ?? [])]) this.remove(infoHash, peerId);
+  async claim(peerId: string): Promise<void> {
+    this.#online.add(peerId);
   }
 
-  /** Drops every membership last announced before `before`; returns how many. */
-  expire(before: number): number {
+  async release(peerId: string): Promise<void> {
+    this.#online.delete(peerId);
+    this.#ring.remove(peerId);
+    for (const infoHash of [...(this.#peerSwarms.get(peerId) ?? [])]) this.#remove(infoHash, peerId);
+  }
+
+  async isOnline(peerId: string): Promise<boolean> {
+    return this.#online.has(peerId);
+  }
+
+  async joinRing(peerId: string): Promise<void> {
+    this.#ring.add(peerId);
+  }
+
+  async sampleRing(except: string, k: number, random: () => number): Promise<string[]> {
+    return this.#ring.sample(except, k, random);
+  }
+
+  async bothInRing(a: string, b: string): Promise<boolean> {
+    return this.#ring.has(a) && this.#ring.has(b);
+  }
+
+  async expire(before: number): Promise<number> {
     let dropped = 0;
     for (const [infoHash, swarm] of [...this.#swarms]) {
       for (const [peerId, member] of [...swarm.peers]) {
         if (member.seen < before) {
-          this.remove(infoHash, peerId);
+          this.#remove(infoHash, peerId);
           dropped++;
         }
       }
@@ -101,14 +251,22 @@ export class SwarmRegistry {
     return dropped;
   }
 
-  counts(infoHash: string): SwarmCounts {
+  async counts(infoHash: string): Promise<SwarmCounts> {
+    return this.#counts(infoHash);
+  }
+
+  #counts(infoHash: string): SwarmCounts {
     const swarm = this.#swarms.get(infoHash);
     if (!swarm) return { complete: 0, incomplete: 0, downloaded: 0 };
     return { complete: swarm.complete, incomplete: swarm.peers.size - swarm.complete, downloaded: swarm.downloaded };
   }
 
   /** Up to `count` peers of the swarm other than `except`, chosen uniformly at random. */
-  sample(infoHash: string, except: string, count: number, random: () => number): string[] {
+  async sample(infoHash: string, except: string, count: number, random: () => number): Promise<string[]> {
+    return this.#sample(infoHash, except, count, random);
+  }
+
+  #sample(infoHash: string, except: string, count: number, random: () => number): string[] {
     const peers = this.#swarms.get(infoHash)?.peers;
     if (!peers || count <= 0) return [];
     const ids = [...peers.keys()];
@@ -127,8 +285,7 @@ export class SwarmRegistry {
     return ids;
   }
 
-  /** True when both peers are in at least one common swarm. */
-  shareSwarm(a: string, b: string): boolean {
+  async shareSwarm(a: string, b: string): Promise<boolean> {
     const mine = this.#peerSwarms.get(a);
     const theirs = this.#peerSwarms.get(b);
     if (!mine || !theirs) return false;
@@ -137,24 +294,26 @@ export class SwarmRegistry {
     return false;
   }
 
-  swarmCount(): number {
-    return this.#swarms.size;
+  async totals(): Promise<RegistryTotals> {
+    return {
+      swarms: this.#swarms.size,
+      peers: this.#peerSwarms.size,
+      seeders: this.#seeders,
+      leechers: this.#leechers,
+    };
   }
 
-  /** Peers in at least one swarm. */
-  peerCount(): number {
-    return this.#peerSwarms.size;
+  async swarms(): Promise<[string, SwarmCounts][]> {
+    return [...this.#swarms.keys()].map((infoHash) => [infoHash, this.#counts(infoHash)]);
   }
 
-  seederCount(): number {
-    return this.#seeders;
+  async publishInstance(info: InstanceInfo): Promise<void> {
+    this.#instance = { ...info };
   }
 
-  leecherCount(): number {
-    return this.#leechers;
+  async instances(): Promise<InstanceInfo[]> {
+    return this.#instance ? [{ ...this.#instance }] : [];
   }
 
-  *swarms(): IterableIterator<[string, SwarmCounts]> {
-    for (const infoHash of this.#swarms.keys()) yield [infoHash, this.counts(infoHash)];
-  }
+  async destroy(): Promise<void> {}
 }

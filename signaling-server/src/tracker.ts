@@ -38,17 +38,28 @@ export interface TrackerDeps {
   config: ServerConfig;
   random: () => number;
   now: () => number;
+  /** This instance's ID in the registry. */
+  instanceId: string;
 }
 
 export interface Tracker {
   /** Connected peers. */
   readonly connections: number;
-  /** Stops the expiry sweep. */
+  /** Resolves when the registry calls made for disconnects so far have finished. */
+  settled(): Promise<void>;
+  /** Stops the expiry sweep and the heartbeat. */
   destroy(): void;
 }
 
 /** How often silent swarm members are looked for, at most. */
 export const MAX_SWEEP_INTERVAL_MS = 15_000;
+/** How often this instance publishes its figures to the registry (a heartbeat in a cluster). */
+export const INSTANCE_HEARTBEAT_MS = 2_000;
+/** A shared registry forgets an instance whose heartbeat stopped for this long. */
+export const INSTANCE_TTL_MS = 3 * INSTANCE_HEARTBEAT_MS;
+
+/** The socket.io room holding one peer's socket: how a signal reaches it on any instance. */
+export const peerRoom = (peerId: string) => `peer:${peerId}`;
 
 class HandshakeError extends Error {
   readonly data: { code: ErrorCode };
@@ -65,6 +76,7 @@ export function attachTracker(deps: TrackerDeps): Tracker {
   const { io, registry, ring, traffic, logger, config } = deps;
   /** peer ID -> socket, for relaying and duplicate detection. */
   const sockets = new Map<string, TrackerSocket>();
+  const releases = new Set<Promise<void>>();
   const ctx: HandlerContext = {
     registry,
     ring,
@@ -72,9 +84,12 @@ export function attachTracker(deps: TrackerDeps): Tracker {
     config,
     random: deps.random,
     now: deps.now,
-    isConnected: (peerId) => sockets.has(peerId),
+    isConnected: async (peerId) => sockets.has(peerId) || (await registry.isOnline(peerId)),
     deliver: (to, event, ...args) => {
-      sockets.get(to)?.emit(event, ...args);
+      const local = sockets.get(to);
+      // Not here: the adapter (Redis in a cluster) carries it to the instance that has it.
+      if (local) local.emit(event, ...args);
+      else io.to(peerRoom(to)).emit(event, ...args);
     },
   };
 
@@ -95,7 +110,15 @@ export function attachTracker(deps: TrackerDeps): Tracker {
     if (sockets.has(auth.data.peerId)) return next(refuse(ErrorCode.DUPLICATE_PEER_ID, 'peer ID already connected'));
     if (sockets.size >= config.maxConnections) return next(refuse(ErrorCode.SERVER_FULL, 'server is full, try later'));
     socket.data.peerId = auth.data.peerId;
-    next();
+    // The claim makes this instance the peer's owner before any event: a disconnect from an
+    // instance it failed over from can then no longer remove its fresh memberships.
+    registry.claim(auth.data.peerId).then(
+      () => next(),
+      (err: unknown) => {
+        logger.warn({ err: String(err) }, 'registry unavailable: accepting the connection unclaimed');
+        next();
+      },
+    );
   });
 
   // Shared by every connection: per-socket closures cost memory at tens of thousands of peers.
@@ -121,6 +144,7 @@ export function attachTracker(deps: TrackerDeps): Tracker {
       return;
     }
     sockets.set(peerId, socket);
+    void socket.join(peerRoom(peerId));
     const bucket = new TokenBucket(config.rateLimitPerS, config.rateBurst, deps.now);
     let strikes = 0;
     logger.debug({ peer }, 'connected');
@@ -156,14 +180,15 @@ export function attachTracker(deps: TrackerDeps): Tracker {
 
     for (const event of Object.keys(HANDLERS) as (keyof ClientToServerEvents)[]) {
       const handler = HANDLERS[event];
-      socket.on(event, (payload: unknown, ack: unknown) => {
+      socket.on(event, async (payload: unknown, ack: unknown) => {
         traffic.addEvent(event);
-        let res: ReturnType<typeof handler>;
+        let res: Awaited<ReturnType<typeof handler>>;
         try {
-          res = handler(ctx, peerId, payload);
+          res = await handler(ctx, peerId, payload);
         } catch (err) {
-          logger.error({ peer, err, event }, 'handler failed');
-          res = errorAck(ErrorCode.INVALID_PAYLOAD, 'could not process the event');
+          // Validation never throws: this is the registry (Redis) failing. Ask to retry.
+          logger.warn({ peer, err: String(err), event }, 'handler failed');
+          res = errorAck(ErrorCode.TIMEOUT, 'tracker registry unavailable, try again');
         }
         if (!res.ok) {
           traffic.addError(res.code);
@@ -174,30 +199,53 @@ export function attachTracker(deps: TrackerDeps): Tracker {
     }
 
     socket.on('disconnect', (reason) => {
-      if (sockets.get(peerId) === socket) sockets.delete(peerId);
-      registry.removePeer(peerId);
+      if (sockets.get(peerId) !== socket) return;
+      sockets.delete(peerId);
       ring.remove(peerId);
+      const release = registry.release(peerId).catch((err: unknown) => {
+        // Its memberships expire after the TTL instead.
+        logger.warn({ peer, err: String(err) }, 'registry unavailable: could not release a peer');
+      });
+      releases.add(release);
+      void release.finally(() => releases.delete(release));
       logger.debug({ peer, reason }, 'disconnected');
     });
   });
 
-  // A socket that stays connected but stops announcing a swarm leaves it after the TTL.
+  // A socket that stays connected but stops announcing a swarm leaves it after the TTL; in a
+  // cluster any live instance's sweep also drops the members of a dead one.
   const ttlMs = config.peerTtlS * 1000;
   const sweep = setInterval(
     () => {
-      const dropped = registry.expire(deps.now() - ttlMs);
-      if (dropped > 0) logger.debug({ dropped }, 'expired silent swarm members');
+      registry.expire(deps.now() - ttlMs).then(
+        (dropped) => {
+          if (dropped > 0) logger.debug({ dropped }, 'expired silent swarm members');
+        },
+        (err: unknown) => logger.debug({ err: String(err) }, 'expiry sweep failed'),
+      );
     },
     Math.min(MAX_SWEEP_INTERVAL_MS, ttlMs / 4),
   );
   sweep.unref();
+  const publish = () => {
+    registry
+      .publishInstance({ id: deps.instanceId, connections: sockets.size, ringMembers: ring.size })
+      .catch((err: unknown) => logger.debug({ err: String(err) }, 'heartbeat failed'));
+  };
+  publish();
+  const heartbeat = setInterval(publish, INSTANCE_HEARTBEAT_MS);
+  heartbeat.unref();
 
   return {
     get connections() {
       return sockets.size;
     },
+    async settled() {
+      await Promise.all([...releases]);
+    },
     destroy() {
       clearInterval(sweep);
+      clearInterval(heartbeat);
     },
   };
 }

@@ -4,6 +4,9 @@
  * (socket.io's wire format, written directly over `ws` to keep the client side lean) or
  * bittorrent-tracker's WebSocket protocol, to loopback addresses only.
  *
+ * `--port` may list several ports (instances of one cluster): peer i connects to port
+ * i mod n, so the two partners of each swarm pair sit on different instances.
+ *
  * Phases: connect every peer and announce once, print `ready`, wait for `go` on stdin;
  * then an open-loop latency phase (every peer announces `rate` times a second, so the
  * offered load is fixed and p50/p99 mean something), a closed-loop announce phase
@@ -27,7 +30,7 @@ const { values } = parseArgs({
   },
 });
 const TARGET = values.target === 'bt' ? 'bt' : 'ours';
-const PORT = Number(values.port);
+const PORTS = String(values.port).split(',').map(Number);
 const PEERS = Number(values.peers);
 const SWARMS = Number(values.swarms);
 const SECONDS = Number(values.seconds);
@@ -66,8 +69,8 @@ class OursPeer implements LoadPeer {
     this.#ws = ws;
   }
 
-  static connect(infoHash: string): Promise<OursPeer> {
-    const ws = new WebSocket(`ws://${HOST}:${PORT}/socket.io/?EIO=4&transport=websocket`, { perMessageDeflate: false });
+  static connect(infoHash: string, port: number): Promise<OursPeer> {
+    const ws = new WebSocket(`ws://${HOST}:${port}/socket.io/?EIO=4&transport=websocket`, { perMessageDeflate: false });
     const peer = new OursPeer(infoHash, ws);
     return new Promise((resolve, reject) => {
       ws.on('error', reject);
@@ -160,8 +163,8 @@ class BtPeer implements LoadPeer {
     });
   }
 
-  static connect(infoHash: string): Promise<BtPeer> {
-    const ws = new WebSocket(`ws://${HOST}:${PORT}`, { perMessageDeflate: false });
+  static connect(infoHash: string, port: number): Promise<BtPeer> {
+    const ws = new WebSocket(`ws://${HOST}:${port}`, { perMessageDeflate: false });
     return new Promise((resolve, reject) => {
       ws.once('error', reject);
       ws.once('open', () => resolve(new BtPeer(infoHash, ws)));
@@ -221,7 +224,9 @@ async function main(): Promise<void> {
   const peers: LoadPeer[] = [];
   for (let start = 0; start < PEERS; start += CONNECT_BATCH) {
     const batch = await Promise.all(
-      Array.from({ length: Math.min(CONNECT_BATCH, PEERS - start) }, (_, j) => connect(swarmOf(start + j))),
+      Array.from({ length: Math.min(CONNECT_BATCH, PEERS - start) }, (_, j) =>
+        connect(swarmOf(start + j), PORTS[(start + j) % PORTS.length]!),
+      ),
     );
     await Promise.all(batch.map((p) => p.announce('started')));
     peers.push(...batch);
@@ -308,6 +313,7 @@ async function main(): Promise<void> {
       signals_per_s: signalLatencies.length / signalSeconds,
       signal_p50_ms: percentile(signalLatencies, 50),
       signal_p99_ms: percentile(signalLatencies, 99),
+      announces_total: peers.length + openLatencies.length + announceLatencies.length,
     })}\n`,
   );
   process.exit(0);

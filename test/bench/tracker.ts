@@ -9,11 +9,16 @@
  *
  * Options: --peers (5000) --swarms (500) --seconds per phase (10) --reps (3),
  * --numwant (10: peer IDs in each of our announce answers; bittorrent-tracker's WebSocket
- * announce answers carry none, so --numwant 0 compares equal work).
+ * announce answers carry none, so --numwant 0 compares equal work),
+ * --cluster N (0 = off): also run N ringswarm instances on one redis-server (started here on
+ * a free port, no persistence) in the same run, peers spread over the instances, and report
+ * the cluster's figures, their ratio to one in-memory instance, and Redis round trips per
+ * announce.
  * Prints a table, then one JSON line with the medians and ratios (ours / bittorrent-tracker).
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
@@ -24,8 +29,10 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '10' },
     reps: { type: 'string', default: '3' },
     numwant: { type: 'string', default: '10' },
+    cluster: { type: 'string', default: '0' },
   },
 });
+const CLUSTER = Number(values.cluster);
 const PEERS = Number(values.peers);
 const REPS = Number(values.reps);
 
@@ -35,7 +42,7 @@ const ANCHORS = `${ROOT}test/bench/anchors`;
 const OUR_SERVER = `${ROOT}signaling-server/dist/index.js`;
 const LOADGEN = here('./tracker-load.js');
 
-type Target = 'ours' | 'bt';
+type Target = 'ours' | 'bt' | 'cluster';
 
 interface RunResult {
   open_p50_ms: number;
@@ -48,6 +55,39 @@ interface RunResult {
   signal_p99_ms: number;
   rss_per_peer_kb: number;
   heap_per_peer_kb: number;
+  announces_total: number;
+  /** Redis round trips made by announces per announce; 0 without Redis. */
+  redis_rtt_per_announce: number;
+  /** Every Redis round trip of the run (announces, signals, connects, heartbeats). */
+  redis_rtt_total: number;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const address = srv.address();
+      srv.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+/** A throwaway redis-server for the cluster run; resolves with its URL once it accepts connections. */
+async function startRedis(): Promise<{ url: string; child: ChildProcess }> {
+  if (spawnSync('redis-server', ['--version']).status !== 0) {
+    throw new Error('--cluster needs redis-server: sudo apt-get install -y redis-server');
+  }
+  const port = await freePort();
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  await lineMatching(child, /Ready to accept connections/, 'redis-server');
+  return { url: `redis://127.0.0.1:${port}`, child };
 }
 
 function ensureAnchors(): void {
@@ -57,7 +97,9 @@ function ensureAnchors(): void {
 }
 
 /** Asks a server runner to collect garbage and report `process.memoryUsage()`. */
-async function memoryAfterGc(server: ChildProcess): Promise<{ rss: number; heapUsed: number }> {
+async function memoryAfterGc(
+  server: ChildProcess,
+): Promise<{ rss: number; heapUsed: number; calls?: Record<string, number> }> {
   const line = lineMatching(server, /^memory (\{.*\})$/, 'server');
   server.kill('SIGUSR2');
   return JSON.parse((await line)[1]!);
@@ -96,17 +138,30 @@ async function stop(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
+const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+
 async function runOnce(target: Target): Promise<RunResult> {
-  // Both servers run from a runner script in test/bench/anchors with the same memory probe.
-  const server = spawn(process.execPath, ['--expose-gc', `${ANCHORS}/${target}-server.mjs`], {
-    cwd: ANCHORS,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const redis = target === 'cluster' ? await startRedis() : undefined;
+  // Every server runs from a runner script in test/bench/anchors with the same memory probe.
+  const servers = Array.from({ length: target === 'cluster' ? CLUSTER : 1 }, () =>
+    spawn(process.execPath, ['--expose-gc', `${ANCHORS}/${target === 'bt' ? 'bt' : 'ours'}-server.mjs`], {
+      cwd: ANCHORS,
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: redis ? { ...process.env, REDIS_URL: redis.url } : process.env,
+    }),
+  );
   let loadgen: ChildProcess | undefined;
   try {
-    const [, port] = await lineMatching(server, /listening on (\d+)/, `${target} server`);
+    const ports = await Promise.all(
+      servers.map(async (s) => (await lineMatching(s, /listening on (\d+)/, `${target} server`))[1]!),
+    );
+    const port = ports.join(',');
     await sleep(500);
-    const baseline = await memoryAfterGc(server);
+    const memory = async () => {
+      const all = await Promise.all(servers.map(memoryAfterGc));
+      return { rss: sum(all.map((m) => m.rss)), heapUsed: sum(all.map((m) => m.heapUsed)), all };
+    };
+    const baseline = await memory();
     loadgen = spawn(
       process.execPath,
       [
@@ -114,7 +169,7 @@ async function runOnce(target: Target): Promise<RunResult> {
         '--target',
         target,
         '--port',
-        port!,
+        port,
         '--peers',
         String(PEERS),
         '--swarms',
@@ -126,18 +181,28 @@ async function runOnce(target: Target): Promise<RunResult> {
     );
     await lineMatching(loadgen, /^ready$/, 'load generator');
     await sleep(1_000);
-    const loaded = await memoryAfterGc(server);
+    const loaded = await memory();
     const result = lineMatching(loadgen, /^(\{.*\})$/, 'load generator');
     loadgen.stdin?.write('go\n');
     const stats = JSON.parse((await result)[1]!);
+    // Redis round trips counted by each instance's registry since it started.
+    const calls: Record<string, number> = {};
+    for (const m of (await memory()).all) {
+      for (const [name, n] of Object.entries(m.calls ?? {})) calls[name] = (calls[name] ?? 0) + n;
+    }
+    // The announce handler's registry calls (one `announce` script each, unless it changes).
+    const announceCalls = ['announce', 'upsert', 'sample', 'counts'].reduce((n, k) => n + (calls[k] ?? 0), 0);
     return {
       ...stats,
       rss_per_peer_kb: (loaded.rss - baseline.rss) / 1024 / PEERS,
       heap_per_peer_kb: (loaded.heapUsed - baseline.heapUsed) / 1024 / PEERS,
+      redis_rtt_per_announce: announceCalls / stats.announces_total,
+      redis_rtt_total: sum(Object.values(calls)),
     };
   } finally {
     if (loadgen) await stop(loadgen);
-    await stop(server);
+    await Promise.all(servers.map(stop));
+    if (redis) await stop(redis.child);
   }
 }
 
@@ -150,13 +215,14 @@ const median = (xs: number[]) => {
 async function main(): Promise<void> {
   if (!existsSync(OUR_SERVER)) throw new Error('build first: npm run build');
   ensureAnchors();
-  const runs: Record<Target, RunResult[]> = { ours: [], bt: [] };
+  const runs: Record<Target, RunResult[]> = { ours: [], bt: [], cluster: [] };
+  const targets: Target[] = CLUSTER > 0 ? ['ours', 'bt', 'cluster'] : ['ours', 'bt'];
   for (let rep = 1; rep <= REPS; rep++) {
-    for (const target of ['ours', 'bt'] as const) {
+    for (const target of targets) {
       const r = await runOnce(target);
       runs[target].push(r);
       process.stderr.write(
-        `rep ${rep} ${target.padEnd(4)}: ${r.announces_per_s.toFixed(0)} announces/s (p99 ${r.announce_p99_ms.toFixed(1)} ms), ` +
+        `rep ${rep} ${target.padEnd(7)}: ${r.announces_per_s.toFixed(0)} announces/s (p99 ${r.announce_p99_ms.toFixed(1)} ms), ` +
           `open-loop p99 ${r.open_p99_ms.toFixed(1)} ms, ${r.signals_per_s.toFixed(0)} signals/s (p99 ${r.signal_p99_ms.toFixed(1)} ms), ${r.rss_per_peer_kb.toFixed(1)} KiB/peer\n`,
       );
     }
@@ -190,6 +256,40 @@ async function main(): Promise<void> {
         .padStart(8)}`,
     );
   }
+  let cluster: Record<string, number> = {};
+  if (CLUSTER > 0) {
+    console.log(`\n${CLUSTER} instances on one Redis vs 1 in-memory instance (same run; peers spread over instances)`);
+    console.log(
+      `${'metric'.padEnd(22)}${'1 instance'.padStart(12)}${`cluster ${CLUSTER}`.padStart(12)}${'ratio'.padStart(8)}`,
+    );
+    for (const [label, key] of rows) {
+      const one = m('ours', key);
+      const many = m('cluster', key);
+      console.log(
+        `${label.padEnd(22)}${round(one).toString().padStart(12)}${round(many).toString().padStart(12)}${round(
+          many / one,
+          2,
+        )
+          .toString()
+          .padStart(8)}`,
+      );
+    }
+    console.log(`Redis round trips per announce: ${round(m('cluster', 'redis_rtt_per_announce'), 2)}`);
+    cluster = {
+      cluster: CLUSTER,
+      cluster_announces_per_s: round(m('cluster', 'announces_per_s')),
+      cluster_announce_ratio: round(m('cluster', 'announces_per_s') / m('ours', 'announces_per_s'), 2),
+      cluster_signals_per_s: round(m('cluster', 'signals_per_s')),
+      cluster_signal_ratio: round(m('cluster', 'signals_per_s') / m('ours', 'signals_per_s'), 2),
+      cluster_p50_ms: round(m('cluster', 'open_p50_ms'), 2),
+      cluster_p99_ms: round(m('cluster', 'open_p99_ms'), 2),
+      cluster_saturated_p99_ms: round(m('cluster', 'announce_p99_ms'), 2),
+      cluster_signal_p99_ms: round(m('cluster', 'signal_p99_ms'), 2),
+      cluster_rss_per_peer_kb: round(m('cluster', 'rss_per_peer_kb'), 2),
+      redis_rtt_per_announce: round(m('cluster', 'redis_rtt_per_announce'), 2),
+      redis_rtt_total: round(m('cluster', 'redis_rtt_total'), 0),
+    };
+  }
   const summary = {
     peers: PEERS,
     swarms: Number(values.swarms),
@@ -214,6 +314,7 @@ async function main(): Promise<void> {
     bt_rss_per_peer_kb: round(m('bt', 'rss_per_peer_kb'), 2),
     heap_per_peer_kb: round(m('ours', 'heap_per_peer_kb'), 2),
     bt_heap_per_peer_kb: round(m('bt', 'heap_per_peer_kb'), 2),
+    ...cluster,
   };
   console.log(JSON.stringify(summary));
 }

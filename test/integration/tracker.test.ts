@@ -49,7 +49,7 @@ describe('tracker over a real socket.io connection', () => {
 
     // c finishes: counted as a seeder and as one completed download.
     await announce(c.socket, hash, 0, 'completed');
-    expect(server.registry.counts(hash)).toEqual({ complete: 2, incomplete: 1, downloaded: 1 });
+    expect(await server.registry.counts(hash)).toEqual({ complete: 2, incomplete: 1, downloaded: 1 });
     // b stops; a disconnects: both leave the swarm and the counts follow.
     await announce(b.socket, hash, null, 'stopped');
     a.socket.disconnect();

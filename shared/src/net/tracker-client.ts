@@ -1,8 +1,11 @@
 /**
  * The client side of the tracker protocol, over socket.io-client. The only client module
  * that imports socket.io. Inbound events are validated like the server validates its own.
+ * Given several tracker URLs (instances of one cluster), it moves on to the next one when
+ * its connection drops or is refused, after a capped, jittered exponential backoff.
  */
 import { io, type Socket } from 'socket.io-client';
+import { backoffDelayMs } from '../backoff.js';
 import { Emitter } from '../emitter.js';
 import { ErrorCode, RingswarmError } from '../protocol/errors.js';
 import {
@@ -18,11 +21,26 @@ import {
 
 /** How long to wait for the tracker to acknowledge an event. */
 export const ACK_TIMEOUT_MS = 10_000;
+/** First reconnect delay after a lost or refused connection. */
+export const RECONNECT_BASE_MS = 250;
+/** Longest reconnect delay. */
+export const RECONNECT_MAX_MS = 10_000;
+/** How long one connection attempt may take before the next URL is tried. */
+export const TRACKER_CONNECT_TIMEOUT_MS = 5_000;
 
 export interface TrackerClientOptions {
   /** Default {@link ACK_TIMEOUT_MS}. */
   ackTimeoutMs?: number;
+  /** First reconnect delay; default {@link RECONNECT_BASE_MS}. */
+  reconnectBaseMs?: number;
+  /** Reconnect delay cap; default {@link RECONNECT_MAX_MS}. */
+  reconnectMaxMs?: number;
+  /** Randomness for the backoff jitter; default Math.random. */
+  random?: () => number;
 }
+
+/** Refusals after which trying again (here or on another instance) cannot help. */
+const FINAL_REFUSALS: ReadonlySet<string> = new Set([ErrorCode.INVALID_HANDSHAKE, ErrorCode.VERSION_MISMATCH]);
 
 export type TrackerClientEvents = {
   signal: [msg: RelayedSignal];
@@ -32,36 +50,91 @@ export type TrackerClientEvents = {
   error: [error: RingswarmError];
 };
 
+type TrackerSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+
 export class TrackerClient extends Emitter<TrackerClientEvents> {
-  readonly url: string;
+  /** Every tracker URL, tried in turn. */
+  readonly urls: readonly string[];
   readonly peerId: string;
-  #socket: Socket<ServerToClientEvents, ClientToServerEvents>;
+  #socket!: TrackerSocket;
+  #index = 0;
+  #attempt = 0;
+  #retry: ReturnType<typeof setTimeout> | undefined;
   #ackTimeoutMs: number;
+  #baseMs: number;
+  #maxMs: number;
+  #random: () => number;
   #destroyed = false;
 
-  constructor(url: string, peerId: string, options: TrackerClientOptions = {}) {
+  /** @param url one tracker URL, or several instances of one cluster (the first is tried first) */
+  constructor(url: string | readonly string[], peerId: string, options: TrackerClientOptions = {}) {
     super();
-    this.url = url;
+    this.urls = typeof url === 'string' ? [url] : [...url];
+    if (this.urls.length === 0) throw new RangeError('at least one tracker URL is needed');
     this.peerId = peerId;
     this.#ackTimeoutMs = options.ackTimeoutMs ?? ACK_TIMEOUT_MS;
+    this.#baseMs = options.reconnectBaseMs ?? RECONNECT_BASE_MS;
+    this.#maxMs = options.reconnectMaxMs ?? RECONNECT_MAX_MS;
+    this.#random = options.random ?? Math.random;
+    this.#open();
+  }
+
+  /** The URL of the tracker in use (or being tried). */
+  get url(): string {
+    return this.urls[this.#index]!;
+  }
+
+  /**
+   * One socket per attempt, socket.io's own reconnection off: this class decides when and
+   * where to reconnect, so a dead instance is left for the next URL.
+   */
+  #open(): void {
     // WebSocket only: no long-polling, so no sticky sessions are needed behind a load balancer.
-    this.#socket = io(url, { auth: { peerId, version: PROTOCOL_VERSION }, transports: ['websocket'] });
-    this.#socket.on('signal', (raw: unknown) => {
-      if (this.#destroyed) return;
+    const socket: TrackerSocket = io(this.url, {
+      auth: { peerId: this.peerId, version: PROTOCOL_VERSION },
+      transports: ['websocket'],
+      reconnection: false,
+      timeout: TRACKER_CONNECT_TIMEOUT_MS,
+      forceNew: true,
+    });
+    this.#socket = socket;
+    socket.on('signal', (raw: unknown) => {
+      if (this.#destroyed || socket !== this.#socket) return;
       const parsed = RelayedSignalSchema.safeParse(raw);
       if (parsed.success) this.emit('signal', parsed.data);
     });
-    this.#socket.on('connect', () => {
-      if (!this.#destroyed) this.emit('connect');
+    socket.on('connect', () => {
+      if (this.#destroyed || socket !== this.#socket) return;
+      this.#attempt = 0;
+      this.emit('connect');
     });
-    this.#socket.on('disconnect', (reason) => {
-      if (!this.#destroyed) this.emit('disconnect', reason);
+    socket.on('disconnect', (reason) => {
+      if (this.#destroyed || socket !== this.#socket) return;
+      this.emit('disconnect', reason);
+      if (reason !== 'io client disconnect') this.#failover();
     });
-    this.#socket.on('connect_error', (err: Error & { data?: { code?: string } }) => {
-      if (this.#destroyed) return;
+    socket.on('connect_error', (err: Error & { data?: { code?: string } }) => {
+      if (this.#destroyed || socket !== this.#socket) return;
       const code = err.data?.code;
       if (code) this.emit('error', new RingswarmError(code as ErrorCode, err.message));
+      if (code && FINAL_REFUSALS.has(code)) return;
+      this.#failover();
     });
+  }
+
+  /** Drops the current socket and, after the backoff, tries the next URL. */
+  #failover(): void {
+    if (this.#destroyed || this.#retry) return;
+    const old = this.#socket;
+    old.removeAllListeners();
+    old.disconnect();
+    const delay = backoffDelayMs(this.#attempt++, this.#random, this.#baseMs, this.#maxMs);
+    this.#retry = setTimeout(() => {
+      this.#retry = undefined;
+      if (this.#destroyed) return;
+      this.#index = (this.#index + 1) % this.urls.length;
+      this.#open();
+    }, delay);
   }
 
   get connected(): boolean {
@@ -81,6 +154,7 @@ export class TrackerClient extends Emitter<TrackerClientEvents> {
     payload: Parameters<ClientToServerEvents[K]>[0],
   ): Promise<Omit<Extract<Parameters<Parameters<ClientToServerEvents[K]>[1]>[0], { ok: true }>, 'ok'>> {
     if (this.#destroyed) throw new RingswarmError(ErrorCode.TIMEOUT, 'tracker client destroyed');
+    if (this.#retry) throw new RingswarmError(ErrorCode.TIMEOUT, 'tracker connection lost, reconnecting');
     let res: Ack<object>;
     try {
       // biome-ignore lint/suspicious/noExplicitAny: socket.io's overloads cannot be narrowed by a generic key
@@ -96,6 +170,7 @@ export class TrackerClient extends Emitter<TrackerClientEvents> {
   destroy(): void {
     if (this.#destroyed) return;
     this.#destroyed = true;
+    clearTimeout(this.#retry);
     this.#socket.removeAllListeners();
     this.#socket.disconnect();
     this.removeAllListeners();

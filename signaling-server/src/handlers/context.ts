@@ -12,8 +12,9 @@ export interface HandlerContext {
   config: ServerConfig;
   random: () => number;
   now: () => number;
-  isConnected(peerId: string): boolean;
-  /** Delivers an event to a connected peer. */
+  /** True when the peer is connected to this instance or, in a cluster, to another one. */
+  isConnected(peerId: string): Promise<boolean>;
+  /** Delivers an event to a connected peer, on whichever instance holds its connection. */
   deliver<K extends keyof ServerToClientEvents>(
     to: string,
     event: K,
@@ -21,8 +22,11 @@ export interface HandlerContext {
   ): void;
 }
 
-/** A handler: validates `payload` (still `unknown`) and answers with an ack. */
-export type Handler = (ctx: HandlerContext, peerId: string, payload: unknown) => Ack<object>;
+/**
+ * A handler: validates `payload` (still `unknown`) and answers with an ack. Async because
+ * the registry may live in Redis; a registry failure rejects and the tracker answers for it.
+ */
+export type Handler = (ctx: HandlerContext, peerId: string, payload: unknown) => Promise<Ack<object>>;
 
 export function errorAck(code: ErrorCode, message: string): Ack<never> {
   return { ok: false, code, message };

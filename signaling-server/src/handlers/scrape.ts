@@ -2,10 +2,13 @@ import { describeIssues, ErrorCode, ScrapeRequestSchema, type SwarmCounts } from
 import { errorAck, type Handler } from './context.js';
 
 /** `scrape`: seeders, leechers and completed downloads of each named swarm. */
-export const scrape: Handler = (ctx, _peerId, payload) => {
+export const scrape: Handler = async (ctx, _peerId, payload) => {
   const parsed = ScrapeRequestSchema.safeParse(payload);
   if (!parsed.success) return errorAck(ErrorCode.INVALID_PAYLOAD, describeIssues(parsed.error));
   const files: Record<string, SwarmCounts> = {};
-  for (const infoHash of parsed.data.infoHashes) files[infoHash] = ctx.registry.counts(infoHash);
+  const counts = await Promise.all(parsed.data.infoHashes.map((infoHash) => ctx.registry.counts(infoHash)));
+  parsed.data.infoHashes.forEach((infoHash, i) => {
+    files[infoHash] = counts[i]!;
+  });
   return { ok: true, files };
 };

@@ -7,7 +7,7 @@ import { errorAck, type Handler } from './context.js';
  * shares a swarm with, or, when both are ring members, one it met through the ring.
  * The relayed message carries `from` as bound at connection time, never the sender's word.
  */
-export const signal: Handler = (ctx, peerId, payload) => {
+export const signal: Handler = async (ctx, peerId, payload) => {
   const parsed = SignalRequestSchema.safeParse(payload);
   if (!parsed.success) return errorAck(ErrorCode.INVALID_PAYLOAD, describeIssues(parsed.error));
   const { to, data } = parsed.data;
@@ -17,8 +17,11 @@ export const signal: Handler = (ctx, peerId, payload) => {
     return errorAck(ErrorCode.PAYLOAD_TOO_LARGE, `signal of ${size} bytes exceeds ${ctx.config.maxSignalBytes}`);
   }
   if (to === peerId) return errorAck(ErrorCode.NOT_ALLOWED, 'a peer cannot signal itself');
-  if (!ctx.isConnected(to)) return errorAck(ErrorCode.UNKNOWN_PEER, 'target peer is not connected');
-  const known = ctx.registry.shareSwarm(peerId, to) || (ctx.ring.has(peerId) && ctx.ring.has(to));
+  if (!(await ctx.isConnected(to))) return errorAck(ErrorCode.UNKNOWN_PEER, 'target peer is not connected');
+  const known =
+    (ctx.ring.has(peerId) && ctx.ring.has(to)) ||
+    (await ctx.registry.shareSwarm(peerId, to)) ||
+    (ctx.ring.has(peerId) && (await ctx.registry.bothInRing(peerId, to)));
   if (!known) return errorAck(ErrorCode.NOT_ALLOWED, 'target shares no swarm or ring with the sender');
   ctx.deliver(to, 'signal', { from: peerId, data });
   ctx.traffic.addRelayed('signal', size);

@@ -1,0 +1,8 @@
+/**
+ * Capped exponential backoff with full jitter: a random delay up to base·2^attempt, never
+ * below base nor above max. Used wherever something reconnects (tracker client, Redis).
+ */
+export function backoffDelayMs(attempt: number, random: () => number, baseMs: number, maxMs: number): number {
+  const ceiling = Math.min(maxMs, baseMs * 2 ** Math.min(attempt, 30));
+  return Math.max(baseMs, Math.round(ceiling * random()));
+}
