@@ -41,6 +41,8 @@ describe('two Chromium pages share a file through the real server', () => {
     pageB.on('pageerror', (err) => console.error('page B error:', err));
     const { page: pageA, shareUrl } = await share('random.bin', data);
     pageA.on('pageerror', (err) => console.error('page A error:', err));
+    // The link is also shown as a QR code, for phones.
+    await pageA.locator('#share-qr svg').waitFor({ state: 'visible', timeout: 10_000 });
     expect(shareUrl.startsWith(server.url)).toBe(true);
     const infoHash = shareUrl.split('#')[1]!;
 

@@ -14,6 +14,7 @@ import {
   type Swarm,
 } from '@ringswarm/shared';
 
+import QRCode from 'qrcode';
 import { prepareFile } from './share.js';
 import './style.css';
 
@@ -37,6 +38,8 @@ const ui = {
   shared: $('shared'),
   shareLink: $<HTMLInputElement>('share-link'),
   copyLink: $<HTMLButtonElement>('copy-link'),
+  nativeShare: $<HTMLButtonElement>('native-share'),
+  shareQr: $('share-qr'),
   seedStats: $('seed-stats'),
   downloadSection: $('download-section'),
   downloadName: $('download-name'),
@@ -84,6 +87,8 @@ async function share(file: File): Promise<void> {
     ui.hashing.hidden = true;
     ui.shared.hidden = false;
     ui.shareLink.value = formatShareLink(window.location.origin, swarm.infoHash);
+    void showQrCode(ui.shareLink.value);
+    ui.nativeShare.hidden = typeof navigator.share !== 'function';
     setStatus(`Sharing ${prepared.manifest.name}. Send the link to whoever should get it.`, 'ok');
     trackSeeding(swarm);
   } catch (err) {
@@ -120,6 +125,25 @@ ui.dropZone.addEventListener('drop', (e) => {
   ui.dropZone.classList.remove('over');
   const file = e.dataTransfer?.files[0];
   if (file) void share(file);
+});
+
+/** Draws the link as a QR code (SVG, made by the qrcode library from our own link). */
+async function showQrCode(link: string): Promise<void> {
+  try {
+    const svg = await QRCode.toString(link, { type: 'svg', margin: 1, errorCorrectionLevel: 'M' });
+    const doc = new DOMParser().parseFromString(svg, 'image/svg+xml');
+    ui.shareQr.replaceChildren(document.importNode(doc.documentElement, true));
+  } catch {
+    ui.shareQr.replaceChildren();
+  }
+}
+
+ui.nativeShare.addEventListener('click', () => {
+  navigator
+    .share({ title: 'ringswarm', text: 'Download this file from my browser:', url: ui.shareLink.value })
+    .catch(() => {
+      // The person closed the share sheet; nothing to do.
+    });
 });
 
 ui.copyLink.addEventListener('click', async () => {
