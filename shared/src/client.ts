@@ -1,27 +1,38 @@
 /**
- * RingswarmClient: one peer's wiring of tracker, peer links and swarms. The web client and
- * Node peers both use it; neither talks to simple-peer or socket.io directly.
+ * RingswarmClient: one peer's wiring of tracker, ring overlay, peer links and swarms. The
+ * web client and Node peers both use it; neither talks to simple-peer or socket.io directly.
+ *
+ * Discovery: a swarm finds peers through the tracker's announces (mode `tracker`, the
+ * default) and through the ring's DHT (`infohash -> provider peer IDs`), or through the DHT
+ * alone (mode `dht`), which keeps working when the tracker is gone: connections are then
+ * signaled hop by hop through the ring.
  */
 import { randomBytes, toHex } from './bytes.js';
-import { systemClock } from './clock.js';
+import { systemClock, systemRandom } from './clock.js';
 import { Emitter } from './emitter.js';
-import { PeerLink } from './net/peer-link.js';
+import { LinkPool, MAX_LINKS, type SwarmPort } from './net/link-pool.js';
+import { Overlay, type OverlayOptions, type RingStats } from './net/overlay.js';
+import { NO_ROUTE_MESSAGE, type SelectedPair } from './net/peer-link.js';
 import { TrackerClient } from './net/tracker-client.js';
-import { ErrorCode, type RingswarmError } from './protocol/errors.js';
+import { ErrorCode, RingswarmError } from './protocol/errors.js';
+import type { DiscoveryMode } from './protocol/link.js';
 import type { AnnounceEvent } from './protocol/tracker.js';
 import type { Bitfield } from './swarm/bitfield.js';
 import { infoHashOf, type Manifest } from './swarm/manifest.js';
 import { MemoryPieceStore, type PieceStore } from './swarm/piece-store.js';
 import { RateLimiter } from './swarm/rate-limiter.js';
 import { type RateLimits, Swarm } from './swarm/swarm.js';
-import { decodeMessage } from './swarm/wire.js';
 
 /** Peers asked for in each announce. */
 export const NUMWANT = 30;
 /** Announce again this soon while a download has no peer, instead of the tracker's interval. */
 export const LONELY_ANNOUNCE_MS = 3_000;
-/** Upper bound on live WebRTC connections held by one client. */
-export const MAX_LINKS = 32;
+/** Look the swarm up in the DHT again this soon while a download has no peer. */
+export const LONELY_LOOKUP_MS = 3_000;
+/** DHT lookups for a swarm that has peers (new providers join over time). */
+export const DHT_LOOKUP_INTERVAL_MS = 60_000;
+/** Let goodbye frames (ring LEAVE, key hand-over) leave before the links close. */
+const GOODBYE_FLUSH_MS = 100;
 
 export interface ClientOptions {
   /**
@@ -36,6 +47,13 @@ export interface ClientOptions {
   wrtc?: object;
   /** STUN/TURN servers for new links; default none. */
   iceServers?: RTCIceServer[];
+  /**
+   * Be a full member of the ring: route signaling, hold DHT records, find swarms without
+   * the tracker. Default true; an object tunes the ring's intervals.
+   */
+  ring?: boolean | OverlayOptions;
+  /** Most live WebRTC connections (ring pointers first, then swarm peers). Default {@link MAX_LINKS}. */
+  maxLinks?: number;
 }
 
 export interface SwarmCreateOptions {
@@ -45,28 +63,37 @@ export interface SwarmCreateOptions {
   manifest?: Manifest;
   /** Pieces already held and verified (resume); requires `manifest`. */
   have?: Bitfield;
+  /** Where peers are found: tracker and DHT (`tracker`, default) or the DHT only (`dht`). */
+  mode?: DiscoveryMode;
 }
 
 export type ClientEvents = {
   /** A non-fatal problem: a tracker error, a misbehaving peer. */
   warning: [error: Error];
+  /** This peer joined the ring. */
+  'ring-joined': [];
   close: [];
 };
 
 interface SwarmEntry {
   swarm: Swarm;
+  mode: DiscoveryMode;
   timer: ReturnType<typeof setTimeout> | undefined;
+  lookupTimer: ReturnType<typeof setTimeout> | undefined;
   stopped: boolean;
   /** Finished, and no tracker has acknowledged a `completed` announce yet (e.g. mid-failover). */
   completionUnsent: boolean;
+  /** File names published in the DHT for this swarm. */
+  names: string[];
 }
 
 export class RingswarmClient extends Emitter<ClientEvents> {
   readonly peerId: string;
   readonly tracker: TrackerClient;
-  #options: ClientOptions;
+  /** The ring membership; null when the client runs with `ring: false`. */
+  readonly overlay: Overlay | null;
+  readonly #links: LinkPool;
   #swarms = new Map<string, SwarmEntry>();
-  #links = new Map<string, PeerLink>();
   #limits = {
     upload: new RateLimiter(() => systemClock.now()),
     download: new RateLimiter(() => systemClock.now()),
@@ -75,16 +102,89 @@ export class RingswarmClient extends Emitter<ClientEvents> {
 
   constructor(options: ClientOptions) {
     super();
-    this.#options = options;
     this.peerId = options.peerId ?? toHex(randomBytes(20));
     this.tracker = new TrackerClient(options.trackerUrl, this.peerId);
-    this.tracker.on('signal', ({ from, data }) => this.#onSignal(from, data));
+    const linkOptions: ConstructorParameters<typeof LinkPool>[0]['linkOptions'] = {};
+    if (options.wrtc) linkOptions.wrtc = options.wrtc;
+    if (options.iceServers) linkOptions.iceServers = options.iceServers;
+    this.#links = new LinkPool(
+      {
+        peerId: this.peerId,
+        clock: systemClock,
+        linkOptions,
+        routeSignal: (to, data) => this.overlay?.routeSignal(to, data) ?? false,
+        trackerSignal: (to, data) => {
+          this.overlay?.countTrackerSignal();
+          return this.tracker.signal(to, data);
+        },
+        trackerConnected: () => this.tracker.connected,
+        ringReady: () => this.overlay?.joined ?? false,
+        isPointer: (peerId) => this.overlay?.isPointer(peerId) ?? false,
+        onOverlayFrame: (from, frame) => {
+          if (this.overlay) this.overlay.handleFrame(from, frame);
+          else this.#links.get(from)?.link.close(ErrorCode.BAD_FRAME);
+        },
+        swarmFor: (infoHash) => {
+          const swarm = this.#swarms.get(infoHash)?.swarm;
+          return swarm ? { attach: (port, first) => swarm.addLink(port, first) } : null;
+        },
+        hello: options.ring !== false,
+      },
+      options.maxLinks ?? MAX_LINKS,
+    );
+    this.#links.on('warning', (err) => this.emit('warning', err));
+    this.#links.on('close', (remoteId, code, infoHash) => {
+      // A ring link to a node that died fails the same way; only swarm peers are worth a word.
+      if (code === ErrorCode.NO_ROUTE && infoHash !== null && !this.#destroyed) {
+        this.emit('warning', new RingswarmError(ErrorCode.NO_ROUTE, `peer ${remoteId}: ${NO_ROUTE_MESSAGE}`));
+      }
+    });
+    this.overlay = options.ring === false ? null : this.#createOverlay(options.ring === true ? {} : options.ring);
+    this.tracker.on('signal', ({ from, data }) => this.#links.onSignal(from, data, 'tracker'));
     this.tracker.on('error', (err) => this.emit('warning', err));
     // After a reconnect (to the same tracker or, failing over, to another instance of its
-    // cluster) announce every swarm again.
+    // cluster) announce every swarm again, and count this peer as a ring member again.
     this.tracker.on('connect', () => {
-      for (const [infoHash, entry] of this.#swarms) if (!entry.stopped) void this.#announce(infoHash, 'started');
+      for (const [infoHash, entry] of this.#swarms) {
+        if (!entry.stopped && entry.mode === 'tracker') void this.#announce(infoHash, 'started');
+      }
+      if (this.overlay?.joined) this.tracker.ringBootstrap(1).catch(() => {});
     });
+    this.overlay?.start();
+  }
+
+  #createOverlay(options: OverlayOptions = {}): Overlay {
+    const overlay = new Overlay(
+      {
+        peerId: this.peerId,
+        clock: systemClock,
+        random: systemRandom,
+        bootstrap: (k) => this.tracker.ringBootstrap(k),
+        transport: {
+          send: (peerId, frame) => {
+            const entry = this.#links.open(peerId, true);
+            return entry ? entry.link.send(frame) || true : false;
+          },
+          sendOpen: (peerId, frame) => {
+            const entry = this.#links.get(peerId);
+            if (!entry?.link.connected) return false;
+            entry.link.send(frame);
+            return true;
+          },
+          isOpen: (peerId) => this.#links.isOpen(peerId),
+          routablePeers: () => this.#links.routablePeers(),
+          deliverSignal: (from, data) => this.#links.onSignal(from, data, 'ring'),
+          drop: (peerId, code) => this.#links.get(peerId)?.link.close(code),
+        },
+      },
+      options,
+    );
+    overlay.on('warning', (err) => this.emit('warning', err));
+    overlay.on('joined', () => {
+      this.emit('ring-joined');
+      for (const entry of this.#swarms.values()) this.#publish(entry);
+    });
+    return overlay;
   }
 
   get swarms(): Swarm[] {
@@ -95,16 +195,35 @@ export class RingswarmClient extends Emitter<ClientEvents> {
     return this.#links.size;
   }
 
+  /** This peer's place in the ring; null without a ring. */
+  ringStats(): RingStats | null {
+    return this.overlay?.stats() ?? null;
+  }
+
+  /** Peers that published `infoHash` in the DHT. */
+  findProviders(infoHash: string): Promise<string[]> {
+    if (!this.overlay) return Promise.reject(new Error('the ring is off (ring: false)'));
+    return this.overlay.findProviders(infoHash);
+  }
+
+  /** Infohashes of files shared under this exact name, found through the DHT. */
+  searchByName(name: string): Promise<string[]> {
+    if (!this.overlay) return Promise.reject(new Error('the ring is off (ring: false)'));
+    return this.overlay.searchByName(name);
+  }
+
   /** Starts seeding a complete file set. */
-  async seed(manifest: Manifest, store: PieceStore, have: Bitfield): Promise<Swarm> {
+  async seed(manifest: Manifest, store: PieceStore, have: Bitfield, mode: DiscoveryMode = 'tracker'): Promise<Swarm> {
     const infoHash = await infoHashOf(manifest);
-    return this.#add(new Swarm(this.#swarmDeps(store), { infoHash, manifest, have }));
+    return this.#add(new Swarm(this.#swarmDeps(store), { infoHash, manifest, have }), mode);
   }
 
   /** Joins a swarm by infohash; the manifest is fetched from peers and verified. */
   download(infoHash: string, store: PieceStore = new MemoryPieceStore(), options: SwarmCreateOptions = {}): Swarm {
-    if (options.have && !options.manifest) throw new RangeError('have needs the manifest');
-    return this.#add(new Swarm(this.#swarmDeps(store), { infoHash, ...options }));
+    const { mode = 'tracker', ...swarmOptions } = options;
+    if (swarmOptions.have && !swarmOptions.manifest) throw new RangeError('have needs the manifest');
+    if (mode === 'dht' && !this.overlay) throw new RangeError('mode "dht" needs the ring (ring: false was given)');
+    return this.#add(new Swarm(this.#swarmDeps(store), { infoHash, ...swarmOptions }), mode);
   }
 
   /** Limits upload and download across all swarms, in bytes per second (null = unlimited). */
@@ -119,26 +238,41 @@ export class RingswarmClient extends Emitter<ClientEvents> {
     return { peerId: this.peerId, store, clock: systemClock, limits: this.#limits };
   }
 
-  /** Leaves a swarm: tells the tracker, closes its links, destroys it. */
+  /** Leaves a swarm: tells the tracker and the DHT, closes its links, destroys it. */
   remove(infoHash: string): void {
     const entry = this.#swarms.get(infoHash);
     if (!entry) return;
     entry.stopped = true;
     clearTimeout(entry.timer);
+    clearTimeout(entry.lookupTimer);
     this.#swarms.delete(infoHash);
-    void this.#announceOnce(entry.swarm, 'stopped').catch(() => {});
+    if (entry.mode === 'tracker') void this.#announceOnce(entry.swarm, 'stopped').catch(() => {});
+    if (this.overlay) {
+      this.overlay.withdraw(infoHash);
+      for (const name of entry.names) void this.overlay.withdrawName(name, infoHash);
+    }
     entry.swarm.destroy();
   }
 
-  #add(swarm: Swarm): Swarm {
+  #add(swarm: Swarm, mode: DiscoveryMode): Swarm {
     const existing = this.#swarms.get(swarm.infoHash);
     if (existing) {
       swarm.destroy();
       return existing.swarm;
     }
-    const entry: SwarmEntry = { swarm, timer: undefined, stopped: false, completionUnsent: false };
+    const entry: SwarmEntry = {
+      swarm,
+      mode,
+      timer: undefined,
+      lookupTimer: undefined,
+      stopped: false,
+      completionUnsent: false,
+      names: [],
+    };
     this.#swarms.set(swarm.infoHash, entry);
     swarm.on('done', () => {
+      this.#publish(entry);
+      if (entry.mode !== 'tracker') return;
       entry.completionUnsent = true;
       void this.#announce(swarm.infoHash, 'completed');
     });
@@ -147,10 +281,53 @@ export class RingswarmClient extends Emitter<ClientEvents> {
     );
     swarm.on('error', (err) => this.emit('warning', err));
     swarm.on('peer-closed', () => {
-      if (!swarm.done && swarm.peerIds.length === 0) this.#schedule(entry, LONELY_ANNOUNCE_MS);
+      if (swarm.done || swarm.peerIds.length > 0) return;
+      if (entry.mode === 'tracker') this.#schedule(entry, LONELY_ANNOUNCE_MS);
+      this.#scheduleLookup(entry, LONELY_LOOKUP_MS);
     });
-    void this.#announce(swarm.infoHash, 'started');
+    if (mode === 'tracker') void this.#announce(swarm.infoHash, 'started');
+    this.#publish(entry);
+    if (this.overlay) void this.#lookup(entry);
     return swarm;
+  }
+
+  /** Tells the DHT this peer serves the swarm, and (once complete) the names of its files. */
+  #publish(entry: SwarmEntry): void {
+    const overlay = this.overlay;
+    if (!overlay?.joined || entry.stopped) return;
+    const infoHash = entry.swarm.infoHash;
+    overlay.provide(infoHash);
+    const manifest = entry.swarm.manifest;
+    if (!entry.swarm.done || !manifest || entry.names.length > 0) return;
+    const names = new Set([manifest.name, ...manifest.files.map((f) => f.path.split('/').pop() ?? manifest.name)]);
+    entry.names = [...names];
+    for (const name of entry.names) void overlay.publishName(name, infoHash);
+  }
+
+  async #lookup(entry: SwarmEntry): Promise<void> {
+    const overlay = this.overlay;
+    if (!overlay || entry.stopped || this.#destroyed) return;
+    clearTimeout(entry.lookupTimer);
+    if (!overlay.joined) {
+      this.#scheduleLookup(entry, LONELY_LOOKUP_MS);
+      return;
+    }
+    let providers: string[] = [];
+    try {
+      providers = await overlay.findProviders(entry.swarm.infoHash);
+    } catch (err) {
+      this.emit('warning', err as Error);
+    }
+    if (entry.stopped || this.#destroyed) return;
+    for (const remoteId of providers) this.#connect(remoteId, entry.swarm);
+    const lonely = !entry.swarm.done && entry.swarm.peerIds.length === 0;
+    this.#scheduleLookup(entry, lonely ? LONELY_LOOKUP_MS : DHT_LOOKUP_INTERVAL_MS);
+  }
+
+  #scheduleLookup(entry: SwarmEntry, delayMs: number): void {
+    if (!this.overlay || entry.stopped || this.#destroyed) return;
+    clearTimeout(entry.lookupTimer);
+    entry.lookupTimer = setTimeout(() => void this.#lookup(entry), delayMs);
   }
 
   #announceOnce(swarm: Swarm, event: AnnounceEvent) {
@@ -191,72 +368,36 @@ export class RingswarmClient extends Emitter<ClientEvents> {
     entry.timer = setTimeout(() => void this.#announce(entry.swarm.infoHash, 'update'), delayMs);
   }
 
-  /** Opens a link to a peer the tracker named, for one swarm. */
+  /** Opens (or reuses) a link to a peer for one swarm. */
   #connect(remoteId: string, swarm: Swarm): void {
-    if (remoteId === this.peerId || this.#links.has(remoteId) || this.#links.size >= MAX_LINKS) return;
-    const link = this.#newLink(remoteId, true);
-    link.once('connect', () => swarm.addLink(link));
+    if (remoteId === this.peerId || swarm.peerIds.includes(remoteId)) return;
+    const entry = this.#links.open(remoteId, false);
+    if (!entry) return;
+    this.#links.attach(entry, swarm.infoHash, (port: SwarmPort) => swarm.addLink(port));
   }
 
-  #newLink(remoteId: string, initiator: boolean): PeerLink {
-    const options: ConstructorParameters<typeof PeerLink>[1] = { initiator };
-    if (this.#options.wrtc) options.wrtc = this.#options.wrtc;
-    if (this.#options.iceServers) options.iceServers = this.#options.iceServers;
-    const link = new PeerLink(remoteId, options);
-    this.#links.set(remoteId, link);
-    link.on('signal', (data) => {
-      this.tracker.signal(remoteId, data).catch((err: Error) => {
-        this.emit('warning', err);
-        link.close((err as RingswarmError).code);
-      });
-    });
-    link.once('close', () => {
-      if (this.#links.get(remoteId) === link) this.#links.delete(remoteId);
-    });
-    return link;
+  /** True while a link (open or opening) to the peer exists. */
+  hasLink(remoteId: string): boolean {
+    return this.#links.get(remoteId) !== undefined;
   }
 
-  #onSignal(from: string, data: Record<string, unknown>): void {
-    if (this.#destroyed) return;
-    const existing = this.#links.get(from);
-    const isOffer = data.type === 'offer';
-    if (existing && !(isOffer && existing.initiator && !existing.connected)) {
-      existing.signal(data);
-      return;
-    }
-    if (!isOffer) return;
-    if (existing) {
-      // Both sides offered at once: the lower peer ID keeps its offer, the other yields.
-      if (this.peerId < from) return;
-      existing.close();
-    }
-    if (this.#links.size >= MAX_LINKS) return;
-    const link = this.#newLink(from, false);
-    // The opener speaks first: its handshake names the swarm this link is for.
-    const onFirstFrame = (frame: Uint8Array) => {
-      link.off('frame', onFirstFrame);
-      let swarm: Swarm | undefined;
-      try {
-        const msg = decodeMessage(frame);
-        if (msg.type === 'handshake') swarm = this.#swarms.get(msg.infoHash)?.swarm;
-      } catch {
-        // fall through: not a handshake
-      }
-      if (swarm) swarm.addLink(link, frame);
-      else link.close(ErrorCode.BAD_HANDSHAKE);
-    };
-    link.on('frame', onFirstFrame);
-    link.signal(data);
+  /**
+   * How the live link to a peer gets through: its selected ICE candidate pair (host, srflx,
+   * prflx or relay on each side). Null when there is no open link to that peer.
+   */
+  async connectionInfo(remoteId: string): Promise<SelectedPair | null> {
+    return (await this.#links.get(remoteId)?.link.selectedPair()) ?? null;
   }
 
-  /** Leaves every swarm, closes every link and the tracker connection. Idempotent. */
+  /** Leaves every swarm and the ring, closes every link and the tracker connection. Idempotent. */
   destroy(): void {
     if (this.#destroyed) return;
     for (const infoHash of [...this.#swarms.keys()]) this.remove(infoHash);
     this.#destroyed = true;
-    for (const link of [...this.#links.values()]) link.close();
-    this.#links.clear();
-    // Let the 'stopped' announces leave before the socket closes.
+    const hadRing = this.overlay?.joined ?? false;
+    this.overlay?.destroy();
+    // Let the 'stopped' announces and the ring's goodbyes leave before the connections close.
+    setTimeout(() => this.#links.destroy(), hadRing ? GOODBYE_FLUSH_MS : 0);
     setTimeout(() => this.tracker.destroy(), 0);
     this.emit('close');
     this.removeAllListeners();

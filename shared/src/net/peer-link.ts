@@ -8,6 +8,10 @@
  * falls to {@link SEND_LOW_WATER}. simple-peer's own write() path is not used: it holds the
  * channel's buffer at 64 KiB (its MAX_BUFFERED_AMOUNT), which keeps a Chromium data
  * channel to a fraction of what it can carry.
+ *
+ * NAT traversal: ICE servers (STUN/TURN) are options. A link that never opens — ICE failed,
+ * or {@link CONNECT_TIMEOUT_MS} passed — closes with `ERR_NO_ROUTE`; {@link PeerLink.selectedPair}
+ * says how an open link got through (host, srflx, prflx or relay on each side).
  */
 import SimplePeer from 'simple-peer';
 import { Emitter } from '../emitter.js';
@@ -21,6 +25,88 @@ export const SEND_HIGH_WATER = 4 * 1024 * 1024;
 export const SEND_LOW_WATER = 1024 * 1024;
 /** How often the buffer is polled where `bufferedamountlow` is not supported. */
 const DRAIN_POLL_MS = 20;
+/** What `ERR_NO_ROUTE` means, for people. */
+export const NO_ROUTE_MESSAGE = 'no route between peers; configure STUN/TURN';
+/** simple-peer's error codes for an ICE or DTLS transport that failed. */
+const FAILURE_CODES = new Set(['ERR_ICE_CONNECTION_FAILURE', 'ERR_CONNECTION_FAILURE']);
+
+/**
+ * How a candidate reaches the network: `host` an address of the machine itself, `srflx` its
+ * public address as a STUN server saw it, `prflx` an address learned from a connectivity
+ * check (a NAT mapping STUN did not predict), `relay` an address on a TURN server.
+ */
+export type CandidateType = 'host' | 'srflx' | 'prflx' | 'relay';
+
+export interface CandidateInfo {
+  type: CandidateType;
+  address: string;
+  port: number;
+  /** `udp` or `tcp`. */
+  protocol: string;
+}
+
+/** The candidate pair ICE selected: the two ends the connection's packets really use. */
+export interface SelectedPair {
+  local: CandidateInfo;
+  remote: CandidateInfo;
+}
+
+type Stat = Record<string, unknown>;
+
+const CANDIDATE_TYPES: readonly string[] = ['host', 'srflx', 'prflx', 'relay'] satisfies CandidateType[];
+const isCandidateType = (v: string | undefined): v is CandidateType => v !== undefined && CANDIDATE_TYPES.includes(v);
+
+const isRecord = (v: unknown): v is Stat => typeof v === 'object' && v !== null;
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+
+/** The entries of a getStats() result: a browser RTCStatsReport, a Map, or a plain object. */
+function statsEntries(report: unknown): Map<string, Stat> {
+  const out = new Map<string, Stat>();
+  if (!isRecord(report)) return out;
+  const add = (value: unknown, key: unknown) => {
+    if (!isRecord(value)) return;
+    const id = str(value.id) ?? str(key);
+    if (id !== undefined) out.set(id, value);
+  };
+  const forEach = report.forEach;
+  if (typeof forEach === 'function') forEach.call(report, add);
+  else for (const [key, value] of Object.entries(report)) add(value, key);
+  return out;
+}
+
+function candidateOf(stat: Stat | undefined): CandidateInfo | null {
+  if (!stat) return null;
+  const type = str(stat.candidateType);
+  // `address` is the standard name; older browsers (and @roamhq/wrtc, too) also give `ip`.
+  const address = str(stat.address) ?? str(stat.ip) ?? str(stat.ipAddress);
+  const port = typeof stat.port === 'number' ? stat.port : stat.portNumber;
+  const protocol = str(stat.protocol) ?? str(stat.transport) ?? 'udp';
+  if (!isCandidateType(type) || address === undefined) return null;
+  if (typeof port !== 'number' || !Number.isInteger(port)) return null;
+  return { type, address, port, protocol };
+}
+
+/**
+ * The selected candidate pair in a getStats() result: the one the transport names
+ * (`selectedCandidatePairId`), else one flagged `selected` (Firefox), else the nominated
+ * pair that succeeded. Null when the report does not say.
+ */
+export function selectedPairOf(report: unknown): SelectedPair | null {
+  const stats = statsEntries(report);
+  let pair: Stat | undefined;
+  for (const s of stats.values()) {
+    const id = s.type === 'transport' ? str(s.selectedCandidatePairId) : undefined;
+    if (id !== undefined && stats.get(id)?.type === 'candidate-pair') pair = stats.get(id);
+  }
+  if (!pair) {
+    const pairs = [...stats.values()].filter((s) => s.type === 'candidate-pair');
+    pair = pairs.find((s) => s.selected === true) ?? pairs.find((s) => s.nominated === true && s.state === 'succeeded');
+  }
+  if (!pair) return null;
+  const local = candidateOf(stats.get(str(pair.localCandidateId) ?? ''));
+  const remote = candidateOf(stats.get(str(pair.remoteCandidateId) ?? ''));
+  return local && remote ? { local, remote } : null;
+}
 
 export interface PeerLinkOptions {
   /** True for the side that creates the offer. */
@@ -88,8 +174,12 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
       this.emit('frame', new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
     });
     this.#peer.on('close', () => this.close());
-    this.#peer.on('error', (err: Error & { code?: string }) => this.close(err.code ?? 'ERR_WEBRTC'));
-    this.#timer = setTimeout(() => this.close('ERR_CONNECT_TIMEOUT'), options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS);
+    this.#peer.on('error', (err: Error & { code?: string }) => {
+      const code = err.code ?? 'ERR_WEBRTC';
+      // ICE giving up before the first connect means no candidate pair worked at all.
+      this.close(!this.#connected && FAILURE_CODES.has(code) ? ErrorCode.NO_ROUTE : code);
+    });
+    this.#timer = setTimeout(() => this.close(ErrorCode.NO_ROUTE), options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS);
   }
 
   get connected(): boolean {
@@ -98,6 +188,22 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
 
   get destroyed(): boolean {
     return this.#destroyed;
+  }
+
+  /**
+   * The candidate pair the connection uses, read from the RTCPeerConnection's stats; null
+   * before `connect`, after close, or when the WebRTC implementation does not say.
+   */
+  async selectedPair(): Promise<SelectedPair | null> {
+    if (!this.connected) return null;
+    // simple-peer keeps the RTCPeerConnection as `_pc` (and drops it on destroy).
+    const pc = (this.#peer as unknown as { _pc?: { getStats?: () => Promise<unknown> } | null })._pc;
+    if (typeof pc?.getStats !== 'function') return null;
+    try {
+      return selectedPairOf(await pc.getStats());
+    } catch {
+      return null;
+    }
   }
 
   /** Feeds signaling data received from the remote peer. Bad data closes the link. */

@@ -149,6 +149,11 @@ export class TrackerClient extends Emitter<TrackerClientEvents> {
     await this.#call('signal', { to, data });
   }
 
+  /** Up to `k` live ring members to join through; also registers this peer as one. */
+  async ringBootstrap(k: number): Promise<string[]> {
+    return (await this.#call('ring:bootstrap', { k })).peers;
+  }
+
   async #call<K extends keyof ClientToServerEvents>(
     event: K,
     payload: Parameters<ClientToServerEvents[K]>[0],

@@ -40,6 +40,15 @@ export const ErrorCode = {
   STORAGE: 'ERR_STORAGE',
   /** A share link could not be parsed. */
   BAD_LINK: 'ERR_BAD_LINK',
+  /** A peer routed signaling in a loop (to its own origin) through the ring. */
+  ROUTE_LOOP: 'ERR_ROUTE_LOOP',
+  /** The connection budget is full and no link could be evicted for a new one. */
+  TOO_MANY_LINKS: 'ERR_TOO_MANY_LINKS',
+  /**
+   * A peer connection never opened: ICE found no working candidate pair before it failed or
+   * timed out (typically both peers behind NATs with no STUN/TURN configured).
+   */
+  NO_ROUTE: 'ERR_NO_ROUTE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -77,7 +77,11 @@ export interface RingNodeOptions {
   fixFingersIntervalMs?: number;
   checkPredecessorIntervalMs?: number;
   pingSuccessorsIntervalMs?: number;
-  rpcTimeoutMs?: number;
+  /**
+   * How long a request waits for its answer; a function lets the transport give a node it
+   * still has to connect to more time than one it already talks to.
+   */
+  rpcTimeoutMs?: number | ((to: bigint) => number);
   rpcRetries?: number;
   deadMemoryMs?: number;
   /** Run the maintenance timers once joined (default true). */
@@ -112,6 +116,8 @@ export type RingNodeEvents = {
   successors: [successors: bigint[]];
   /** Emitted by leave() before the goodbye messages go out (the DHT hands its keys over here). */
   leaving: [];
+  /** A lookup finished (successfully or not), after `ms` on the injected clock. */
+  lookup: [result: RingLookupResult, ms: number];
   /** A DHT request or notice, for the store on top of this node. */
   message: [from: bigint, msg: DhtRequest | DhtNotice];
   close: [];
@@ -137,7 +143,7 @@ export class RingNode extends Emitter<RingNodeEvents> {
   readonly #successors: SuccessorList;
   readonly #fingers: FingerTable;
   readonly #intervals: Record<RingMaintenanceTask, number>;
-  readonly #rpcTimeoutMs: number;
+  readonly #rpcTimeoutMs: (to: bigint) => number;
   readonly #rpcRetries: number;
   readonly #deadMemoryMs: number;
   readonly #autoMaintenance: boolean;
@@ -167,7 +173,8 @@ export class RingNode extends Emitter<RingNodeEvents> {
       checkPredecessor: options.checkPredecessorIntervalMs ?? RING_CHECK_PREDECESSOR_INTERVAL_MS,
       pingSuccessors: options.pingSuccessorsIntervalMs ?? RING_PING_SUCCESSORS_INTERVAL_MS,
     };
-    this.#rpcTimeoutMs = options.rpcTimeoutMs ?? RING_RPC_TIMEOUT_MS;
+    const timeout = options.rpcTimeoutMs ?? RING_RPC_TIMEOUT_MS;
+    this.#rpcTimeoutMs = typeof timeout === 'number' ? () => timeout : timeout;
     this.#rpcRetries = options.rpcRetries ?? RING_RPC_RETRIES;
     this.#deadMemoryMs = options.deadMemoryMs ?? RING_DEAD_MEMORY_MS;
     this.#autoMaintenance = options.maintenance ?? true;
@@ -373,9 +380,12 @@ export class RingNode extends Emitter<RingNodeEvents> {
       });
       return;
     }
-    this.#route(key, [], true, (r) =>
-      callback({ owner: r.owner, hops: r.hops, timeouts: r.timeouts, owners: r.ownersList, error: r.error }),
-    );
+    const started = this.#deps.now();
+    this.#route(key, [], true, (r) => {
+      const result = { owner: r.owner, hops: r.hops, timeouts: r.timeouts, owners: r.ownersList, error: r.error };
+      this.emit('lookup', result, this.#deps.now() - started);
+      callback(result);
+    });
   }
 
   /**
@@ -391,7 +401,7 @@ export class RingNode extends Emitter<RingNodeEvents> {
         this.#appPending.delete(rid);
         if (n < this.#rpcRetries) attempt(n + 1);
         else callback(null);
-      }, this.#rpcTimeoutMs);
+      }, this.#rpcTimeoutMs(to));
       this.#appPending.set(rid, { to, timer, callback });
       this.#deps.send(to, { ...body, rid } as DhtRequest);
     };
@@ -494,7 +504,7 @@ export class RingNode extends Emitter<RingNodeEvents> {
           this.#markDead(to);
           callback(null);
         }
-      }, this.#rpcTimeoutMs);
+      }, this.#rpcTimeoutMs(to));
       this.#pending.set(rid, { to, expect, timer, callback: callback as (reply: RingReply | null) => void });
       this.#deps.send(to, { ...body, rid } as RingRequest);
     };

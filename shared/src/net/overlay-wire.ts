@@ -1,0 +1,117 @@
+/**
+ * Overlay frames on the PeerLink data channel, beside the swarm's 0x10-0x1f range:
+ *
+ * | type | name  | body                                                         |
+ * |------|-------|--------------------------------------------------------------|
+ * | 0x20 | RING  | UTF-8 JSON of a ring message in wire form (hex identifiers)  |
+ * | 0x21 | ROUTE | UTF-8 JSON `{origin, target, hops, data}`: signaling routed  |
+ * | 0x22 | HELLO | empty: the sender is a ring member and routes signals        |
+ *
+ * A ROUTE frame carries WebRTC signaling data hop by hop through the ring towards
+ * `target`; `hops` counts the links it crossed and is capped by {@link ROUTE_MAX_HOPS}.
+ * Everything inbound is `unknown` until these decoders accept it.
+ */
+import { z } from 'zod';
+import { ErrorCode, RingswarmError } from '../protocol/errors.js';
+import { PeerIdSchema } from '../protocol/ids.js';
+import type { RingSpace } from '../ring/id.js';
+
+export const OverlayFrameType = {
+  RING: 0x20,
+  ROUTE: 0x21,
+  HELLO: 0x22,
+} as const;
+
+/** The largest overlay frame accepted (a successor list, an SDP offer with candidates). */
+export const MAX_OVERLAY_FRAME_BYTES = 64 * 1024;
+/** Links a routed signal may cross; past this it is dropped (a loop, or a broken ring). */
+export const ROUTE_MAX_HOPS = 24;
+
+/** True when a frame's leading byte belongs to the overlay. */
+export function isOverlayFrame(frame: Uint8Array): boolean {
+  const type = frame[0];
+  return type !== undefined && type >= 0x20 && type <= 0x2f;
+}
+
+export interface RoutedSignal {
+  /** The peer that produced the signaling data (where answers go back to). */
+  origin: string;
+  /** The peer it is for. */
+  target: string;
+  /** Links crossed so far. */
+  hops: number;
+  data: Record<string, unknown>;
+}
+
+const RoutedSignalSchema = z.strictObject({
+  origin: PeerIdSchema,
+  target: PeerIdSchema,
+  hops: z.number().int().nonnegative().max(ROUTE_MAX_HOPS),
+  data: z.record(z.string(), z.unknown()),
+});
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+function encodeJson(type: number, body: unknown): Uint8Array {
+  const json = encoder.encode(JSON.stringify(body));
+  const frame = new Uint8Array(1 + json.byteLength);
+  frame[0] = type;
+  frame.set(json, 1);
+  return frame;
+}
+
+function decodeJson(frame: Uint8Array): unknown {
+  if (frame.byteLength > MAX_OVERLAY_FRAME_BYTES) {
+    throw new RingswarmError(ErrorCode.BAD_FRAME, `overlay frame of ${frame.byteLength} bytes is too large`);
+  }
+  try {
+    return JSON.parse(decoder.decode(frame.subarray(1)));
+  } catch {
+    throw new RingswarmError(ErrorCode.BAD_FRAME, 'overlay frame is not UTF-8 JSON');
+  }
+}
+
+/** A RING frame from a ring message already in wire form ({@link encodeRingMessage}). */
+export function encodeRingFrame(wire: unknown): Uint8Array {
+  return encodeJson(OverlayFrameType.RING, wire);
+}
+
+/** The JSON body of a RING frame, still unchecked: {@link decodeRingMessage} validates it. */
+export function decodeRingFrame(frame: Uint8Array): unknown {
+  return decodeJson(frame);
+}
+
+export function encodeRouteFrame(signal: RoutedSignal): Uint8Array {
+  return encodeJson(OverlayFrameType.ROUTE, signal);
+}
+
+/** Validates a ROUTE frame; throws `ERR_BAD_FRAME` on anything malformed. */
+export function decodeRouteFrame(frame: Uint8Array): RoutedSignal {
+  const parsed = RoutedSignalSchema.safeParse(decodeJson(frame));
+  if (!parsed.success) throw new RingswarmError(ErrorCode.BAD_FRAME, 'malformed ROUTE frame');
+  return parsed.data;
+}
+
+export const HELLO_FRAME = Uint8Array.of(OverlayFrameType.HELLO);
+
+/**
+ * Greedy next hop towards `target` among the peers this node has open links to: the
+ * target itself when linked; otherwise the candidate that ends closest before it on the
+ * circle, provided it is closer than this node (so every hop makes progress and a route
+ * cannot cycle). Null when no candidate makes progress.
+ */
+export function nextHop(space: RingSpace, self: bigint, target: bigint, candidates: Iterable<bigint>): bigint | null {
+  let best: bigint | null = null;
+  let bestDistance = space.distance(self, target);
+  for (const c of candidates) {
+    if (c === target) return c;
+    if (c === self) continue;
+    const d = space.distance(c, target);
+    if (d < bestDistance) {
+      best = c;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
