@@ -33,11 +33,14 @@ import {
 } from './overlay-wire.js';
 
 /** Maintenance intervals on the live network: short, because links are cheap to keep alive. */
-export const OVERLAY_STABILIZE_INTERVAL_MS = 3_000;
+export const OVERLAY_STABILIZE_INTERVAL_MS = 2_000;
 export const OVERLAY_FIX_FINGERS_INTERVAL_MS = 5_000;
-export const OVERLAY_CHECK_PREDECESSOR_INTERVAL_MS = 3_000;
+export const OVERLAY_CHECK_PREDECESSOR_INTERVAL_MS = 2_000;
 export const OVERLAY_PING_SUCCESSORS_INTERVAL_MS = 3_000;
-/** Answer timeout for a node we already have an open link to. */
+/**
+ * Answer timeout for a node we already have an open link to. Data channels are reliable
+ * and ordered, so a request is never resent: no answer in time means the node is gone.
+ */
 export const OVERLAY_RPC_TIMEOUT_MS = 1_500;
 /** Answer timeout for a node we must first connect to (signaling plus ICE). */
 export const OVERLAY_CONNECT_RPC_TIMEOUT_MS = 6_000;
@@ -178,6 +181,7 @@ export class Overlay extends Emitter<OverlayEvents> {
         checkPredecessorIntervalMs: options.checkPredecessorIntervalMs ?? OVERLAY_CHECK_PREDECESSOR_INTERVAL_MS,
         pingSuccessorsIntervalMs: options.pingSuccessorsIntervalMs ?? OVERLAY_PING_SUCCESSORS_INTERVAL_MS,
         rpcTimeoutMs: (to) => (deps.transport.isOpen(this.#hex(to)) ? rpcTimeoutMs : connectRpcTimeoutMs),
+        rpcRetries: 0,
       },
     );
     this.node.on('lookup', (result, ms) => {

@@ -694,23 +694,32 @@ export class RingNode extends Emitter<RingNodeEvents> {
 
   /**
    * After the successor failed, more of the list may have failed with it (a rack, a
-   * network, half the ring): ping every backup at once, drop the silent ones, then
-   * stabilize with the nearest that answered, rather than walking one timeout at a time.
+   * network, half the ring): ping every backup at once, drop the silent ones, and stabilize
+   * with the nearest that answered as soon as every closer one is known to be gone, rather
+   * than walking one timeout at a time.
    */
   #probeSuccessors(): void {
     const backups = this.#successors.toArray();
     if (backups.length === 0) return;
     this.#stabilizing = true;
-    let open = backups.length;
-    for (const node of backups) {
+    const answered: (boolean | undefined)[] = backups.map(() => undefined);
+    let settled = false;
+    const settle = () => {
+      if (settled) return;
+      const nearest = answered.findIndex((a) => a !== false);
+      if (nearest !== -1 && answered[nearest] === undefined) return; // a closer one may still answer
+      settled = true;
+      this.#stabilizing = false;
+      this.#stabilize();
+    };
+    backups.forEach((node, i) => {
       this.#call(node, { type: 'ping' }, 'pong', (pong) => {
         if (this.#state !== 'joined') return;
+        answered[i] = pong !== null;
         if (!pong) this.#forget(node);
-        if (--open > 0) return;
-        this.#stabilizing = false;
-        this.#stabilize();
+        settle();
       });
-    }
+    });
   }
 
   /** Pings the predecessor unless it spoke to us lately; `notifier` replaces it if it is gone. */
