@@ -10,7 +10,7 @@
 import { randomBytes, toHex } from './bytes.js';
 import { systemClock, systemRandom } from './clock.js';
 import { Emitter } from './emitter.js';
-import { LinkPool, MAX_LINKS, type SwarmPort } from './net/link-pool.js';
+import { LinkPool, MAX_LINKS, type SignalPath, type SwarmPort } from './net/link-pool.js';
 import { Overlay, type OverlayOptions, type RingStats } from './net/overlay.js';
 import { NO_ROUTE_MESSAGE, type SelectedPair } from './net/peer-link.js';
 import { TrackerClient } from './net/tracker-client.js';
@@ -374,6 +374,30 @@ export class RingswarmClient extends Emitter<ClientEvents> {
     const entry = this.#links.open(remoteId, false);
     if (!entry) return;
     this.#links.attach(entry, swarm.infoHash, (port: SwarmPort) => swarm.addLink(port));
+  }
+
+  /**
+   * Opens a link to a peer ahead of need (a ring member, a provider found in the DHT),
+   * signaled through the ring or the tracker (default: the ring once this peer has joined
+   * it, with the tracker as fallback). Resolves with the connection's setup time in ms (0
+   * when a link was already open); rejects with the close code when it fails.
+   */
+  connect(peerId: string, options: { via?: SignalPath } = {}): Promise<number> {
+    const entry = this.#links.open(peerId, false, options.via);
+    if (!entry) return Promise.reject(new RingswarmError(ErrorCode.TOO_MANY_LINKS, 'no free connection slot'));
+    if (entry.link.connected) return Promise.resolve(0);
+    return new Promise((resolve, reject) => {
+      const onConnect = () => {
+        entry.link.off('close', onClose);
+        resolve(entry.setupMs ?? 0);
+      };
+      const onClose = (code?: string) => {
+        entry.link.off('connect', onConnect);
+        reject(new Error(`link to ${peerId.slice(0, 8)} closed before it opened (${code ?? 'closed'})`));
+      };
+      entry.link.once('connect', onConnect);
+      entry.link.once('close', onClose);
+    });
   }
 
   /** True while a link (open or opening) to the peer exists. */

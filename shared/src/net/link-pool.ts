@@ -79,6 +79,10 @@ export interface LinkEntry {
   routable: boolean;
   lastActive: number;
   fallbackTimer: unknown;
+  /** When the link was created, on the pool's clock. */
+  readonly createdAt: number;
+  /** Milliseconds from creation to the open data channel; null until then. */
+  setupMs: number | null;
 }
 
 export interface LinkPoolDeps {
@@ -153,12 +157,12 @@ export class LinkPool extends Emitter<LinkPoolEvents> {
    * is full and nothing can be evicted. `forRing` links may evict swarm links; swarm links
    * evict only links that carry nothing.
    */
-  open(remoteId: string, forRing: boolean): LinkEntry | null {
+  open(remoteId: string, forRing: boolean, path?: SignalPath): LinkEntry | null {
     if (this.#destroyed || remoteId === this.#deps.peerId) return null;
     const existing = this.#entries.get(remoteId);
     if (existing) return existing;
     if (!this.#makeRoom(forRing)) return null;
-    return this.#create(remoteId, true, toHex(randomBytes(8)), this.#deps.ringReady() ? 'ring' : 'tracker');
+    return this.#create(remoteId, true, toHex(randomBytes(8)), path ?? (this.#deps.ringReady() ? 'ring' : 'tracker'));
   }
 
   /** Attaches a swarm to a link (now, or once it opens); false when the link carries another swarm. */
@@ -217,11 +221,14 @@ export class LinkPool extends Emitter<LinkPoolEvents> {
       routable: false,
       lastActive: this.#deps.clock.now(),
       fallbackTimer: null,
+      createdAt: this.#deps.clock.now(),
+      setupMs: null,
     };
     this.#entries.set(remoteId, entry);
     link.on('signal', (data) => this.#sendSignal(entry, { ...data, sid }));
     link.on('connect', () => {
       this.#deps.clock.clearTimeout(entry.fallbackTimer);
+      entry.setupMs = this.#deps.clock.now() - entry.createdAt;
       if (this.#deps.hello) link.send(HELLO_FRAME);
       this.emit('open', entry);
     });

@@ -1,0 +1,181 @@
+/**
+ * `npm run bench:overlay`: the ring on real WebRTC. N Node peers (@roamhq/wrtc) in this
+ * process join one after another through a tracker on loopback; then:
+ * - join: time from a client's start to its JOIN being answered (median, p99);
+ * - convergence: time until every successor and predecessor is right;
+ * - lookups of random keys from random peers, once the fingers are filled: hops and
+ *   latency (a lookup that must first connect to a node it asks pays for that connection),
+ *   against the Chord paper's mean path length of 0.5 * log2(N);
+ * - connection setup between peers with no link yet, signaled through the ring against
+ *   signaled through the tracker, alternating, in the same run;
+ * - maintenance: ring messages sent per peer per minute while nothing else happens.
+ *
+ * Options: --peers (24) --lookups (300) --pairs (20 per path) --settle seconds (20)
+ * --window seconds of maintenance counting (30).
+ * Prints a table, then one JSON line.
+ */
+import { createRequire } from 'node:module';
+import { parseArgs } from 'node:util';
+import { RingSpace, RingswarmClient } from '@ringswarm/shared';
+import { startServer } from '@ringswarm/signaling-server';
+import { pino } from 'pino';
+import { ringProblems } from '../helpers/ring-check.js';
+
+const { values } = parseArgs({
+  options: {
+    peers: { type: 'string', default: '24' },
+    lookups: { type: 'string', default: '300' },
+    pairs: { type: 'string', default: '20' },
+    settle: { type: 'string', default: '20' },
+    window: { type: 'string', default: '30' },
+  },
+});
+const PEERS = Number(values.peers);
+const LOOKUPS = Number(values.lookups);
+const PAIRS = Number(values.pairs);
+const wrtc: object = createRequire(import.meta.url)('@roamhq/wrtc');
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
+const pct = (xs: number[], p: number) => {
+  const s = sorted(xs);
+  return s.length === 0 ? Number.NaN : s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+};
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const round = (x: number, digits = 1) => Number(x.toFixed(digits));
+
+async function main(): Promise<void> {
+  const server = await startServer({ port: 0, host: '127.0.0.1' }, { logger: pino({ level: 'silent' }) });
+  const clients: RingswarmClient[] = [];
+  const joinMs: number[] = [];
+  try {
+    for (let i = 0; i < PEERS; i++) {
+      const started = performance.now();
+      const client = new RingswarmClient({ trackerUrl: server.url, wrtc });
+      clients.push(client);
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`peer ${i} did not join within 30 s`)), 30_000);
+        client.once('ring-joined', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+      joinMs.push(performance.now() - started);
+    }
+    const lastJoin = performance.now();
+    while (ringProblems(clients.map((c) => c.ringStats()!)).length > 0) {
+      if (performance.now() - lastJoin > 60_000) throw new Error('the ring did not converge within 60 s');
+      await sleep(50);
+    }
+    const convergeMs = performance.now() - lastJoin;
+    process.stderr.write(`${PEERS} peers joined; ring correct ${Math.round(convergeMs)} ms after the last join\n`);
+
+    // Let fix-fingers fill the tables, then count maintenance alone.
+    await sleep(Number(values.settle) * 1000);
+    const sentBefore = clients.map((c) => c.ringStats()!.messagesSent);
+    const windowMs = Number(values.window) * 1000;
+    await sleep(windowMs);
+    const sent = clients.map((c, i) => c.ringStats()!.messagesSent - sentBefore[i]!);
+    const maintPerMin = (mean(sent) * 60_000) / windowMs;
+    const fingers = mean(clients.map((c) => c.ringStats()!.fingers.length));
+
+    // Lookups of random keys from random peers.
+    const space = new RingSpace();
+    const hops: number[] = [];
+    const lookupMs: number[] = [];
+    let failed = 0;
+    for (let i = 0; i < LOOKUPS; i++) {
+      const client = clients[Math.floor(Math.random() * clients.length)]!;
+      const key = space.fromBytes(crypto.getRandomValues(new Uint8Array(20)));
+      const started = performance.now();
+      const result = await new Promise<{ owner: bigint | null; hops: number }>((resolve) =>
+        client.overlay!.node.lookup(key, resolve),
+      );
+      if (result.owner === null) failed++;
+      else {
+        hops.push(result.hops);
+        lookupMs.push(performance.now() - started);
+      }
+    }
+
+    // Connection setup between peers with no link yet: ring and tracker signaling in turns.
+    const setup: Record<'ring' | 'tracker', number[]> = { ring: [], tracker: [] };
+    const tried = new Set<string>();
+    for (let n = 0; n < PAIRS * 2 * 20 && (setup.ring.length < PAIRS || setup.tracker.length < PAIRS); n++) {
+      const a = clients[Math.floor(Math.random() * clients.length)]!;
+      const b = clients[Math.floor(Math.random() * clients.length)]!;
+      const key = [a.peerId, b.peerId].sort().join();
+      if (a === b || tried.has(key) || a.hasLink(b.peerId)) continue;
+      tried.add(key);
+      const via = setup.ring.length <= setup.tracker.length ? 'ring' : 'tracker';
+      try {
+        setup[via].push(await a.connect(b.peerId, { via }));
+      } catch (err) {
+        process.stderr.write(`setup via ${via} failed: ${(err as Error).message}\n`);
+      }
+    }
+
+    const chordHops = 0.5 * Math.log2(PEERS);
+    const result = {
+      peers: PEERS,
+      join_ms_median: round(pct(joinMs, 50)),
+      join_ms_p99: round(pct(joinMs, 99)),
+      converge_ms: Math.round(convergeMs),
+      lookup_hops_median: pct(hops, 50),
+      lookup_hops_mean: round(mean(hops), 2),
+      lookup_hops_p99: pct(hops, 99),
+      chord_paper_hops_mean: round(chordHops, 2),
+      lookup_hops_vs_chord: round(mean(hops) / chordHops, 2),
+      lookup_ms_median: round(pct(lookupMs, 50)),
+      lookup_ms_p99: round(pct(lookupMs, 99)),
+      lookups: LOOKUPS,
+      lookups_failed: failed,
+      ring_signal_setup_ms_median: round(pct(setup.ring, 50)),
+      ring_signal_setup_ms_p99: round(pct(setup.ring, 99)),
+      tracker_signal_setup_ms_median: round(pct(setup.tracker, 50)),
+      tracker_signal_setup_ms_p99: round(pct(setup.tracker, 99)),
+      ring_vs_tracker_setup: round(pct(setup.ring, 50) / pct(setup.tracker, 50), 2),
+      setups: { ring: setup.ring.length, tracker: setup.tracker.length },
+      maint_msgs_per_peer_min: round(maintPerMin),
+      fingers_per_peer: round(fingers, 1),
+    };
+    const rows: [string, string][] = [
+      ['peers', String(PEERS)],
+      ['join (median / p99)', `${result.join_ms_median} / ${result.join_ms_p99} ms`],
+      ['ring correct after the last join', `${result.converge_ms} ms`],
+      [
+        'lookup hops (median / mean / p99)',
+        `${result.lookup_hops_median} / ${result.lookup_hops_mean} / ${result.lookup_hops_p99}`,
+      ],
+      ['Chord paper mean hops, 0.5 log2 N', `${result.chord_paper_hops_mean} (ours ${result.lookup_hops_vs_chord}x)`],
+      ['lookup latency (median / p99)', `${result.lookup_ms_median} / ${result.lookup_ms_p99} ms`],
+      ['lookups failed', `${failed} of ${LOOKUPS}`],
+      [
+        'setup signaled via ring (median / p99)',
+        `${result.ring_signal_setup_ms_median} / ${result.ring_signal_setup_ms_p99} ms`,
+      ],
+      [
+        'setup signaled via tracker (median / p99)',
+        `${result.tracker_signal_setup_ms_median} / ${result.tracker_signal_setup_ms_p99} ms`,
+      ],
+      ['ring / tracker setup', String(result.ring_vs_tracker_setup)],
+      ['maintenance messages per peer per minute', String(result.maint_msgs_per_peer_min)],
+      ['distinct fingers per peer', String(result.fingers_per_peer)],
+    ];
+    const width = Math.max(...rows.map(([k]) => k.length));
+    for (const [k, v] of rows) process.stdout.write(`${k.padEnd(width)}  ${v}\n`);
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+  } finally {
+    for (const c of clients) c.destroy();
+    await sleep(300);
+    await server.close();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`bench:overlay failed: ${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);
