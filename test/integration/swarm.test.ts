@@ -119,8 +119,10 @@ describe('swarms of Node peers over real WebRTC', () => {
     const tracker = new TrackerClient(server.url, attackerId);
     const link = new PeerLink(seeder.peerId, { initiator: true, wrtc });
     try {
-      link.on('signal', (signal) => void tracker.signal(seeder.peerId, signal));
-      tracker.on('signal', ({ data: signal }) => link.signal(signal));
+      // Peer signaling carries a session id beside simple-peer's data (see net/link-pool.ts).
+      const sid = randomBytes(8).toString('hex');
+      link.on('signal', (signal) => void tracker.signal(seeder.peerId, { ...signal, sid }));
+      tracker.on('signal', ({ data: { sid: _sid, ...signal } }) => link.signal(signal));
       await tracker.announce({
         infoHash: seed.infoHash,
         event: 'started',
