@@ -182,7 +182,10 @@ export class RingswarmClient extends Emitter<ClientEvents> {
     overlay.on('warning', (err) => this.emit('warning', err));
     overlay.on('joined', () => {
       this.emit('ring-joined');
-      for (const entry of this.#swarms.values()) this.#publish(entry);
+      for (const entry of this.#swarms.values()) {
+        this.#publish(entry);
+        void this.#lookup(entry);
+      }
     });
     return overlay;
   }

@@ -74,7 +74,7 @@ describe('the ring over real WebRTC (Node peers, tracker in its own process)', (
     await sharer.seed(manifest, store, have);
 
     await until(
-      async () => (await getter.searchByName('after-the-tracker.bin').catch(() => [])).includes(infoHash),
+      async () => (await getter.searchByName('after-the-tracker.bin').catch((): string[] => [])).includes(infoHash),
       15_000,
       'the name record in the DHT',
     );
