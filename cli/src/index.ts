@@ -2,3 +2,4 @@ export * from './commands.js';
 export * from './deferred-store.js';
 export * from './files.js';
 export * from './fs-piece-store.js';
+export * from './ice.js';

@@ -1,16 +1,19 @@
 /**
  * `ringswarm`: seed and fetch from a terminal, in the same swarms as browsers.
- * Exit codes: 0 success, 1 failure (storage, network), 2 bad arguments, 130 stopped by Ctrl-C.
+ * Exit codes: 0 success, 1 failure (storage, network, no route to any peer: ERR_NO_ROUTE),
+ * 2 bad arguments, 130 stopped by Ctrl-C.
  */
 import { parseArgs } from 'node:util';
-import { RingswarmError } from '@ringswarm/shared';
+import { MAX_LINKS, RingswarmError } from '@ringswarm/shared';
 import { runServer } from '@ringswarm/signaling-server';
-import { get, type PeerOptions, seed } from './commands.js';
+import { get, type PeerOptions, ring, search, seed } from './commands.js';
 import { Output } from './output.js';
 
 const USAGE = `Usage:
-  ringswarm seed <file|folder> [--tracker URL] [--name NAME]
+  ringswarm seed <file|folder> [--tracker URL] [--name NAME] [--dht]
   ringswarm get <link> [--out DIR] [--no-seed]
+  ringswarm ring [--tracker URL]       join the ring only: route signaling, hold DHT records
+  ringswarm search <name> [--tracker URL]   find shared files by exact name through the DHT
   ringswarm tracker [--port N] [--host ADDR] [tracker options, see ringswarm tracker --help]
 
 Options for seed and get:
@@ -20,6 +23,10 @@ Options for seed and get:
   --stun URL             a STUN server, e.g. stun:stun.example.org:3478 (repeatable)
   --turn URL             a TURN server, e.g. turn:turn.example.org:3478 (repeatable)
   --turn-username U, --turn-credential C   credentials for the TURN servers
+                         (without --stun/--turn: the tracker's, from its /api/ice)
+  --dht                  (seed) a trackerless link: peers find it through the ring's DHT
+  --no-ring              do not join the ring (tracker-only; trackerless links need the ring)
+  --max-links N          most WebRTC connections at once, ring pointers first (default 32)
   --json                 one JSON object per line instead of a progress display
   -h, --help             show this help`;
 
@@ -34,6 +41,8 @@ const PEER_FLAGS = {
   'turn-username': { type: 'string' },
   'turn-credential': { type: 'string' },
   json: { type: 'boolean' },
+  'no-ring': { type: 'boolean' },
+  'max-links': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -43,6 +52,14 @@ function byteRate(flag: string, raw: string | undefined): number | null {
   if (!/^\d+$/.test(raw) || !Number.isSafeInteger(n) || n < 1) {
     throw new UsageError(`--${flag} must be a positive whole number of bytes per second`);
   }
+  return n;
+}
+
+function maxLinks(raw: string | undefined): number {
+  if (raw === undefined) return MAX_LINKS;
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw) || n < 4 || n > 1000)
+    throw new UsageError('--max-links must be a whole number from 4 to 1000');
   return n;
 }
 
@@ -74,9 +91,12 @@ function peerOptions(values: Record<string, unknown>, defaultTracker: string): P
   return {
     tracker: tracker === undefined ? defaultTracker : new URL(url('tracker', tracker, ['http:', 'https:'])).origin,
     iceServers,
+    iceFromTracker: iceServers.length === 0,
     uploadLimit: byteRate('upload-limit', values['upload-limit'] as string | undefined),
     downloadLimit: byteRate('download-limit', values['download-limit'] as string | undefined),
     json: values.json === true,
+    ring: values['no-ring'] !== true,
+    maxLinks: maxLinks(values['max-links'] as string | undefined),
   };
 }
 
@@ -90,10 +110,16 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return command === undefined ? 2 : 0;
   }
-  if (command !== 'seed' && command !== 'get') throw new UsageError(`unknown command "${command}"`);
+  if (command !== 'seed' && command !== 'get' && command !== 'ring' && command !== 'search') {
+    throw new UsageError(`unknown command "${command}"`);
+  }
   let parsed: { values: Record<string, string | boolean | (string | boolean)[] | undefined>; positionals: string[] };
   const commandFlags: Record<string, { type: 'string' | 'boolean' }> =
-    command === 'seed' ? { name: { type: 'string' } } : { out: { type: 'string' }, 'no-seed': { type: 'boolean' } };
+    command === 'seed'
+      ? { name: { type: 'string' }, dht: { type: 'boolean' } }
+      : command === 'get'
+        ? { out: { type: 'string' }, 'no-seed': { type: 'boolean' } }
+        : {};
   try {
     parsed = parseArgs({
       args: rest,
@@ -109,12 +135,31 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
+  if (command === 'ring') {
+    if (positionals.length !== 0) throw new UsageError('ring takes no arguments');
+    const options = peerOptions(values, 'http://localhost:8080');
+    if (!options.ring) throw new UsageError('ring and --no-ring do not go together');
+    return ring(options, new Output(values.json === true));
+  }
+  if (command === 'search') {
+    if (positionals.length !== 1) throw new UsageError('search takes exactly one file name');
+    const options = peerOptions(values, 'http://localhost:8080');
+    if (!options.ring) throw new UsageError('search works through the ring; drop --no-ring');
+    return search(positionals[0]!, options, new Output(values.json === true));
+  }
   if (positionals.length !== 1)
     throw new UsageError(`${command} takes exactly one ${command === 'seed' ? 'file or folder' : 'link'}`);
   const out = new Output(values.json === true);
   if (command === 'seed') {
     const options = peerOptions(values, 'http://localhost:8080');
-    return seed(positionals[0]!, values.name as string | undefined, options, out);
+    if (values.dht === true && !options.ring) throw new UsageError('--dht needs the ring; drop --no-ring');
+    return seed(
+      positionals[0]!,
+      values.name as string | undefined,
+      values.dht === true ? 'dht' : 'tracker',
+      options,
+      out,
+    );
   }
   const options = peerOptions(values, '');
   return get(positionals[0]!, (values.out as string | undefined) ?? '.', values['no-seed'] !== true, options, out);

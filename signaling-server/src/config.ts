@@ -39,6 +39,17 @@ export interface ServerConfig {
    * several instances act as one tracker. Default none: one process, in-memory registry.
    */
   redisUrl: string | undefined;
+  /** STUN servers handed to peers, e.g. `stun:stun.example.org:3478`. Default none. */
+  stunUrls: string[];
+  /**
+   * TURN servers handed to peers, e.g. `turn:turn.example.org:3478?transport=udp`, with
+   * credentials minted per request from {@link ServerConfig.turnSecret}. Default none.
+   */
+  turnUrls: string[];
+  /** The secret shared with the TURN server (coturn's `static-auth-secret`). Default none. */
+  turnSecret: string | undefined;
+  /** Seconds a TURN credential stays valid. Default 86,400 (one day). */
+  turnTtlS: number;
 }
 
 export const DEFAULT_STATIC_DIR = fileURLToPath(new URL('../../web-client/dist', import.meta.url));
@@ -59,6 +70,10 @@ export const DEFAULTS: ServerConfig = {
   rateBurst: 200,
   rateStrikes: 100,
   redisUrl: undefined,
+  stunUrls: [],
+  turnUrls: [],
+  turnSecret: undefined,
+  turnTtlS: 86_400,
 };
 
 type NumericKey = { [K in keyof ServerConfig]: ServerConfig[K] extends number ? K : never }[keyof ServerConfig];
@@ -146,7 +161,20 @@ const NUMERIC: { key: NumericKey; flag: string; env: string; min: number; max: n
     max: 1_000_000,
     help: 'refused events in a row before disconnect',
   },
+  {
+    key: 'turnTtlS',
+    flag: 'turn-ttl',
+    env: 'TURN_TTL',
+    min: 60,
+    max: 7 * 86_400,
+    help: 'seconds a TURN credential is valid',
+  },
 ];
+
+/** `stun:` or `stuns:` then host[:port]; RFC 7064. */
+const STUN_URL = /^stuns?:[^\s?#/]+$/;
+/** `turn:` or `turns:` then host[:port], optionally `?transport=udp|tcp`; RFC 7065. */
+const TURN_URL = /^turns?:[^\s?#/]+(\?transport=(udp|tcp))?$/;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -172,20 +200,26 @@ export const USAGE = [
   `  ${pad('--static-dir <dir>')}built web client to serve (env STATIC_DIR)`,
   `  ${pad('--log-level <level>')}${LOG_LEVELS.join('|')} (env LOG_LEVEL, default info)`,
   `  ${pad('--redis-url <url>')}run as one instance of a cluster on this Redis (env REDIS_URL, default none)`,
+  `  ${pad('--stun-url <url>')}STUN server for peers, repeatable (env STUN_URL, comma-separated; default none)`,
+  `  ${pad('--turn-url <url>')}TURN server for peers, repeatable (env TURN_URL, comma-separated; default none)`,
+  `  ${pad('--turn-secret <secret>')}coturn's static-auth-secret, signs TURN credentials (env TURN_SECRET)`,
   `  ${pad('-h, --help')}show this help`,
 ].join('\n');
 
 /** Parses flags and environment; throws {@link ConfigError} with a readable message. */
 export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig & { help: boolean } {
-  const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = {
     host: { type: 'string' },
     'static-dir': { type: 'string' },
     'log-level': { type: 'string' },
     'redis-url': { type: 'string' },
+    'stun-url': { type: 'string', multiple: true },
+    'turn-url': { type: 'string', multiple: true },
+    'turn-secret': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   };
   for (const o of NUMERIC) options[o.flag] = { type: 'string' };
-  let values: Record<string, string | boolean | undefined>;
+  let values: Record<string, string | boolean | (string | boolean)[] | undefined>;
   try {
     values = parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values;
   } catch (err) {
@@ -213,6 +247,31 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig
   if (redisUrl !== undefined) {
     if (!/^rediss?:\/\/\S+$/.test(redisUrl)) throw new ConfigError(`redis url must start with redis:// or rediss://`);
     config.redisUrl = redisUrl;
+  }
+  const list = (flag: string, envName: string): string[] => {
+    const v = values[flag];
+    if (Array.isArray(v)) return v.filter((u) => typeof u === 'string');
+    return (env[envName] ?? '')
+      .split(',')
+      .map((u) => u.trim())
+      .filter((u) => u !== '');
+  };
+  config.stunUrls = list('stun-url', 'STUN_URL');
+  for (const u of config.stunUrls) {
+    if (!STUN_URL.test(u)) throw new ConfigError(`stun url must look like stun:host:port, got "${u}"`);
+  }
+  config.turnUrls = list('turn-url', 'TURN_URL');
+  for (const u of config.turnUrls) {
+    if (!TURN_URL.test(u))
+      throw new ConfigError(`turn url must look like turn:host:port[?transport=udp|tcp], got "${u}"`);
+  }
+  const turnSecret = pick('turn-secret', 'TURN_SECRET');
+  if (turnSecret !== undefined) config.turnSecret = turnSecret;
+  if (config.turnUrls.length > 0 && config.turnSecret === undefined) {
+    throw new ConfigError(`--turn-url needs --turn-secret (env TURN_SECRET), the TURN server's static-auth-secret`);
+  }
+  if (config.turnUrls.length === 0 && config.turnSecret !== undefined) {
+    throw new ConfigError('--turn-secret is given but no --turn-url (env TURN_URL)');
   }
   return config;
 }

@@ -1,5 +1,6 @@
 export * from './cluster.js';
 export * from './config.js';
+export * from './ice.js';
 export * from './rate-limit.js';
 export * from './redis-registry.js';
 export * from './ring-members.js';

@@ -1,6 +1,7 @@
 /**
  * The ringswarm server: one HTTP port carrying the web client, the socket.io tracker and
- * the operations endpoints (/health, /api/stats, /metrics). With `redisUrl` it is one
+ * the operations endpoints (/health, /api/stats, /metrics), and the ICE servers for peers
+ * (/api/ice: STUN, and TURN with short-lived credentials, see ./ice.ts). With `redisUrl` it is one
  * instance of a cluster (./cluster.ts); without, everything stays in this process.
  */
 import { randomBytes } from 'node:crypto';
@@ -11,6 +12,7 @@ import { type Logger, pino } from 'pino';
 import { Server } from 'socket.io';
 import { type Cluster, startCluster } from './cluster.js';
 import { DEFAULTS, type ServerConfig } from './config.js';
+import { credentialLabel, iceAnswer } from './ice.js';
 import { createMetrics } from './metrics.js';
 import { RingMembers } from './ring-members.js';
 import { staticFiles } from './static-files.js';
@@ -59,6 +61,7 @@ export async function startServer(
   const config: ServerConfig = { ...DEFAULTS, ...overrides };
   const logger = options.logger ?? pino({ level: config.logLevel });
   const random = options.random ?? Math.random;
+  const now = options.now ?? Date.now;
   const instanceId = randomBytes(8).toString('hex');
   const cluster: Cluster | undefined = config.redisUrl
     ? await startCluster({
@@ -117,7 +120,7 @@ export async function startServer(
   };
 
   const http = createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
+    const [path, query] = (req.url ?? '/').split('?');
     if (path === '/health') {
       if (!cluster || cluster.healthy()) return json(res, 200, { ok: true, version: VERSION, mode });
       return json(res, 503, { ok: false, version: VERSION, mode, redis: 'unreachable' });
@@ -131,6 +134,10 @@ export async function startServer(
         },
       );
       return;
+    }
+    if (path === '/api/ice') {
+      const label = credentialLabel(new URLSearchParams(query ?? '').get('peer'));
+      return json(res, 200, iceAnswer(config, label, now()));
     }
     if (path === '/metrics') {
       metrics.metrics().then(
@@ -162,7 +169,7 @@ export async function startServer(
     logger,
     config,
     random,
-    now: options.now ?? Date.now,
+    now,
   });
 
   await new Promise<void>((resolve, reject) => {

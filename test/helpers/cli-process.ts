@@ -16,8 +16,13 @@ export class CliProcess {
   readonly exited: Promise<number | null>;
   #waiters: (() => void)[] = [];
 
-  constructor(args: string[]) {
-    this.child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  /** `spawner` starts the command some other way (e.g. inside a network namespace). */
+  constructor(
+    args: string[],
+    spawner: (command: string, args: string[]) => ChildProcess = (command, a) =>
+      spawn(command, a, { stdio: ['ignore', 'pipe', 'pipe'] }),
+  ) {
+    this.child = spawner(process.execPath, [CLI, ...args]);
     let buffer = '';
     this.child.stdout?.on('data', (chunk: Buffer) => {
       buffer += chunk.toString();

@@ -10,11 +10,14 @@ export interface ServerProcess {
   stop(): Promise<number | null>;
 }
 
+/** Starts a command with piped stdout/stderr (e.g. inside a network namespace). */
+export type Spawner = (command: string, args: string[]) => ChildProcess;
+
+const spawnPiped: Spawner = (command, args) => spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+
 /** Runs the built server as `npm start` does, on a free port, and waits for its URL. */
-export function startServerProcess(args: string[] = []): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [MAIN, '--port', '0', '--log-level', 'warn', ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+export function startServerProcess(args: string[] = [], spawner: Spawner = spawnPiped): Promise<ServerProcess> {
+  const child = spawner(process.execPath, [MAIN, '--port', '0', '--log-level', 'warn', ...args]);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return new Promise((resolve, reject) => {
     let out = '';

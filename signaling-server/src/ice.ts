@@ -1,0 +1,59 @@
+/**
+ * ICE servers handed to peers (GET /api/ice). STUN needs no secret; TURN credentials are
+ * minted per request with the TURN REST API scheme that coturn checks with
+ * `use-auth-secret` + `static-auth-secret`: the username is `<expiry unix seconds>:<label>`
+ * and the password is base64(HMAC-SHA1(secret, username)). No static password reaches a page,
+ * and a leaked credential stops working at its expiry.
+ */
+import { createHmac, randomBytes } from 'node:crypto';
+
+/** One entry of RTCConfiguration.iceServers, as JSON. */
+export interface IceServerJson {
+  urls: string[];
+  username?: string;
+  credential?: string;
+}
+
+/** The body of GET /api/ice. */
+export interface IceAnswer {
+  /** Ready for `new RTCPeerConnection({ iceServers })`; empty = host candidates only. */
+  iceServers: IceServerJson[];
+  /** Seconds the TURN credentials stay valid; 0 when there is no TURN server. */
+  ttl: number;
+}
+
+export interface IceSettings {
+  stunUrls: readonly string[];
+  turnUrls: readonly string[];
+  /** The secret shared with coturn (`static-auth-secret`); required when turnUrls is not empty. */
+  turnSecret: string | undefined;
+  /** Lifetime of TURN credentials in seconds. */
+  turnTtlS: number;
+}
+
+/** A TURN REST API credential pair for `label`, valid until `expiresAtS` (unix seconds). */
+export function turnCredential(
+  secret: string,
+  label: string,
+  expiresAtS: number,
+): { username: string; credential: string } {
+  const username = `${expiresAtS}:${label}`;
+  return { username, credential: createHmac('sha1', secret).update(username).digest('base64') };
+}
+
+/** A label for the credential: the peer ID the client gave, else random (it only names the user in coturn's logs). */
+export function credentialLabel(peer: string | null): string {
+  return peer !== null && /^[0-9a-f]{40}$/.test(peer) ? peer : randomBytes(8).toString('hex');
+}
+
+/** The ICE servers for one request, with fresh TURN credentials. */
+export function iceAnswer(settings: IceSettings, label: string, nowMs: number): IceAnswer {
+  const iceServers: IceServerJson[] = [];
+  if (settings.stunUrls.length > 0) iceServers.push({ urls: [...settings.stunUrls] });
+  if (settings.turnUrls.length > 0 && settings.turnSecret !== undefined) {
+    const expires = Math.floor(nowMs / 1000) + settings.turnTtlS;
+    iceServers.push({ urls: [...settings.turnUrls], ...turnCredential(settings.turnSecret, label, expires) });
+    return { iceServers, ttl: settings.turnTtlS };
+  }
+  return { iceServers, ttl: 0 };
+}
