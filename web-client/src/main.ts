@@ -1,40 +1,47 @@
 /**
- * The ringswarm page: pick or drop a file to share it; open a share link to download it
- * from the browsers that have it, then keep serving it.
+ * The ringswarm page: pick or drop files or a folder to share them; open a share link to
+ * download them from the browsers that have them (into OPFS, resumable), then keep serving.
  */
 import {
+  Bitfield,
+  type DiscoveryMode,
   formatBytes,
-  formatDuration,
   formatRate,
   formatShareLink,
   type Manifest,
+  MemoryPieceStore,
+  type PieceStore,
   parseShareLink,
   RingswarmClient,
-  readAllPieces,
+  randomBytes,
   type Swarm,
+  type SwarmCreateOptions,
+  toHex,
 } from '@ringswarm/shared';
-
 import QRCode from 'qrcode';
-import { prepareFile } from './share.js';
+import { $ } from './dom.js';
+import { DownloadView, STATS_INTERVAL_MS, type Status } from './download-view.js';
+import { loadIceServers } from './ice.js';
+import { loadManifest, OpfsPieceStore, opfsAvailable, removeDownload, saveManifest } from './opfs-store.js';
+import { connectionLabel, describePair } from './panels/peers.js';
+import { RingPanel } from './panels/ring.js';
+import { SeedingPanel } from './panels/seeding.js';
+import { type PickedFile, pickedFromDrop, pickedFromInput, prepareFiles } from './share.js';
+import { worker } from './worker-client.js';
 import './style.css';
-
-/** How often the stats lines are refreshed. */
-const STATS_INTERVAL_MS = 1_000;
-
-function $<T extends HTMLElement>(id: string): T {
-  const el = document.getElementById(id);
-  if (!el) throw new Error(`missing #${id}`);
-  return el as T;
-}
 
 const ui = {
   status: $('status'),
+  networkNote: $('network-note'),
+  storageNote: $('storage-note'),
   shareSection: $('share-section'),
   dropZone: $('drop-zone'),
   fileInput: $<HTMLInputElement>('file-input'),
+  folderInput: $<HTMLInputElement>('folder-input'),
   hashing: $('hashing'),
   hashName: $('hash-name'),
   hashProgress: $<HTMLProgressElement>('hash-progress'),
+  hashDetail: $('hash-detail'),
   shared: $('shared'),
   shareLink: $<HTMLInputElement>('share-link'),
   copyLink: $<HTMLButtonElement>('copy-link'),
@@ -43,58 +50,119 @@ const ui = {
   seedStats: $('seed-stats'),
   downloadSection: $('download-section'),
   downloadName: $('download-name'),
-  downloadProgress: $<HTMLProgressElement>('download-progress'),
-  downloadStats: $('download-stats'),
-  saveLinks: $<HTMLUListElement>('save-links'),
 };
 
-function setStatus(text: string, kind: 'info' | 'error' | 'ok' = 'info'): void {
+const setStatus: Status = (text, kind = 'info') => {
   ui.status.textContent = text;
   ui.status.dataset.kind = kind;
-}
+};
 
-let client: RingswarmClient | null = null;
+/** What the page exposes for debugging from the console, and for tests and benchmarks. */
+export interface PageHandle {
+  client: RingswarmClient;
+  /** The download this page opened, once it has started. */
+  download?: {
+    infoHash: string;
+    swarm: Swarm;
+    /** Where pieces are kept: OPFS, or memory where the browser has no OPFS. */
+    storage: 'opfs' | 'memory';
+    /** Pieces found in this browser and verified again before the download started. */
+    resumedPieces: number;
+    resumedBytes: number;
+  };
+}
 
 declare global {
   interface Window {
-    /** The page's client, for debugging from the console (and benchmarks): e.g. setRateLimits. */
-    ringswarm?: { client: RingswarmClient };
+    ringswarm?: PageHandle;
   }
 }
 
-function getClient(): RingswarmClient {
-  if (!client) {
-    client = new RingswarmClient({ trackerUrl: window.location.origin });
-    window.ringswarm = { client };
-    client.on('warning', (err) => console.warn('ringswarm:', err.message));
-    client.tracker.on('disconnect', () => setStatus('Lost the tracker connection; reconnecting…', 'error'));
-  }
-  return client;
+let clientPromise: Promise<RingswarmClient> | null = null;
+let client: RingswarmClient | null = null;
+
+const seeding = new SeedingPanel($('seeding-section'), $<HTMLTableElement>('seeding-table'), (swarm) => {
+  const name = swarm.manifest?.name ?? swarm.infoHash.slice(0, 12);
+  client?.remove(swarm.infoHash);
+  seeding.render(client);
+  setStatus(
+    window.ringswarm?.download?.infoHash === swarm.infoHash
+      ? `Stopped sharing ${name}. Its verified pieces stay in this browser; open the link again to go on.`
+      : `Stopped sharing ${name}.`,
+    'ok',
+  );
+});
+
+const ringSvg = document.getElementById('ring-svg');
+if (!(ringSvg instanceof SVGSVGElement)) throw new Error('missing #ring-svg');
+const ring = new RingPanel($('ring-section'), ringSvg, $('ring-figures'));
+
+/** Creates the client once, after asking the server for STUN/TURN servers. */
+function getClient(): Promise<RingswarmClient> {
+  clientPromise ??= (async () => {
+    const peerId = toHex(randomBytes(20));
+    const ice = await loadIceServers(peerId);
+    if (ice.iceServers.length === 0) {
+      ui.networkNote.hidden = false;
+      ui.networkNote.textContent =
+        ice.reason === 'none'
+          ? 'No STUN/TURN configured: only peers on the same network can connect.'
+          : 'Could not get STUN/TURN servers from the server: only peers on the same network can connect.';
+    }
+    const c = new RingswarmClient({ trackerUrl: window.location.origin, peerId, iceServers: ice.iceServers });
+    client = c;
+    window.ringswarm = { client: c };
+    c.on('warning', (err) => console.warn('ringswarm:', err.message));
+    c.tracker.on('disconnect', () => setStatus('Lost the tracker connection; reconnecting…', 'error'));
+    setInterval(() => {
+      seeding.render(c);
+      ring.render(c.ringStats());
+    }, STATS_INTERVAL_MS);
+    return c;
+  })();
+  return clientPromise;
 }
 
 // --- sharing -------------------------------------------------------------------------------
 
-async function share(file: File): Promise<void> {
+async function share(picked: PickedFile[]): Promise<void> {
+  if (picked.length === 0) return;
+  const total = picked.reduce((sum, p) => sum + p.file.size, 0);
+  const label = picked.length === 1 ? picked[0]!.file.name : `${picked.length} files`;
   ui.dropZone.hidden = true;
   ui.hashing.hidden = false;
-  ui.hashName.textContent = file.name;
-  setStatus(`Hashing ${file.name} (${formatBytes(file.size)})…`);
+  ui.hashName.textContent = label;
+  ui.hashProgress.value = 0;
+  setStatus(`Hashing ${label} (${formatBytes(total)})…`);
+  const started = performance.now();
   try {
-    const prepared = await prepareFile(file, (done, total) => {
-      ui.hashProgress.value = total === 0 ? 1 : done / total;
-    });
-    const swarm = await getClient().seed(prepared.manifest, prepared.store, prepared.have);
+    const [prepared, c] = await Promise.all([
+      prepareFiles(picked, (done, count) => {
+        const fraction = count === 0 ? 1 : done / count;
+        ui.hashProgress.value = fraction;
+        const seconds = (performance.now() - started) / 1000;
+        ui.hashDetail.textContent = `${formatBytes(fraction * total)} of ${formatBytes(total)} · ${formatRate(
+          seconds > 0 ? (fraction * total) / seconds : 0,
+        )}`;
+      }),
+      getClient(),
+    ]);
+    const swarm = await c.seed(prepared.manifest, prepared.store, prepared.have);
     ui.hashing.hidden = true;
+    ui.dropZone.hidden = false;
     ui.shared.hidden = false;
     ui.shareLink.value = formatShareLink(window.location.origin, swarm.infoHash);
     void showQrCode(ui.shareLink.value);
     ui.nativeShare.hidden = typeof navigator.share !== 'function';
-    setStatus(`Sharing ${prepared.manifest.name}. Send the link to whoever should get it.`, 'ok');
+    const count = prepared.manifest.files.length;
+    const what = count === 1 || prepared.manifest.name === `${count} files` ? '' : ` (${count} files)`;
+    setStatus(`Sharing ${prepared.manifest.name}${what}. Send the link to whoever should get it.`, 'ok');
     trackSeeding(swarm);
+    seeding.render(c);
   } catch (err) {
     ui.hashing.hidden = true;
     ui.dropZone.hidden = false;
-    setStatus(`Could not share ${file.name}: ${(err as Error).message}`, 'error');
+    setStatus(`Could not share ${label}: ${(err as Error).message}`, 'error');
   }
 }
 
@@ -105,13 +173,18 @@ function trackSeeding(swarm: Swarm): void {
   };
   render();
   const timer = setInterval(render, STATS_INTERVAL_MS);
-  swarm.on('close', () => clearInterval(timer));
+  swarm.on('close', () => {
+    clearInterval(timer);
+    ui.seedStats.textContent = 'Not shared any more.';
+  });
 }
 
-ui.fileInput.addEventListener('change', () => {
-  const file = ui.fileInput.files?.[0];
-  if (file) void share(file);
-});
+for (const input of [ui.fileInput, ui.folderInput]) {
+  input.addEventListener('change', () => {
+    if (input.files && input.files.length > 0) void share(pickedFromInput(input.files));
+    input.value = '';
+  });
+}
 
 for (const type of ['dragenter', 'dragover'] as const) {
   ui.dropZone.addEventListener(type, (e) => {
@@ -123,8 +196,11 @@ ui.dropZone.addEventListener('dragleave', () => ui.dropZone.classList.remove('ov
 ui.dropZone.addEventListener('drop', (e) => {
   e.preventDefault();
   ui.dropZone.classList.remove('over');
-  const file = e.dataTransfer?.files[0];
-  if (file) void share(file);
+  if (!e.dataTransfer) return;
+  pickedFromDrop(e.dataTransfer).then(
+    (picked) => share(picked),
+    (err: Error) => setStatus(`Could not read what was dropped: ${err.message}`, 'error'),
+  );
 });
 
 /** Draws the link as a QR code (SVG, made by the qrcode library from our own link). */
@@ -139,11 +215,9 @@ async function showQrCode(link: string): Promise<void> {
 }
 
 ui.nativeShare.addEventListener('click', () => {
-  navigator
-    .share({ title: 'ringswarm', text: 'Download this file from my browser:', url: ui.shareLink.value })
-    .catch(() => {
-      // The person closed the share sheet; nothing to do.
-    });
+  navigator.share({ title: 'ringswarm', text: 'Download this from my browser:', url: ui.shareLink.value }).catch(() => {
+    // The person closed the share sheet; nothing to do.
+  });
 });
 
 ui.copyLink.addEventListener('click', async () => {
@@ -161,106 +235,163 @@ ui.copyLink.addEventListener('click', async () => {
 
 // --- downloading ---------------------------------------------------------------------------
 
-function download(infoHash: string): void {
-  ui.shareSection.hidden = true;
-  ui.downloadSection.hidden = false;
-  ui.downloadName.textContent = `File ${infoHash.slice(0, 12)}…`;
-  setStatus('Looking for peers that have this file…');
-  const swarm = getClient().download(infoHash);
-
-  const render = () => {
-    const s = swarm.stats();
-    const peers = `${s.peers} peer${s.peers === 1 ? '' : 's'}`;
-    if (s.length === null) {
-      ui.downloadStats.textContent = `${peers} connected`;
-      return;
-    }
-    ui.downloadProgress.value = s.length === 0 ? 1 : s.have / s.length;
-    ui.downloadStats.textContent = s.done
-      ? `${formatBytes(s.length)} · ${peers} · ${formatBytes(s.uploaded)} uploaded`
-      : `${formatBytes(s.have)} of ${formatBytes(s.length)} · ${formatRate(s.downloadRate)} · ` +
-        `ETA ${formatDuration(s.eta ?? Number.POSITIVE_INFINITY)} · ${peers}`;
+/** Opens the OPFS folder of a download and, when a verified manifest is kept there, re-verifies its pieces. */
+async function openStorage(
+  infoHash: string,
+): Promise<{ store: PieceStore; options: SwarmCreateOptions; resumed: Bitfield | null }> {
+  const memoryOnly = (why: string) => {
+    ui.storageNote.hidden = false;
+    ui.storageNote.textContent = `${why} The download is kept in memory: large files may not fit, and a reload starts over.`;
   };
-  // Pieces arrive by the thousand; draw at most once per frame.
-  let frame = 0;
-  const renderSoon = () => {
-    if (frame === 0) {
-      frame = requestAnimationFrame(() => {
-        frame = 0;
-        render();
-      });
-    }
-  };
-  const timer = setInterval(render, STATS_INTERVAL_MS);
-  swarm.on('close', () => {
-    clearInterval(timer);
-    cancelAnimationFrame(frame);
+  if (!opfsAvailable()) {
+    memoryOnly('This browser has no origin private file system.');
+    return { store: new MemoryPieceStore(), options: {}, resumed: null };
+  }
+  let store: OpfsPieceStore;
+  try {
+    store = await OpfsPieceStore.open(infoHash);
+  } catch (err) {
+    memoryOnly(`This browser refused file storage (${(err as Error).message}).`);
+    return { store: new MemoryPieceStore(), options: {}, resumed: null };
+  }
+  // Ask the browser not to evict the pieces under storage pressure; it may say no.
+  void navigator.storage.persist?.().catch(() => false);
+  const manifest = await loadManifest(infoHash);
+  if (!manifest) return { store, options: {}, resumed: null };
+  showManifestName(manifest);
+  setStatus(`Checking the pieces of ${manifest.name} already in this browser…`);
+  const progress = $<HTMLProgressElement>('download-progress');
+  const indexes = await worker.verify(infoHash, manifest, (done, total) => {
+    progress.value = total === 0 ? 1 : done / total;
   });
-
-  swarm.on('peer', () => {
-    if (!swarm.manifest) setStatus('Connected to a peer; fetching the file description…');
-  });
-  swarm.on('metadata', (manifest) => {
-    ui.downloadName.textContent = `${manifest.name} (${formatBytes(manifest.length)})`;
-    setStatus(`Downloading ${manifest.name}…`);
-  });
-  swarm.on('progress', renderSoon);
-  swarm.on('error', (err) => setStatus(`This browser could not store the download: ${err.message}`, 'error'));
-  swarm.on('peer-closed', () => {
-    if (swarm.peerIds.length === 0 && !swarm.done) setStatus('All peers left; waiting for someone who has the file…');
-  });
-  swarm.on('done', () => {
-    render();
-    const manifest = swarm.manifest;
-    if (!manifest) return;
-    void offerSave(swarm, manifest).then(
-      () => setStatus(`Done: ${manifest.name} downloaded and verified. This tab now helps share it.`, 'ok'),
-      (err: Error) => setStatus(`Could not assemble the file: ${err.message}`, 'error'),
-    );
-  });
+  const have = new Bitfield(manifest.pieces.length);
+  for (const i of indexes) have.set(i);
+  const resumed = new Bitfield(have.length, have.bytes);
+  return { store, options: { manifest, have }, resumed };
 }
 
-async function offerSave(swarm: Swarm, manifest: Manifest): Promise<void> {
-  const whole = new Blob((await readAllPieces(manifest, swarm.store)) as BlobPart[]);
-  ui.saveLinks.replaceChildren();
-  let offset = 0;
-  for (const file of manifest.files) {
-    const blob = whole.slice(offset, offset + file.length, 'application/octet-stream');
-    offset += file.length;
-    const name = file.path.split('/').pop() ?? manifest.name;
-    const a = document.createElement('a');
-    a.href = URL.createObjectURL(blob);
-    a.download = name;
-    a.className = 'button save-link';
-    a.textContent = `Save ${name}`;
-    const li = document.createElement('li');
-    li.append(a);
-    ui.saveLinks.append(li);
+function showManifestName(manifest: Manifest): void {
+  ui.downloadName.textContent = `${manifest.name} (${formatBytes(manifest.length)})`;
+}
+
+/** Warns before the download fills the storage the browser grants this page. */
+async function checkQuota(view: DownloadView, manifest: Manifest): Promise<void> {
+  const estimate = await navigator.storage?.estimate?.().catch(() => null);
+  if (!estimate?.quota) return;
+  const free = estimate.quota - (estimate.usage ?? 0);
+  const needed = view.bytesLeft(manifest);
+  if (needed > free) {
+    setStatus(
+      `Not enough storage: ${manifest.name} needs ${formatBytes(needed)} more, but this browser lets the page store only ${formatBytes(free)}. Free some disk space or delete other downloads, then reload.`,
+      'error',
+    );
   }
+}
+
+async function download(infoHash: string, mode: DiscoveryMode): Promise<void> {
+  ui.shareSection.hidden = true;
+  ui.downloadSection.hidden = false;
+  ui.downloadName.textContent = `Share ${infoHash.slice(0, 12)}…`;
+  setStatus('Looking for peers that have this…');
+  const [c, storage] = await Promise.all([getClient(), openStorage(infoHash)]);
+  const { store, options, resumed } = storage;
+  const swarm = c.download(infoHash, store, { ...options, mode });
+  const resumedBytes = options.manifest && resumed ? resumedBytesOf(options.manifest, resumed) : 0;
+  window.ringswarm = {
+    client: c,
+    download: {
+      infoHash,
+      swarm,
+      storage: store instanceof OpfsPieceStore ? 'opfs' : 'memory',
+      resumedPieces: resumed?.count ?? 0,
+      resumedBytes,
+    },
+  };
+  if (resumed && resumed.count > 0) {
+    const count = resumed.count;
+    setStatus(`Resuming: ${count} verified piece${count === 1 ? ' was' : 's were'} already in this browser.`);
+  } else {
+    setStatus('Looking for peers that have this…');
+  }
+  const view = new DownloadView(swarm, store, {
+    resumed,
+    typeOf: async (remoteId) => {
+      const pair = await c.connectionInfo(remoteId);
+      return pair ? { label: connectionLabel(pair), detail: describePair(pair) } : null;
+    },
+    status: setStatus,
+    onDelete: () => {
+      c.remove(infoHash);
+      void removeDownload(infoHash).then(() => {
+        ui.downloadName.textContent = '';
+        setStatus('Deleted from this browser. Open the link again to download it anew.', 'ok');
+      });
+    },
+  });
+  const onManifest = (manifest: Manifest) => {
+    if (store instanceof OpfsPieceStore && !options.manifest) {
+      saveManifest(infoHash, manifest).catch((err: Error) => console.warn('ringswarm: manifest not kept:', err));
+    }
+    void checkQuota(view, manifest);
+  };
+  if (swarm.manifest) onManifest(swarm.manifest);
+  else swarm.once('metadata', onManifest);
+  swarm.on('error', (err) => {
+    const quota = store instanceof OpfsPieceStore && store.lastError?.name === 'QuotaExceededError';
+    setStatus(
+      quota
+        ? 'Storage quota exceeded: the browser will not let this page store more. Free some disk space or delete other downloads, then reload to go on from the verified pieces.'
+        : `This browser could not store the download: ${err.message}`,
+      'error',
+    );
+  });
+  seeding.render(c);
+}
+
+function resumedBytesOf(manifest: Manifest, have: Bitfield): number {
+  let bytes = 0;
+  for (let i = 0; i < have.length; i++) {
+    if (have.has(i)) bytes += Math.min(manifest.pieceLength, manifest.length - i * manifest.pieceLength);
+  }
+  return bytes;
 }
 
 // --- start ---------------------------------------------------------------------------------
 
 function route(): void {
   if (window.location.hash.length <= 1) return;
+  let link: ReturnType<typeof parseShareLink>;
   try {
-    download(parseShareLink(window.location.href).infoHash);
+    link = parseShareLink(window.location.href);
   } catch (err) {
+    ui.shareSection.hidden = true;
     setStatus(`This link is malformed: ${(err as Error).message}. Ask for the link again.`, 'error');
+    return;
   }
+  download(link.infoHash, link.mode).catch((err: Error) =>
+    setStatus(`Could not start the download: ${err.message}`, 'error'),
+  );
+}
+
+function disableSharing(): void {
+  ui.fileInput.disabled = true;
+  ui.folderInput.disabled = true;
 }
 
 if (typeof RTCPeerConnection === 'undefined') {
   setStatus(
-    'This browser has no WebRTC, which ringswarm needs. Try a current Chrome, Firefox, Edge or Safari.',
+    'This browser has no WebRTC, which ringswarm needs to reach other browsers. Try a current Chrome, Firefox, Edge or Safari (and check that no extension or setting turns WebRTC off).',
     'error',
   );
-  ui.fileInput.disabled = true;
+  disableSharing();
 } else if (!globalThis.crypto?.subtle) {
   // WebCrypto exists only in secure contexts: HTTPS, or http://localhost.
   setStatus('ringswarm needs a secure page to hash files: open it over HTTPS or on http://localhost.', 'error');
-  ui.fileInput.disabled = true;
+  disableSharing();
 } else {
+  // The page joins the tracker and the ring right away: it helps route signals and hold DHT
+  // records for others while it is open, and a download or share starts without that delay.
+  getClient().catch((err: Error) => setStatus(`Could not start: ${err.message}`, 'error'));
   route();
   window.addEventListener('hashchange', () => window.location.reload());
 }

@@ -204,6 +204,10 @@ export class Swarm extends Emitter<SwarmEvents> {
   #manifest: Manifest | null = null;
   #encodedManifest: Uint8Array | null = null;
   #have: Bitfield | null = null;
+  /** Pieces to fetch (see {@link Swarm.setWanted}); null = all of them. */
+  #wanted: Bitfield | null = null;
+  /** Wanted pieces not held yet. */
+  #wantedMissing = 0;
   #wires = new Map<string, Wire>();
   #partial = new Map<number, PartialPiece>();
   #metadata: MetadataFetch | null = null;
@@ -322,6 +326,32 @@ export class Swarm extends Emitter<SwarmEvents> {
 
   get rateLimits(): { upload: number | null; download: number | null } {
     return { upload: this.#uploadLimit.rate, download: this.#downloadLimit.rate };
+  }
+
+  /**
+   * Fetches only the pieces set in `wanted` (say, those of the files a person picked), or
+   * every piece again with null. Pieces already held are kept and served; `done` still means
+   * every piece. Needs the manifest.
+   */
+  setWanted(wanted: Bitfield | null): void {
+    if (wanted && wanted.length !== this.#manifest?.pieces.length) {
+      throw new RangeError('the wanted bitfield must match the manifest');
+    }
+    this.#wanted = wanted;
+    this.#wantedMissing = 0;
+    if (wanted) for (let i = 0; i < wanted.length; i++) if (wanted.has(i) && !this.#have?.has(i)) this.#wantedMissing++;
+    for (const wire of this.#wires.values()) this.#updateInterest(wire);
+    this.#requestAll();
+  }
+
+  /** True once every wanted piece is held (every piece, when nothing was left out). */
+  get wantedDone(): boolean {
+    if (!this.#have) return false;
+    return this.#wanted ? this.#wantedMissing === 0 : this.#have.complete;
+  }
+
+  #isWanted(index: number): boolean {
+    return this.#wanted?.has(index) ?? true;
   }
 
   /** Switches between in-order (streaming) and rarest-first piece order. */
@@ -485,7 +515,9 @@ export class Swarm extends Emitter<SwarmEvents> {
     if (!wire.bits!.has(index)) {
       wire.bits!.set(index);
       this.#picker?.addHave(index);
-      if (!wire.amInterested && this.#have && !this.#have.has(index)) this.#setInterested(wire, true);
+      if (!wire.amInterested && this.#have && !this.#have.has(index) && this.#isWanted(index)) {
+        this.#setInterested(wire, true);
+      }
     }
     this.#requestMore(wire);
   }
@@ -625,6 +657,7 @@ export class Swarm extends Emitter<SwarmEvents> {
     this.#verifying.delete(index);
     if (this.#destroyed || this.#have.has(index)) return;
     this.#have.set(index);
+    const lastWanted = this.#wanted?.has(index) === true && --this.#wantedMissing === 0;
     this.#haveBytes += partial.data.length;
     this.#downloadMeter.add(partial.data.length);
     for (const other of this.#wires.values()) {
@@ -632,6 +665,9 @@ export class Swarm extends Emitter<SwarmEvents> {
     }
     this.emit('piece', index);
     this.emit('progress', this.stats());
+    if (lastWanted && !this.#have.complete) {
+      for (const w of this.#wires.values()) this.#setInterested(w, false);
+    }
     if (this.#have.complete && !this.#doneEmitted) {
       this.#doneEmitted = true;
       for (const w of this.#wires.values()) this.#setInterested(w, false);
@@ -829,8 +865,11 @@ export class Swarm extends Emitter<SwarmEvents> {
       if (block) return block;
     }
     const index =
-      this.#picker?.pick(remote, (i) => !have.has(i) && !this.#partial.has(i) && !this.#verifying.has(i), have.count) ??
-      -1;
+      this.#picker?.pick(
+        remote,
+        (i) => !have.has(i) && !this.#partial.has(i) && !this.#verifying.has(i) && this.#isWanted(i),
+        have.count,
+      ) ?? -1;
     if (index >= 0) {
       const size = pieceSize(manifest, index);
       const partial: PartialPiece = {
@@ -896,7 +935,7 @@ export class Swarm extends Emitter<SwarmEvents> {
     if (!have || !bits) return;
     let wanted = false;
     if (!have.complete) {
-      for (let i = 0; i < bits.length && !wanted; i++) wanted = bits.has(i) && !have.has(i);
+      for (let i = 0; i < bits.length && !wanted; i++) wanted = bits.has(i) && !have.has(i) && this.#isWanted(i);
     }
     this.#setInterested(wire, wanted);
   }

@@ -1,0 +1,290 @@
+/**
+ * `npm run bench:memory`: what a large download costs the downloading page, ours and
+ * WebTorrent 3's in the same run. One Chromium page seeds (--size MiB, default 1024), a page
+ * in a browser of its own downloads; while it does, its JS heap (V8 heap plus ArrayBuffer
+ * backing stores, through the DevTools protocol) and its renderer's resident memory (peak,
+ * VmHWM from /proc) are read. Ours keeps pieces in OPFS; WebTorrent uses its default browser
+ * store. Medians of --reps (3). Prints a table, then one JSON line. MB = 10^6 bytes.
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream, existsSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { CHROMIUM_ARGS, findChromium } from '../helpers/chromium.js';
+import { sampleHeap } from '../helpers/heap.js';
+
+const { values } = parseArgs({
+  options: {
+    size: { type: 'string', default: '1024' },
+    reps: { type: 'string', default: '3' },
+  },
+});
+const MiB = 1024 * 1024;
+const SIZE = Number(values.size) * MiB;
+const REPS = Number(values.reps);
+const WAIT_MS = 900_000;
+
+const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
+const ROOT = here('../../../../');
+const ANCHORS = `${ROOT}test/bench/anchors`;
+
+function ensureAnchors(): void {
+  if (existsSync(`${ANCHORS}/node_modules/webtorrent/dist/webtorrent.min.js`)) return;
+  process.stderr.write('installing WebTorrent and bittorrent-tracker for comparison (--ignore-scripts)…\n');
+  execFileSync('npm', ['install', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: ANCHORS, stdio: 'inherit' });
+}
+
+function portOf(child: ChildProcess, re: RegExp): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout?.on('data', (c: Buffer) => {
+      out += c.toString();
+      const m = re.exec(out);
+      if (m) resolve(m[1]!);
+    });
+    child.once('exit', (code) => reject(new Error(`exited with ${code}: ${out}`)));
+  });
+}
+
+/** Serves the WebTorrent comparison page and bundle on localhost. */
+function anchorPages(): Promise<Server> {
+  const files: Record<string, [string, string]> = {
+    '/wt.html': [`${ANCHORS}/wt.html`, 'text/html'],
+    '/webtorrent.min.js': [`${ANCHORS}/node_modules/webtorrent/dist/webtorrent.min.js`, 'text/javascript'],
+  };
+  const server = createServer((req, res) => {
+    const file = files[(req.url ?? '/').split('?')[0]!];
+    if (!file) return void res.writeHead(404).end();
+    res.writeHead(200, { 'content-type': file[1] });
+    createReadStream(file[0]).pipe(res);
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+};
+
+// --- renderer memory ---------------------------------------------------------------------------
+
+async function childrenOf(pid: number): Promise<number[]> {
+  const out: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = await readFile(`/proc/${entry}/stat`, 'utf8');
+      // Field 4 (after the parenthesized command name) is the parent's pid.
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid) out.push(Number(entry));
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return out;
+}
+
+/** Peak resident memory (VmHWM) of the largest renderer process under a browser's process, bytes. */
+async function peakRendererRss(browserPid: number): Promise<number> {
+  const seen: number[] = [];
+  const walk = async (pid: number) => {
+    for (const child of await childrenOf(pid)) {
+      try {
+        const cmdline = await readFile(`/proc/${child}/cmdline`, 'utf8');
+        if (cmdline.includes('--type=renderer')) {
+          const status = await readFile(`/proc/${child}/status`, 'utf8');
+          const kb = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0);
+          seen.push(kb * 1024);
+        }
+      } catch {
+        // the process ended meanwhile
+      }
+      await walk(child);
+    }
+  };
+  await walk(browserPid);
+  return Math.max(0, ...seen);
+}
+
+interface Measured {
+  heapMB: number;
+  v8HeapMB: number;
+  rssMB: number;
+  seconds: number;
+}
+
+/**
+ * Runs `download` in a page of a browser of its own (so its renderer can be told apart),
+ * reading heap and renderer memory until it resolves.
+ */
+async function measure(download: (page: Page) => Promise<void>): Promise<Measured> {
+  const server = await chromium.launchServer({ executablePath: findChromium(), args: CHROMIUM_ARGS, headless: true });
+  const pid = server.process().pid;
+  if (pid === undefined) throw new Error('no browser process id');
+  const browser = await chromium.connect(server.wsEndpoint());
+  try {
+    const page = await (await browser.newContext()).newPage();
+    const heap = await sampleHeap(page, 250);
+    const started = Date.now();
+    await download(page);
+    const seconds = (Date.now() - started) / 1000;
+    const peak = await heap.stop();
+    const rss = await peakRendererRss(pid);
+    return { heapMB: peak.heapWithBuffersBytes / 1e6, v8HeapMB: peak.heapBytes / 1e6, rssMB: rss / 1e6, seconds };
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+}
+
+// --- pages --------------------------------------------------------------------------------------
+
+async function ourSeeder(browser: Browser, url: string, file: string): Promise<{ page: Page; link: string }> {
+  const page = await (await browser.newContext()).newPage();
+  await page.goto(url);
+  await page.setInputFiles('#file-input', file);
+  await page.waitForFunction(
+    () => (document.getElementById('share-link') as HTMLInputElement).value.includes('#'),
+    null,
+    { timeout: WAIT_MS },
+  );
+  return { page, link: await page.inputValue('#share-link') };
+}
+
+async function ourDownload(page: Page, link: string): Promise<void> {
+  await page.goto(link);
+  const progress = () => (document.getElementById('download-progress') as HTMLProgressElement).value;
+  await page.waitForFunction(`(${progress})() >= 1`, null, { timeout: WAIT_MS, polling: 250 });
+}
+
+async function wtSeeder(browser: Browser, pageUrl: string, file: string): Promise<{ page: Page; magnet: string }> {
+  const page = await (await browser.newContext()).newPage();
+  await page.goto(pageUrl);
+  await page.waitForFunction(() => (window as unknown as { wtReady?: boolean }).wtReady === true);
+  await page.setInputFiles('#file-input', file);
+  const magnet = await page.evaluate(() => (window as unknown as { wt: { seed(): Promise<string> } }).wt.seed());
+  return { page, magnet };
+}
+
+async function wtDownload(page: Page, pageUrl: string, magnet: string): Promise<void> {
+  await page.goto(pageUrl);
+  await page.waitForFunction(() => (window as unknown as { wtReady?: boolean }).wtReady === true);
+  await page.evaluate((m) => (window as unknown as { wt: { download(m: string): void } }).wt.download(m), magnet);
+  const times = () => (window as unknown as { wtTimes?: { done?: number } }).wtTimes;
+  await page.waitForFunction(`(${times})()?.done !== undefined`, null, { timeout: WAIT_MS, polling: 250 });
+}
+
+/** Writes `size` random bytes to `path` a chunk at a time. */
+async function randomFile(path: string, size: number): Promise<void> {
+  const out = createWriteStream(path);
+  for (let left = size; left > 0; left -= 16 * MiB) {
+    if (!out.write(randomBytes(Math.min(16 * MiB, left)))) await new Promise<void>((r) => out.once('drain', () => r()));
+  }
+  await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+}
+
+// --- main -----------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  if (!existsSync(`${ROOT}signaling-server/dist/main.js`) || !existsSync(`${ROOT}web-client/dist/index.html`)) {
+    throw new Error('build first: npm run build');
+  }
+  ensureAnchors();
+  const dir = await mkdtemp(join(tmpdir(), 'ringswarm-bench-memory-'));
+  const children: ChildProcess[] = [];
+  let pages: Server | undefined;
+  let seeders: Browser | undefined;
+  try {
+    const file = join(dir, 'big.bin');
+    await randomFile(file, SIZE);
+
+    const ours = spawn(
+      process.execPath,
+      [`${ROOT}signaling-server/dist/main.js`, '--port', '0', '--log-level', 'warn'],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    children.push(ours);
+    const ourUrl = `http://localhost:${await portOf(ours, /listening on http:\/\/[^:]+:(\d+)/)}`;
+    const bt = spawn(process.execPath, [`${ANCHORS}/bt-server.mjs`], {
+      cwd: ANCHORS,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    children.push(bt);
+    const tracker = `ws://127.0.0.1:${await portOf(bt, /listening on (\d+)/)}`;
+    pages = await anchorPages();
+    const wtPage = `http://localhost:${(pages.address() as AddressInfo).port}/wt.html?tracker=${encodeURIComponent(tracker)}`;
+    seeders = await chromium.launch({ executablePath: findChromium(), args: CHROMIUM_ARGS, headless: true });
+
+    const oursRuns: Measured[] = [];
+    const wtRuns: Measured[] = [];
+    for (let r = 0; r < REPS; r++) {
+      const seeder = await ourSeeder(seeders, ourUrl, file);
+      oursRuns.push(await measure((page) => ourDownload(page, seeder.link)));
+      await seeder.page.context().close();
+      const wseed = await wtSeeder(seeders, wtPage, file);
+      wtRuns.push(await measure((page) => wtDownload(page, wtPage, wseed.magnet)));
+      await wseed.page.context().close();
+      const o = oursRuns.at(-1)!;
+      const w = wtRuns.at(-1)!;
+      process.stderr.write(
+        `rep ${r + 1}: ours heap ${o.heapMB.toFixed(1)} MB (V8 ${o.v8HeapMB.toFixed(1)}), renderer RSS ${o.rssMB.toFixed(0)} MB, ${o.seconds.toFixed(1)} s; ` +
+          `WebTorrent heap ${w.heapMB.toFixed(1)} MB (V8 ${w.v8HeapMB.toFixed(1)}), renderer RSS ${w.rssMB.toFixed(0)} MB, ${w.seconds.toFixed(1)} s\n`,
+      );
+    }
+
+    const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
+    const pick = (runs: Measured[], key: keyof Measured) => round(median(runs.map((m) => m[key])));
+    const row = (name: string, runs: Measured[]) =>
+      `${name.padEnd(12)} ${String(pick(runs, 'heapMB')).padStart(10)} ${String(pick(runs, 'v8HeapMB')).padStart(10)} ` +
+      `${String(pick(runs, 'rssMB')).padStart(12)} ${String(pick(runs, 'seconds')).padStart(8)}`;
+    console.log(
+      `\nmemory benchmark: one ${SIZE / MiB} MiB download in Chromium, peaks, medians of ${REPS}, MB = 10^6 bytes`,
+    );
+    console.log(
+      `${''.padEnd(12)} ${'JS heap'.padStart(10)} ${'V8 only'.padStart(10)} ${'renderer RSS'.padStart(12)} ${'seconds'.padStart(8)}`,
+    );
+    console.log(row('ringswarm', oursRuns));
+    console.log(row('WebTorrent 3', wtRuns));
+    console.log(
+      'JS heap = V8 heap + ArrayBuffer backing stores (Runtime.getHeapUsage); RSS = peak VmHWM of the renderer',
+    );
+    const oursHeap = pick(oursRuns, 'heapMB');
+    const wtHeap = pick(wtRuns, 'heapMB');
+    console.log(
+      JSON.stringify({
+        size_mib: SIZE / MiB,
+        reps: REPS,
+        ours_heap_mb: oursHeap,
+        webtorrent_heap_mb: wtHeap,
+        ours_rss_mb: pick(oursRuns, 'rssMB'),
+        webtorrent_rss_mb: pick(wtRuns, 'rssMB'),
+        ours_v8_heap_mb: pick(oursRuns, 'v8HeapMB'),
+        webtorrent_v8_heap_mb: pick(wtRuns, 'v8HeapMB'),
+        ours_seconds: pick(oursRuns, 'seconds'),
+        webtorrent_seconds: pick(wtRuns, 'seconds'),
+        heap_ratio: round(oursHeap / wtHeap, 2),
+        target_met: oursHeap <= 150 && oursHeap <= wtHeap,
+      }),
+    );
+  } finally {
+    await seeders?.close();
+    pages?.close();
+    for (const c of children) c.kill('SIGTERM');
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench:memory: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,305 @@
+/**
+ * The download page of one swarm: progress, speeds and chart, files to pick and save, piece
+ * map and peers. Everything a peer sent (file names) goes into the page as text.
+ */
+import {
+  Bitfield,
+  formatBytes,
+  formatDuration,
+  formatRate,
+  type Manifest,
+  type PieceStore,
+  pieceSize,
+  type Swarm,
+} from '@ringswarm/shared';
+import { $, h, perFrame } from './dom.js';
+import { filePieces, OpfsPieceStore } from './opfs-store.js';
+import { type ConnectionTypeOf, PeersPanel } from './panels/peers.js';
+import { PieceMap } from './panels/piece-map.js';
+import { ratioOf } from './panels/seeding.js';
+import { SpeedChart } from './panels/speed-chart.js';
+import { canSaveToFolder, fileBlob, saveName, saveToFolder } from './save.js';
+
+/** How often figures, chart and peers are refreshed. */
+export const STATS_INTERVAL_MS = 1_000;
+/** With no peer after this long, the page says that nobody sharing the file is online yet. */
+export const NO_PEERS_NOTICE_MS = 4_000;
+
+export type Status = (text: string, kind?: 'info' | 'error' | 'ok' | 'wait') => void;
+
+export interface DownloadViewOptions {
+  /** Pieces found in this browser and verified again before the download started (not shared with the swarm). */
+  resumed: Bitfield | null;
+  typeOf: ConnectionTypeOf | null;
+  status: Status;
+  /** Called when the person deletes the stored copy. */
+  onDelete: () => void;
+}
+
+interface FileRow {
+  index: number;
+  path: string;
+  /** Pieces of this file not yet held. */
+  missing: Set<number>;
+  checkbox: HTMLInputElement;
+  state: HTMLElement;
+  slot: HTMLElement;
+  saved: boolean;
+}
+
+export class DownloadView {
+  readonly #swarm: Swarm;
+  readonly #store: PieceStore;
+  readonly #options: DownloadViewOptions;
+  #have: Bitfield | null = null;
+  #files: FileRow[] = [];
+  /** Piece index -> the files it belongs to. */
+  #pieceFiles = new Map<number, number[]>();
+  #urls: string[] = [];
+  readonly #chart: SpeedChart;
+  readonly #map: PieceMap;
+  readonly #peers: PeersPanel;
+  readonly #frame = perFrame(() => this.#renderProgress());
+  readonly #timer: ReturnType<typeof setInterval>;
+  readonly #lonelyTimer: ReturnType<typeof setTimeout>;
+  #everConnected = false;
+  readonly #resumedCount: number;
+  #destroyed = false;
+
+  constructor(swarm: Swarm, store: PieceStore, options: DownloadViewOptions) {
+    this.#swarm = swarm;
+    this.#store = store;
+    this.#options = options;
+    this.#resumedCount = options.resumed?.count ?? 0;
+    this.#chart = new SpeedChart($('speed-chart'));
+    this.#map = new PieceMap($<HTMLCanvasElement>('piece-map'));
+    this.#peers = new PeersPanel($<HTMLTableElement>('peers-table'), $('peers-empty'), options.typeOf);
+    $('save-links').replaceChildren();
+    $('delete-download').hidden = !(store instanceof OpfsPieceStore);
+    $('delete-download').onclick = () => options.onDelete();
+    $('save-folder').onclick = () => void this.#saveFolder();
+
+    swarm.on('metadata', (manifest) => this.#onManifest(manifest));
+    swarm.on('piece', (index) => this.#onPiece(index));
+    swarm.on('progress', () => this.#frame.request());
+    swarm.on('peer', () => {
+      this.#everConnected = true;
+      if (!swarm.manifest) options.status('Connected to a peer; fetching the file description…');
+      else if (!swarm.done) options.status(`Downloading ${swarm.manifest.name}…`);
+    });
+    swarm.on('peer-closed', () => {
+      if (swarm.peerIds.length > 0 || swarm.done || this.#destroyed) return;
+      options.status(
+        'All peers have left. The pieces verified so far are kept; the download goes on when someone who has the file comes back.',
+        'wait',
+      );
+    });
+    swarm.on('done', () => this.#onDone());
+    swarm.on('close', () => this.destroy());
+    if (swarm.manifest) this.#onManifest(swarm.manifest);
+    if (swarm.done) this.#onDone();
+    this.#timer = setInterval(() => this.#tick(), STATS_INTERVAL_MS);
+    this.#lonelyTimer = setTimeout(() => {
+      if (this.#everConnected || this.#destroyed || swarm.peerIds.length > 0) return;
+      options.status(
+        swarm.manifest && !swarm.done
+          ? 'No one who has the rest of this file is online yet. Keep this tab open: the download goes on as soon as someone sharing it is back.'
+          : 'No one sharing this file is online yet. Keep this tab open: the download starts as soon as someone who has it opens the link.',
+        'wait',
+      );
+    }, NO_PEERS_NOTICE_MS);
+    this.#tick();
+  }
+
+  get have(): Bitfield | null {
+    return this.#have;
+  }
+
+  #onManifest(manifest: Manifest): void {
+    if (this.#have) return;
+    const resumed = this.#options.resumed;
+    this.#have = resumed && resumed.length === manifest.pieces.length ? resumed : new Bitfield(manifest.pieces.length);
+    $('download-name').textContent =
+      `${manifest.name} (${formatBytes(manifest.length)}, ${manifest.files.length} file${manifest.files.length === 1 ? '' : 's'})`;
+    this.#buildFiles(manifest);
+    if (!this.#swarm.done) this.#options.status(`Downloading ${manifest.name}…`);
+    this.#map.draw(this.#have);
+    this.#frame.request();
+  }
+
+  #buildFiles(manifest: Manifest): void {
+    const list = $('save-links');
+    this.#files = manifest.files.map((file, index) => {
+      const missing = new Set<number>();
+      const range = filePieces(manifest, index);
+      if (range) {
+        for (let p = range.first; p <= range.last; p++) {
+          if (!this.#have?.has(p)) missing.add(p);
+          const owners = this.#pieceFiles.get(p);
+          if (owners) owners.push(index);
+          else this.#pieceFiles.set(p, [index]);
+        }
+      }
+      const id = `file-${index}`;
+      const checkbox = h('input', { type: 'checkbox', id, checked: true });
+      const state = h('span', { class: 'file-state stats' });
+      const slot = h('span', { class: 'file-save' });
+      const label = h(
+        'label',
+        { for: id },
+        h('span', { class: 'filename' }, file.path),
+        ' ',
+        h('span', { class: 'stats' }, formatBytes(file.length)),
+      );
+      checkbox.addEventListener('change', () => {
+        this.#applyWanted(manifest);
+        this.#refreshFile(row);
+      });
+      list.append(h('li', { 'data-file': index }, checkbox, label, state, slot));
+      const row: FileRow = { index, path: file.path, missing, checkbox, state, slot, saved: false };
+      return row;
+    });
+    $('save-folder').hidden = !canSaveToFolder();
+    for (const row of this.#files) this.#refreshFile(row);
+  }
+
+  /** Tells the engine to fetch only the pieces of ticked files (all of them when all are ticked). */
+  #applyWanted(manifest: Manifest): void {
+    if (this.#files.every((r) => r.checkbox.checked)) {
+      this.#swarm.setWanted(null);
+    } else {
+      const wanted = new Bitfield(manifest.pieces.length);
+      for (const row of this.#files) {
+        if (!row.checkbox.checked) continue;
+        const range = filePieces(manifest, row.index);
+        if (range) for (let p = range.first; p <= range.last; p++) wanted.set(p);
+      }
+      this.#swarm.setWanted(wanted);
+    }
+    this.#checkWantedDone();
+  }
+
+  #checkWantedDone(): void {
+    const manifest = this.#swarm.manifest;
+    if (!manifest || this.#swarm.done || !this.#swarm.wantedDone) return;
+    this.#options.status('The ticked files are downloaded and verified. Tick more files to fetch them too.', 'ok');
+  }
+
+  #onPiece(index: number): void {
+    this.#have?.set(index);
+    for (const fileIndex of this.#pieceFiles.get(index) ?? []) {
+      const row = this.#files[fileIndex];
+      if (!row) continue;
+      row.missing.delete(index);
+      if (row.missing.size === 0) this.#refreshFile(row);
+    }
+    this.#checkWantedDone();
+    this.#frame.request();
+  }
+
+  /** Shows a file's state; offers its save link once all its pieces are verified and it is ticked. */
+  #refreshFile(row: FileRow): void {
+    const manifest = this.#swarm.manifest;
+    if (!manifest) return;
+    const complete = row.missing.size === 0;
+    row.state.textContent = complete ? 'verified' : row.checkbox.checked ? '' : 'not downloaded';
+    if (!complete || !row.checkbox.checked) {
+      row.slot.replaceChildren();
+      row.saved = false;
+      return;
+    }
+    if (row.saved) return;
+    row.saved = true;
+    void fileBlob(this.#store, manifest, row.index).then(
+      (blob) => {
+        if (this.#destroyed || !row.saved) return;
+        const url = URL.createObjectURL(blob);
+        this.#urls.push(url);
+        const name = saveName(row.path);
+        const a = h('a', { href: url, download: name, class: 'button save-link' }, `Save ${name}`);
+        row.slot.replaceChildren(a);
+      },
+      (err: Error) => {
+        row.saved = false;
+        this.#options.status(`Could not read ${row.path} back from storage: ${err.message}`, 'error');
+      },
+    );
+  }
+
+  async #saveFolder(): Promise<void> {
+    const manifest = this.#swarm.manifest;
+    if (!manifest) return;
+    const chosen = this.#files.filter((r) => r.checkbox.checked && r.missing.size === 0);
+    if (chosen.length === 0) {
+      this.#options.status('No ticked file is complete yet.', 'info');
+      return;
+    }
+    try {
+      const count = await saveToFolder(
+        chosen.map((r) => ({ path: r.path, blob: () => fileBlob(this.#store, manifest, r.index) })),
+        (path) => this.#options.status(`Saving ${path}…`),
+      );
+      this.#options.status(`Saved ${count} file${count === 1 ? '' : 's'} to the folder you picked.`, 'ok');
+    } catch (err) {
+      if ((err as Error).name === 'AbortError') return; // the person closed the picker
+      this.#options.status(`Could not save to that folder: ${(err as Error).message}`, 'error');
+    }
+  }
+
+  #onDone(): void {
+    const manifest = this.#swarm.manifest;
+    this.#frame.request();
+    if (!manifest) return;
+    this.#options.status(`Done: ${manifest.name} downloaded and verified. This tab now helps share it.`, 'ok');
+  }
+
+  #renderProgress(): void {
+    const s = this.#swarm.stats();
+    const peers = `${s.peers} peer${s.peers === 1 ? '' : 's'}`;
+    if (s.length === null) {
+      $('download-stats').textContent = `${peers} connected · waiting for the file description`;
+      return;
+    }
+    $<HTMLProgressElement>('download-progress').value = s.length === 0 ? 1 : s.have / s.length;
+    const resumed = this.#resumedCount;
+    const resumedNote = resumed > 0 ? ` · ${resumed} piece${resumed === 1 ? '' : 's'} resumed from this browser` : '';
+    $('download-stats').textContent = s.done
+      ? `${formatBytes(s.length)} · ${peers} · ${formatBytes(s.uploaded)} uploaded${resumedNote}`
+      : `${formatBytes(s.have)} of ${formatBytes(s.length)} (${Math.floor((100 * s.have) / Math.max(1, s.length))}%) · ${peers}${resumedNote}`;
+    this.#map.draw(this.#have);
+  }
+
+  #tick(): void {
+    if (this.#destroyed) return;
+    const s = this.#swarm.stats();
+    this.#chart.push(Date.now(), s.downloadRate, s.uploadRate);
+    $('fig-down').textContent = formatRate(s.downloadRate);
+    $('fig-up').textContent = formatRate(s.uploadRate);
+    $('fig-eta').textContent = s.done ? 'done' : formatDuration(s.eta);
+    $('fig-seeders').textContent = s.seeders === null ? '—' : String(s.seeders);
+    $('fig-leechers').textContent = s.leechers === null ? '—' : String(s.leechers);
+    const ratio = ratioOf(this.#swarm);
+    $('fig-ratio').textContent = ratio === null ? '—' : ratio.toFixed(2);
+    this.#peers.render(this.#swarm);
+    this.#renderProgress();
+  }
+
+  /** Bytes still to fetch, for the storage check. */
+  bytesLeft(manifest: Manifest): number {
+    let left = 0;
+    for (let i = 0; i < manifest.pieces.length; i++) if (!this.#have?.has(i)) left += pieceSize(manifest, i);
+    return left;
+  }
+
+  destroy(): void {
+    if (this.#destroyed) return;
+    this.#destroyed = true;
+    clearInterval(this.#timer);
+    clearTimeout(this.#lonelyTimer);
+    this.#frame.cancel();
+    this.#chart.destroy();
+    this.#map.destroy();
+    for (const url of this.#urls) URL.revokeObjectURL(url);
+    this.#urls = [];
+  }
+}

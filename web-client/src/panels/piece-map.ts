@@ -1,0 +1,66 @@
+/**
+ * Which pieces this browser holds, as a strip of cells. Large files get one cell per run of
+ * pieces, shaded by how many of them are held.
+ */
+import type { Bitfield } from '@ringswarm/shared';
+
+const CELL_PX = 8;
+const GAP_PX = 1;
+const MAX_ROWS = 16;
+
+export class PieceMap {
+  readonly #canvas: HTMLCanvasElement;
+  readonly #resize: ResizeObserver;
+  #bits: Bitfield | null = null;
+
+  constructor(canvas: HTMLCanvasElement) {
+    this.#canvas = canvas;
+    this.#resize = new ResizeObserver(() => this.draw(this.#bits));
+    this.#resize.observe(canvas.parentElement ?? canvas);
+  }
+
+  draw(bits: Bitfield | null): void {
+    this.#bits = bits;
+    const canvas = this.#canvas;
+    const width = Math.max(120, canvas.parentElement?.clientWidth ?? 300);
+    const perRow = Math.max(1, Math.floor(width / (CELL_PX + GAP_PX)));
+    const total = bits?.length ?? 0;
+    const cells = Math.max(1, Math.min(total, perRow * MAX_ROWS));
+    const rows = Math.ceil(cells / perRow);
+    const ratio = window.devicePixelRatio || 1;
+    const height = rows * (CELL_PX + GAP_PX);
+    if (canvas.width !== Math.round(width * ratio) || canvas.height !== Math.round(height * ratio)) {
+      canvas.width = Math.round(width * ratio);
+      canvas.height = Math.round(height * ratio);
+      canvas.style.height = `${height}px`;
+    }
+    const ctx = canvas.getContext('2d');
+    if (!ctx) return;
+    ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
+    ctx.clearRect(0, 0, width, height);
+    for (let cell = 0; cell < cells; cell++) {
+      const from = Math.floor((cell * total) / cells);
+      const to = Math.max(from + 1, Math.floor(((cell + 1) * total) / cells));
+      let held = 0;
+      for (let i = from; i < to; i++) if (bits?.has(i)) held++;
+      const share = total === 0 ? 0 : held / (to - from);
+      // Missing: light grey; held: the accent colour, partial runs in between.
+      ctx.fillStyle = share === 0 ? '#e6e9ed' : `rgba(11, 92, 173, ${0.35 + 0.65 * share})`;
+      ctx.fillRect(
+        (cell % perRow) * (CELL_PX + GAP_PX),
+        Math.floor(cell / perRow) * (CELL_PX + GAP_PX),
+        CELL_PX,
+        CELL_PX,
+      );
+    }
+    const count = bits?.count ?? 0;
+    canvas.setAttribute(
+      'aria-label',
+      total === 0 ? 'Piece map: waiting for the file description' : `Piece map: ${count} of ${total} pieces held`,
+    );
+  }
+
+  destroy(): void {
+    this.#resize.disconnect();
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * This peer's place on the Chord ring (IDs are positions on a 2^160 circle): itself,
+ * predecessor, successor list and fingers, drawn as SVG, with the ring's figures beside it.
+ */
+import type { RingStats } from '@ringswarm/shared';
+import { shortId } from '../dom.js';
+
+const SVG_NS = 'http://www.w3.org/2000/svg';
+const RADIUS = 90;
+
+/** Position of a 160-bit ID on the circle, as a fraction of a turn (from its first 52 bits). */
+export function turnOf(id: string): number {
+  return Number.parseInt(id.slice(0, 13), 16) / 16 ** 13;
+}
+
+function point(id: string, radius = RADIUS): { x: number; y: number } {
+  // Clockwise from the top, like a clock face.
+  const angle = turnOf(id) * 2 * Math.PI - Math.PI / 2;
+  return { x: radius * Math.cos(angle), y: radius * Math.sin(angle) };
+}
+
+function svg<K extends keyof SVGElementTagNameMap>(
+  tag: K,
+  attrs: Record<string, string | number>,
+): SVGElementTagNameMap[K] {
+  const el = document.createElementNS(SVG_NS, tag);
+  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, String(v));
+  return el;
+}
+
+function titled<T extends SVGElement>(el: T, text: string): T {
+  const title = document.createElementNS(SVG_NS, 'title');
+  title.textContent = text;
+  el.append(title);
+  return el;
+}
+
+export class RingPanel {
+  readonly #section: HTMLElement;
+  readonly #svg: SVGSVGElement;
+  readonly #figures: HTMLElement;
+  readonly #title: SVGTitleElement | null;
+
+  constructor(section: HTMLElement, drawing: SVGSVGElement, figures: HTMLElement) {
+    this.#section = section;
+    this.#svg = drawing;
+    this.#figures = figures;
+    this.#title = drawing.querySelector<SVGTitleElement>('title');
+  }
+
+  render(stats: RingStats | null): void {
+    this.#section.hidden = stats === null;
+    if (!stats) return;
+    const children: SVGElement[] = [
+      svg('circle', { cx: 0, cy: 0, r: RADIUS, fill: 'none', stroke: '#d0d7de', 'stroke-width': 2 }),
+    ];
+    const self = point(stats.id);
+    const chord = (id: string, colour: string, dash = '') => {
+      const p = point(id);
+      const line = svg('line', { x1: self.x, y1: self.y, x2: p.x, y2: p.y, stroke: colour, 'stroke-width': 1.2 });
+      if (dash) line.setAttribute('stroke-dasharray', dash);
+      children.push(line);
+    };
+    const dot = (id: string, r: number, fill: string, label: string) => {
+      const p = point(id);
+      children.push(titled(svg('circle', { cx: p.x, cy: p.y, r, fill, stroke: '#fff', 'stroke-width': 1 }), label));
+    };
+    for (const id of stats.fingers) chord(id, '#8c959f', '3 2');
+    for (const id of stats.successors) chord(id, '#1a7f37');
+    if (stats.predecessor) chord(stats.predecessor, '#7d4e00');
+    for (const id of stats.fingers) dot(id, 3.5, '#8c959f', `finger ${shortId(id)}`);
+    stats.successors.forEach((id, i) => {
+      dot(id, 4.5, '#1a7f37', `successor ${i + 1}: ${shortId(id)}`);
+    });
+    if (stats.predecessor) dot(stats.predecessor, 4.5, '#7d4e00', `predecessor ${shortId(stats.predecessor)}`);
+    dot(stats.id, 6, '#0b5cad', `this peer ${shortId(stats.id)}`);
+    this.#svg.replaceChildren(...(this.#title ? [this.#title] : []), ...children);
+    if (this.#title) {
+      this.#title.textContent = stats.joined
+        ? `This peer on the ring, with its predecessor, ${stats.successors.length} successors and ${stats.fingers.length} fingers`
+        : 'This peer has not joined the ring yet';
+    }
+
+    const hops = stats.lookups.map((l) => l.hops).sort((a, b) => a - b);
+    const rows: [string, string][] = [
+      ['This peer', `${shortId(stats.id)} (${(turnOf(stats.id) * 100).toFixed(1)}% round)`],
+      ['Joined', stats.joined ? 'yes' : 'not yet'],
+      ['Predecessor', stats.predecessor ? shortId(stats.predecessor) : '—'],
+      ['Successors', stats.successors.map(shortId).join(', ') || '—'],
+      ['Fingers', String(stats.fingers.length)],
+      ['Lookups', hops.length === 0 ? '—' : `${hops.length}, median ${hops[Math.floor(hops.length / 2)]} hops`],
+      [
+        'Signals',
+        `${stats.signals.viaRing} via ring · ${stats.signals.viaTracker} via tracker · ${stats.signals.relayed} relayed`,
+      ],
+      ['DHT records', String(stats.dhtRecords)],
+    ];
+    this.#figures.replaceChildren(
+      ...rows.map(([term, value]) => {
+        const div = document.createElement('div');
+        const dt = document.createElement('dt');
+        const dd = document.createElement('dd');
+        dt.textContent = term;
+        dd.textContent = value;
+        div.append(dt, dd);
+        return div;
+      }),
+    );
+  }
+}

@@ -1,0 +1,78 @@
+/** Download and upload speed over the last minute, drawn by uPlot. */
+import { formatRate } from '@ringswarm/shared';
+import uPlot from 'uplot';
+import 'uplot/dist/uPlot.min.css';
+
+/** Seconds of history shown. */
+export const CHART_SECONDS = 60;
+const HEIGHT_PX = 160;
+
+export class SpeedChart {
+  readonly #plot: uPlot;
+  readonly #data: [number[], number[], number[]] = [[], [], []];
+  readonly #resize: ResizeObserver;
+
+  constructor(container: HTMLElement) {
+    const width = Math.max(240, container.clientWidth);
+    this.#plot = new uPlot(
+      {
+        width,
+        height: HEIGHT_PX,
+        legend: { show: true, live: false },
+        cursor: { show: false },
+        scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(max, 1024 * 1024)] } },
+        axes: [
+          {
+            stroke: '#57606a',
+            grid: { stroke: '#d0d7de', width: 1 },
+            // Whole seconds only, as minutes:seconds of the clock.
+            incrs: [1, 2, 5, 10, 15, 30, 60],
+            space: 56,
+            values: (_u, ticks) =>
+              ticks.map((t) => {
+                const d = new Date(t * 1000);
+                return `${d.getMinutes()}:${String(d.getSeconds()).padStart(2, '0')}`;
+              }),
+          },
+          {
+            stroke: '#57606a',
+            size: 76,
+            grid: { stroke: '#d0d7de', width: 1 },
+            values: (_u, ticks) => ticks.map((t) => formatRate(t)),
+          },
+        ],
+        series: [
+          {},
+          { label: 'Download', stroke: '#0b5cad', width: 2, fill: 'rgba(11, 92, 173, 0.12)' },
+          { label: 'Upload', stroke: '#1a7f37', width: 2, dash: [6, 3] },
+        ],
+      },
+      this.#data,
+      container,
+    );
+    this.#resize = new ResizeObserver(() => {
+      const w = Math.max(240, container.clientWidth);
+      if (w !== this.#plot.width) this.#plot.setSize({ width: w, height: HEIGHT_PX });
+    });
+    this.#resize.observe(container);
+  }
+
+  /** Adds one sample (bytes per second) at `time` (ms since the epoch). */
+  push(time: number, download: number, upload: number): void {
+    const [t, d, u] = this.#data;
+    t.push(time / 1000);
+    d.push(download);
+    u.push(upload);
+    while (t.length > 0 && t[0]! < time / 1000 - CHART_SECONDS) {
+      t.shift();
+      d.shift();
+      u.shift();
+    }
+    this.#plot.setData(this.#data);
+  }
+
+  destroy(): void {
+    this.#resize.disconnect();
+    this.#plot.destroy();
+  }
+}
