@@ -14,6 +14,10 @@ export default defineConfig({
     include: ['unit/**/*.test.ts', 'sim/**/*.test.ts', 'integration/**/*.test.ts', 'e2e/**/*.test.ts'],
     // Native WebRTC (@roamhq/wrtc) and Chromium run in child processes, not worker threads.
     pool: 'forks',
+    // One file at a time: the ring, NAT and browser tests start dozens of WebRTC peers and
+    // Chromium renderers, and their time limits (a ring heals within 10 s) are about the
+    // code, not about sharing two cores with another such test.
+    fileParallelism: false,
     testTimeout: 60_000,
     hookTimeout: 60_000,
     reporters: ['default'],

@@ -144,7 +144,7 @@ function untilStopped(): Promise<string> {
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 /** How often --json prints this peer's view of the ring. */
-export const RING_STATUS_INTERVAL_MS = 1_000;
+export const RING_STATUS_INTERVAL_MS = 500;
 
 /**
  * Reports this peer's place in the ring: every {@link RING_STATUS_INTERVAL_MS} as a `ring`

@@ -133,7 +133,8 @@ export class RingswarmClient extends Emitter<ClientEvents> {
       options.maxLinks ?? MAX_LINKS,
     );
     this.#links.on('warning', (err) => this.emit('warning', err));
-    this.#links.on('close', (remoteId, code, infoHash) => {
+    this.#links.on('close', (remoteId, code, infoHash, failed) => {
+      if (failed) this.overlay?.linkFailed(remoteId);
       // A ring link to a node that died fails the same way; only swarm peers are worth a word.
       if (code === ErrorCode.NO_ROUTE && infoHash !== null && !this.#destroyed) {
         this.emit('warning', new RingswarmError(ErrorCode.NO_ROUTE, `peer ${remoteId}: ${NO_ROUTE_MESSAGE}`));

@@ -21,7 +21,7 @@ interface PageClient {
 }
 declare global {
   interface Window {
-    ringswarm: { client: PageClient };
+    ringswarm?: { client: PageClient };
   }
 }
 
@@ -51,11 +51,11 @@ describe('16 Node peers and 2 Chromium pages in one ring', () => {
     const last = p.events.findLast((e) => e.event === 'ring');
     return last ? (last as unknown as RingStats) : null;
   };
-  const pageView = (page: Page) => page.evaluate(() => window.ringswarm.client.ringStats());
+  const pageView = (page: Page) => page.evaluate(() => window.ringswarm!.client.ringStats());
   const views = async (nodes: CliProcess[]) => [...nodes.map(nodeView), ...(await Promise.all(pages.map(pageView)))];
   /** Providers of `infoHash` as a page finds them in the DHT. */
   const findProviders = (page: Page, infoHash: string): Promise<string[]> =>
-    page.evaluate((h) => window.ringswarm.client.findProviders(h), infoHash);
+    page.evaluate((h) => window.ringswarm!.client.findProviders(h), infoHash);
   async function untilCorrect(nodes: CliProcess[], ms: number): Promise<number> {
     const started = Date.now();
     let problems: string[] = ['no views yet'];
@@ -85,6 +85,8 @@ describe('16 Node peers and 2 Chromium pages in one ring', () => {
     for (let i = 0; i < 2; i++) {
       const page = await (await browser.newContext()).newPage();
       await page.goto(server.url);
+      // The page creates its client once it has asked the server for ICE servers.
+      await page.waitForFunction(() => window.ringswarm?.client !== undefined, undefined, { timeout: 15_000 });
       pages.push(page);
     }
     const formedMs = await untilCorrect(procs, 60_000);

@@ -25,6 +25,12 @@ export const RING_SIGNAL_FALLBACK_MS = 4_000;
 export const IDLE_LINK_MS = 60_000;
 /** How often idle links are looked for. */
 export const IDLE_SWEEP_MS = 15_000;
+/**
+ * After a link to a peer failed, new connections to it are signaled through the tracker
+ * for this long: the tracker knows at once whether the peer is still connected, where a
+ * signal routed through the ring to a peer that died would just get lost.
+ */
+export const FAILED_PEER_MEMORY_MS = 30_000;
 /** Signals of one connection attempt kept for a replay through the tracker. */
 const MAX_REPLAYED_SIGNALS = 64;
 
@@ -83,6 +89,8 @@ export interface LinkEntry {
   readonly createdAt: number;
   /** Milliseconds from creation to the open data channel; null until then. */
   setupMs: number | null;
+  /** Closed by this pool on purpose (eviction, idle, a newer connection): not a failure. */
+  retired: boolean;
 }
 
 export interface LinkPoolDeps {
@@ -110,8 +118,11 @@ export interface LinkPoolDeps {
 export type LinkPoolEvents = {
   /** A link opened. */
   open: [entry: LinkEntry];
-  /** A link closed; `code` says why when it was not a plain hang-up; `infoHash`: the swarm it was for. */
-  close: [remoteId: string, code: string | undefined, infoHash: string | null];
+  /**
+   * A link closed; `code` says why when it was not a plain hang-up; `infoHash`: the swarm it
+   * was for; `failed`: it broke or never opened (not retired on purpose by this pool).
+   */
+  close: [remoteId: string, code: string | undefined, infoHash: string | null, failed: boolean];
   warning: [error: Error];
 };
 
@@ -119,6 +130,8 @@ export class LinkPool extends Emitter<LinkPoolEvents> {
   readonly maxLinks: number;
   readonly #deps: LinkPoolDeps;
   readonly #entries = new Map<string, LinkEntry>();
+  /** Peers whose last link failed, and when. */
+  readonly #failedAt = new Map<string, number>();
   #sweepTimer: unknown;
   #destroyed = false;
   /** Signals this pool originated, by path. */
@@ -162,7 +175,14 @@ export class LinkPool extends Emitter<LinkPoolEvents> {
     const existing = this.#entries.get(remoteId);
     if (existing) return existing;
     if (!this.#makeRoom(forRing)) return null;
-    return this.#create(remoteId, true, toHex(randomBytes(8)), path ?? (this.#deps.ringReady() ? 'ring' : 'tracker'));
+    return this.#create(remoteId, true, toHex(randomBytes(8)), path ?? this.#pathTo(remoteId));
+  }
+
+  #pathTo(remoteId: string): SignalPath {
+    if (!this.#deps.ringReady()) return 'tracker';
+    const failedAt = this.#failedAt.get(remoteId);
+    const recentlyFailed = failedAt !== undefined && this.#deps.clock.now() - failedAt < FAILED_PEER_MEMORY_MS;
+    return recentlyFailed && this.#deps.trackerConnected() ? 'tracker' : 'ring';
   }
 
   /** Attaches a swarm to a link (now, or once it opens); false when the link carries another swarm. */
@@ -200,6 +220,7 @@ export class LinkPool extends Emitter<LinkPoolEvents> {
     if (entry) {
       // Both sides offered at once: the lower peer ID keeps its offer, the other yields.
       if (entry.link.initiator && !entry.link.connected && this.#deps.peerId < from) return;
+      entry.retired = true;
       entry.link.close();
     }
     if (!this.#makeRoom(false)) return;
@@ -223,6 +244,7 @@ export class LinkPool extends Emitter<LinkPoolEvents> {
       fallbackTimer: null,
       createdAt: this.#deps.clock.now(),
       setupMs: null,
+      retired: false,
     };
     this.#entries.set(remoteId, entry);
     link.on('signal', (data) => this.#sendSignal(entry, { ...data, sid }));
@@ -238,7 +260,9 @@ export class LinkPool extends Emitter<LinkPoolEvents> {
       this.#deps.clock.clearTimeout(entry.fallbackTimer);
       if (this.#entries.get(remoteId) === entry) this.#entries.delete(remoteId);
       entry.port?.feed('close', code);
-      this.emit('close', remoteId, code, entry.infoHash);
+      const failed = !entry.retired && !this.#destroyed;
+      if (failed) this.#rememberFailure(remoteId);
+      this.emit('close', remoteId, code, entry.infoHash, failed);
     });
     if (path === 'ring') {
       entry.fallbackTimer = this.#deps.clock.setTimeout(() => {
@@ -331,8 +355,20 @@ export class LinkPool extends Emitter<LinkPoolEvents> {
       if (better) victim = e;
     }
     if (!victim) return false;
+    victim.retired = true;
     victim.link.close(ErrorCode.TOO_MANY_LINKS);
     return true;
+  }
+
+  #rememberFailure(remoteId: string): void {
+    this.#failedAt.delete(remoteId);
+    this.#failedAt.set(remoteId, this.#deps.clock.now());
+    // Oldest first: forget the ones past their memory, and never keep more than a few hundred.
+    const cutoff = this.#deps.clock.now() - FAILED_PEER_MEMORY_MS;
+    for (const [id, at] of this.#failedAt) {
+      if (at >= cutoff && this.#failedAt.size <= 256) break;
+      this.#failedAt.delete(id);
+    }
   }
 
   #scheduleSweep(): void {
@@ -340,7 +376,10 @@ export class LinkPool extends Emitter<LinkPoolEvents> {
       if (this.#destroyed) return;
       const cutoff = this.#deps.clock.now() - IDLE_LINK_MS;
       for (const e of [...this.#entries.values()]) {
-        if (e.infoHash === null && e.lastActive < cutoff && !this.#deps.isPointer(e.link.remoteId)) e.link.close();
+        if (e.infoHash === null && e.lastActive < cutoff && !this.#deps.isPointer(e.link.remoteId)) {
+          e.retired = true;
+          e.link.close();
+        }
       }
       this.#scheduleSweep();
     }, IDLE_SWEEP_MS);

@@ -254,6 +254,12 @@ export class Overlay extends Emitter<OverlayEvents> {
     return snap.predecessor === id || snap.successors.includes(id) || snap.fingers.some((f) => f.node === id);
   }
 
+  /** The link to a peer broke or could not be made: requests waiting on it fail now. */
+  linkFailed(peerId: string): void {
+    if (this.#destroyed || !isPeerId(peerId)) return;
+    this.node.abandon(this.space.fromHex(peerId));
+  }
+
   // --- frames ----------------------------------------------------------------------------
 
   /** Handles one overlay frame from a linked peer; a malformed one drops that peer. */

@@ -417,6 +417,28 @@ export class RingNode extends Emitter<RingNodeEvents> {
   #appPending = new Map<number, { to: bigint; timer: unknown; callback: (reply: DhtReply | null) => void }>();
 
   /**
+   * The transport lost its connection to `node` (it broke, or could not be made): every
+   * request waiting on that node fails now, as if its time had run out, instead of at the
+   * end of its timeout.
+   */
+  abandon(node: bigint): void {
+    if (this.#state === 'destroyed') return;
+    for (const [rid, p] of [...this.#pending]) {
+      if (p.to !== node || !this.#pending.has(rid)) continue;
+      this.#deps.timers.clearTimeout(p.timer);
+      this.#pending.delete(rid);
+      this.#markDead(node);
+      p.callback(null);
+    }
+    for (const [rid, p] of [...this.#appPending]) {
+      if (p.to !== node || !this.#appPending.has(rid)) continue;
+      this.#deps.timers.clearTimeout(p.timer);
+      this.#appPending.delete(rid);
+      p.callback(null);
+    }
+  }
+
+  /**
    * Delivers an inbound message. Ring messages must have passed
    * {@link decodeRingMessage} (or come from trusted in-process code); other types go to
    * `message` listeners, and answers to {@link request} go to their callbacks.
