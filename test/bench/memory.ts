@@ -6,19 +6,19 @@
  * VmHWM from /proc) are read. Ours keeps pieces in OPFS; WebTorrent uses its default browser
  * store. Medians of --reps (3). Prints a table, then one JSON line. MB = 10^6 bytes.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync } from 'node:fs';
+import { createWriteStream, existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { CHROMIUM_ARGS, findChromium } from '../helpers/chromium.js';
 import { sampleHeap } from '../helpers/heap.js';
+import { ANCHORS, anchorPages, ensureAnchors, median, portOf, ROOT } from './common.js';
 
 const { values } = parseArgs({
   options: {
@@ -30,49 +30,6 @@ const MiB = 1024 * 1024;
 const SIZE = Number(values.size) * MiB;
 const REPS = Number(values.reps);
 const WAIT_MS = 900_000;
-
-const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
-const ROOT = here('../../../../');
-const ANCHORS = `${ROOT}test/bench/anchors`;
-
-function ensureAnchors(): void {
-  if (existsSync(`${ANCHORS}/node_modules/webtorrent/dist/webtorrent.min.js`)) return;
-  process.stderr.write('installing WebTorrent and bittorrent-tracker for comparison (--ignore-scripts)…\n');
-  execFileSync('npm', ['install', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: ANCHORS, stdio: 'inherit' });
-}
-
-function portOf(child: ChildProcess, re: RegExp): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout?.on('data', (c: Buffer) => {
-      out += c.toString();
-      const m = re.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    child.once('exit', (code) => reject(new Error(`exited with ${code}: ${out}`)));
-  });
-}
-
-/** Serves the WebTorrent comparison page and bundle on localhost. */
-function anchorPages(): Promise<Server> {
-  const files: Record<string, [string, string]> = {
-    '/wt.html': [`${ANCHORS}/wt.html`, 'text/html'],
-    '/webtorrent.min.js': [`${ANCHORS}/node_modules/webtorrent/dist/webtorrent.min.js`, 'text/javascript'],
-  };
-  const server = createServer((req, res) => {
-    const file = files[(req.url ?? '/').split('?')[0]!];
-    if (!file) return void res.writeHead(404).end();
-    res.writeHead(200, { 'content-type': file[1] });
-    createReadStream(file[0]).pipe(res);
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
-}
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-};
 
 // --- renderer memory ---------------------------------------------------------------------------
 

@@ -11,18 +11,18 @@
  *    efficiency = download rate / (k x limit).
  * Medians of --reps (3). Prints a table, then one JSON line. MB = 10^6 bytes.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createReadStream, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { CHROMIUM_ARGS, findChromium } from '../helpers/chromium.js';
+import { ANCHORS, anchorPages, ensureAnchors, median, portOf, ROOT } from './common.js';
 
 const { values } = parseArgs({
   options: {
@@ -39,51 +39,8 @@ const LIMIT = Number(values.limit) * 1e6;
 const REPS = Number(values.reps);
 const KS = [1, 2, 4];
 
-const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
-const ROOT = here('../../../../');
-const ANCHORS = `${ROOT}test/bench/anchors`;
 const WAIT_MS = 300_000;
 
-function ensureAnchors(): void {
-  if (existsSync(`${ANCHORS}/node_modules/webtorrent/dist/webtorrent.min.js`)) return;
-  process.stderr.write('installing WebTorrent and bittorrent-tracker for comparison (--ignore-scripts)…\n');
-  execFileSync('npm', ['install', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: ANCHORS, stdio: 'inherit' });
-}
-
-function portOf(child: ChildProcess, re: RegExp): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout?.on('data', (c: Buffer) => {
-      out += c.toString();
-      const m = re.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    child.once('exit', (code) => reject(new Error(`exited with ${code}: ${out}`)));
-  });
-}
-
-/** Serves the WebTorrent page and bundle, and a blank page for the raw test, on localhost. */
-function anchorPages(): Promise<Server> {
-  const files: Record<string, [string, string]> = {
-    '/wt.html': [`${ANCHORS}/wt.html`, 'text/html'],
-    '/webtorrent.min.js': [`${ANCHORS}/node_modules/webtorrent/dist/webtorrent.min.js`, 'text/javascript'],
-  };
-  const server = createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0]!;
-    const file = files[path];
-    if (path === '/blank.html') return void res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html>');
-    if (!file) return void res.writeHead(404).end();
-    res.writeHead(200, { 'content-type': file[1] });
-    createReadStream(file[0]).pipe(res);
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
-}
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-};
 const mbps = (bytes: number, ms: number) => bytes / 1e6 / (ms / 1000);
 
 // --- 1. raw ceiling ---------------------------------------------------------------------------

@@ -3,6 +3,7 @@
  * download resumes, and writes piece files where the main thread cannot. Hashing a 1 GiB
  * file here keeps the page responsive; the bytes are read chunk by chunk, never whole.
  */
+import { filesReader } from './files-reader.js';
 import { DOWNLOADS_DIR, pieceFileName, type WorkerReply, type WorkerRequest } from './worker-protocol.js';
 
 /** Bytes read from the files per step while hashing (several pieces when pieces are small). */
@@ -43,28 +44,15 @@ function progress(id: number): (done: number, total: number) => void {
   };
 }
 
-/** Reads `length` bytes at `offset` of the files laid end to end. */
-async function readRange(files: readonly File[], offset: number, length: number): Promise<Uint8Array<ArrayBuffer>> {
-  const parts: Blob[] = [];
-  let start = 0;
-  for (const file of files) {
-    const end = start + file.size;
-    if (end > offset && start < offset + length) {
-      parts.push(file.slice(Math.max(0, offset - start), Math.min(file.size, offset + length - start)));
-    }
-    start = end;
-  }
-  return new Uint8Array(await new Blob(parts).arrayBuffer());
-}
-
 async function hash(id: number, files: File[], pieceLength: number): Promise<string[]> {
   const total = files.reduce((sum, f) => sum + f.size, 0);
   const count = Math.ceil(total / pieceLength);
   const chunkBytes = Math.max(pieceLength, READ_CHUNK_BYTES);
   const report = progress(id);
+  const read = filesReader(files);
   const pieces: string[] = [];
   for (let offset = 0; offset < total; offset += chunkBytes) {
-    const chunk = await readRange(files, offset, Math.min(chunkBytes, total - offset));
+    const chunk = await read(offset, Math.min(chunkBytes, total - offset));
     for (let begin = 0; begin < chunk.length; begin += pieceLength) {
       pieces.push(await sha256Hex(chunk.subarray(begin, Math.min(chunk.length, begin + pieceLength))));
     }

@@ -4,7 +4,6 @@
  */
 import {
   Bitfield,
-  type ByteReader,
   choosePieceLength,
   createManifest,
   type Manifest,
@@ -12,6 +11,7 @@ import {
   readAhead,
   toSafeSegment,
 } from '@ringswarm/shared';
+import { filesReader } from './files-reader.js';
 import { worker } from './worker-client.js';
 
 /** A file to share and its path in the share, "/"-separated, as the person's system named it. */
@@ -24,22 +24,6 @@ export interface Prepared {
   manifest: Manifest;
   store: ReaderPieceStore;
   have: Bitfield;
-}
-
-/** Reads byte ranges of files laid end to end, without loading them. */
-export function filesReader(files: readonly Blob[]): ByteReader {
-  return async (offset, length) => {
-    const parts: Blob[] = [];
-    let start = 0;
-    for (const file of files) {
-      const end = start + file.size;
-      if (end > offset && start < offset + length) {
-        parts.push(file.slice(Math.max(0, offset - start), Math.min(file.size, offset + length - start)));
-      }
-      start = end;
-    }
-    return new Uint8Array(await new Blob(parts).arrayBuffer());
-  };
 }
 
 /**

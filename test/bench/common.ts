@@ -1,0 +1,57 @@
+/**
+ * What the browser benchmarks share: the repository's paths, the WebTorrent anchor
+ * (installed on demand into test/bench/anchors with --ignore-scripts, never a dependency of
+ * the project), a static server for its page, and small statistics.
+ */
+import { type ChildProcess, execFileSync } from 'node:child_process';
+import { createReadStream, existsSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { fileURLToPath } from 'node:url';
+
+const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
+/** The repository root (benchmarks run from test/bench/dist/bench/). */
+export const ROOT = here('../../../../');
+export const ANCHORS = `${ROOT}test/bench/anchors`;
+
+/** Installs WebTorrent and bittorrent-tracker into the anchors folder unless they are there. */
+export function ensureAnchors(): void {
+  if (existsSync(`${ANCHORS}/node_modules/webtorrent/dist/webtorrent.min.js`)) return;
+  process.stderr.write('installing WebTorrent and bittorrent-tracker for comparison (--ignore-scripts)…\n');
+  execFileSync('npm', ['install', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: ANCHORS, stdio: 'inherit' });
+}
+
+/** Resolves with the first match of `re` (group 1) in a child's stdout; rejects if it exits first. */
+export function portOf(child: ChildProcess, re: RegExp): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout?.on('data', (c: Buffer) => {
+      out += c.toString();
+      const m = re.exec(out);
+      if (m) resolve(m[1]!);
+    });
+    child.once('exit', (code) => reject(new Error(`exited with ${code}: ${out}`)));
+  });
+}
+
+/** Serves the WebTorrent page and bundle, and a blank page for raw channel tests, on localhost. */
+export function anchorPages(): Promise<Server> {
+  const files: Record<string, [string, string]> = {
+    '/wt.html': [`${ANCHORS}/wt.html`, 'text/html'],
+    '/webtorrent.min.js': [`${ANCHORS}/node_modules/webtorrent/dist/webtorrent.min.js`, 'text/javascript'],
+  };
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0]!;
+    const file = files[path];
+    if (path === '/blank.html') return void res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html>');
+    if (!file) return void res.writeHead(404).end();
+    res.writeHead(200, { 'content-type': file[1] });
+    createReadStream(file[0]).pipe(res);
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+export const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+};
