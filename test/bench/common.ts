@@ -3,9 +3,10 @@
  * (installed on demand into test/bench/anchors with --ignore-scripts, never a dependency of
  * the project), a static server for its page, and small statistics.
  */
-import { type ChildProcess, execFileSync } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createReadStream, existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
@@ -55,3 +56,30 @@ export const median = (xs: number[]) => {
   const mid = Math.floor(s.length / 2);
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 };
+
+export interface Trackers {
+  /** Our server (tracker and page) from `npm run build`. */
+  ourUrl: string;
+  /** bittorrent-tracker's WebSocket tracker, for WebTorrent. */
+  btTracker: string;
+  /** The static server for WebTorrent's page, and its origin. */
+  pages: Server;
+  pagesBase: string;
+}
+
+/** Starts our server, bittorrent-tracker and the WebTorrent page server; children go into `children`. */
+export async function startTrackers(children: ChildProcess[]): Promise<Trackers> {
+  const ours = spawn(process.execPath, [`${ROOT}signaling-server/dist/main.js`, '--port', '0', '--log-level', 'warn'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  children.push(ours);
+  const ourUrl = `http://localhost:${await portOf(ours, /listening on http:\/\/[^:]+:(\d+)/)}`;
+  const bt = spawn(process.execPath, [`${ANCHORS}/bt-server.mjs`], {
+    cwd: ANCHORS,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  children.push(bt);
+  const btTracker = `ws://127.0.0.1:${await portOf(bt, /listening on (\d+)/)}`;
+  const pages = await anchorPages();
+  return { ourUrl, btTracker, pages, pagesBase: `http://localhost:${(pages.address() as AddressInfo).port}` };
+}

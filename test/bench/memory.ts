@@ -6,19 +6,18 @@
  * VmHWM from /proc) are read. Ours keeps pieces in OPFS; WebTorrent uses its default browser
  * store. Medians of --reps (3). Prints a table, then one JSON line. MB = 10^6 bytes.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { CHROMIUM_ARGS, findChromium } from '../helpers/chromium.js';
 import { sampleHeap } from '../helpers/heap.js';
-import { ANCHORS, anchorPages, ensureAnchors, median, portOf, ROOT } from './common.js';
+import { ensureAnchors, median, ROOT, startTrackers } from './common.js';
 
 const { values } = parseArgs({
   options: {
@@ -163,23 +162,10 @@ async function main(): Promise<void> {
     const file = join(dir, 'big.bin');
     await randomFile(file, SIZE);
 
-    const ours = spawn(
-      process.execPath,
-      [`${ROOT}signaling-server/dist/main.js`, '--port', '0', '--log-level', 'warn'],
-      {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
-    );
-    children.push(ours);
-    const ourUrl = `http://localhost:${await portOf(ours, /listening on http:\/\/[^:]+:(\d+)/)}`;
-    const bt = spawn(process.execPath, [`${ANCHORS}/bt-server.mjs`], {
-      cwd: ANCHORS,
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    children.push(bt);
-    const tracker = `ws://127.0.0.1:${await portOf(bt, /listening on (\d+)/)}`;
-    pages = await anchorPages();
-    const wtPage = `http://localhost:${(pages.address() as AddressInfo).port}/wt.html?tracker=${encodeURIComponent(tracker)}`;
+    const started = await startTrackers(children);
+    const ourUrl = started.ourUrl;
+    pages = started.pages;
+    const wtPage = `${started.pagesBase}/wt.html?tracker=${encodeURIComponent(started.btTracker)}`;
     seeders = await chromium.launch({ executablePath: findChromium(), args: CHROMIUM_ARGS, headless: true });
 
     const oursRuns: Measured[] = [];

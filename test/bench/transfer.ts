@@ -11,18 +11,17 @@
  *    efficiency = download rate / (k x limit).
  * Medians of --reps (3). Prints a table, then one JSON line. MB = 10^6 bytes.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { CHROMIUM_ARGS, findChromium } from '../helpers/chromium.js';
-import { ANCHORS, anchorPages, ensureAnchors, median, portOf, ROOT } from './common.js';
+import { ensureAnchors, median, ROOT, startTrackers } from './common.js';
 
 const { values } = parseArgs({
   options: {
@@ -233,23 +232,11 @@ async function main(): Promise<void> {
     await writeFile(big, randomBytes(SIZE));
     await writeFile(small, randomBytes(K_SIZE));
 
-    const ours = spawn(
-      process.execPath,
-      [`${ROOT}signaling-server/dist/main.js`, '--port', '0', '--log-level', 'warn'],
-      {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
-    );
-    children.push(ours);
-    const ourUrl = `http://localhost:${await portOf(ours, /listening on http:\/\/[^:]+:(\d+)/)}`;
-    const bt = spawn(process.execPath, [`${ANCHORS}/bt-server.mjs`], {
-      cwd: ANCHORS,
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    children.push(bt);
-    const tracker = `ws://127.0.0.1:${await portOf(bt, /listening on (\d+)/)}`;
-    pages = await anchorPages();
-    const base = `http://localhost:${(pages.address() as AddressInfo).port}`;
+    const started = await startTrackers(children);
+    const ourUrl = started.ourUrl;
+    const tracker = started.btTracker;
+    pages = started.pages;
+    const base = started.pagesBase;
     const wtPage = (limit: number | null) =>
       `${base}/wt.html?tracker=${encodeURIComponent(tracker)}${limit === null ? '' : `&uploadLimit=${limit}`}`;
     browser = await chromium.launch({ executablePath: findChromium(), args: CHROMIUM_ARGS, headless: true });
