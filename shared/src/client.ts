@@ -93,6 +93,8 @@ export class RingswarmClient extends Emitter<ClientEvents> {
   /** The ring membership; null when the client runs with `ring: false`. */
   readonly overlay: Overlay | null;
   readonly #links: LinkPool;
+  /** Options for new PeerLinks; the pool reads them at each new connection. */
+  readonly #linkOptions: { wrtc?: object; iceServers?: RTCIceServer[] } = {};
   #swarms = new Map<string, SwarmEntry>();
   #limits = {
     upload: new RateLimiter(() => systemClock.now()),
@@ -104,7 +106,7 @@ export class RingswarmClient extends Emitter<ClientEvents> {
     super();
     this.peerId = options.peerId ?? toHex(randomBytes(20));
     this.tracker = new TrackerClient(options.trackerUrl, this.peerId);
-    const linkOptions: ConstructorParameters<typeof LinkPool>[0]['linkOptions'] = {};
+    const linkOptions = this.#linkOptions;
     if (options.wrtc) linkOptions.wrtc = options.wrtc;
     if (options.iceServers) linkOptions.iceServers = options.iceServers;
     this.#links = new LinkPool(
@@ -228,6 +230,14 @@ export class RingswarmClient extends Emitter<ClientEvents> {
     if (swarmOptions.have && !swarmOptions.manifest) throw new RangeError('have needs the manifest');
     if (mode === 'dht' && !this.overlay) throw new RangeError('mode "dht" needs the ring (ring: false was given)');
     return this.#add(new Swarm(this.#swarmDeps(store), { infoHash, ...swarmOptions }), mode);
+  }
+
+  /**
+   * Replaces the STUN/TURN servers used for new connections (open ones keep theirs): for
+   * TURN credentials that expire and are fetched again.
+   */
+  setIceServers(iceServers: RTCIceServer[]): void {
+    this.#linkOptions.iceServers = iceServers;
   }
 
   /** Limits upload and download across all swarms, in bytes per second (null = unlimited). */

@@ -2,6 +2,8 @@
 
 export interface IceConfig {
   iceServers: RTCIceServer[];
+  /** Seconds the TURN credentials stay valid; 0 when there are none to renew. */
+  ttl: number;
   /** Why the list is empty: the server has none, or could not be asked. */
   reason: 'ok' | 'none' | 'unavailable';
 }
@@ -31,7 +33,7 @@ export function parseIceServers(value: unknown): RTCIceServer[] | null {
 
 /**
  * Asks the server for STUN/TURN servers; TURN credentials are minted for `peerId` and expire
- * (the server's `ttl`), so they are fetched fresh for each page load.
+ * (the server's `ttl`): the page fetches them again at half their lifetime.
  */
 export async function loadIceServers(peerId: string): Promise<IceConfig> {
   try {
@@ -39,11 +41,17 @@ export async function loadIceServers(peerId: string): Promise<IceConfig> {
       cache: 'no-store',
       signal: AbortSignal.timeout(ICE_FETCH_TIMEOUT_MS),
     });
-    if (!res.ok) return { iceServers: [], reason: res.status === 404 ? 'none' : 'unavailable' };
-    const iceServers = parseIceServers(await res.json());
-    if (iceServers === null) return { iceServers: [], reason: 'unavailable' };
-    return { iceServers, reason: iceServers.length === 0 ? 'none' : 'ok' };
+    if (!res.ok) return { iceServers: [], ttl: 0, reason: res.status === 404 ? 'none' : 'unavailable' };
+    const body: unknown = await res.json();
+    const iceServers = parseIceServers(body);
+    if (iceServers === null) return { iceServers: [], ttl: 0, reason: 'unavailable' };
+    const ttl = typeof body === 'object' && body !== null && 'ttl' in body ? body.ttl : 0;
+    return {
+      iceServers,
+      ttl: typeof ttl === 'number' && Number.isFinite(ttl) && ttl > 0 ? ttl : 0,
+      reason: iceServers.length === 0 ? 'none' : 'ok',
+    };
   } catch {
-    return { iceServers: [], reason: 'unavailable' };
+    return { iceServers: [], ttl: 0, reason: 'unavailable' };
   }
 }

@@ -113,6 +113,15 @@ function getClient(): Promise<RingswarmClient> {
     client = c;
     window.ringswarm = { client: c };
     c.on('warning', (err) => console.warn('ringswarm:', err.message));
+    // TURN credentials expire: fetch fresh ones at half their lifetime, for new connections.
+    if (ice.ttl > 0) {
+      const renew = async () => {
+        const fresh = await loadIceServers(peerId);
+        if (fresh.reason === 'ok') c.setIceServers(fresh.iceServers);
+        setTimeout(() => void renew(), (fresh.ttl > 0 ? fresh.ttl : ice.ttl) * 500);
+      };
+      setTimeout(() => void renew(), ice.ttl * 500);
+    }
     c.tracker.on('disconnect', () => setStatus('Lost the tracker connection; reconnecting…', 'error'));
     setInterval(() => {
       seeding.render(c);
