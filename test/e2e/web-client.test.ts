@@ -306,6 +306,21 @@ describe('the web client', () => {
     await expect.poll(() => status.textContent(), { timeout: 30_000 }).toMatch(/^Storage quota exceeded/);
     expect(await status.getAttribute('data-kind')).toBe('error');
     expect((await figures(leecher))!.done).toBe(false);
+    // It stops asking for pieces it could not store anyway: nothing in flight, nothing more received.
+    const traffic = () =>
+      leecher.evaluate(() => {
+        type Peer = { inflight: number; downloaded: number };
+        const w = window as unknown as { ringswarm: { download: { swarm: { peerStats(): Peer[] } } } };
+        const peers = w.ringswarm.download.swarm.peerStats();
+        return {
+          inflight: peers.reduce((sum, p) => sum + p.inflight, 0),
+          received: peers.reduce((sum, p) => sum + p.downloaded, 0),
+        };
+      });
+    await expect.poll(async () => (await traffic()).inflight, { timeout: 10_000 }).toBe(0);
+    const settled = await traffic();
+    await new Promise((r) => setTimeout(r, 2_000));
+    expect(await traffic()).toEqual(settled);
     await seeder.context().close();
     await leecher.context().close();
   });
