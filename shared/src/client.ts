@@ -31,8 +31,6 @@ export const LONELY_ANNOUNCE_MS = 3_000;
 export const LONELY_LOOKUP_MS = 3_000;
 /** DHT lookups for a swarm that has peers (new providers join over time). */
 export const DHT_LOOKUP_INTERVAL_MS = 60_000;
-/** Let goodbye frames (ring LEAVE, key hand-over) leave before the links close. */
-const GOODBYE_FLUSH_MS = 100;
 
 export interface ClientOptions {
   /**
@@ -432,10 +430,13 @@ export class RingswarmClient extends Emitter<ClientEvents> {
     if (this.#destroyed) return;
     for (const infoHash of [...this.#swarms.keys()]) this.remove(infoHash);
     this.#destroyed = true;
-    const hadRing = this.overlay?.joined ?? false;
+    // The ring's goodbyes (LEAVE, keys handed over) go into the channels now. The links
+    // close at once all the same: a process may exit right after destroy(), and a native
+    // WebRTC stack must not be left with open connections then. A goodbye that does not
+    // get out costs the neighbours one answer timeout, nothing more.
     this.overlay?.destroy();
-    // Let the 'stopped' announces and the ring's goodbyes leave before the connections close.
-    setTimeout(() => this.#links.destroy(), hadRing ? GOODBYE_FLUSH_MS : 0);
+    this.#links.destroy();
+    // Let the 'stopped' announces leave before the socket closes.
     setTimeout(() => this.tracker.destroy(), 0);
     this.emit('close');
     this.removeAllListeners();
