@@ -37,8 +37,11 @@ describe('ringswarm CLI', () => {
   });
 
   afterEach(async () => {
-    for (const p of procs.splice(0)) await p.stop('SIGKILL');
+    // In-process WebRTC first, while the processes at the other end are still alive: closing
+    // a native connection whose remote was just killed races the stack's own failure handling.
     for (const c of clients.splice(0)) c.destroy();
+    await new Promise((r) => setTimeout(r, 100));
+    for (const p of procs.splice(0)) await p.stop('SIGKILL');
     await server.close();
     await rm(dir, { recursive: true, force: true });
   });

@@ -53,6 +53,8 @@ export class DownloadView {
   readonly #options: DownloadViewOptions;
   #have: Bitfield | null = null;
   #files: FileRow[] = [];
+  /** Fetching stopped because storage is full (see stopFetching). */
+  #stopped = false;
   /** Piece index -> the files it belongs to. */
   #pieceFiles = new Map<number, number[]>();
   #urls: string[] = [];
@@ -163,8 +165,17 @@ export class DownloadView {
     for (const row of this.#files) this.#refreshFile(row);
   }
 
+  /** Storage is full: fetch nothing more, and say nothing is missing (ticking a file tries again). */
+  stopFetching(): void {
+    const manifest = this.#swarm.manifest;
+    if (!manifest) return;
+    this.#stopped = true;
+    this.#swarm.setWanted(new Bitfield(manifest.pieces.length));
+  }
+
   /** Tells the engine to fetch only the pieces of ticked files (all of them when all are ticked). */
   #applyWanted(manifest: Manifest): void {
+    this.#stopped = false;
     if (this.#files.every((r) => r.checkbox.checked)) {
       this.#swarm.setWanted(null);
     } else {
@@ -181,7 +192,7 @@ export class DownloadView {
 
   #checkWantedDone(): void {
     const manifest = this.#swarm.manifest;
-    if (!manifest || this.#swarm.done || !this.#swarm.wantedDone) return;
+    if (!manifest || this.#stopped || this.#swarm.done || !this.#swarm.wantedDone) return;
     this.#options.status('The ticked files are downloaded and verified. Tick more files to fetch them too.', 'ok');
   }
 

@@ -349,8 +349,7 @@ async function download(infoHash: string, mode: DiscoveryMode): Promise<void> {
     const quota = store instanceof OpfsPieceStore && store.lastError?.name === 'QuotaExceededError';
     // Nothing more can be stored: stop fetching pieces that would only be refused again
     // (ticking files in the list asks for them again).
-    const pieces = swarm.manifest?.pieces.length;
-    if (pieces !== undefined) swarm.setWanted(new Bitfield(pieces));
+    if (quota) view.stopFetching();
     setStatus(
       quota
         ? 'Storage quota exceeded: the browser will not let this page store more. Free some disk space or delete other downloads, then reload to go on from the verified pieces.'

@@ -44,6 +44,8 @@ export const OVERLAY_PING_SUCCESSORS_INTERVAL_MS = 3_000;
 export const OVERLAY_RPC_TIMEOUT_MS = 1_500;
 /** Answer timeout for a node we must first connect to (signaling plus ICE). */
 export const OVERLAY_CONNECT_RPC_TIMEOUT_MS = 6_000;
+/** A record the owner did not take (the ring still settling, say) is put again this soon. */
+export const OVERLAY_PUT_RETRY_MS = 3_000;
 /** Provider and name records live this long unless republished. */
 export const OVERLAY_RECORD_TTL_MS = 20 * 60 * 1000;
 /** First and largest pause between join attempts. */
@@ -189,7 +191,10 @@ export class Overlay extends Emitter<OverlayEvents> {
       if (this.#lookups.length > OVERLAY_RECENT_LOOKUPS) this.#lookups.shift();
     });
     this.node.on('joined', () => this.emit('joined'));
-    this.dht = new DhtStore({ node: this.node, timers: clock, now: () => clock.now() });
+    this.dht = new DhtStore(
+      { node: this.node, timers: clock, now: () => clock.now() },
+      { putRetryMs: OVERLAY_PUT_RETRY_MS },
+    );
   }
 
   get destroyed(): boolean {

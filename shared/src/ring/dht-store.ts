@@ -42,6 +42,8 @@ export interface DhtStoreOptions {
   replicas?: number;
   /** Default DHT_REPLICATE_INTERVAL_MS. */
   replicateIntervalMs?: number;
+  /** A put the owner did not take is tried again after this long; default DHT_PUT_RETRY_MS. */
+  putRetryMs?: number;
 }
 
 export interface DhtGetResult {
@@ -59,6 +61,7 @@ export class DhtStore extends Emitter<DhtStoreEvents> {
   readonly #now: () => number;
   readonly #replicas: number;
   readonly #replicateIntervalMs: number;
+  readonly #putRetryMs: number;
   /** key -> value -> expiry time. */
   #records = new Map<bigint, Map<string, number>>();
   /** What this node publishes itself, kept alive by republishing. */
@@ -83,6 +86,7 @@ export class DhtStore extends Emitter<DhtStoreEvents> {
     this.#now = deps.now;
     this.#replicas = options.replicas ?? DHT_DEFAULT_REPLICAS;
     this.#replicateIntervalMs = options.replicateIntervalMs ?? DHT_REPLICATE_INTERVAL_MS;
+    this.#putRetryMs = options.putRetryMs ?? DHT_PUT_RETRY_MS;
     this.#lastPredecessor = deps.node.predecessor;
     this.#listeners = {
       message: (from, msg) => this.#onMessage(from, msg),
@@ -141,7 +145,7 @@ export class DhtStore extends Emitter<DhtStoreEvents> {
       if (error && !this.#destroyed && this.#published.get(id) === entry) {
         // Not stored: try again soon rather than at the next republish, when it may have expired.
         this.#timers.clearTimeout(entry.timer);
-        entry.timer = again(Math.min(DHT_PUT_RETRY_MS, ttlMs * DHT_REPUBLISH_FRACTION));
+        entry.timer = again(Math.min(this.#putRetryMs, ttlMs * DHT_REPUBLISH_FRACTION));
       }
       callback(error);
     });
