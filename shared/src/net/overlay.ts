@@ -46,6 +46,8 @@ export const OVERLAY_RPC_TIMEOUT_MS = 1_500;
 export const OVERLAY_CONNECT_RPC_TIMEOUT_MS = 6_000;
 /** A record the owner did not take (the ring still settling, say) is put again this soon. */
 export const OVERLAY_PUT_RETRY_MS = 3_000;
+/** After the ring changes around this peer, its own records are put again once it has been quiet this long. */
+export const OVERLAY_REPUBLISH_SETTLE_MS = 2_000;
 /** Provider and name records live this long unless republished. */
 export const OVERLAY_RECORD_TTL_MS = 20 * 60 * 1000;
 /** First and largest pause between join attempts. */
@@ -156,6 +158,7 @@ export class Overlay extends Emitter<OverlayEvents> {
     peersDropped: 0,
   };
   #joinTimer: unknown = null;
+  #republishTimer: unknown = null;
   #joinAttempts = 0;
   #started = false;
   #destroyed = false;
@@ -191,6 +194,8 @@ export class Overlay extends Emitter<OverlayEvents> {
       if (this.#lookups.length > OVERLAY_RECENT_LOOKUPS) this.#lookups.shift();
     });
     this.node.on('joined', () => this.emit('joined'));
+    this.node.on('successors', () => this.#republishSoon());
+    this.node.on('predecessor', () => this.#republishSoon());
     this.dht = new DhtStore(
       { node: this.node, timers: clock, now: () => clock.now() },
       { putRetryMs: OVERLAY_PUT_RETRY_MS },
@@ -239,6 +244,16 @@ export class Overlay extends Emitter<OverlayEvents> {
       });
     };
     attempt(0);
+  }
+
+  /** Puts this peer's records again once the ring around it has been quiet for a moment. */
+  #republishSoon(): void {
+    if (this.#destroyed) return;
+    this.#deps.clock.clearTimeout(this.#republishTimer);
+    this.#republishTimer = this.#deps.clock.setTimeout(() => {
+      this.#republishTimer = null;
+      if (!this.#destroyed && this.node.joined) this.dht.republishAll();
+    }, OVERLAY_REPUBLISH_SETTLE_MS);
   }
 
   #retryJoin(error: Error): void {
@@ -471,6 +486,7 @@ export class Overlay extends Emitter<OverlayEvents> {
     if (this.#destroyed) return;
     this.#destroyed = true;
     this.#deps.clock.clearTimeout(this.#joinTimer);
+    this.#deps.clock.clearTimeout(this.#republishTimer);
     this.node.leave();
     this.dht.destroy();
     this.#back.clear();

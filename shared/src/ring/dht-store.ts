@@ -151,6 +151,15 @@ export class DhtStore extends Emitter<DhtStoreEvents> {
     });
   }
 
+  /**
+   * Puts everything this node publishes again now: after the ring changed around us, a
+   * record stored while it was still settling may sit at a node that no longer owns its key.
+   */
+  republishAll(): void {
+    if (this.#destroyed) return;
+    for (const { key, value, ttlMs } of [...this.#published.values()]) this.put(key, value, ttlMs);
+  }
+
   /** Stops republishing `value` under `key` (it lives out its TTL). */
   unpublish(key: bigint, value: string): void {
     const id = `${key.toString(16)}:${value}`;
