@@ -24,6 +24,8 @@ describe('ringswarm CLI', () => {
   let server: RunningServer;
   let dir: string;
   const procs: CliProcess[] = [];
+  // In-process peers here stand in for a swarm member (an attacker, a seeder); they stay out
+  // of the ring, which the CLI processes form among themselves (the ring has its own tests).
   const clients: RingswarmClient[] = [];
   const cli = (args: string[]) => {
     const p = new CliProcess(args);
@@ -86,7 +88,7 @@ describe('ringswarm CLI', () => {
       files: [{ path: '../escaped.txt', length: data.length }],
     } as Manifest;
     const infoHash = await sha256Hex(encodeManifest(evil));
-    const attacker = new RingswarmClient({ trackerUrl: server.url, wrtc });
+    const attacker = new RingswarmClient({ trackerUrl: server.url, wrtc, ring: false });
     clients.push(attacker);
     await attacker.seed(evil, new ReaderPieceStore(evil, honest.store.reader), Bitfield.full(evil.pieces.length));
 
@@ -102,7 +104,7 @@ describe('ringswarm CLI', () => {
   it('stops with a clear storage error and exit code 1 when the files cannot be written', async () => {
     const data = new Uint8Array(randomBytes(256 * 1024));
     const seed = await seedable('data.bin', data);
-    const seeder = new RingswarmClient({ trackerUrl: server.url, wrtc });
+    const seeder = new RingswarmClient({ trackerUrl: server.url, wrtc, ring: false });
     clients.push(seeder);
     await seeder.seed(seed.manifest, seed.store, seed.have);
     // A regular file where the output folder should be: every write fails, even as root.
