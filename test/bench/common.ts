@@ -14,6 +14,13 @@ const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 export const ROOT = here('../../../../');
 export const ANCHORS = `${ROOT}test/bench/anchors`;
 
+/** Stops with a clear message unless `npm run build` has produced the server and the page. */
+export function requireBuild(): void {
+  if (!existsSync(`${ROOT}signaling-server/dist/main.js`) || !existsSync(`${ROOT}web-client/dist/index.html`)) {
+    throw new Error('build first: npm run build');
+  }
+}
+
 /** Installs WebTorrent and bittorrent-tracker into the anchors folder unless they are there. */
 export function ensureAnchors(): void {
   if (existsSync(`${ANCHORS}/node_modules/webtorrent/dist/webtorrent.min.js`)) return;

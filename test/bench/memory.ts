@@ -8,7 +8,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, existsSync } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -17,7 +17,7 @@ import { parseArgs } from 'node:util';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { CHROMIUM_ARGS, findChromium } from '../helpers/chromium.js';
 import { sampleHeap } from '../helpers/heap.js';
-import { ensureAnchors, median, ROOT, startTrackers } from './common.js';
+import { ensureAnchors, median, requireBuild, startTrackers } from './common.js';
 
 const { values } = parseArgs({
   options: {
@@ -150,9 +150,7 @@ async function randomFile(path: string, size: number): Promise<void> {
 // --- main -----------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
-  if (!existsSync(`${ROOT}signaling-server/dist/main.js`) || !existsSync(`${ROOT}web-client/dist/index.html`)) {
-    throw new Error('build first: npm run build');
-  }
+  requireBuild();
   ensureAnchors();
   const dir = await mkdtemp(join(tmpdir(), 'ringswarm-bench-memory-'));
   const children: ChildProcess[] = [];

@@ -13,7 +13,6 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -21,7 +20,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { CHROMIUM_ARGS, findChromium } from '../helpers/chromium.js';
-import { ensureAnchors, median, ROOT, startTrackers } from './common.js';
+import { ensureAnchors, median, requireBuild, startTrackers } from './common.js';
 
 const { values } = parseArgs({
   options: {
@@ -218,9 +217,7 @@ async function wtDownload(
 // --- main -----------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
-  if (!existsSync(`${ROOT}signaling-server/dist/main.js`) || !existsSync(`${ROOT}web-client/dist/index.html`)) {
-    throw new Error('build first: npm run build');
-  }
+  requireBuild();
   ensureAnchors();
   const dir = await mkdtemp(join(tmpdir(), 'ringswarm-bench-'));
   const children: ChildProcess[] = [];
