@@ -134,8 +134,6 @@ export class LinkPool extends Emitter<LinkPoolEvents> {
   readonly #failedAt = new Map<string, number>();
   #sweepTimer: unknown;
   #destroyed = false;
-  /** Signals this pool originated, by path. */
-  readonly signalCounts = { ring: 0, tracker: 0 };
 
   constructor(deps: LinkPoolDeps, maxLinks = MAX_LINKS) {
     super();
@@ -276,17 +274,13 @@ export class LinkPool extends Emitter<LinkPoolEvents> {
     if (entry.emitted.length < MAX_REPLAYED_SIGNALS) entry.emitted.push(data);
     const to = entry.link.remoteId;
     if (entry.path === 'ring') {
-      if (this.#deps.routeSignal(to, data)) {
-        this.signalCounts.ring++;
-        return;
-      }
+      if (this.#deps.routeSignal(to, data)) return;
       entry.path = 'tracker';
     }
     this.#viaTracker(entry, data);
   }
 
   #viaTracker(entry: LinkEntry, data: Record<string, unknown>): void {
-    this.signalCounts.tracker++;
     this.#deps.trackerSignal(entry.link.remoteId, data).catch((err: Error & { code?: string }) => {
       this.emit('warning', err);
       entry.link.close(err.code);
