@@ -7,9 +7,7 @@
  * alone (mode `dht`), which keeps working when the tracker is gone: connections are then
  * signaled hop by hop through the ring.
  */
-import { randomBytes, toHex } from './bytes.js';
-import { systemClock, systemRandom } from './clock.js';
-import { Emitter } from './emitter.js';
+
 import { LinkPool, MAX_LINKS, type SignalPath, type SwarmPort } from './net/link-pool.js';
 import { Overlay, type OverlayOptions, type RingStats } from './net/overlay.js';
 import { NO_ROUTE_MESSAGE, type SelectedPair } from './net/peer-link.js';
@@ -22,6 +20,9 @@ import { infoHashOf, type Manifest } from './swarm/manifest.js';
 import { MemoryPieceStore, type PieceStore } from './swarm/piece-store.js';
 import { RateLimiter } from './swarm/rate-limiter.js';
 import { type RateLimits, Swarm } from './swarm/swarm.js';
+import { randomBytes, toHex } from './util/bytes.js';
+import { systemClock, systemRandom } from './util/clock.js';
+import { Emitter } from './util/emitter.js';
 
 /** Peers asked for in each announce. */
 export const NUMWANT = 30;

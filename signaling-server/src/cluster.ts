@@ -5,7 +5,7 @@
  * fail at once (no offline queue: a stale announce is worse than a retried one), existing
  * sockets stay, and {@link Cluster.healthy} is false so /health can say so.
  */
-import { backoffDelayMs } from '@ringswarm/shared';
+import { backoffDelayMs } from '@ringswarm/shared/protocol';
 import { createAdapter } from '@socket.io/redis-adapter';
 import type { Logger } from 'pino';
 import { createClient } from 'redis';

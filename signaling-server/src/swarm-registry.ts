@@ -5,7 +5,7 @@
  * the default) or `RedisSwarmRegistry` (./redis-registry.ts, several instances as one
  * tracker). Both pass one contract suite (test/integration/swarm-registry.contract.ts).
  */
-import type { SwarmCounts } from '@ringswarm/shared';
+import type { SwarmCounts } from '@ringswarm/shared/protocol';
 import { RingMembers } from './ring-members.js';
 
 export type { SwarmCounts };

@@ -12,7 +12,7 @@ import {
   type Inbound,
   PROTOCOL_VERSION,
   type ServerToClientEvents,
-} from '@ringswarm/shared';
+} from '@ringswarm/shared/protocol';
 import type { Logger } from 'pino';
 import type { Server, Socket } from 'socket.io';
 import type { ServerConfig } from './config.js';

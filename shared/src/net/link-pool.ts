@@ -9,12 +9,14 @@
  * Signals carry a session id `sid` next to simple-peer's data, so that data from an
  * earlier attempt, or the same data arriving by both paths, never reaches a new connection.
  */
-import { randomBytes, toHex } from '../bytes.js';
-import type { Clock } from '../clock.js';
-import { Emitter } from '../emitter.js';
+
 import { ErrorCode } from '../protocol/errors.js';
-import { decodeMessage, isSwarmFrame, MessageType } from '../swarm/wire.js';
-import { HELLO_FRAME, isOverlayFrame, OverlayFrameType } from './overlay-wire.js';
+import { isOverlayFrame, isSwarmFrame } from '../protocol/frames.js';
+import { decodeMessage, MessageType } from '../swarm/wire.js';
+import { randomBytes, toHex } from '../util/bytes.js';
+import type { Clock } from '../util/clock.js';
+import { Emitter } from '../util/emitter.js';
+import { HELLO_FRAME, OverlayFrameType } from './overlay-wire.js';
 import { PeerLink, type PeerLinkOptions } from './peer-link.js';
 
 /** Default upper bound on live WebRTC connections held by one client. */

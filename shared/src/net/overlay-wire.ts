@@ -27,12 +27,6 @@ export const MAX_OVERLAY_FRAME_BYTES = 64 * 1024;
 /** Links a routed signal may cross; past this it is dropped (a loop, or a broken ring). */
 export const ROUTE_MAX_HOPS = 24;
 
-/** True when a frame's leading byte belongs to the overlay. */
-export function isOverlayFrame(frame: Uint8Array): boolean {
-  const type = frame[0];
-  return type !== undefined && type >= 0x20 && type <= 0x2f;
-}
-
 export interface RoutedSignal {
   /** The peer that produced the signaling data (where answers go back to). */
   origin: string;

@@ -11,9 +11,7 @@
  * before `target` on the circle. A node that has not joined yet hands its own signals to
  * any linked member (its bootstrap peer).
  */
-import { fromHex, sha256 } from '../bytes.js';
-import type { Clock } from '../clock.js';
-import { Emitter } from '../emitter.js';
+
 import { ErrorCode, RingswarmError } from '../protocol/errors.js';
 import { isInfoHash, isPeerId } from '../protocol/ids.js';
 import { DhtStore } from '../ring/dht-store.js';
@@ -21,6 +19,9 @@ import type { RingError } from '../ring/errors.js';
 import { RingSpace } from '../ring/id.js';
 import { decodeRingMessage, encodeRingMessage, type RingMessage } from '../ring/messages.js';
 import { RingNode } from '../ring/ring-node.js';
+import { fromHex, sha256 } from '../util/bytes.js';
+import type { Clock } from '../util/clock.js';
+import { Emitter } from '../util/emitter.js';
 import {
   decodeRingFrame,
   decodeRouteFrame,

@@ -14,8 +14,8 @@
  * says how an open link got through (host, srflx, prflx or relay on each side).
  */
 import SimplePeer from 'simple-peer';
-import { Emitter } from '../emitter.js';
 import { ErrorCode } from '../protocol/errors.js';
+import { Emitter } from '../util/emitter.js';
 
 /** Give up on a connection that has not opened by then. */
 export const CONNECT_TIMEOUT_MS = 20_000;

@@ -5,8 +5,6 @@
  * its connection drops or is refused, after a capped, jittered exponential backoff.
  */
 import { io, type Socket } from 'socket.io-client';
-import { backoffDelayMs } from '../backoff.js';
-import { Emitter } from '../emitter.js';
 import { ErrorCode, RingswarmError } from '../protocol/errors.js';
 import {
   type Ack,
@@ -18,6 +16,8 @@ import {
   RelayedSignalSchema,
   type ServerToClientEvents,
 } from '../protocol/tracker.js';
+import { backoffDelayMs } from '../util/backoff.js';
+import { Emitter } from '../util/emitter.js';
 
 /** How long to wait for the tracker to acknowledge an event. */
 export const ACK_TIMEOUT_MS = 10_000;

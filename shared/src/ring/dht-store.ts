@@ -9,7 +9,7 @@
  * `hash(file name) -> infohashes` (search by name). Keys are the top m bits of the digest
  * ({@link RingSpace.fromBytes}); values are lowercase hex.
  */
-import { Emitter } from '../emitter.js';
+import { Emitter } from '../util/emitter.js';
 import { RingError, RingErrorCode } from './errors.js';
 import {
   DHT_MAX_TTL_MS,

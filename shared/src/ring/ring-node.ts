@@ -8,8 +8,8 @@
  * request or by sending one. Entries behind the first successor are the first
  * successor's own (checked) list and serve as backups until stabilization reaches them.
  */
-import type { Clock } from '../clock.js';
-import { Emitter } from '../emitter.js';
+import type { Clock } from '../util/clock.js';
+import { Emitter } from '../util/emitter.js';
 import { RingError, RingErrorCode } from './errors.js';
 import { FingerTable, type RingFinger } from './finger-table.js';
 import { RING_DEFAULT_BITS, RingSpace } from './id.js';

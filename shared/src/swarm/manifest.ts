@@ -4,9 +4,9 @@
  * the infohash lets a leecher verify a manifest it fetched from an untrusted peer.
  */
 import { z } from 'zod';
-import { sha256Hex } from '../bytes.js';
 import { ErrorCode, RingswarmError } from '../protocol/errors.js';
 import { describeIssues } from '../protocol/tracker.js';
+import { sha256Hex } from '../util/bytes.js';
 
 export const MANIFEST_VERSION = 1;
 export const MIN_PIECE_LENGTH = 16 * 1024;

@@ -5,10 +5,11 @@
  *
  * Transport-agnostic: a peer is anything that satisfies {@link FrameLink}.
  */
-import { concatBytes, equalBytes, fromHex, sha256, sha256Hex } from '../bytes.js';
-import { type Clock, systemClock, systemRandom } from '../clock.js';
-import { Emitter } from '../emitter.js';
+
 import { ErrorCode, RingswarmError } from '../protocol/errors.js';
+import { concatBytes, equalBytes, fromHex, sha256, sha256Hex } from '../util/bytes.js';
+import { type Clock, systemClock, systemRandom } from '../util/clock.js';
+import { Emitter } from '../util/emitter.js';
 import { Bitfield } from './bitfield.js';
 import { CHOKE_INTERVAL_MS, chooseUnchoked, OPTIMISTIC_ROUNDS, UPLOAD_SLOTS } from './choker.js';
 import { decodeManifest, encodeManifest, type Manifest, pieceCount, pieceSize } from './manifest.js';

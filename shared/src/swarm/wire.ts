@@ -1,12 +1,13 @@
 /**
  * The peer wire codec: binary frames on the PeerLink data channel.
- * The first byte is the message type; types 0x10-0x1f belong to the swarm protocol (other
- * ranges are left to the ring and control messages that share the channel). Every field is
+ * The first byte is the message type; types 0x10-0x1f belong to the swarm protocol (the
+ * ranges are registered in `protocol/frames.ts`). Every field is
  * at a named offset, and decoding rejects truncated, oversized or trailing bytes with
  * `ERR_BAD_FRAME`. Checks that need the manifest live in {@link checkBlock}.
  */
-import { fromHex, toHex } from '../bytes.js';
+
 import { ErrorCode, RingswarmError } from '../protocol/errors.js';
+import { fromHex, toHex } from '../util/bytes.js';
 import { MAX_MANIFEST_BYTES, type Manifest, pieceCount, pieceSize } from './manifest.js';
 
 export const WIRE_VERSION = 1;
@@ -33,12 +34,6 @@ export const MessageType = {
   METADATA_DATA: 0x1b,
   METADATA_REJECT: 0x1c,
 } as const;
-
-/** True when a frame's leading byte belongs to the swarm protocol. */
-export function isSwarmFrame(frame: Uint8Array): boolean {
-  const type = frame[0];
-  return type !== undefined && type >= 0x10 && type <= 0x1f;
-}
 
 export type WireMessage =
   | { type: 'handshake'; version: number; infoHash: string; peerId: string }

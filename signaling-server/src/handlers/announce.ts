@@ -1,4 +1,4 @@
-import { AnnounceRequestSchema, describeIssues, ErrorCode } from '@ringswarm/shared';
+import { AnnounceRequestSchema, describeIssues, ErrorCode } from '@ringswarm/shared/protocol';
 import { errorAck, type Handler } from './context.js';
 
 /** `announce`: joins, updates or leaves a swarm; answers with a random sample of its peers. */

@@ -1,4 +1,4 @@
-import type { Ack, ErrorCode, ServerToClientEvents } from '@ringswarm/shared';
+import type { Ack, ErrorCode, ServerToClientEvents } from '@ringswarm/shared/protocol';
 import type { ServerConfig } from '../config.js';
 import type { RingMembers } from '../ring-members.js';
 import type { SwarmRegistry } from '../swarm-registry.js';

@@ -1,4 +1,4 @@
-import type { ClientToServerEvents } from '@ringswarm/shared';
+import type { ClientToServerEvents } from '@ringswarm/shared/protocol';
 import { announce } from './announce.js';
 import type { Handler } from './context.js';
 import { ringBootstrap } from './ring-bootstrap.js';

@@ -1,4 +1,4 @@
-import { describeIssues, ErrorCode, MAX_BOOTSTRAP_PEERS, RingBootstrapRequestSchema } from '@ringswarm/shared';
+import { describeIssues, ErrorCode, MAX_BOOTSTRAP_PEERS, RingBootstrapRequestSchema } from '@ringswarm/shared/protocol';
 import { errorAck, type Handler } from './context.js';
 
 /**

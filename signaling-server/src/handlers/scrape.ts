@@ -1,4 +1,4 @@
-import { describeIssues, ErrorCode, ScrapeRequestSchema, type SwarmCounts } from '@ringswarm/shared';
+import { describeIssues, ErrorCode, ScrapeRequestSchema, type SwarmCounts } from '@ringswarm/shared/protocol';
 import { errorAck, type Handler } from './context.js';
 
 /** `scrape`: seeders, leechers and completed downloads of each named swarm. */

@@ -1,4 +1,4 @@
-import { describeIssues, ErrorCode, SignalRequestSchema } from '@ringswarm/shared';
+import { describeIssues, ErrorCode, SignalRequestSchema } from '@ringswarm/shared/protocol';
 import { jsonBytes } from '../traffic.js';
 import { errorAck, type Handler } from './context.js';
 

@@ -1,0 +1,11 @@
+/**
+ * `@ringswarm/shared/protocol`: the pure protocol surface (tracker events and their schemas,
+ * error codes, IDs, links, the frame registry, reconnect backoff). The signaling server
+ * imports only this, so it never loads simple-peer or socket.io-client.
+ */
+export * from '../util/backoff.js';
+export * from './errors.js';
+export * from './frames.js';
+export * from './ids.js';
+export * from './link.js';
+export * from './tracker.js';
