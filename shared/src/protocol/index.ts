@@ -1,11 +1,12 @@
 /**
  * `@ringswarm/shared/protocol`: the pure protocol surface (tracker events and their schemas,
- * error codes, IDs, links, the frame registry, reconnect backoff). The signaling server
- * imports only this, so it never loads simple-peer or socket.io-client.
+ * error codes, IDs, links, the frame registry, the /api/ice answer, reconnect backoff). The
+ * signaling server imports only this, so it never loads simple-peer or socket.io-client.
  */
 export * from '../util/backoff.js';
 export * from './errors.js';
 export * from './frames.js';
+export * from './ice.js';
 export * from './ids.js';
 export * from './link.js';
 export * from './tracker.js';

@@ -183,3 +183,18 @@ export function decodeManifest(bytes: Uint8Array): Manifest {
 export function infoHashOf(m: Manifest): Promise<string> {
   return sha256Hex(encodeManifest(m));
 }
+
+/**
+ * A manifest kept from an earlier session (resume data), checked like one fetched from a
+ * peer: it must decode, validate and hash to `infoHash`. Null when it does not; corrupt,
+ * truncated or foreign bytes never throw, so the caller can discard them and start fresh.
+ */
+export async function loadVerifiedManifest(bytes: Uint8Array, infoHash: string): Promise<Manifest | null> {
+  let manifest: Manifest;
+  try {
+    manifest = decodeManifest(bytes);
+  } catch {
+    return null;
+  }
+  return (await infoHashOf(manifest)) === infoHash ? manifest : null;
+}
