@@ -4,7 +4,8 @@
  */
 import { type FileHandle, mkdir, open } from 'node:fs/promises';
 import { dirname, resolve, sep } from 'node:path';
-import { Bitfield, type Manifest, type PieceStore, pieceSize, sha256Hex } from '@ringswarm/shared';
+import type { Manifest, PieceStore } from '@ringswarm/shared';
+import { pieceSize } from '@ringswarm/shared';
 
 /** What the store needs of a manifest: the files and how pieces cut them. */
 export type FileLayout = Pick<Manifest, 'files' | 'pieceLength' | 'length'>;
@@ -18,6 +19,18 @@ interface Span {
   at: number;
 }
 
+export interface FsPieceStoreOptions {
+  /** Folder the files live in (created as needed); each file is at dir/path. */
+  dir: string;
+  /** 'write' (the default) creates missing files; 'read' only opens existing ones. */
+  mode?: 'read' | 'write';
+  /**
+   * Where each file really is, when that is not dir/path (seeding files whose names were
+   * made safe for the manifest).
+   */
+  diskPaths?: string[];
+}
+
 export class FsPieceStore implements PieceStore {
   readonly #paths: string[];
   readonly #starts: number[];
@@ -25,19 +38,17 @@ export class FsPieceStore implements PieceStore {
   #emptyFilesMade: Promise<void> | null = null;
   #destroyed = false;
 
-  /**
-   * @param manifest names and sizes of the files (a whole manifest, or just its layout)
-   * @param dir folder the files live in (created as needed); each file is at dir/path
-   * @param mode 'write' creates missing files; 'read' only opens existing ones
-   * @param diskPaths where each file really is, when that is not dir/path (seeding files
-   *   whose names were made safe for the manifest)
-   */
+  readonly dir: string;
+  readonly mode: 'read' | 'write';
+
+  /** @param manifest names and sizes of the files (a whole manifest, or just its layout) */
   constructor(
     readonly manifest: FileLayout,
-    readonly dir: string,
-    readonly mode: 'read' | 'write' = 'write',
-    diskPaths?: string[],
+    options: FsPieceStoreOptions,
   ) {
+    const { dir, mode = 'write', diskPaths } = options;
+    this.dir = dir;
+    this.mode = mode;
     const root = resolve(dir);
     if (diskPaths && diskPaths.length !== manifest.files.length) throw new RangeError('one disk path per file');
     this.#paths =
@@ -145,26 +156,4 @@ export class FsPieceStore implements PieceStore {
     }
     return handle;
   }
-}
-
-/**
- * Which pieces a store already holds, by hashing what it reads (resume after a restart,
- * or seeding files that are already there). Missing or short files count as absent.
- */
-export async function verifyStoredPieces(
-  manifest: Manifest,
-  store: PieceStore,
-  onProgress?: (done: number, total: number) => void,
-): Promise<Bitfield> {
-  const have = new Bitfield(manifest.pieces.length);
-  for (let i = 0; i < manifest.pieces.length; i++) {
-    try {
-      const bytes = await store.read(i, 0, pieceSize(manifest, i));
-      if ((await sha256Hex(bytes)) === manifest.pieces[i]) have.set(i);
-    } catch {
-      // absent or unreadable: not held
-    }
-    onProgress?.(i + 1, manifest.pieces.length);
-  }
-  return have;
 }

@@ -1,4 +1,4 @@
-export * from './commands.js';
+export * from './commands/index.js';
 export * from './deferred-store.js';
 export * from './files.js';
 export * from './fs-piece-store.js';

@@ -6,7 +6,7 @@
 import { parseArgs } from 'node:util';
 import { MAX_LINKS, RingswarmError } from '@ringswarm/shared';
 import { runServer } from '@ringswarm/signaling-server';
-import { get, type PeerOptions, ring, search, seed } from './commands.js';
+import { get, type PeerOptions, ring, search, seed } from './commands/index.js';
 import { Output } from './output.js';
 
 const USAGE = `Usage:
@@ -154,15 +154,25 @@ async function main(argv: string[]): Promise<number> {
     const options = peerOptions(values, 'http://localhost:8080');
     if (values.dht === true && !options.ring) throw new UsageError('--dht needs the ring; drop --no-ring');
     return seed(
-      positionals[0]!,
-      values.name as string | undefined,
-      values.dht === true ? 'dht' : 'tracker',
+      {
+        target: positionals[0]!,
+        name: values.name as string | undefined,
+        mode: values.dht === true ? 'dht' : 'tracker',
+      },
       options,
       out,
     );
   }
   const options = peerOptions(values, '');
-  return get(positionals[0]!, (values.out as string | undefined) ?? '.', values['no-seed'] !== true, options, out);
+  return get(
+    {
+      link: positionals[0]!,
+      outDir: (values.out as string | undefined) ?? '.',
+      keepSeeding: values['no-seed'] !== true,
+    },
+    options,
+    out,
+  );
 }
 
 main(process.argv.slice(2)).then(

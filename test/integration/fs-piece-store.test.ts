@@ -2,8 +2,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FsPieceStore, verifyStoredPieces } from '@ringswarm/cli';
-import { createManifest, hashPieces, type Manifest, pieceSize } from '@ringswarm/shared';
+import { FsPieceStore } from '@ringswarm/cli';
+import { createManifest, hashPieces, type Manifest, pieceSize, sha256Hex, verifyStoredPieces } from '@ringswarm/shared';
 import { afterEach, describe, expect, it } from 'vitest';
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
@@ -41,7 +41,7 @@ describe('FsPieceStore', () => {
   it('writes pieces across file boundaries into the real files, in any order', async () => {
     const { files, whole, manifest } = await folder();
     const dir = await tmp();
-    const store = new FsPieceStore(manifest, dir);
+    const store = new FsPieceStore(manifest, { dir });
     const order = manifest.pieces.map((_, i) => i).reverse();
     for (const i of order) {
       const start = i * PIECE;
@@ -63,18 +63,22 @@ describe('FsPieceStore', () => {
     damaged[5]! ^= 1;
     await mkdir(join(dir, 'set'), { recursive: true });
     await writeFile(join(dir, files[0]!.path), damaged);
-    const have = await verifyStoredPieces(manifest, new FsPieceStore(manifest, dir, 'read'));
+    const have = await verifyStoredPieces(manifest, new FsPieceStore(manifest, { dir, mode: 'read' }), {
+      hash: sha256Hex,
+    });
     // Piece 0 is inside the damaged file; piece 1 needs files that do not exist yet.
     expect(have.count).toBe(0);
 
     await writeFile(join(dir, files[0]!.path), files[0]!.data);
-    const again = await verifyStoredPieces(manifest, new FsPieceStore(manifest, dir, 'read'));
+    const again = await verifyStoredPieces(manifest, new FsPieceStore(manifest, { dir, mode: 'read' }), {
+      hash: sha256Hex,
+    });
     expect([again.has(0), again.has(1)]).toEqual([true, false]);
   });
 
   it('refuses ranges outside a piece', async () => {
     const { manifest } = await folder();
-    const store = new FsPieceStore(manifest, await tmp());
+    const store = new FsPieceStore(manifest, { dir: await tmp() });
     await expect(store.read(99, 0, 1)).rejects.toThrow(RangeError);
     await expect(store.read(0, PIECE - 1, 2)).rejects.toThrow(RangeError);
     await expect(store.write(0, new Uint8Array(PIECE + 1))).rejects.toThrow(RangeError);
