@@ -10,6 +10,7 @@ import {
   type Manifest,
   type PieceStore,
   pieceSize,
+  plural,
   type Swarm,
 } from '@ringswarm/shared';
 import { $, h, perFrame } from './dom.js';
@@ -122,7 +123,7 @@ export class DownloadView {
     const resumed = this.#options.resumed;
     this.#have = resumed && resumed.length === manifest.pieces.length ? resumed : new Bitfield(manifest.pieces.length);
     $('download-name').textContent =
-      `${manifest.name} (${formatBytes(manifest.length)}, ${manifest.files.length} file${manifest.files.length === 1 ? '' : 's'})`;
+      `${manifest.name} (${formatBytes(manifest.length)}, ${plural(manifest.files.length, 'file')})`;
     this.#buildFiles(manifest);
     if (!this.#swarm.done) this.#options.status(`Downloading ${manifest.name}…`);
     this.#map.draw(this.#have);
@@ -250,7 +251,7 @@ export class DownloadView {
         chosen.map((r) => ({ path: r.path, blob: () => fileBlob(this.#store, manifest, r.index) })),
         (path) => this.#options.status(`Saving ${path}…`),
       );
-      this.#options.status(`Saved ${count} file${count === 1 ? '' : 's'} to the folder you picked.`, 'ok');
+      this.#options.status(`Saved ${plural(count, 'file')} to the folder you picked.`, 'ok');
     } catch (err) {
       if ((err as Error).name === 'AbortError') return; // the person closed the picker
       this.#options.status(`Could not save to that folder: ${(err as Error).message}`, 'error');
@@ -266,14 +267,14 @@ export class DownloadView {
 
   #renderProgress(): void {
     const s = this.#swarm.stats();
-    const peers = `${s.peers} peer${s.peers === 1 ? '' : 's'}`;
+    const peers = plural(s.peers, 'peer');
     if (s.length === null) {
       $('download-stats').textContent = `${peers} connected · waiting for the file description`;
       return;
     }
     $<HTMLProgressElement>('download-progress').value = s.length === 0 ? 1 : s.have / s.length;
     const resumed = this.#resumedCount;
-    const resumedNote = resumed > 0 ? ` · ${resumed} piece${resumed === 1 ? '' : 's'} resumed from this browser` : '';
+    const resumedNote = resumed > 0 ? ` · ${plural(resumed, 'piece')} resumed from this browser` : '';
     $('download-stats').textContent = s.done
       ? `${formatBytes(s.length)} · ${peers} · ${formatBytes(s.uploaded)} uploaded${resumedNote}`
       : `${formatBytes(s.have)} of ${formatBytes(s.length)} (${Math.floor((100 * s.have) / Math.max(1, s.length))}%) · ${peers}${resumedNote}`;

@@ -1,4 +1,5 @@
 /** STUN/TURN servers for WebRTC, fetched from the server (`GET /api/ice`) before the client starts. */
+import { iceAnswerOf } from '@ringswarm/shared';
 
 export interface IceConfig {
   iceServers: RTCIceServer[];
@@ -11,29 +12,17 @@ export interface IceConfig {
 /** Gives up on the server's answer after this long and goes on without STUN/TURN. */
 export const ICE_FETCH_TIMEOUT_MS = 5_000;
 
-const isStringArray = (v: unknown): v is string[] => Array.isArray(v) && v.every((s) => typeof s === 'string');
-
-/** Keeps the well-formed entries of an untrusted `{ iceServers: [...] }` answer. */
+/**
+ * Keeps the well-formed entries of an untrusted `{ iceServers: [...] }` answer; null when it
+ * is no such answer or none of its entries is usable (the shared {@link iceAnswerOf}).
+ */
 export function parseIceServers(value: unknown): RTCIceServer[] | null {
-  if (typeof value !== 'object' || value === null || !('iceServers' in value)) return null;
-  const list = value.iceServers;
-  if (!Array.isArray(list)) return null;
-  const out: RTCIceServer[] = [];
-  for (const item of list as unknown[]) {
-    if (typeof item !== 'object' || item === null || !('urls' in item)) continue;
-    const urls = item.urls;
-    if (typeof urls !== 'string' && !isStringArray(urls)) continue;
-    const server: RTCIceServer = { urls };
-    if ('username' in item && typeof item.username === 'string') server.username = item.username;
-    if ('credential' in item && typeof item.credential === 'string') server.credential = item.credential;
-    out.push(server);
-  }
-  return out;
+  return iceAnswerOf(value)?.iceServers ?? null;
 }
 
 /**
  * Asks the server for STUN/TURN servers; TURN credentials are minted for `peerId` and expire
- * (the server's `ttl`): the page fetches them again at half their lifetime.
+ * (the server's `ttl`): the page fetches them again after `refreshDelayMs(ttl)`.
  */
 export async function loadIceServers(peerId: string): Promise<IceConfig> {
   try {
@@ -42,15 +31,9 @@ export async function loadIceServers(peerId: string): Promise<IceConfig> {
       signal: AbortSignal.timeout(ICE_FETCH_TIMEOUT_MS),
     });
     if (!res.ok) return { iceServers: [], ttl: 0, reason: res.status === 404 ? 'none' : 'unavailable' };
-    const body: unknown = await res.json();
-    const iceServers = parseIceServers(body);
-    if (iceServers === null) return { iceServers: [], ttl: 0, reason: 'unavailable' };
-    const ttl = typeof body === 'object' && body !== null && 'ttl' in body ? body.ttl : 0;
-    return {
-      iceServers,
-      ttl: typeof ttl === 'number' && Number.isFinite(ttl) && ttl > 0 ? ttl : 0,
-      reason: iceServers.length === 0 ? 'none' : 'ok',
-    };
+    const answer = iceAnswerOf(await res.json());
+    if (answer === null) return { iceServers: [], ttl: 0, reason: 'unavailable' };
+    return { ...answer, reason: answer.iceServers.length === 0 ? 'none' : 'ok' };
   } catch {
     return { iceServers: [], ttl: 0, reason: 'unavailable' };
   }

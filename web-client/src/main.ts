@@ -5,6 +5,7 @@
 import {
   Bitfield,
   type DiscoveryMode,
+  describePair,
   formatBytes,
   formatRate,
   formatShareLink,
@@ -12,8 +13,10 @@ import {
   MemoryPieceStore,
   type PieceStore,
   parseShareLink,
+  plural,
   RingswarmClient,
   randomBytes,
+  refreshDelayMs,
   type Swarm,
   type SwarmCreateOptions,
   toHex,
@@ -23,7 +26,7 @@ import { $ } from './dom.js';
 import { DownloadView, STATS_INTERVAL_MS, type Status } from './download-view.js';
 import { loadIceServers } from './ice.js';
 import { loadManifest, OpfsPieceStore, opfsAvailable, removeDownload, saveManifest } from './opfs-store.js';
-import { connectionLabel, describePair } from './panels/peers.js';
+import { connectionLabel } from './panels/peers.js';
 import { RingPanel } from './panels/ring.js';
 import { SeedingPanel } from './panels/seeding.js';
 import { type PickedFile, pickedFromDrop, pickedFromInput, prepareFiles } from './share.js';
@@ -113,14 +116,14 @@ function getClient(): Promise<RingswarmClient> {
     client = c;
     window.ringswarm = { client: c };
     c.on('warning', (err) => console.warn('ringswarm:', err.message));
-    // TURN credentials expire: fetch fresh ones at half their lifetime, for new connections.
+    // TURN credentials expire: fetch fresh ones before they do, for new connections.
     if (ice.ttl > 0) {
       const renew = async () => {
         const fresh = await loadIceServers(peerId);
         if (fresh.reason === 'ok') c.setIceServers(fresh.iceServers);
-        setTimeout(() => void renew(), (fresh.ttl > 0 ? fresh.ttl : ice.ttl) * 500);
+        setTimeout(() => void renew(), refreshDelayMs(fresh.ttl > 0 ? fresh.ttl : ice.ttl));
       };
-      setTimeout(() => void renew(), ice.ttl * 500);
+      setTimeout(() => void renew(), refreshDelayMs(ice.ttl));
     }
     c.tracker.on('disconnect', () => setStatus('Lost the tracker connection; reconnecting…', 'error'));
     setInterval(() => {
@@ -178,7 +181,7 @@ async function share(picked: PickedFile[]): Promise<void> {
 function trackSeeding(swarm: Swarm): void {
   const render = () => {
     const s = swarm.stats();
-    ui.seedStats.textContent = `${s.peers} peer${s.peers === 1 ? '' : 's'} connected · ${formatBytes(s.uploaded)} uploaded`;
+    ui.seedStats.textContent = `${plural(s.peers, 'peer')} connected · ${formatBytes(s.uploaded)} uploaded`;
   };
   render();
   const timer = setInterval(render, STATS_INTERVAL_MS);

@@ -7,7 +7,7 @@
  * piece file is hashed again (hash-worker.ts) before it counts, so a file cut short by a
  * closed tab is simply fetched again.
  */
-import { decodeManifest, encodeManifest, infoHashOf, type Manifest, type PieceStore } from '@ringswarm/shared';
+import { encodeManifest, loadVerifiedManifest, type Manifest, type PieceStore } from '@ringswarm/shared';
 import { worker } from './worker-client.js';
 import { DOWNLOADS_DIR, pieceFileName } from './worker-protocol.js';
 
@@ -154,8 +154,7 @@ export async function loadManifest(infoHash: string): Promise<Manifest | null> {
   try {
     const dir = await (await downloadsDir()).getDirectoryHandle(infoHash);
     const file = await (await dir.getFileHandle(MANIFEST_FILE)).getFile();
-    const manifest = decodeManifest(new Uint8Array(await file.arrayBuffer()));
-    return (await infoHashOf(manifest)) === infoHash ? manifest : null;
+    return await loadVerifiedManifest(new Uint8Array(await file.arrayBuffer()), infoHash);
   } catch {
     return null;
   }

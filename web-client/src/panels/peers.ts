@@ -14,12 +14,6 @@ export function connectionLabel(pair: SelectedPair): string {
   return rank(pair.local.type) >= rank(pair.remote.type) ? pair.local.type : pair.remote.type;
 }
 
-/** Both ends of a selected candidate pair, for a tooltip. */
-export function describePair(pair: SelectedPair): string {
-  const side = (c: SelectedPair['local']) => `${c.type} ${c.protocol} ${c.address}:${c.port}`;
-  return `this browser: ${side(pair.local)}; peer: ${side(pair.remote)}`;
-}
-
 export class PeersPanel {
   readonly #body: HTMLTableSectionElement;
   readonly #empty: HTMLElement;
