@@ -18,6 +18,7 @@ import { type Browser, chromium, type Page } from 'playwright-core';
 import { CHROMIUM_ARGS, findChromium } from '../helpers/chromium.js';
 import { sampleHeap } from '../helpers/heap.js';
 import { ensureAnchors, median, requireBuild, startTrackers } from './common.js';
+import { ourDownload, ourSeeder, wtDownload, wtSeeder } from './pages.js';
 
 const { values } = parseArgs({
   options: {
@@ -29,6 +30,8 @@ const MiB = 1024 * 1024;
 const SIZE = Number(values.size) * MiB;
 const REPS = Number(values.reps);
 const WAIT_MS = 900_000;
+/** Only the end of a download counts here: look seldom, so the polling costs the page little. */
+const WAIT = { timeoutMs: WAIT_MS, pollMs: 250 };
 
 // --- renderer memory ---------------------------------------------------------------------------
 
@@ -81,7 +84,7 @@ interface Measured {
  * Runs `download` in a page of a browser of its own (so its renderer can be told apart),
  * reading heap and renderer memory until it resolves.
  */
-async function measure(download: (page: Page) => Promise<void>): Promise<Measured> {
+async function measure(download: (page: Page) => Promise<unknown>): Promise<Measured> {
   const server = await chromium.launchServer({ executablePath: findChromium(), args: CHROMIUM_ARGS, headless: true });
   const pid = server.process().pid;
   if (pid === undefined) throw new Error('no browser process id');
@@ -99,43 +102,6 @@ async function measure(download: (page: Page) => Promise<void>): Promise<Measure
     await browser.close();
     await server.close();
   }
-}
-
-// --- pages --------------------------------------------------------------------------------------
-
-async function ourSeeder(browser: Browser, url: string, file: string): Promise<{ page: Page; link: string }> {
-  const page = await (await browser.newContext()).newPage();
-  await page.goto(url);
-  await page.setInputFiles('#file-input', file);
-  await page.waitForFunction(
-    () => (document.getElementById('share-link') as HTMLInputElement).value.includes('#'),
-    null,
-    { timeout: WAIT_MS },
-  );
-  return { page, link: await page.inputValue('#share-link') };
-}
-
-async function ourDownload(page: Page, link: string): Promise<void> {
-  await page.goto(link);
-  const progress = () => (document.getElementById('download-progress') as HTMLProgressElement).value;
-  await page.waitForFunction(`(${progress})() >= 1`, null, { timeout: WAIT_MS, polling: 250 });
-}
-
-async function wtSeeder(browser: Browser, pageUrl: string, file: string): Promise<{ page: Page; magnet: string }> {
-  const page = await (await browser.newContext()).newPage();
-  await page.goto(pageUrl);
-  await page.waitForFunction(() => (window as unknown as { wtReady?: boolean }).wtReady === true);
-  await page.setInputFiles('#file-input', file);
-  const magnet = await page.evaluate(() => (window as unknown as { wt: { seed(): Promise<string> } }).wt.seed());
-  return { page, magnet };
-}
-
-async function wtDownload(page: Page, pageUrl: string, magnet: string): Promise<void> {
-  await page.goto(pageUrl);
-  await page.waitForFunction(() => (window as unknown as { wtReady?: boolean }).wtReady === true);
-  await page.evaluate((m) => (window as unknown as { wt: { download(m: string): void } }).wt.download(m), magnet);
-  const times = () => (window as unknown as { wtTimes?: { done?: number } }).wtTimes;
-  await page.waitForFunction(`(${times})()?.done !== undefined`, null, { timeout: WAIT_MS, polling: 250 });
 }
 
 /** Writes `size` random bytes to `path` a chunk at a time. */
@@ -169,11 +135,11 @@ async function main(): Promise<void> {
     const oursRuns: Measured[] = [];
     const wtRuns: Measured[] = [];
     for (let r = 0; r < REPS; r++) {
-      const seeder = await ourSeeder(seeders, ourUrl, file);
-      oursRuns.push(await measure((page) => ourDownload(page, seeder.link)));
+      const seeder = await ourSeeder(seeders, ourUrl, file, { timeoutMs: WAIT_MS });
+      oursRuns.push(await measure((page) => ourDownload(page, seeder.link, WAIT)));
       await seeder.page.context().close();
       const wseed = await wtSeeder(seeders, wtPage, file);
-      wtRuns.push(await measure((page) => wtDownload(page, wtPage, wseed.magnet)));
+      wtRuns.push(await measure((page) => wtDownload(page, wtPage, wseed.magnet, WAIT)));
       await wseed.page.context().close();
       const o = oursRuns.at(-1)!;
       const w = wtRuns.at(-1)!;

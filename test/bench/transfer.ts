@@ -21,6 +21,7 @@ import { parseArgs } from 'node:util';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { CHROMIUM_ARGS, findChromium } from '../helpers/chromium.js';
 import { ensureAnchors, median, requireBuild, startTrackers } from './common.js';
+import { inNewPage, ourDownload, ourSeeder, wtDownload, wtSeeder } from './pages.js';
 
 const { values } = parseArgs({
   options: {
@@ -38,6 +39,8 @@ const REPS = Number(values.reps);
 const KS = [1, 2, 4];
 
 const WAIT_MS = 300_000;
+/** Downloads are timed to the first piece, so their pages are polled often. */
+const WAIT = { timeoutMs: WAIT_MS, pollMs: 5 };
 
 const mbps = (bytes: number, ms: number) => bytes / 1e6 / (ms / 1000);
 
@@ -139,81 +142,6 @@ async function rawTrial(browser: Browser, base: string, trial: RawTrial, total: 
   }
 }
 
-// --- ringswarm pages ----------------------------------------------------------------------------
-
-async function ourSeeder(
-  browser: Browser,
-  url: string,
-  file: string,
-  uploadLimit: number | null,
-): Promise<{ page: Page; link: string }> {
-  const page = await (await browser.newContext()).newPage();
-  await page.goto(url);
-  await page.setInputFiles('#file-input', file);
-  await page.waitForFunction(
-    () => (document.getElementById('share-link') as HTMLInputElement).value.includes('#'),
-    null,
-    {
-      timeout: WAIT_MS,
-    },
-  );
-  if (uploadLimit !== null) {
-    await page.evaluate(
-      (limit) =>
-        (
-          window as unknown as { ringswarm: { client: { setRateLimits(l: { upload: number }): void } } }
-        ).ringswarm.client.setRateLimits({ upload: limit }),
-      uploadLimit,
-    );
-  }
-  return { page, link: await page.inputValue('#share-link') };
-}
-
-async function ourDownload(browser: Browser, link: string): Promise<{ firstPieceMs: number; doneMs: number }> {
-  const page = await (await browser.newContext()).newPage();
-  try {
-    const started = Date.now();
-    await page.goto(link);
-    const progress = () => (document.getElementById('download-progress') as HTMLProgressElement).value;
-    await page.waitForFunction(`(${progress})() > 0`, null, { timeout: WAIT_MS, polling: 5 });
-    const firstPieceMs = Date.now() - started;
-    await page.waitForFunction(`(${progress})() >= 1`, null, { timeout: WAIT_MS, polling: 5 });
-    return { firstPieceMs, doneMs: Date.now() - started };
-  } finally {
-    await page.context().close();
-  }
-}
-
-// --- WebTorrent pages ---------------------------------------------------------------------------
-
-async function wtSeeder(browser: Browser, pageUrl: string, file: string): Promise<{ page: Page; magnet: string }> {
-  const page = await (await browser.newContext()).newPage();
-  await page.goto(pageUrl);
-  await page.waitForFunction(() => (window as unknown as { wtReady?: boolean }).wtReady === true);
-  await page.setInputFiles('#file-input', file);
-  const magnet = await page.evaluate(() => (window as unknown as { wt: { seed(): Promise<string> } }).wt.seed());
-  return { page, magnet };
-}
-
-async function wtDownload(
-  browser: Browser,
-  pageUrl: string,
-  magnet: string,
-): Promise<{ firstPieceMs: number; doneMs: number }> {
-  const page = await (await browser.newContext()).newPage();
-  try {
-    await page.goto(pageUrl);
-    await page.waitForFunction(() => (window as unknown as { wtReady?: boolean }).wtReady === true);
-    await page.evaluate((m) => (window as unknown as { wt: { download(m: string): void } }).wt.download(m), magnet);
-    const times = () => (window as unknown as { wtTimes?: { firstPiece?: number; done?: number } }).wtTimes;
-    await page.waitForFunction(`(${times})()?.done !== undefined`, null, { timeout: WAIT_MS, polling: 5 });
-    const t = (await page.evaluate(`(${times})()`)) as { firstPiece: number; done: number };
-    return { firstPieceMs: t.firstPiece, doneMs: t.done };
-  } finally {
-    await page.context().close();
-  }
-}
-
 // --- main -----------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
@@ -256,12 +184,12 @@ async function main(): Promise<void> {
     const ours11: { MBps: number; first: number }[] = [];
     const wt11: { MBps: number; first: number }[] = [];
     for (let r = 0; r < REPS; r++) {
-      const seeder = await ourSeeder(browser, ourUrl, big, null);
-      const o = await ourDownload(browser, seeder.link);
+      const seeder = await ourSeeder(browser, ourUrl, big, { timeoutMs: WAIT_MS });
+      const o = await inNewPage(browser, (page) => ourDownload(page, seeder.link, WAIT));
       await seeder.page.context().close();
       ours11.push({ MBps: mbps(SIZE, o.doneMs), first: o.firstPieceMs });
       const wseed = await wtSeeder(browser, wtPage(null), big);
-      const w = await wtDownload(browser, wtPage(null), wseed.magnet);
+      const w = await inNewPage(browser, (page) => wtDownload(page, wtPage(null), wseed.magnet, WAIT));
       await wseed.page.context().close();
       wt11.push({ MBps: mbps(SIZE, w.doneMs), first: w.firstPieceMs });
       process.stderr.write(
@@ -277,14 +205,15 @@ async function main(): Promise<void> {
       const oursEff: number[] = [];
       const wtEff: number[] = [];
       for (let r = 0; r < REPS; r++) {
-        const seeders = [];
-        for (let i = 0; i < k; i++) seeders.push(await ourSeeder(browser, ourUrl, small, LIMIT));
-        const o = await ourDownload(browser, seeders[0]!.link);
+        const seeders: { page: Page; link: string }[] = [];
+        for (let i = 0; i < k; i++)
+          seeders.push(await ourSeeder(browser, ourUrl, small, { timeoutMs: WAIT_MS, uploadLimit: LIMIT }));
+        const o = await inNewPage(browser, (page) => ourDownload(page, seeders[0]!.link, WAIT));
         for (const s of seeders) await s.page.context().close();
         oursEff.push(mbps(K_SIZE, o.doneMs) / ((k * LIMIT) / 1e6));
-        const wseeds = [];
+        const wseeds: { page: Page; magnet: string }[] = [];
         for (let i = 0; i < k; i++) wseeds.push(await wtSeeder(browser, wtPage(LIMIT), small));
-        const w = await wtDownload(browser, wtPage(null), wseeds[0]!.magnet);
+        const w = await inNewPage(browser, (page) => wtDownload(page, wtPage(null), wseeds[0]!.magnet, WAIT));
         for (const s of wseeds) await s.page.context().close();
         wtEff.push(mbps(K_SIZE, w.doneMs) / ((k * LIMIT) / 1e6));
         process.stderr.write(
