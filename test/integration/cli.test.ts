@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { access, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import {
   Bitfield,
   encodeManifest,
@@ -114,6 +114,35 @@ describe('ringswarm CLI', () => {
     expect(error.code).toBe('ERR_STORAGE');
     expect(String(error.message)).toMatch(/ENOTDIR|not a directory/i);
     expect(await getter.exited).toBe(1);
+  }, 60_000);
+
+  it('throws away a damaged resume file with a warning and downloads afresh', async () => {
+    const data = new Uint8Array(randomBytes(256 * 1024));
+    const seed = await seedable('data.bin', data);
+    const seeder = new RingswarmClient({ trackerUrl: server.url, wrtc, ring: false });
+    clients.push(seeder);
+    await seeder.seed(seed.manifest, seed.store, seed.have);
+    // What a crash or a full disk can leave behind: a manifest cut short, then bytes that are not UTF-8.
+    const out = join(dir, 'out');
+    const statePath = join(out, '.ringswarm', `${seed.infoHash}.json`);
+    await mkdir(dirname(statePath), { recursive: true });
+    const garbage = Buffer.concat([
+      Buffer.from(encodeManifest(seed.manifest)).subarray(0, 40),
+      Buffer.from([0xff, 0xfe]),
+    ]);
+    await writeFile(statePath, garbage);
+
+    const getter = cli(['get', `${server.url}/#${seed.infoHash}`, '--out', out, '--json', '--no-seed']);
+    const warning = await getter.next((e) => e.event === 'warning', 30_000, 'the warning');
+    expect(warning.code).toBe('ERR_BAD_RESUME_DATA');
+    const done = await getter.next((e) => e.event === 'done', 60_000, 'the download');
+    expect(await getter.exited).toBe(0);
+    expect(done.resumedPieces).toBe(0);
+    expect(getter.events.filter((e) => e.event === 'resume')).toEqual([]);
+    expect(sha(await readFile(join(out, 'data.bin')))).toBe(sha(data));
+    // The damaged file is gone: deleted, or already replaced by the manifest just fetched.
+    const kept = await readFile(statePath).catch(() => null);
+    expect(kept === null || kept.equals(Buffer.from(encodeManifest(seed.manifest)))).toBe(true);
   }, 60_000);
 
   it('prints usage and exits 2 on bad arguments', async () => {
