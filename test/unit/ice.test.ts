@@ -1,8 +1,8 @@
 import { createHmac } from 'node:crypto';
-import { describePair, parseIceAnswer } from '@ringswarm/cli';
+import { describePair, parseIceAnswer, refreshIceServers } from '@ringswarm/cli';
 import { selectedPairOf } from '@ringswarm/shared';
 import { ConfigError, credentialLabel, iceAnswer, loadConfig, turnCredential } from '@ringswarm/signaling-server';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 
 describe('ICE settings of the server', () => {
   it('has no STUN/TURN by default', () => {
@@ -109,6 +109,71 @@ describe('the CLI reading /api/ice', () => {
     ]) {
       expect(() => parseIceAnswer(bad)).toThrow();
     }
+  });
+});
+
+describe('the CLI renewing TURN credentials', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+    vi.unstubAllGlobals();
+  });
+
+  /** A stand-in for fetch that answers /api/ice with `answers` in turn (an Error = a failed request). */
+  const stubFetch = (answers: (object | Error)[]) => {
+    const asked: string[] = [];
+    vi.stubGlobal('fetch', async (url: URL) => {
+      asked.push(url.pathname);
+      const next = answers.shift();
+      if (next === undefined || next instanceof Error) throw next ?? new Error('no more answers');
+      return new Response(JSON.stringify(next), { headers: { 'content-type': 'application/json' } });
+    });
+    return asked;
+  };
+
+  it('asks again after refreshDelayMs of the latest ttl, keeps the old servers on failure, and stops', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const fresh = (n: number, ttl: number) => ({
+      iceServers: [{ urls: [`turn:t${n}.example.org`], username: `u${n}`, credential: 'c' }],
+      ttl,
+    });
+    const asked = stubFetch([fresh(1, 600), new Error('down'), fresh(2, 600)]);
+    const target: RTCIceServer[] = [{ urls: ['turn:t0.example.org'], username: 'u0', credential: 'c' }];
+    const errors: string[] = [];
+    const stop = refreshIceServers(target, 'http://tracker.example', 60, (err) => errors.push(err.message));
+
+    await vi.advanceTimersByTimeAsync(29_999);
+    expect(asked).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(asked).toEqual(['/api/ice']);
+    expect(target).toEqual(fresh(1, 600).iceServers);
+
+    // The new credentials live 600 s: the next request comes after 300 s, not 30 s, and fails.
+    await vi.advanceTimersByTimeAsync(299_999);
+    expect(asked).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(asked).toHaveLength(2);
+    expect(errors).toEqual(['down']);
+    expect(target).toEqual(fresh(1, 600).iceServers);
+
+    await vi.advanceTimersByTimeAsync(300_000);
+    expect(asked).toHaveLength(3);
+    expect(target).toEqual(fresh(2, 600).iceServers);
+
+    stop();
+    stop();
+    await vi.advanceTimersByTimeAsync(3_600_000);
+    expect(asked).toHaveLength(3);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('does nothing when the credentials never expire', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const asked = stubFetch([]);
+    const stop = refreshIceServers([], 'http://tracker.example', 0, () => {});
+    await vi.advanceTimersByTimeAsync(3_600_000);
+    expect(asked).toEqual([]);
+    expect(vi.getTimerCount()).toBe(0);
+    stop();
   });
 });
 
