@@ -24,7 +24,7 @@ export * from './swarm/piece-store.js';
 export * from './swarm/rate-limiter.js';
 export * from './swarm/rate-meter.js';
 export * from './swarm/swarm.js';
-export * from './swarm/wire.js';
+export * from './swarm/wire-codec.js';
 export * from './util/backoff.js';
 export * from './util/bytes.js';
 export * from './util/clock.js';

@@ -25,7 +25,7 @@ import {
   METADATA_CHUNK_LENGTH,
   WIRE_VERSION,
   type WireMessage,
-} from './wire.js';
+} from './wire-codec.js';
 
 /** Requests kept outstanding with one peer at least (blocks). */
 export const PIPELINE_DEPTH = 32;
