@@ -150,6 +150,11 @@ export class RecordingLink extends Emitter<LinkEvents> implements FrameLink {
     return this.sent.filter((m): m is WireMessage & { type: T } => m.type === type);
   }
 
+  /** Hands a frame to the link's listener, as if the remote had sent it. */
+  receive(frame: Uint8Array): void {
+    this.emit('frame', frame);
+  }
+
   /** Fires `drain`, as a link does when its buffer empties. */
   drain(): void {
     this.emit('drain');
