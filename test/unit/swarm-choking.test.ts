@@ -174,3 +174,31 @@ describe('rate limits', () => {
     expect(seeder.rateLimits).toEqual({ upload: null, download: null });
   });
 });
+
+describe('Swarm.destroy and its timers', () => {
+  it('leaves no timer behind: neither the choke round nor a rate-limited upload', async () => {
+    const data = new Uint8Array(randomBytes(8 * BLOCK_LENGTH));
+    const seed = await seedable('data.bin', data);
+    const clock = new FakeClock();
+    const seeder = new Swarm(
+      { peerId: newPeerId(), store: seed.store, clock },
+      { infoHash: seed.infoHash, manifest: seed.manifest, have: seed.have },
+    );
+    swarms.push(seeder);
+    seeder.setRateLimits({ upload: BLOCK_LENGTH });
+    const p = scripted(seeder, newPeerId(), clock);
+    p.handshake(seed.infoHash);
+    p.send({ type: 'interested' });
+    await flush(clock);
+    for (let i = 0; i < 4; i++) p.send({ type: 'request', index: i, begin: 0, length: BLOCK_LENGTH });
+    await flush(clock);
+    expect(p.received('piece')).toHaveLength(1);
+    // The next choke round and the upload that waits for the limit.
+    expect(clock.pending).toBe(2);
+
+    seeder.destroy();
+    await flush(clock); // the link's hang-up reaches the other end
+    expect(clock.pending).toBe(0);
+    expect(p.link.closed).toBe(true);
+  });
+});
