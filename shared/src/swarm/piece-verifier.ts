@@ -30,7 +30,7 @@ export interface VerifierHooks {
 }
 
 /** What {@link PieceVerifier.verify} found: null when the verifier was destroyed meanwhile. */
-export type Verdict = 'good' | 'bad' | null;
+export type PieceVerdict = 'good' | 'bad' | null;
 
 export class PieceVerifier {
   readonly #hooks: VerifierHooks;
@@ -69,7 +69,7 @@ export class PieceVerifier {
    * sent a differing block of an earlier copy is banned, and the piece stays "being
    * verified" until the caller stored it and calls {@link settle}.
    */
-  async verify(index: number, expected: string | undefined, piece: ReceivedPiece): Promise<Verdict> {
+  async verify(index: number, expected: string | undefined, piece: ReceivedPiece): Promise<PieceVerdict> {
     this.#verifying.add(index);
     const hash = await sha256Hex(piece.data);
     if (this.#destroyed) return null;
