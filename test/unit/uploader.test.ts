@@ -117,7 +117,7 @@ describe('Uploader', () => {
   });
 
   it('waits for drain when the link is full, then goes on', async () => {
-    const { uploader, addPeer, requestAll } = await setup();
+    const { addPeer, requestAll } = await setup();
     const peer = addPeer();
     peer.link.accept = false;
     requestAll(peer.wire);
