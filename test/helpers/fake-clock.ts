@@ -29,6 +29,13 @@ export class FakeClock implements Clock {
     return this.#timers.size;
   }
 
+  /** Timers due now (an `advance(0)` would fire them). */
+  get due(): number {
+    let due = 0;
+    for (const timer of this.#timers.values()) if (timer.at <= this.#now) due++;
+    return due;
+  }
+
   advance(ms: number): void {
     const end = this.#now + ms;
     for (;;) {
@@ -41,4 +48,25 @@ export class FakeClock implements Clock {
     }
     this.#now = end;
   }
+}
+
+/**
+ * Lets every pending promise callback run, by waiting for the next turn of the event loop.
+ * No time passes on a FakeClock meanwhile.
+ */
+export const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/**
+ * Fires a FakeClock's due timers and runs the promise callbacks they start, again and again,
+ * until no timer is due: frames on FakeLinks that use this clock are all delivered, and the
+ * store reads and writes they cause are done. Time does not move. Work that waits on
+ * something outside this process's event loop (a WebCrypto hash) may still be pending.
+ */
+export async function flush(clock: FakeClock, maxRounds = 1000): Promise<void> {
+  for (let round = 0; round < maxRounds; round++) {
+    clock.advance(0);
+    await settle();
+    if (clock.due === 0) return;
+  }
+  throw new Error(`the clock still had due timers after ${maxRounds} rounds`);
 }

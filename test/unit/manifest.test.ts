@@ -1,10 +1,12 @@
 import { createHash } from 'node:crypto';
 import {
+  Bitfield,
   choosePieceLength,
   createManifest,
   decodeManifest,
   encodeManifest,
   hashPieces,
+  heldBytes,
   infoHashOf,
   isSafeSegment,
   MAX_MANIFEST_BYTES,
@@ -13,6 +15,7 @@ import {
   MIN_PIECE_LENGTH,
   parseManifest,
   pieceCount,
+  pieceSize,
   RingswarmError,
   TARGET_PIECE_COUNT,
 } from '@ringswarm/shared';
@@ -405,5 +408,36 @@ describe('device names and toSafeSegment', () => {
         expect(isSafeSegment(toSafeSegment(name))).toBe(true);
       }),
     );
+  });
+});
+
+describe('heldBytes', () => {
+  it('is the sum of the sizes of the pieces held, the short last piece included', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 64 * MIN_PIECE_LENGTH }),
+        fc.integer({ min: 0, max: 2 }),
+        fc.array(fc.boolean(), { maxLength: 80 }),
+        (length, shift, picks) => {
+          const pieceLength = MIN_PIECE_LENGTH << shift;
+          const count = Math.ceil(length / pieceLength);
+          const have = new Bitfield(count);
+          let expected = 0;
+          for (let i = 0; i < count; i++) {
+            if (!picks[i]) continue;
+            have.set(i);
+            expected += pieceSize({ length, pieceLength }, i);
+          }
+          expect(heldBytes({ length, pieceLength }, have)).toBe(expected);
+        },
+      ),
+    );
+  });
+
+  it('is the whole length when every piece is held, and refuses a bitfield of another size', () => {
+    const m = { length: 3 * MIN_PIECE_LENGTH + 5, pieceLength: MIN_PIECE_LENGTH };
+    expect(heldBytes(m, Bitfield.full(4))).toBe(m.length);
+    expect(heldBytes(m, new Bitfield(4))).toBe(0);
+    expect(() => heldBytes(m, new Bitfield(3))).toThrow(RangeError);
   });
 });

@@ -10,13 +10,11 @@ import {
   UPLOAD_SLOTS,
 } from '@ringswarm/shared';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FakeClock } from '../helpers/fake-clock.js';
+import { FakeClock, flush } from '../helpers/fake-clock.js';
 import { newPeerId, type ScriptedPeer, scripted } from '../helpers/fake-link.js';
 import { seedable } from '../helpers/seed.js';
-import { until } from '../helpers/until.js';
 
-const WAIT_MS = 5_000;
-const nextMacrotask = () => new Promise((resolve) => setTimeout(resolve, 0));
+// Frames between the swarm and its scripted peers move on the test's FakeClock (see `flush`).
 const swarms: Swarm[] = [];
 afterEach(() => {
   for (const s of swarms.splice(0)) s.destroy();
@@ -80,7 +78,7 @@ describe('Swarm choking', () => {
     swarms.push(seeder);
     const peers: ScriptedPeer[] = [];
     for (let i = 0; i < count; i++) {
-      const p = scripted(seeder);
+      const p = scripted(seeder, newPeerId(), clock);
       p.handshake(seed.infoHash);
       p.send({ type: 'interested' });
       peers.push(p);
@@ -96,15 +94,14 @@ describe('Swarm choking', () => {
 
   it('uploads to at most the regular slots plus one optimistic peer, and rotates the optimistic one', async () => {
     const { peers, clock } = await seederWithPeers(UPLOAD_SLOTS + 3);
-    await until(() => unchokedNow(peers).length === UPLOAD_SLOTS + 1, WAIT_MS, 'the first unchokes');
-    for (let i = 0; i < 5; i++) await nextMacrotask();
+    await flush(clock);
     expect(unchokedNow(peers)).toHaveLength(UPLOAD_SLOTS + 1);
 
     const before = new Set(unchokedNow(peers).map((p) => p.id));
     const seen = new Set(before);
     for (let round = 0; round < OPTIMISTIC_ROUNDS * 4; round++) {
       clock.advance(CHOKE_INTERVAL_MS);
-      for (let i = 0; i < 3; i++) await nextMacrotask();
+      await flush(clock);
       expect(unchokedNow(peers)).toHaveLength(UPLOAD_SLOTS + 1);
       for (const p of unchokedNow(peers)) seen.add(p.id);
     }
@@ -113,14 +110,15 @@ describe('Swarm choking', () => {
   });
 
   it('ignores requests from a peer it chokes', async () => {
-    const { peers } = await seederWithPeers(UPLOAD_SLOTS + 3);
-    await until(() => unchokedNow(peers).length === UPLOAD_SLOTS + 1, WAIT_MS, 'the first unchokes');
+    const { peers, clock } = await seederWithPeers(UPLOAD_SLOTS + 3);
+    await flush(clock);
+    expect(unchokedNow(peers)).toHaveLength(UPLOAD_SLOTS + 1);
     const choked = peers.find((p) => !unchokedNow(peers).includes(p))!;
     choked.send({ type: 'request', index: 0, begin: 0, length: BLOCK_LENGTH });
     const open = unchokedNow(peers)[0]!;
     open.send({ type: 'request', index: 0, begin: 0, length: BLOCK_LENGTH });
-    await until(() => open.received('piece').length === 1, WAIT_MS, 'the unchoked peer served');
-    for (let i = 0; i < 5; i++) await nextMacrotask();
+    await flush(clock);
+    expect(open.received('piece')).toHaveLength(1);
     expect(choked.received('piece')).toEqual([]);
   });
 });
@@ -149,14 +147,15 @@ describe('rate limits', () => {
     swarms.push(seeder);
     const rate = 4 * BLOCK_LENGTH; // bytes per second
     seeder.setRateLimits({ upload: rate });
-    const p = scripted(seeder);
+    const p = scripted(seeder, newPeerId(), clock);
     p.handshake(seed.infoHash);
     p.send({ type: 'interested' });
-    await until(() => p.received('unchoke').length === 1, WAIT_MS, 'the unchoke');
+    await flush(clock);
+    expect(p.received('unchoke')).toHaveLength(1);
     for (let i = 0; i < 16; i++) {
       p.send({ type: 'request', index: i, begin: 0, length: BLOCK_LENGTH });
     }
-    for (let i = 0; i < 5; i++) await nextMacrotask();
+    await flush(clock);
     const sentAt = (ms: number) => {
       const bytes = p.received('piece').length * BLOCK_LENGTH;
       // Within one block of the rate, never above it by more than that block.
@@ -166,11 +165,40 @@ describe('rate limits', () => {
     sentAt(0);
     for (let t = 250; t <= 2000; t += 250) {
       clock.advance(250);
-      for (let i = 0; i < 5; i++) await nextMacrotask();
+      await flush(clock);
       sentAt(t);
     }
     seeder.setRateLimits({ upload: null });
-    await until(() => p.received('piece').length === 16, WAIT_MS, 'the rest once unlimited');
+    await flush(clock);
+    expect(p.received('piece')).toHaveLength(16);
     expect(seeder.rateLimits).toEqual({ upload: null, download: null });
+  });
+});
+
+describe('Swarm.destroy and its timers', () => {
+  it('leaves no timer behind: neither the choke round nor a rate-limited upload', async () => {
+    const data = new Uint8Array(randomBytes(8 * BLOCK_LENGTH));
+    const seed = await seedable('data.bin', data);
+    const clock = new FakeClock();
+    const seeder = new Swarm(
+      { peerId: newPeerId(), store: seed.store, clock },
+      { infoHash: seed.infoHash, manifest: seed.manifest, have: seed.have },
+    );
+    swarms.push(seeder);
+    seeder.setRateLimits({ upload: BLOCK_LENGTH });
+    const p = scripted(seeder, newPeerId(), clock);
+    p.handshake(seed.infoHash);
+    p.send({ type: 'interested' });
+    await flush(clock);
+    for (let i = 0; i < 4; i++) p.send({ type: 'request', index: i, begin: 0, length: BLOCK_LENGTH });
+    await flush(clock);
+    expect(p.received('piece')).toHaveLength(1);
+    // The next choke round and the upload that waits for the limit.
+    expect(clock.pending).toBe(2);
+
+    seeder.destroy();
+    await flush(clock); // the link's hang-up reaches the other end
+    expect(clock.pending).toBe(0);
+    expect(p.link.closed).toBe(true);
   });
 });

@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { BLOCK_LENGTH, MAX_PIPELINE, MemoryPieceStore, PIPELINE_DEPTH, Swarm } from '@ringswarm/shared';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FakeClock } from '../helpers/fake-clock.js';
-import { scripted } from '../helpers/fake-link.js';
+import { FakeClock, flush } from '../helpers/fake-clock.js';
+import { newPeerId, scripted } from '../helpers/fake-link.js';
 import { seedable } from '../helpers/seed.js';
-import { until } from '../helpers/until.js';
+import { waitFor } from '../helpers/until.js';
 
+/** Only for the hash checks (WebCrypto); frames move on the FakeClock (see `flush`). */
 const WAIT_MS = 5_000;
 const swarms: Swarm[] = [];
 afterEach(() => {
@@ -25,32 +26,38 @@ describe('Swarm endgame', () => {
     const leecher = new Swarm({ peerId: 'f'.repeat(40), store: new MemoryPieceStore(), clock }, { infoHash, manifest });
     swarms.push(leecher);
 
-    const slow = scripted(leecher);
+    const slow = scripted(leecher, newPeerId(), clock);
     slow.handshake(infoHash);
     slow.send({ type: 'bitfield', bits: new Uint8Array([0x80]) });
     slow.send({ type: 'unchoke' });
-    await until(() => slow.received('interested').length === 1, WAIT_MS, 'interest in the first peer');
-    await until(() => slow.received('request').length === 2, WAIT_MS, 'both blocks asked of the first peer');
+    await flush(clock);
+    expect(slow.received('interested')).toHaveLength(1);
+    expect(slow.received('request')).toHaveLength(2);
     expect(leecher.stats().endgame).toBe(false);
 
     // A second peer arrives while every block is in flight: endgame duplicates them.
-    const fast = scripted(leecher);
+    const fast = scripted(leecher, newPeerId(), clock);
     fast.handshake(infoHash);
     fast.send({ type: 'bitfield', bits: new Uint8Array([0x80]) });
     fast.send({ type: 'unchoke' });
-    await until(() => fast.received('request').length === 2, WAIT_MS, 'duplicates asked of the second peer');
+    await flush(clock);
+    expect(fast.received('request')).toHaveLength(2);
     expect(leecher.stats().endgame).toBe(true);
     expect(fast.received('request').map((r) => r.begin)).toEqual([0, BLOCK_LENGTH]);
 
     clock.advance(40);
     fast.send({ type: 'piece', index: 0, begin: 0, data: data.slice(0, BLOCK_LENGTH) });
-    await until(() => slow.received('cancel').length === 1, WAIT_MS, 'a cancel to the slower peer');
+    await flush(clock);
+    expect(slow.received('cancel')).toHaveLength(1);
     expect(slow.received('cancel')[0]).toEqual({ type: 'cancel', index: 0, begin: 0, length: BLOCK_LENGTH });
 
     // The slow peer's late copy of the same block is dropped, not counted twice.
+    const done = waitFor(leecher, 'done', WAIT_MS);
     slow.send({ type: 'piece', index: 0, begin: 0, data: data.slice(0, BLOCK_LENGTH) });
     fast.send({ type: 'piece', index: 0, begin: BLOCK_LENGTH, data: data.slice(BLOCK_LENGTH) });
-    await until(() => leecher.done, WAIT_MS, 'the download to finish');
+    await flush(clock);
+    await done;
+    expect(leecher.done).toBe(true);
     const stats = leecher.stats();
     expect(stats.downloaded).toBe(data.length);
     expect(stats.eta).toBe(0);
@@ -68,11 +75,12 @@ describe('Swarm request window', () => {
     const clock = new FakeClock();
     const leecher = new Swarm({ peerId: 'e'.repeat(40), store: new MemoryPieceStore(), clock }, { infoHash, manifest });
     swarms.push(leecher);
-    const far = scripted(leecher);
+    const far = scripted(leecher, newPeerId(), clock);
     far.handshake(infoHash);
     far.send({ type: 'bitfield', bits: new Uint8Array(Math.ceil(manifest.pieces.length / 8)).fill(0xff) });
     far.send({ type: 'unchoke' });
-    await until(() => far.received('request').length === PIPELINE_DEPTH, WAIT_MS, 'the first window');
+    await flush(clock);
+    expect(far.received('request')).toHaveLength(PIPELINE_DEPTH);
 
     // Every round trip takes 500 ms, and the peer answers everything asked so far at once.
     let answered = 0;
@@ -90,7 +98,9 @@ describe('Swarm request window', () => {
           data: data.subarray(r.index * BLOCK_LENGTH + r.begin, r.index * BLOCK_LENGTH + r.begin + r.length),
         });
       }
-      await until(() => far.received('request').length > answered || leecher.done, WAIT_MS, 'the next requests');
+      await flush(clock);
+      // No new requests: every block was asked for and answered, only the hash checks are left.
+      if (far.received('request').length === answered && !leecher.done) await waitFor(leecher, 'done', WAIT_MS);
     }
     // 32 blocks per 500 ms is ~1 MiB/s; times a 500 ms round trip, twice, is a window of 64.
     expect(outstanding[0]).toBe(PIPELINE_DEPTH);

@@ -18,11 +18,16 @@ import {
   Swarm,
 } from '@ringswarm/shared';
 import { afterEach, describe, expect, it } from 'vitest';
+import { FakeClock, flush } from '../helpers/fake-clock.js';
 import { connect, linkPair, newPeerId, type ScriptedPeer, scripted } from '../helpers/fake-link.js';
 import { seedable } from '../helpers/seed.js';
 import { until, waitFor } from '../helpers/until.js';
 
-/** Upper bound for any one wait; the in-memory transfers here finish far sooner. */
+/**
+ * Upper bound for any one wait; the in-memory transfers here finish far sooner. Waits that
+ * involve only frames and store reads run on a FakeClock instead (see `flush`); the ones
+ * left wait for WebCrypto's hashing, which no fake clock can hurry.
+ */
 const WAIT_MS = 5_000;
 
 /** A memory store that remembers every write, and whether it came after destroy(). */
@@ -50,19 +55,19 @@ afterEach(() => {
   for (const s of swarms.splice(0)) s.destroy();
 });
 
-async function newSeeder(data: Uint8Array, options: { infoHash?: string } = {}) {
+async function newSeeder(data: Uint8Array, options: { infoHash?: string; clock?: FakeClock } = {}) {
   const seed = await seedable('data.bin', data);
   const swarm = new Swarm(
-    { peerId: newPeerId(), store: seed.store },
+    { peerId: newPeerId(), store: seed.store, ...(options.clock ? { clock: options.clock } : {}) },
     { infoHash: options.infoHash ?? seed.infoHash, manifest: seed.manifest, have: seed.have },
   );
   swarms.push(swarm);
   return { swarm, ...seed };
 }
 
-function newLeecher(infoHash: string) {
+function newLeecher(infoHash: string, clock?: FakeClock) {
   const store = new RecordingStore();
-  const swarm = new Swarm({ peerId: newPeerId(), store }, { infoHash });
+  const swarm = new Swarm({ peerId: newPeerId(), store, ...(clock ? { clock } : {}) }, { infoHash });
   swarms.push(swarm);
   return { swarm, store };
 }
@@ -123,19 +128,22 @@ describe('Swarm transfer', () => {
   it('requests a piece once, not again while its hash is being checked', async () => {
     const data = random(BLOCK_LENGTH); // one piece of one block
     const { manifest, infoHash } = await seedable('data.bin', data);
-    const leecher = new Swarm({ peerId: newPeerId(), store: new MemoryPieceStore() }, { infoHash, manifest });
+    const clock = new FakeClock();
+    const leecher = new Swarm({ peerId: newPeerId(), store: new MemoryPieceStore(), clock }, { infoHash, manifest });
     swarms.push(leecher);
     const done = waitFor(leecher, 'done', WAIT_MS);
-    const seeder = scripted(leecher);
+    const seeder = scripted(leecher, newPeerId(), clock);
 
     seeder.handshake(infoHash);
     seeder.send({ type: 'bitfield', bits: new Uint8Array([0x80]) });
     seeder.send({ type: 'unchoke' });
-    await until(() => seeder.received('request').length > 0, WAIT_MS, 'a request');
+    await flush(clock);
+    expect(seeder.received('request').length).toBeGreaterThan(0);
     seeder.send({ type: 'piece', index: 0, begin: 0, data });
+    await flush(clock);
     await done;
     // Frames the leecher sent before it finished are delivered by now.
-    for (let i = 0; i < 5; i++) await nextMacrotask();
+    await flush(clock);
 
     expect(seeder.received('request')).toEqual([{ type: 'request', index: 0, begin: 0, length: BLOCK_LENGTH }]);
   });
@@ -325,12 +333,14 @@ describe('Swarm against misbehaving peers', () => {
         (infoHash) => [encodeMessage({ type: 'handshake', version: 1, infoHash, peerId: newPeerId() })],
       ],
     ])('%s', async (_what, badFrames) => {
-      const seeder = await newSeeder(data);
+      const clock = new FakeClock();
+      const seeder = await newSeeder(data, { clock });
       const events = record(seeder.swarm);
-      const bad = scripted(seeder.swarm);
+      const bad = scripted(seeder.swarm, newPeerId(), clock);
       bad.handshake(seeder.infoHash);
       for (const frame of badFrames(seeder.infoHash)) bad.link.send(frame);
-      await until(() => bad.atSwarm.closed, WAIT_MS, 'the bad link to close');
+      await flush(clock);
+      expect(bad.atSwarm.closed).toBe(true);
 
       expect(bad.atSwarm.closeCode).toBe('ERR_BAD_FRAME');
       expect(events.closed).toEqual([[bad.id, 'ERR_BAD_FRAME']]);
@@ -344,11 +354,13 @@ describe('Swarm against misbehaving peers', () => {
     });
 
     it('a frame before the handshake', async () => {
-      const seeder = await newSeeder(data);
+      const clock = new FakeClock();
+      const seeder = await newSeeder(data, { clock });
       const events = record(seeder.swarm);
-      const bad = scripted(seeder.swarm);
+      const bad = scripted(seeder.swarm, newPeerId(), clock);
       bad.send({ type: 'interested' });
-      await until(() => bad.atSwarm.closed, WAIT_MS, 'the link to close');
+      await flush(clock);
+      expect(bad.atSwarm.closed).toBe(true);
 
       expect(events.closed).toEqual([[bad.id, 'ERR_BAD_FRAME']]);
       expect(bad.received('bitfield')).toEqual([]);
@@ -363,11 +375,13 @@ describe('Swarm against misbehaving peers', () => {
       (peer, infoHash) => peer.handshake(infoHash, { peerId: 'f'.repeat(40) }),
     ],
   ])('closes a handshake for %s with ERR_BAD_HANDSHAKE', async (_what, sendHandshake) => {
-    const seeder = await newSeeder(random(40_000));
+    const clock = new FakeClock();
+    const seeder = await newSeeder(random(40_000), { clock });
     const events = record(seeder.swarm);
-    const peer = scripted(seeder.swarm);
+    const peer = scripted(seeder.swarm, newPeerId(), clock);
     sendHandshake(peer, seeder.infoHash);
-    await until(() => peer.atSwarm.closed, WAIT_MS, 'the link to close');
+    await flush(clock);
+    expect(peer.atSwarm.closed).toBe(true);
 
     expect(peer.atSwarm.closeCode).toBe('ERR_BAD_HANDSHAKE');
     expect(events.closed).toEqual([[peer.id, 'ERR_BAD_HANDSHAKE']]);
@@ -377,12 +391,14 @@ describe('Swarm against misbehaving peers', () => {
   });
 
   it('two swarms for different files part with ERR_BAD_HANDSHAKE', async () => {
-    const seeder = await newSeeder(random(40_000));
-    const leecher = newLeecher('cd'.repeat(32));
+    const clock = new FakeClock();
+    const seeder = await newSeeder(random(40_000), { clock });
+    const leecher = newLeecher('cd'.repeat(32), clock);
     const events = record(leecher.swarm);
 
-    const [atLeecher] = connect(leecher.swarm, seeder.swarm);
-    await until(() => atLeecher.closed, WAIT_MS, 'the link to close');
+    const [atLeecher] = connect(leecher.swarm, seeder.swarm, undefined, clock);
+    await flush(clock);
+    expect(atLeecher.closed).toBe(true);
 
     expect(events.closed).toEqual([[seeder.swarm.peerId, 'ERR_BAD_HANDSHAKE']]);
     expect(leecher.swarm.manifest).toBeNull();
@@ -436,8 +452,9 @@ describe('Swarm and a failing store', () => {
     const unreadable = new ReaderPieceStore(seed.manifest, () =>
       Promise.reject(new Error('NotReadableError: the file changed on disk')),
     );
+    const clock = new FakeClock();
     const seeder = new Swarm(
-      { peerId: newPeerId(), store: unreadable },
+      { peerId: newPeerId(), store: unreadable, clock },
       { infoHash: seed.infoHash, manifest: seed.manifest, have: seed.have },
     );
     swarms.push(seeder);
@@ -445,11 +462,14 @@ describe('Swarm and a failing store', () => {
     const onUnhandled = (reason: unknown) => unhandled.push(reason);
     process.on('unhandledRejection', onUnhandled);
     try {
-      const peer = scripted(seeder);
+      const peer = scripted(seeder, newPeerId(), clock);
       peer.handshake(seed.infoHash);
       peer.send({ type: 'interested' });
-      await until(() => peer.received('unchoke').length === 1, WAIT_MS, 'the unchoke');
+      await flush(clock);
+      expect(peer.received('unchoke').length).toBe(1);
       peer.send({ type: 'request', index: 0, begin: 0, length: BLOCK_LENGTH });
+      await flush(clock);
+      // Node reports an unhandled rejection after the microtasks of a turn: give it turns.
       for (let i = 0; i < 20; i++) await nextMacrotask();
     } finally {
       process.off('unhandledRejection', onUnhandled);

@@ -12,7 +12,7 @@
 
 import { ErrorCode } from '../protocol/errors.js';
 import { isOverlayFrame, isSwarmFrame } from '../protocol/frames.js';
-import { decodeMessage, MessageType } from '../swarm/wire.js';
+import { decodeMessage, MessageType } from '../swarm/wire-codec.js';
 import { randomBytes, toHex } from '../util/bytes.js';
 import type { Clock } from '../util/clock.js';
 import { Emitter } from '../util/emitter.js';

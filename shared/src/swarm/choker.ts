@@ -1,14 +1,18 @@
 /**
- * Who we upload to. Pure: the swarm calls it every choke round with its peers' state.
+ * Who we upload to. {@link chooseUnchoked} is pure: {@link ChokeRounds} calls it every choke
+ * round with its peers' state, and sends the chokes and unchokes that follow.
  * Up to `slots` interested peers are unchoked, best first: while downloading, those that
  * give us the most (tit for tat); while seeding, those that take the most (fast
  * spreaders). One more "optimistic" slot goes to a peer outside that set, rotated every
  * few rounds, so newcomers get a chance to prove themselves.
  */
 
+import type { Clock } from '../util/clock.js';
+import type { PeerWire } from './peer-wire.js';
+
 /** Regular upload slots. */
 export const UPLOAD_SLOTS = 4;
-/** Seconds between choke rounds. */
+/** Milliseconds between choke rounds. */
 export const CHOKE_INTERVAL_MS = 10_000;
 /** Rounds an optimistic unchoke lasts. */
 export const OPTIMISTIC_ROUNDS = 3;
@@ -43,4 +47,82 @@ export function chooseUnchoked(
   if (next === null) next = pickOptimistic(eligible);
   if (next !== null) unchoked.add(next);
   return { unchoked, optimistic: next };
+}
+
+/**
+ * The choke rounds of one swarm: a full round every {@link CHOKE_INTERVAL_MS} while any peer
+ * is connected (rotating the optimistic slot every {@link OPTIMISTIC_ROUNDS}), and a quick
+ * one whenever a peer's interest changes or an unchoked peer leaves.
+ */
+export class ChokeRounds {
+  readonly #clock: Clock;
+  readonly #random: () => number;
+  readonly #peers: ReadonlyMap<string, PeerWire>;
+  readonly #seeding: () => boolean;
+  #timer: unknown = null;
+  #round = 0;
+  #optimistic: string | null = null;
+  #destroyed = false;
+
+  /**
+   * @param peers every connected peer, in connection order
+   * @param seeding true while we have every piece (rank by upload rate, not download rate)
+   */
+  constructor(
+    deps: { clock: Clock; random: () => number },
+    peers: ReadonlyMap<string, PeerWire>,
+    seeding: () => boolean,
+  ) {
+    this.#clock = deps.clock;
+    this.#random = deps.random;
+    this.#peers = peers;
+    this.#seeding = seeding;
+  }
+
+  /** Starts the timed rounds unless they run; they stop by themselves when no peer is left. */
+  start(): void {
+    if (this.#timer !== null || this.#destroyed) return;
+    const round = () => {
+      this.#timer = null;
+      if (this.#destroyed || this.#peers.size === 0) return;
+      this.rechoke(true);
+      this.#timer = this.#clock.setTimeout(round, CHOKE_INTERVAL_MS);
+    };
+    this.#timer = this.#clock.setTimeout(round, CHOKE_INTERVAL_MS);
+  }
+
+  /**
+   * Recomputes who we upload to, and tells the peers whose state changed.
+   * @param fullRound a timed round, which may rotate the optimistic slot
+   */
+  rechoke(fullRound: boolean): void {
+    if (this.#destroyed) return;
+    if (fullRound && ++this.#round % OPTIMISTIC_ROUNDS === 0) this.#optimistic = null;
+    const peers = [...this.#peers.values()]
+      .filter((w) => w.handshaken)
+      .map((w) => ({
+        id: w.remoteId,
+        interested: w.peerInterested,
+        downloadRate: w.downloadMeter.rate(),
+        uploadRate: w.uploadMeter.rate(),
+      }));
+    const { unchoked, optimistic } = chooseUnchoked(
+      peers,
+      this.#seeding(),
+      UPLOAD_SLOTS,
+      this.#optimistic,
+      (eligible) => (eligible.length === 0 ? null : eligible[Math.floor(this.#random() * eligible.length)]!),
+    );
+    this.#optimistic = optimistic;
+    for (const wire of this.#peers.values()) {
+      if (wire.handshaken) wire.setChoking(!unchoked.has(wire.remoteId));
+    }
+  }
+
+  /** Stops the rounds. Idempotent. */
+  destroy(): void {
+    this.#destroyed = true;
+    if (this.#timer !== null) this.#clock.clearTimeout(this.#timer);
+    this.#timer = null;
+  }
 }

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { ErrorCode, RingswarmError } from '../protocol/errors.js';
 import { describeIssues } from '../protocol/tracker.js';
 import { sha256Hex } from '../util/bytes.js';
+import type { Bitfield } from './bitfield.js';
 
 export const MANIFEST_VERSION = 1;
 export const MIN_PIECE_LENGTH = 16 * 1024;
@@ -106,6 +107,19 @@ export function pieceCount(length: number, pieceLength: number): number {
 export function pieceSize(manifest: Pick<Manifest, 'length' | 'pieceLength'>, index: number): number {
   const start = index * manifest.pieceLength;
   return Math.max(0, Math.min(manifest.pieceLength, manifest.length - start));
+}
+
+/**
+ * Bytes held by someone who has the pieces set in `have` (one bit per piece): every piece is
+ * `pieceLength` long but the last, which may be short.
+ */
+export function heldBytes(manifest: Pick<Manifest, 'length' | 'pieceLength'>, have: Bitfield): number {
+  const count = pieceCount(manifest.length, manifest.pieceLength);
+  if (have.length !== count) throw new RangeError(`have has ${have.length} bits for ${count} pieces`);
+  if (have.count === 0) return 0;
+  const last = count - 1;
+  const shortfall = have.has(last) ? manifest.pieceLength - pieceSize(manifest, last) : 0;
+  return have.count * manifest.pieceLength - shortfall;
 }
 
 /** Power of two in [16 KiB, 4 MiB] giving at most about {@link TARGET_PIECE_COUNT} pieces. */

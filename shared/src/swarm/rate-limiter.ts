@@ -55,3 +55,15 @@ export class RateLimiter {
     this.#last = t;
   }
 }
+
+/** Milliseconds until a send would put none of `limiters` into debt (0 = go on). */
+export function delayAll(limiters: readonly RateLimiter[]): number {
+  let wait = 0;
+  for (const limiter of limiters) wait = Math.max(wait, limiter.delay());
+  return wait;
+}
+
+/** Takes `bytes` from each of `limiters`, in order. */
+export function reserveAll(limiters: readonly RateLimiter[], bytes: number): void {
+  for (const limiter of limiters) limiter.reserve(bytes);
+}

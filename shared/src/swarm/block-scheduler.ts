@@ -1,0 +1,261 @@
+/**
+ * Which block to ask which peer for next. Pieces are fetched in blocks of
+ * {@link BLOCK_LENGTH} into partial pieces; a peer's pipeline is kept as full as its
+ * bandwidth-delay product needs (the request window), within the download rate limits.
+ * Pieces already started are finished before new ones are picked (by the
+ * {@link PiecePicker}); once every missing block is asked of someone, endgame asks idle
+ * peers for the same blocks and cancels the copies that lose the race.
+ *
+ * A complete piece is handed to `complete` (the verifier); the scheduler forgets it.
+ */
+
+import { ErrorCode, RingswarmError } from '../protocol/errors.js';
+import type { Clock } from '../util/clock.js';
+import type { Bitfield } from './bitfield.js';
+import { type Manifest, pieceSize } from './manifest.js';
+import { type Block, blockKey, type PeerWire } from './peer-wire.js';
+import type { PiecePicker } from './piece-picker.js';
+import { delayAll, RateLimiter, reserveAll } from './rate-limiter.js';
+import { BLOCK_LENGTH, checkBlock } from './wire-codec.js';
+
+/** Requests kept outstanding with one peer at least (blocks). */
+export const PIPELINE_DEPTH = 32;
+/** Most requests kept outstanding with one peer (blocks), on long, fast paths. */
+export const MAX_PIPELINE = 256;
+
+/** A piece being fetched. */
+export interface PartialPiece {
+  data: Uint8Array;
+  /** Offsets of blocks requested from some peer and not yet received. */
+  requested: Set<number>;
+  /** Offset of each received block -> the peer that sent it. */
+  received: Map<number, string>;
+  blocks: number;
+  /** Set when the piece failed its hash check before: only this peer may fill it. */
+  owner: string | null;
+}
+
+export interface SchedulerHooks {
+  /** True when piece `index` may be started: not held, not being verified, wanted. */
+  mayStart(index: number): boolean;
+  /** True when piece `index` failed its hash check with blocks from several peers. */
+  isSuspect(index: number): boolean;
+  /** Every block of piece `index` arrived; called before the sender's pipeline is refilled. */
+  complete(index: number, piece: PartialPiece): void;
+}
+
+/** What the scheduler works on once the manifest is known. */
+interface Pieces {
+  manifest: Manifest;
+  have: Bitfield;
+  picker: PiecePicker;
+}
+
+export class BlockScheduler {
+  /** This swarm's own download limit. */
+  readonly limit: RateLimiter;
+  readonly #clock: Clock;
+  readonly #peers: ReadonlyMap<string, PeerWire>;
+  readonly #shared: () => RateLimiter | undefined;
+  readonly #hooks: SchedulerHooks;
+  #pieces: Pieces | null = null;
+  readonly #partial = new Map<number, PartialPiece>();
+  /**
+   * Set by the first endgame request and never cleared: `stats().endgame` reports whether
+   * the download reached endgame, and stays true after it completes (clearing it would
+   * change what a finished swarm reports).
+   */
+  #endgame = false;
+  #timer: unknown = null;
+  #destroyed = false;
+
+  /**
+   * @param peers every connected peer, in connection order
+   * @param shared the client's download limit across swarms, if any (read at every request)
+   */
+  constructor(
+    deps: { clock: Clock },
+    peers: ReadonlyMap<string, PeerWire>,
+    shared: () => RateLimiter | undefined,
+    hooks: SchedulerHooks,
+  ) {
+    this.#clock = deps.clock;
+    this.#peers = peers;
+    this.#shared = shared;
+    this.#hooks = hooks;
+    this.limit = new RateLimiter(() => deps.clock.now());
+  }
+
+  /** Starts scheduling: the manifest is known. `have` and `picker` are the swarm's, kept current by it. */
+  start(manifest: Manifest, have: Bitfield, picker: PiecePicker): void {
+    this.#pieces = { manifest, have, picker };
+  }
+
+  /** True once every remaining block was requested and duplicates went to idle peers. */
+  get endgame(): boolean {
+    return this.#endgame;
+  }
+
+  /** Pieces with blocks requested or received, in the order they were started. */
+  get partialPieces(): number[] {
+    return [...this.#partial.keys()];
+  }
+
+  requestAll(): void {
+    for (const wire of this.#peers.values()) this.requestMore(wire);
+  }
+
+  /** Fills this peer's request pipeline with blocks it has and nobody else is fetching. */
+  requestMore(wire: PeerWire): void {
+    const pieces = this.#pieces;
+    if (!pieces || pieces.have.complete || wire.chokedByRemote || !wire.bits) return;
+    const window = this.window(wire);
+    while (wire.inflight.size < window) {
+      const wait = delayAll(this.#limiters());
+      if (wait > 0) {
+        this.#retryIn(wait);
+        return;
+      }
+      const block = this.#nextBlock(wire, wire.bits, pieces);
+      if (!block) break;
+      wire.inflight.set(blockKey(block.index, block.begin), { ...block, sentAt: this.#clock.now() });
+      wire.send({ type: 'request', ...block });
+      reserveAll(this.#limiters(), block.length);
+    }
+  }
+
+  /**
+   * Requests to keep outstanding with a peer: twice its bandwidth-delay product (measured
+   * rate times the smallest round trip seen), so a long, fast path (a TURN relay across a
+   * continent) stays full. Never below {@link PIPELINE_DEPTH}: a window-limited rate would
+   * otherwise shrink its own estimate. At most {@link MAX_PIPELINE}.
+   */
+  window(wire: PeerWire): number {
+    const rate = wire.downloadMeter.rate();
+    if (!Number.isFinite(wire.minRtt) || rate === 0) return PIPELINE_DEPTH;
+    const bdpBlocks = (rate * (wire.minRtt / 1000)) / BLOCK_LENGTH;
+    return Math.max(PIPELINE_DEPTH, Math.min(MAX_PIPELINE, Math.ceil(2 * bdpBlocks)));
+  }
+
+  /**
+   * A block arrived from a peer. Throws `ERR_BAD_FRAME` before the manifest or out of range.
+   * A block we did not ask this peer for is dropped; a copy that lost an endgame race is
+   * counted for the peer's rate only. The other copies asked for are cancelled.
+   */
+  receive(wire: PeerWire, index: number, begin: number, data: Uint8Array): void {
+    const pieces = this.#pieces;
+    if (!pieces) throw new RingswarmError(ErrorCode.BAD_FRAME, 'piece before manifest');
+    checkBlock(pieces.manifest, index, begin, data.length);
+    const key = blockKey(index, begin);
+    const block = wire.inflight.get(key);
+    // A block we did not ask this peer for (or cancelled) is dropped, not stored.
+    if (!block || block.length !== data.length) return;
+    wire.inflight.delete(key);
+    wire.minRtt = Math.min(wire.minRtt, this.#clock.now() - block.sentAt);
+    wire.downloadMeter.add(data.length);
+    // Endgame: the same block was asked of others too; tell them not to bother.
+    for (const other of this.#peers.values()) {
+      if (other !== wire && other.inflight.delete(key)) {
+        other.send({ type: 'cancel', index, begin, length: block.length });
+      }
+    }
+    const partial = this.#partial.get(index);
+    if (!partial || partial.received.has(begin)) {
+      this.requestMore(wire);
+      return;
+    }
+    partial.requested.delete(begin);
+    partial.received.set(begin, wire.remoteId);
+    partial.data.set(data, begin);
+    wire.downloaded += data.length;
+    if (partial.received.size === partial.blocks) {
+      this.#partial.delete(index);
+      this.#hooks.complete(index, partial);
+    }
+    this.requestMore(wire);
+  }
+
+  /**
+   * Hands back what was asked of a peer that choked us or left, for others to fetch; a
+   * piece only it was allowed to fill (see {@link PartialPiece.owner}) starts over.
+   */
+  release(wire: PeerWire): void {
+    for (const block of wire.inflight.values()) this.#partial.get(block.index)?.requested.delete(block.begin);
+    wire.inflight.clear();
+    for (const [index, partial] of this.#partial) {
+      if (partial.owner === wire.remoteId) this.#partial.delete(index);
+    }
+  }
+
+  /** Forgets every partial piece and clears the timer. Idempotent. */
+  destroy(): void {
+    this.#destroyed = true;
+    if (this.#timer !== null) this.#clock.clearTimeout(this.#timer);
+    this.#timer = null;
+    this.#partial.clear();
+  }
+
+  #nextBlock(wire: PeerWire, remote: Bitfield, { manifest, have, picker }: Pieces): Block | null {
+    const remoteId = wire.remoteId;
+    // Finish pieces already started before starting new ones.
+    for (const [index, partial] of this.#partial) {
+      if (!remote.has(index) || (partial.owner !== null && partial.owner !== remoteId)) continue;
+      const block = this.#unrequestedBlock(manifest, index, partial);
+      if (block) return block;
+    }
+    const index = picker.pick(remote, (i) => !this.#partial.has(i) && this.#hooks.mayStart(i), have.count);
+    if (index >= 0) {
+      const size = pieceSize(manifest, index);
+      const partial: PartialPiece = {
+        data: new Uint8Array(size),
+        requested: new Set(),
+        received: new Map(),
+        blocks: Math.ceil(size / BLOCK_LENGTH),
+        owner: this.#hooks.isSuspect(index) ? remoteId : null,
+      };
+      this.#partial.set(index, partial);
+      return this.#unrequestedBlock(manifest, index, partial);
+    }
+    return this.#endgameBlock(wire, remote, manifest);
+  }
+
+  /**
+   * Endgame: every missing block is already asked of some peer. An idle peer that has one
+   * asks for it too; whichever copy arrives first wins and the others are cancelled.
+   */
+  #endgameBlock(wire: PeerWire, remote: Bitfield, manifest: Manifest): Block | null {
+    for (const [index, partial] of this.#partial) {
+      if (!remote.has(index) || partial.owner !== null) continue;
+      const size = pieceSize(manifest, index);
+      for (let begin = 0; begin < size; begin += BLOCK_LENGTH) {
+        if (partial.received.has(begin) || wire.inflight.has(blockKey(index, begin))) continue;
+        this.#endgame = true;
+        return { index, begin, length: Math.min(BLOCK_LENGTH, size - begin) };
+      }
+    }
+    return null;
+  }
+
+  #unrequestedBlock(manifest: Manifest, index: number, partial: PartialPiece): Block | null {
+    const size = pieceSize(manifest, index);
+    for (let begin = 0; begin < size; begin += BLOCK_LENGTH) {
+      if (partial.requested.has(begin) || partial.received.has(begin)) continue;
+      partial.requested.add(begin);
+      return { index, begin, length: Math.min(BLOCK_LENGTH, size - begin) };
+    }
+    return null;
+  }
+
+  #limiters(): RateLimiter[] {
+    const shared = this.#shared();
+    return shared ? [this.limit, shared] : [this.limit];
+  }
+
+  #retryIn(ms: number): void {
+    if (this.#timer !== null) return;
+    this.#timer = this.#clock.setTimeout(() => {
+      this.#timer = null;
+      if (!this.#destroyed) this.requestAll();
+    }, ms);
+  }
+}

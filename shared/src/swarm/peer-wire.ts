@@ -1,0 +1,285 @@
+/**
+ * One connection to one peer: its protocol state (who chokes whom, who wants what, what is
+ * in flight either way) and the dispatch of its inbound frames, one `#onX` per message.
+ * The state that concerns only this peer changes here; what concerns the swarm (pieces,
+ * the manifest, the upload pump) goes to the {@link PeerWireHandlers} the swarm passes in.
+ *
+ * Transport-agnostic: the connection is anything that satisfies {@link FrameLink}.
+ */
+
+import { ErrorCode, RingswarmError } from '../protocol/errors.js';
+import type { Clock } from '../util/clock.js';
+import type { Bitfield } from './bitfield.js';
+import { RateMeter } from './rate-meter.js';
+import { decodeMessage, encodeMessage, WIRE_VERSION, type WireMessage } from './wire-codec.js';
+
+/** What the engine needs from a connection to one peer. */
+export interface FrameLink {
+  readonly remoteId: string;
+  /** Sends one frame; returns false when the caller should wait for `drain`. */
+  send(frame: Uint8Array): boolean;
+  on(event: 'frame', listener: (frame: Uint8Array) => void): unknown;
+  on(event: 'drain', listener: () => void): unknown;
+  on(event: 'close', listener: (code?: string) => void): unknown;
+  off(event: 'frame', listener: (frame: Uint8Array) => void): unknown;
+  off(event: 'drain', listener: () => void): unknown;
+  off(event: 'close', listener: (code?: string) => void): unknown;
+  /** Closes the connection, reporting `code` as the reason. */
+  close(code?: string): void;
+}
+
+/** A block of a piece: `length` bytes at `begin`. */
+export interface Block {
+  index: number;
+  begin: number;
+  length: number;
+}
+
+/** A block we asked a peer for. */
+export interface SentRequest extends Block {
+  /** Clock reading when the request was sent. */
+  sentAt: number;
+}
+
+/**
+ * Haves kept from a peer before we know the manifest (they are checked against it then);
+ * later ones are dropped. Bounds what a peer can make us hold before we can check anything.
+ */
+export const MAX_PENDING_HAVES = 1 << 16;
+
+/** The key of a block in {@link PeerWire.inflight}. */
+export const blockKey = (index: number, begin: number) => `${index}:${begin}`;
+
+/**
+ * What the swarm does with a peer's messages. Each is called after the wire has updated its
+ * own state; a handler may throw {@link RingswarmError} to close this peer (see `error`).
+ */
+export interface PeerWireHandlers {
+  /** The remote proved it belongs to this swarm. */
+  handshake(wire: PeerWire): void;
+  bitfield(wire: PeerWire, bits: Uint8Array): void;
+  have(wire: PeerWire, index: number): void;
+  /** The remote choked us: its requests in flight will not be answered. */
+  choke(wire: PeerWire): void;
+  unchoke(wire: PeerWire): void;
+  /** The remote's interest changed (see {@link PeerWire.peerInterested}). */
+  interest(wire: PeerWire): void;
+  request(wire: PeerWire, block: Block): void;
+  piece(wire: PeerWire, index: number, begin: number, data: Uint8Array): void;
+  metadataRequest(wire: PeerWire, chunk: number): void;
+  metadataData(wire: PeerWire, chunk: number, total: number, data: Uint8Array): void;
+  metadataReject(wire: PeerWire): void;
+  /** The link can take more frames again. */
+  drain(wire: PeerWire): void;
+  /** The link closed. */
+  close(wire: PeerWire, code: string | undefined): void;
+  /** The remote broke the protocol; the swarm closes it. */
+  error(wire: PeerWire, error: RingswarmError): void;
+}
+
+export interface PeerWireOptions {
+  /** The swarm this wire belongs to: a handshake for another one is refused. */
+  infoHash: string;
+}
+
+export class PeerWire {
+  readonly link: FrameLink;
+  readonly remoteId: string;
+  handshaken = false;
+  /** The remote's pieces, once both its bitfield and our manifest are known. */
+  bits: Bitfield | null = null;
+  /** A bitfield received before we had the manifest. */
+  pendingBits: Uint8Array | null = null;
+  /** Haves received before we had the manifest (at most {@link MAX_PENDING_HAVES}). */
+  pendingHaves: number[] = [];
+  /** True while the remote refuses our requests. */
+  chokedByRemote = true;
+  /** True while we refuse the remote's requests. */
+  amChoking = true;
+  /** The remote wants pieces from us. */
+  peerInterested = false;
+  /** We told the remote we want pieces from it. */
+  amInterested = false;
+  /** Our requests to the remote, by {@link blockKey}. */
+  readonly inflight = new Map<string, SentRequest>();
+  /** The remote's requests to us, in order, not yet served. */
+  uploads: Block[] = [];
+  /** True while the upload pump runs for this wire. */
+  uploading = false;
+  /** True after a send asked us to wait for `drain`. */
+  waitingForDrain = false;
+  /**
+   * Payload bytes of this peer's blocks that went into a piece. Unlike `downloadMeter`, which
+   * counts every block we asked for, it leaves out an endgame duplicate that came second.
+   */
+  downloaded = 0;
+  /** Payload bytes sent to this peer (its total is this peer's "uploaded"). */
+  readonly uploadMeter: RateMeter;
+  /** Payload bytes of every requested block this peer sent, duplicates included. */
+  readonly downloadMeter: RateMeter;
+  /** Smallest request-to-block time seen, ms: the round trip without queueing. */
+  minRtt = Number.POSITIVE_INFINITY;
+
+  readonly #infoHash: string;
+  readonly #handlers: PeerWireHandlers;
+  #attached = false;
+  readonly #listeners = {
+    frame: (frame: Uint8Array) => this.onFrame(frame),
+    drain: () => {
+      this.waitingForDrain = false;
+      this.#handlers.drain(this);
+    },
+    close: (code?: string) => this.#handlers.close(this, code),
+  };
+
+  constructor(link: FrameLink, deps: { clock: Clock }, options: PeerWireOptions, handlers: PeerWireHandlers) {
+    this.link = link;
+    this.remoteId = link.remoteId;
+    this.#infoHash = options.infoHash;
+    this.#handlers = handlers;
+    const now = () => deps.clock.now();
+    this.uploadMeter = new RateMeter(now);
+    this.downloadMeter = new RateMeter(now);
+  }
+
+  /** True from {@link attach} until {@link detach}: the swarm still talks to this peer. */
+  get attached(): boolean {
+    return this.#attached;
+  }
+
+  /** Starts listening to the link. */
+  attach(): void {
+    if (this.#attached) return;
+    this.#attached = true;
+    this.link.on('frame', this.#listeners.frame);
+    this.link.on('drain', this.#listeners.drain);
+    this.link.on('close', this.#listeners.close);
+  }
+
+  /** Stops listening to the link (it is not closed). Frames that still arrive are ignored. */
+  detach(): void {
+    this.#attached = false;
+    this.link.off('frame', this.#listeners.frame);
+    this.link.off('drain', this.#listeners.drain);
+    this.link.off('close', this.#listeners.close);
+  }
+
+  /** Keeps a have that came before the manifest, up to {@link MAX_PENDING_HAVES}. */
+  holdHave(index: number): void {
+    if (this.pendingHaves.length < MAX_PENDING_HAVES) this.pendingHaves.push(index);
+  }
+
+  send(msg: WireMessage): boolean {
+    return this.link.send(encodeMessage(msg));
+  }
+
+  /** Tells the remote whether we want anything it has (only on change, once handshaken). */
+  setInterested(interested: boolean): void {
+    if (this.amInterested === interested || !this.handshaken) return;
+    this.amInterested = interested;
+    this.send({ type: interested ? 'interested' : 'not-interested' });
+  }
+
+  /** Chokes or unchokes the remote (only on change); choking drops its queued requests. */
+  setChoking(choke: boolean): void {
+    if (choke === this.amChoking) return;
+    this.amChoking = choke;
+    if (choke) this.uploads = [];
+    this.send({ type: choke ? 'choke' : 'unchoke' });
+  }
+
+  /**
+   * Handles one inbound frame (the link's `frame` event, or a frame read before the wire
+   * existed). A protocol violation goes to the `error` handler.
+   */
+  onFrame(frame: Uint8Array): void {
+    if (!this.#attached) return;
+    try {
+      this.#dispatch(decodeMessage(frame));
+    } catch (err) {
+      if (err instanceof RingswarmError) this.#handlers.error(this, err);
+      else throw err;
+    }
+  }
+
+  #dispatch(msg: WireMessage): void {
+    if (!this.handshaken && msg.type !== 'handshake') {
+      throw new RingswarmError(ErrorCode.BAD_FRAME, `${msg.type} before handshake`);
+    }
+    switch (msg.type) {
+      case 'handshake':
+        this.#onHandshake(msg);
+        break;
+      case 'bitfield':
+        this.#handlers.bitfield(this, msg.bits);
+        break;
+      case 'have':
+        this.#handlers.have(this, msg.index);
+        break;
+      case 'unchoke':
+        this.#onUnchoke();
+        break;
+      case 'choke':
+        this.#onChoke();
+        break;
+      case 'interested':
+      case 'not-interested':
+        this.#onInterest(msg.type === 'interested');
+        break;
+      case 'request':
+        this.#handlers.request(this, msg);
+        break;
+      case 'cancel':
+        this.#onCancel(msg);
+        break;
+      case 'piece':
+        this.#handlers.piece(this, msg.index, msg.begin, msg.data);
+        break;
+      case 'metadata-request':
+        this.#handlers.metadataRequest(this, msg.chunk);
+        break;
+      case 'metadata-data':
+        this.#handlers.metadataData(this, msg.chunk, msg.total, msg.data);
+        break;
+      case 'metadata-reject':
+        this.#handlers.metadataReject(this);
+        break;
+    }
+  }
+
+  #onHandshake(msg: Extract<WireMessage, { type: 'handshake' }>): void {
+    if (this.handshaken) throw new RingswarmError(ErrorCode.BAD_FRAME, 'second handshake');
+    if (msg.version !== WIRE_VERSION) {
+      throw new RingswarmError(ErrorCode.BAD_HANDSHAKE, `wire version ${msg.version}, want ${WIRE_VERSION}`);
+    }
+    if (msg.infoHash !== this.#infoHash) {
+      throw new RingswarmError(ErrorCode.BAD_HANDSHAKE, 'handshake for another swarm');
+    }
+    if (msg.peerId !== this.remoteId) {
+      throw new RingswarmError(ErrorCode.BAD_HANDSHAKE, 'handshake peer ID differs from the signaled one');
+    }
+    this.handshaken = true;
+    this.#handlers.handshake(this);
+  }
+
+  #onUnchoke(): void {
+    this.chokedByRemote = false;
+    this.#handlers.unchoke(this);
+  }
+
+  #onChoke(): void {
+    this.chokedByRemote = true;
+    this.#handlers.choke(this);
+  }
+
+  #onInterest(interested: boolean): void {
+    this.peerInterested = interested;
+    this.#handlers.interest(this);
+  }
+
+  #onCancel(block: Block): void {
+    this.uploads = this.uploads.filter(
+      (b) => !(b.index === block.index && b.begin === block.begin && b.length === block.length),
+    );
+  }
+}

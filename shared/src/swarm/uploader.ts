@@ -1,0 +1,138 @@
+/**
+ * Serving blocks: queues what unchoked peers request and pumps it out of the store, one
+ * block at a time per peer, within the upload rate limits (this swarm's and the client's)
+ * and the link's backpressure (a send that returns false waits for `drain`).
+ */
+
+import { ErrorCode, RingswarmError } from '../protocol/errors.js';
+import type { Clock } from '../util/clock.js';
+import type { Bitfield } from './bitfield.js';
+import { PIPELINE_DEPTH } from './block-scheduler.js';
+import type { Manifest } from './manifest.js';
+import type { Block, PeerWire } from './peer-wire.js';
+import type { PieceStore } from './piece-store.js';
+import { delayAll, RateLimiter, reserveAll } from './rate-limiter.js';
+import { RateMeter } from './rate-meter.js';
+import { checkBlock } from './wire-codec.js';
+
+/**
+ * Requests one peer may keep queued with us; one more is a protocol violation. Eight times
+ * {@link PIPELINE_DEPTH}, which is `MAX_PIPELINE`: no more than we would ever keep
+ * outstanding with a peer ourselves.
+ */
+export const MAX_QUEUED_REQUESTS = PIPELINE_DEPTH * 8;
+
+export interface UploaderHooks {
+  /** Reading the store failed; the block is skipped. */
+  readFailed(what: string, err: unknown): void;
+}
+
+export class Uploader {
+  /** This swarm's own upload limit. */
+  readonly limit: RateLimiter;
+  /** Payload bytes sent to every peer, and their rate. */
+  readonly meter: RateMeter;
+  readonly #clock: Clock;
+  readonly #store: PieceStore;
+  readonly #peers: ReadonlyMap<string, PeerWire>;
+  readonly #shared: () => RateLimiter | undefined;
+  readonly #hooks: UploaderHooks;
+  #timer: unknown = null;
+  #destroyed = false;
+
+  /**
+   * @param peers every connected peer, to resume them all when a rate limit lets go
+   * @param shared the client's upload limit across swarms, if any (read at every send)
+   */
+  constructor(
+    deps: { clock: Clock },
+    store: PieceStore,
+    peers: ReadonlyMap<string, PeerWire>,
+    shared: () => RateLimiter | undefined,
+    hooks: UploaderHooks,
+  ) {
+    this.#clock = deps.clock;
+    this.#store = store;
+    this.#peers = peers;
+    this.#shared = shared;
+    this.#hooks = hooks;
+    const now = () => deps.clock.now();
+    this.meter = new RateMeter(now);
+    this.limit = new RateLimiter(now);
+  }
+
+  /**
+   * A peer's request: checked against the manifest (`ERR_BAD_FRAME` when out of range or
+   * over {@link MAX_QUEUED_REQUESTS}), dropped when we choke the peer or lack the piece,
+   * else queued and served.
+   */
+  request(wire: PeerWire, block: Block, manifest: Manifest | null, have: Bitfield | null): void {
+    if (!manifest || !have) return;
+    checkBlock(manifest, block.index, block.begin, block.length);
+    // A choked peer's requests are dropped (it was told); so are requests for pieces we lack.
+    if (wire.amChoking || !have.has(block.index)) return;
+    if (wire.uploads.length >= MAX_QUEUED_REQUESTS) {
+      throw new RingswarmError(ErrorCode.BAD_FRAME, 'too many outstanding requests');
+    }
+    wire.uploads.push({ index: block.index, begin: block.begin, length: block.length });
+    void this.pump(wire);
+  }
+
+  /** Sends a peer's queued blocks until the queue is empty, a limit says wait, or the link is full. */
+  async pump(wire: PeerWire): Promise<void> {
+    if (wire.uploading) return;
+    wire.uploading = true;
+    try {
+      while (!this.#destroyed && !wire.waitingForDrain && wire.attached) {
+        if (wire.uploads.length === 0) break;
+        const wait = delayAll(this.#limiters());
+        if (wait > 0) {
+          this.#resumeIn(wait);
+          break;
+        }
+        const block = wire.uploads.shift()!;
+        let data: Uint8Array;
+        try {
+          data = await this.#store.read(block.index, block.begin, block.length);
+        } catch (err) {
+          this.#hooks.readFailed(`reading piece ${block.index}`, err);
+          continue;
+        }
+        if (this.#destroyed || !wire.attached) break;
+        wire.uploadMeter.add(data.length);
+        this.meter.add(data.length);
+        reserveAll(this.#limiters(), data.length);
+        if (!wire.send({ type: 'piece', index: block.index, begin: block.begin, data })) {
+          wire.waitingForDrain = true;
+        }
+      }
+    } finally {
+      wire.uploading = false;
+    }
+  }
+
+  /** Resumes every peer (say, after a limit changed). */
+  pumpAll(): void {
+    for (const wire of this.#peers.values()) void this.pump(wire);
+  }
+
+  /** Stops serving and clears the timer. Idempotent. */
+  destroy(): void {
+    this.#destroyed = true;
+    if (this.#timer !== null) this.#clock.clearTimeout(this.#timer);
+    this.#timer = null;
+  }
+
+  #limiters(): RateLimiter[] {
+    const shared = this.#shared();
+    return shared ? [this.limit, shared] : [this.limit];
+  }
+
+  #resumeIn(ms: number): void {
+    if (this.#timer !== null) return;
+    this.#timer = this.#clock.setTimeout(() => {
+      this.#timer = null;
+      if (!this.#destroyed) this.pumpAll();
+    }, ms);
+  }
+}

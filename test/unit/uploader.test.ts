@@ -1,0 +1,175 @@
+/** Uploader on its own: serving queued requests within the rate limits, on a FakeClock. */
+import { randomBytes } from 'node:crypto';
+import {
+  Bitfield,
+  BLOCK_LENGTH,
+  createManifest,
+  equalBytes,
+  MAX_QUEUED_REQUESTS,
+  type Manifest,
+  MemoryPieceStore,
+  PeerWire,
+  type PeerWireHandlers,
+  RateLimiter,
+  RingswarmError,
+  Uploader,
+} from '@ringswarm/shared';
+import { describe, expect, it } from 'vitest';
+import { FakeClock, settle } from '../helpers/fake-clock.js';
+import { newPeerId, RecordingLink } from '../helpers/fake-link.js';
+
+const PIECES = 16;
+const ignore = () => {};
+
+async function setup(options: { sharedRate?: number } = {}) {
+  const clock = new FakeClock();
+  const manifest: Manifest = createManifest({
+    name: 'f.bin',
+    files: [{ path: 'f.bin', length: PIECES * BLOCK_LENGTH }],
+    pieceLength: BLOCK_LENGTH,
+    pieces: Array.from({ length: PIECES }, () => '0'.repeat(64)),
+  });
+  const have = Bitfield.full(PIECES);
+  const store = new MemoryPieceStore();
+  const data = new Uint8Array(randomBytes(PIECES * BLOCK_LENGTH));
+  for (let i = 0; i < PIECES; i++) await store.write(i, data.subarray(i * BLOCK_LENGTH, (i + 1) * BLOCK_LENGTH));
+  const peers = new Map<string, PeerWire>();
+  const readErrors: string[] = [];
+  const shared = options.sharedRate === undefined ? undefined : new RateLimiter(() => clock.now(), options.sharedRate);
+  const uploader = new Uploader({ clock }, store, peers, () => shared, {
+    readFailed: (what) => readErrors.push(what),
+  });
+  const handlers: PeerWireHandlers = {
+    handshake: ignore,
+    bitfield: ignore,
+    have: ignore,
+    choke: ignore,
+    unchoke: ignore,
+    interest: ignore,
+    request: ignore,
+    piece: ignore,
+    metadataRequest: ignore,
+    metadataData: ignore,
+    metadataReject: ignore,
+    drain: (wire) => void uploader.pump(wire),
+    close: ignore,
+    error: ignore,
+  };
+  /** A handshaken peer we unchoked. */
+  const addPeer = () => {
+    const link = new RecordingLink(newPeerId());
+    const wire = new PeerWire(link, { clock }, { infoHash: 'ab'.repeat(32) }, handlers);
+    wire.handshaken = true;
+    wire.attach();
+    wire.setChoking(false);
+    peers.set(link.remoteId, wire);
+    return { wire, link };
+  };
+  const requestAll = (wire: PeerWire) => {
+    for (let i = 0; i < PIECES; i++)
+      uploader.request(wire, { index: i, begin: 0, length: BLOCK_LENGTH }, manifest, have);
+  };
+  return { clock, uploader, manifest, have, data, addPeer, requestAll, readErrors, store };
+}
+
+describe('Uploader', () => {
+  it('sends no faster than its limit, on the clock, and catches up when the limit is lifted', async () => {
+    const { clock, uploader, addPeer, requestAll, data } = await setup();
+    const rate = 4 * BLOCK_LENGTH; // bytes per second
+    uploader.limit.setRate(rate);
+    const peer = addPeer();
+    requestAll(peer.wire);
+    await settle();
+    const sentBytes = () => peer.link.sentOf('piece').length * BLOCK_LENGTH;
+    // The first block goes at once; the limiter then owes a block's worth.
+    expect(sentBytes()).toBe(BLOCK_LENGTH);
+    for (let t = 250; t <= 2000; t += 250) {
+      clock.advance(250);
+      await settle();
+      // Within one block of the rate, never above it by more than that block.
+      expect(sentBytes()).toBeLessThanOrEqual((rate * t) / 1000 + BLOCK_LENGTH);
+      expect(sentBytes()).toBeGreaterThanOrEqual((rate * t) / 1000 - BLOCK_LENGTH);
+    }
+    uploader.limit.setRate(null);
+    uploader.pumpAll();
+    await settle();
+    const pieces = peer.link.sentOf('piece');
+    expect(pieces.map((p) => p.index)).toEqual([...Array(PIECES).keys()]);
+    for (const p of pieces) {
+      expect(equalBytes(p.data, data.subarray(p.index * BLOCK_LENGTH, (p.index + 1) * BLOCK_LENGTH))).toBe(true);
+    }
+    expect(uploader.meter.total).toBe(PIECES * BLOCK_LENGTH);
+    expect(peer.wire.uploadMeter.total).toBe(PIECES * BLOCK_LENGTH);
+  });
+
+  it('obeys the limit shared with other swarms as well as its own', async () => {
+    const { clock, uploader, addPeer, requestAll } = await setup({ sharedRate: 2 * BLOCK_LENGTH });
+    uploader.limit.setRate(8 * BLOCK_LENGTH);
+    const peer = addPeer();
+    requestAll(peer.wire);
+    await settle();
+    clock.advance(1000);
+    await settle();
+    // The tighter limit (2 blocks per second) decides: 1 at once, 2 more within a second.
+    expect(peer.link.sentOf('piece')).toHaveLength(3);
+    uploader.destroy();
+    expect(clock.pending).toBe(0);
+  });
+
+  it('waits for drain when the link is full, then goes on', async () => {
+    const { addPeer, requestAll } = await setup();
+    const peer = addPeer();
+    peer.link.accept = false;
+    requestAll(peer.wire);
+    await settle();
+    expect(peer.link.sentOf('piece')).toHaveLength(1);
+    expect(peer.wire.waitingForDrain).toBe(true);
+    peer.link.accept = true;
+    peer.link.drain();
+    await settle();
+    expect(peer.link.sentOf('piece')).toHaveLength(PIECES);
+  });
+
+  it('drops requests from a choked peer and for pieces we lack; too many queued is ERR_BAD_FRAME', async () => {
+    const { uploader, addPeer, manifest, have } = await setup();
+    const choked = addPeer();
+    choked.wire.setChoking(true);
+    uploader.request(choked.wire, { index: 0, begin: 0, length: BLOCK_LENGTH }, manifest, have);
+    const lacking = addPeer();
+    uploader.request(lacking.wire, { index: 0, begin: 0, length: BLOCK_LENGTH }, manifest, new Bitfield(PIECES));
+    await settle();
+    expect(choked.link.sentOf('piece')).toEqual([]);
+    expect(lacking.link.sentOf('piece')).toEqual([]);
+
+    const greedy = addPeer();
+    greedy.link.accept = false; // nothing leaves the queue but the first block
+    let code: string | undefined;
+    try {
+      for (let i = 0; i <= MAX_QUEUED_REQUESTS + 1; i++) {
+        uploader.request(greedy.wire, { index: i % PIECES, begin: 0, length: BLOCK_LENGTH }, manifest, have);
+      }
+    } catch (err) {
+      if (err instanceof RingswarmError) code = err.code;
+      else throw err;
+    }
+    expect(code).toBe('ERR_BAD_FRAME');
+    expect(greedy.wire.uploads.length).toBeLessThanOrEqual(MAX_QUEUED_REQUESTS);
+  });
+
+  it('reports a read error and skips the block; a detached peer is not served', async () => {
+    const { uploader, addPeer, manifest, have, store, readErrors } = await setup();
+    const peer = addPeer();
+    store.destroy(); // every read now fails
+    uploader.request(peer.wire, { index: 0, begin: 0, length: BLOCK_LENGTH }, manifest, have);
+    await settle();
+    expect(peer.link.sentOf('piece')).toEqual([]);
+    expect(readErrors).toEqual(['reading piece 0']);
+    expect(peer.wire.uploads).toEqual([]);
+
+    const gone = addPeer();
+    gone.wire.detach();
+    uploader.request(gone.wire, { index: 1, begin: 0, length: BLOCK_LENGTH }, manifest, have);
+    await settle();
+    expect(gone.link.sentOf('piece')).toEqual([]);
+  });
+});
