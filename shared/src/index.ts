@@ -10,7 +10,6 @@ export * from './protocol/ids.js';
 export * from './protocol/link.js';
 export * from './protocol/tracker.js';
 export * from './ring/dht-store.js';
-export * from './ring/errors.js';
 export * from './ring/finger-table.js';
 export * from './ring/id.js';
 export * from './ring/messages.js';

@@ -9,8 +9,8 @@
  * `hash(file name) -> infohashes` (search by name). Keys are the top m bits of the digest
  * ({@link RingSpace.fromBytes}); values are lowercase hex.
  */
+import { ErrorCode, RingswarmError } from '../protocol/errors.js';
 import { Emitter } from '../util/emitter.js';
-import { RingError, RingErrorCode } from './errors.js';
 import {
   DHT_MAX_TTL_MS,
   DHT_MAX_VALUES_PER_MESSAGE,
@@ -48,7 +48,7 @@ export interface DhtStoreOptions {
 
 export interface DhtGetResult {
   values: string[];
-  error: RingError | null;
+  error: RingswarmError | null;
 }
 
 export type DhtStoreEvents = {
@@ -127,7 +127,7 @@ export class DhtStore extends Emitter<DhtStoreEvents> {
    * Publishes `value` under `key` for `ttlMs`, and keeps publishing it before it expires
    * until {@link unpublish}. `callback` reports whether the owner stored it.
    */
-  put(key: bigint, value: string, ttlMs: number, callback: (error: RingError | null) => void = () => {}): void {
+  put(key: bigint, value: string, ttlMs: number, callback: (error: RingswarmError | null) => void = () => {}): void {
     if (this.#destroyed) return;
     if (!(ttlMs > 0 && ttlMs <= DHT_MAX_TTL_MS)) throw new RangeError(`ttl must be in (0, ${DHT_MAX_TTL_MS}] ms`);
     const id = `${key.toString(16)}:${value}`;
@@ -224,10 +224,10 @@ export class DhtStore extends Emitter<DhtStoreEvents> {
   // --- internals --------------------------------------------------------------------
 
   /** The key's owner followed by its successors (the replica holders). */
-  #locate(key: bigint, callback: (holders: bigint[], error: RingError | null) => void): void {
+  #locate(key: bigint, callback: (holders: bigint[], error: RingswarmError | null) => void): void {
     const node = this.#node;
     if (!node.joined) {
-      callback([], new RingError(RingErrorCode.NOT_JOINED, 'DHT used before the node joined a ring'));
+      callback([], new RingswarmError(ErrorCode.RING_NOT_JOINED, 'DHT used before the node joined a ring'));
       return;
     }
     if (node.owns(key)) {
@@ -240,11 +240,11 @@ export class DhtStore extends Emitter<DhtStoreEvents> {
     });
   }
 
-  #store(key: bigint, value: string, ttlMs: number, callback: (error: RingError | null) => void): void {
+  #store(key: bigint, value: string, ttlMs: number, callback: (error: RingswarmError | null) => void): void {
     this.#locate(key, (holders, error) => {
       const owner = holders[0];
       if (owner === undefined) {
-        callback(error ?? new RingError(RingErrorCode.LOOKUP_FAILED, 'no owner found'));
+        callback(error ?? new RingswarmError(ErrorCode.RING_LOOKUP_FAILED, 'no owner found'));
         return;
       }
       if (owner === this.#node.id) {
@@ -256,7 +256,7 @@ export class DhtStore extends Emitter<DhtStoreEvents> {
       this.#node.request(owner, { type: 'dht-put', key, value, ttlMs }, (reply) => {
         if (this.#destroyed) return;
         if (reply?.type === 'dht-put-reply' && reply.ok) callback(null);
-        else callback(new RingError(RingErrorCode.LOOKUP_FAILED, 'the owner did not store the value'));
+        else callback(new RingswarmError(ErrorCode.RING_LOOKUP_FAILED, 'the owner did not store the value'));
       });
     });
   }

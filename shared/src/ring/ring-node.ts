@@ -8,9 +8,10 @@
  * request or by sending one. Entries behind the first successor are the first
  * successor's own (checked) list and serve as backups until stabilization reaches them.
  */
+
+import { ErrorCode, RingswarmError } from '../protocol/errors.js';
 import type { Clock } from '../util/clock.js';
 import { Emitter } from '../util/emitter.js';
-import { RingError, RingErrorCode } from './errors.js';
 import { FingerTable, type RingFinger } from './finger-table.js';
 import { RING_DEFAULT_BITS, RingSpace } from './id.js';
 import {
@@ -105,7 +106,7 @@ export interface RingLookupResult {
   timeouts: number;
   /** The owner followed by the nodes after it that the lookup learned (its replica holders). */
   owners: bigint[];
-  error: RingError | null;
+  error: RingswarmError | null;
 }
 
 export type RingNodeEvents = {
@@ -238,16 +239,16 @@ export class RingNode extends Emitter<RingNodeEvents> {
    * Joins the ring that `bootstrap` belongs to: routes a lookup for our own ID through
    * it, sends JOIN to the owner, and takes the JOIN-ACK's successor list.
    */
-  join(bootstrap: bigint, callback: (error: RingError | null) => void = () => {}): void {
+  join(bootstrap: bigint, callback: (error: RingswarmError | null) => void = () => {}): void {
     if (this.#state !== 'idle') {
-      callback(new RingError(RingErrorCode.JOIN_FAILED, `cannot join from state ${this.#state}`));
+      callback(new RingswarmError(ErrorCode.RING_JOIN_FAILED, `cannot join from state ${this.#state}`));
       return;
     }
     this.#state = 'joining';
     const fail = (why: string) => {
       if (this.#state !== 'joining') return;
       this.#state = 'idle';
-      callback(new RingError(RingErrorCode.JOIN_FAILED, why));
+      callback(new RingswarmError(ErrorCode.RING_JOIN_FAILED, why));
     };
     this.#route(this.id, [bootstrap], true, (result) => {
       if (this.#state !== 'joining') return;
@@ -264,7 +265,7 @@ export class RingNode extends Emitter<RingNodeEvents> {
     owners: bigint[],
     index: number,
     redirects: number,
-    callback: (error: RingError | null) => void,
+    callback: (error: RingswarmError | null) => void,
     fail: (why: string) => void,
   ): void {
     const owner = owners[index];
@@ -376,7 +377,7 @@ export class RingNode extends Emitter<RingNodeEvents> {
         hops: 0,
         timeouts: 0,
         owners: [],
-        error: new RingError(RingErrorCode.NOT_JOINED, 'lookup before joining a ring'),
+        error: new RingswarmError(ErrorCode.RING_NOT_JOINED, 'lookup before joining a ring'),
       });
       return;
     }
@@ -831,7 +832,7 @@ export class RingNode extends Emitter<RingNodeEvents> {
       hops: number;
       timeouts: number;
       deadNodes: bigint[];
-      error: RingError | null;
+      error: RingswarmError | null;
     }) => void,
   ): void {
     let hops = 0;
@@ -840,7 +841,7 @@ export class RingNode extends Emitter<RingNodeEvents> {
     const asked = new Set<bigint>();
     const deadNodes: bigint[] = [];
     const candidates: bigint[] = [];
-    const finish = (owner: bigint | null, ownersList: bigint[], error: RingError | null) =>
+    const finish = (owner: bigint | null, ownersList: bigint[], error: RingswarmError | null) =>
       done({ owner, ownersList, hops, timeouts, deadNodes, error });
     const addCandidates = (nodes: bigint[]) => {
       for (const n of nodes) {
@@ -871,7 +872,7 @@ export class RingNode extends Emitter<RingNodeEvents> {
         return;
       }
       if (++steps > RING_LOOKUP_MAX_STEPS) {
-        finish(null, [], new RingError(RingErrorCode.LOOKUP_FAILED, 'lookup took too many steps'));
+        finish(null, [], new RingswarmError(ErrorCode.RING_LOOKUP_FAILED, 'lookup took too many steps'));
         return;
       }
       this.#call(o, { type: 'ping' }, 'pong', (pong) => {
@@ -916,7 +917,7 @@ export class RingNode extends Emitter<RingNodeEvents> {
           finish(
             null,
             [],
-            new RingError(RingErrorCode.LOOKUP_FAILED, `no live node left to ask for ${key.toString(16)}`),
+            new RingswarmError(ErrorCode.RING_LOOKUP_FAILED, `no live node left to ask for ${key.toString(16)}`),
           );
           return;
         }
@@ -924,7 +925,7 @@ export class RingNode extends Emitter<RingNodeEvents> {
         exclude = deadNodes.slice(-RING_MAX_NODES_PER_MESSAGE);
       }
       if (++steps > RING_LOOKUP_MAX_STEPS) {
-        finish(null, [], new RingError(RingErrorCode.LOOKUP_FAILED, 'lookup took too many steps'));
+        finish(null, [], new RingswarmError(ErrorCode.RING_LOOKUP_FAILED, 'lookup took too many steps'));
         return;
       }
       const asking = c;
