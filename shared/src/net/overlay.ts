@@ -175,8 +175,7 @@ export class Overlay extends Emitter<OverlayEvents> {
       {
         id: this.space.fromHex(deps.peerId),
         send: (to, msg) => this.#sendRing(to, msg),
-        timers: clock,
-        now: () => clock.now(),
+        clock,
         random: deps.random,
       },
       {
@@ -196,10 +195,7 @@ export class Overlay extends Emitter<OverlayEvents> {
     this.node.on('joined', () => this.emit('joined'));
     this.node.on('successors', () => this.#republishSoon());
     this.node.on('predecessor', () => this.#republishSoon());
-    this.dht = new DhtStore(
-      { node: this.node, timers: clock, now: () => clock.now() },
-      { putRetryMs: OVERLAY_PUT_RETRY_MS },
-    );
+    this.dht = new DhtStore({ node: this.node, clock }, { putRetryMs: OVERLAY_PUT_RETRY_MS });
   }
 
   get destroyed(): boolean {

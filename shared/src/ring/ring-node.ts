@@ -53,17 +53,13 @@ export const RING_STABILIZE_MAX_STEPS = 8;
 /** Each maintenance interval is drawn from interval * [1 - JITTER, 1 + JITTER]. */
 export const RING_MAINTENANCE_JITTER = 0.25;
 
-/** Timers the node may use (a {@link Clock}'s): the simulator's virtual clock, or the platform's. */
-export type RingTimers = Pick<Clock, 'setTimeout' | 'clearTimeout'>;
-
 export interface RingNodeDeps {
   /** This node's identifier (< 2^m). */
   id: bigint;
   /** Delivers a message to another node; delivery may fail silently. */
   send(to: bigint, msg: RingMessage): void;
-  timers: RingTimers;
-  /** Milliseconds on the injected clock. */
-  now(): number;
+  /** Time and timers: the simulator's virtual clock, or the platform's. */
+  clock: Clock;
   /** Uniform in [0, 1): jitter. */
   random(): number;
 }
@@ -328,7 +324,7 @@ export class RingNode extends Emitter<RingNodeEvents> {
 
   /** Stops the maintenance timers; requests already sent still complete. */
   stopMaintenance(): void {
-    for (const handle of this.#maintenance.values()) this.#deps.timers.clearTimeout(handle);
+    for (const handle of this.#maintenance.values()) this.#deps.clock.clearTimeout(handle);
     this.#maintenance.clear();
   }
 
@@ -355,7 +351,7 @@ export class RingNode extends Emitter<RingNodeEvents> {
     const base = this.#intervals[task];
     const delay =
       firstDelay ?? base * (1 - RING_MAINTENANCE_JITTER + 2 * RING_MAINTENANCE_JITTER * this.#deps.random());
-    const handle = this.#deps.timers.setTimeout(() => {
+    const handle = this.#deps.clock.setTimeout(() => {
       if (this.#state !== 'joined') return;
       this.#maintenance.delete(task);
       this.#schedule(task);
@@ -381,10 +377,10 @@ export class RingNode extends Emitter<RingNodeEvents> {
       });
       return;
     }
-    const started = this.#deps.now();
+    const started = this.#deps.clock.now();
     this.#route(key, [], true, (r) => {
       const result = { owner: r.owner, hops: r.hops, timeouts: r.timeouts, owners: r.ownersList, error: r.error };
-      this.emit('lookup', result, this.#deps.now() - started);
+      this.emit('lookup', result, this.#deps.clock.now() - started);
       callback(result);
     });
   }
@@ -397,7 +393,7 @@ export class RingNode extends Emitter<RingNodeEvents> {
     if (this.#state === 'destroyed') return;
     const attempt = (n: number) => {
       const rid = this.#nextRid++;
-      const timer = this.#deps.timers.setTimeout(() => {
+      const timer = this.#deps.clock.setTimeout(() => {
         if (this.#state === 'destroyed') return;
         this.#appPending.delete(rid);
         if (n < this.#rpcRetries) attempt(n + 1);
@@ -426,14 +422,14 @@ export class RingNode extends Emitter<RingNodeEvents> {
     if (this.#state === 'destroyed') return;
     for (const [rid, p] of [...this.#pending]) {
       if (p.to !== node || !this.#pending.has(rid)) continue;
-      this.#deps.timers.clearTimeout(p.timer);
+      this.#deps.clock.clearTimeout(p.timer);
       this.#pending.delete(rid);
       this.#markDead(node);
       p.callback(null);
     }
     for (const [rid, p] of [...this.#appPending]) {
       if (p.to !== node || !this.#appPending.has(rid)) continue;
-      this.#deps.timers.clearTimeout(p.timer);
+      this.#deps.clock.clearTimeout(p.timer);
       this.#appPending.delete(rid);
       p.callback(null);
     }
@@ -482,7 +478,7 @@ export class RingNode extends Emitter<RingNodeEvents> {
       case 'dht-get-reply': {
         const pending = this.#appPending.get(msg.rid);
         if (!pending || pending.to !== from) return;
-        this.#deps.timers.clearTimeout(pending.timer);
+        this.#deps.clock.clearTimeout(pending.timer);
         this.#appPending.delete(msg.rid);
         pending.callback(msg);
         return;
@@ -500,9 +496,9 @@ export class RingNode extends Emitter<RingNodeEvents> {
     if (this.#state === 'destroyed') return;
     this.#state = 'destroyed';
     this.stopMaintenance();
-    for (const p of this.#pending.values()) this.#deps.timers.clearTimeout(p.timer);
+    for (const p of this.#pending.values()) this.#deps.clock.clearTimeout(p.timer);
     this.#pending.clear();
-    for (const p of this.#appPending.values()) this.#deps.timers.clearTimeout(p.timer);
+    for (const p of this.#appPending.values()) this.#deps.clock.clearTimeout(p.timer);
     this.#appPending.clear();
     this.emit('close');
     this.removeAllListeners();
@@ -519,7 +515,7 @@ export class RingNode extends Emitter<RingNodeEvents> {
     if (this.#state === 'destroyed') return;
     const attempt = (n: number) => {
       const rid = this.#nextRid++;
-      const timer = this.#deps.timers.setTimeout(() => {
+      const timer = this.#deps.clock.setTimeout(() => {
         if (this.#state === 'destroyed') return;
         this.#pending.delete(rid);
         if (n < this.#rpcRetries) attempt(n + 1);
@@ -537,7 +533,7 @@ export class RingNode extends Emitter<RingNodeEvents> {
   #settle(from: bigint, reply: RingReply): void {
     const pending = this.#pending.get(reply.rid);
     if (!pending || pending.to !== from || pending.expect !== reply.type) return;
-    this.#deps.timers.clearTimeout(pending.timer);
+    this.#deps.clock.clearTimeout(pending.timer);
     this.#pending.delete(reply.rid);
     pending.callback(reply);
   }
@@ -550,17 +546,17 @@ export class RingNode extends Emitter<RingNodeEvents> {
 
   #heard(from: bigint): void {
     this.#dead.delete(from);
-    if (from === this.#predecessor) this.#predecessorHeardAt = this.#deps.now();
+    if (from === this.#predecessor) this.#predecessorHeardAt = this.#deps.clock.now();
   }
 
   #markDead(node: bigint): void {
-    this.#dead.set(node, this.#deps.now() + this.#deadMemoryMs);
+    this.#dead.set(node, this.#deps.clock.now() + this.#deadMemoryMs);
   }
 
   #isDead(node: bigint): boolean {
     const until = this.#dead.get(node);
     if (until === undefined) return false;
-    if (until <= this.#deps.now()) {
+    if (until <= this.#deps.clock.now()) {
       this.#dead.delete(node);
       return false;
     }
@@ -577,7 +573,7 @@ export class RingNode extends Emitter<RingNodeEvents> {
   #setPredecessor(node: bigint | null): void {
     if (node === this.#predecessor) return;
     this.#predecessor = node;
-    if (node !== null) this.#predecessorHeardAt = this.#deps.now();
+    if (node !== null) this.#predecessorHeardAt = this.#deps.clock.now();
     this.emit('predecessor', node);
   }
 
@@ -749,7 +745,10 @@ export class RingNode extends Emitter<RingNodeEvents> {
   #checkPredecessor(notifier?: bigint): void {
     const pred = this.#predecessor;
     if (pred === null || this.#checkingPredecessor) return;
-    if (notifier === undefined && this.#deps.now() - this.#predecessorHeardAt < this.#intervals.checkPredecessor) {
+    if (
+      notifier === undefined &&
+      this.#deps.clock.now() - this.#predecessorHeardAt < this.#intervals.checkPredecessor
+    ) {
       return;
     }
     this.#checkingPredecessor = true;
