@@ -10,6 +10,7 @@
  */
 
 import { ErrorCode, RingswarmError } from '../protocol/errors.js';
+import { jitterMs } from '../util/backoff.js';
 import type { Clock } from '../util/clock.js';
 import { Emitter } from '../util/emitter.js';
 import { FingerTable, type RingFinger } from './finger-table.js';
@@ -349,8 +350,7 @@ export class RingNode extends Emitter<RingNodeEvents> {
 
   #schedule(task: RingMaintenanceTask, firstDelay?: number): void {
     const base = this.#intervals[task];
-    const delay =
-      firstDelay ?? base * (1 - RING_MAINTENANCE_JITTER + 2 * RING_MAINTENANCE_JITTER * this.#deps.random());
+    const delay = firstDelay ?? jitterMs(base, RING_MAINTENANCE_JITTER, () => this.#deps.random());
     const handle = this.#deps.clock.setTimeout(() => {
       if (this.#state !== 'joined') return;
       this.#maintenance.delete(task);
