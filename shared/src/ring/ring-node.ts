@@ -30,7 +30,14 @@ import {
   type RingMaintenanceTask,
 } from './maintenance.js';
 import type { DhtNotice, DhtReply, DhtRequest, RingMessage, RingReply, RingRequest } from './messages.js';
-import { DHT_REPLY_TYPES, type RingReplyOf, type RingRequestBody, RingRpc } from './rpc.js';
+import {
+  DHT_REPLY_TYPES,
+  RING_RPC_RETRIES,
+  RING_RPC_TIMEOUT_MS,
+  type RingReplyOf,
+  type RingRequestBody,
+  RingRpc,
+} from './rpc.js';
 import { RING_DEFAULT_SUCCESSORS, SuccessorList } from './successor-list.js';
 
 /** Times a JOIN may be sent on to the answering node's predecessor. */
@@ -118,11 +125,8 @@ export class RingNode extends Emitter<RingNodeEvents> {
     this.#fingers = new FingerTable(this.space, deps.id);
     this.#liveness = new DeadNodeMemory(deps.clock, options.deadMemoryMs ?? RING_DEAD_MEMORY_MS);
     this.#rpc = new RingRpc(
-      { clock: deps.clock, send: deps.send },
-      {
-        ...(options.rpcTimeoutMs === undefined ? {} : { timeoutMs: options.rpcTimeoutMs }),
-        ...(options.rpcRetries === undefined ? {} : { retries: options.rpcRetries }),
-      },
+      { clock: deps.clock, send: (to, msg) => deps.send(to, msg) },
+      { timeoutMs: options.rpcTimeoutMs ?? RING_RPC_TIMEOUT_MS, retries: options.rpcRetries ?? RING_RPC_RETRIES },
     );
     this.#autoMaintenance = options.maintenance ?? true;
     this.#context = this.#makeContext();
