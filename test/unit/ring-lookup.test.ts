@@ -1,9 +1,9 @@
 import {
   ErrorCode,
-  Lookup,
-  type LookupDeps,
-  type LookupOutcome,
   RING_LOOKUP_MAX_STEPS,
+  RingLookup,
+  type RingLookupDeps,
+  type RingLookupOutcome,
   type RingReply,
   RingSpace,
 } from '@ringswarm/shared';
@@ -21,8 +21,8 @@ type Call =
  */
 class StepNet {
   readonly calls: Call[] = [];
-  outcome: LookupOutcome | undefined;
-  readonly deps: LookupDeps;
+  outcome: RingLookupOutcome | undefined;
+  readonly deps: RingLookupDeps;
 
   constructor(self: bigint, bits = 8, localTable: bigint[] = []) {
     const space = new RingSpace(bits);
@@ -35,8 +35,8 @@ class StepNet {
     };
   }
 
-  lookup(key: bigint): Lookup {
-    return new Lookup(this.deps, key, (o) => {
+  lookup(key: bigint): RingLookup {
+    return new RingLookup(this.deps, key, (o) => {
       expect(this.outcome).toBeUndefined(); // a lookup finishes once
       this.outcome = o;
     });
@@ -68,7 +68,7 @@ class StepNet {
 }
 
 // The ring in these tests (m = 8): 10 (us), 40, 80, 100, 120, 160, 200. 150 belongs to 160.
-describe('Lookup step by step (m = 8)', () => {
+describe('RingLookup step by step (m = 8)', () => {
   it('converges: closer nodes from each answer, then the owner confirmed by its ping', () => {
     const net = new StepNet(10n);
     net.lookup(150n).askFrom([80n]);

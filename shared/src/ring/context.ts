@@ -7,7 +7,7 @@ import type { Clock } from '../util/clock.js';
 import type { FingerTable } from './finger-table.js';
 import type { RingSpace } from './id.js';
 import type { DeadNodeMemory } from './liveness.js';
-import type { LookupOutcome } from './lookup.js';
+import type { RingLookupOutcome } from './lookup.js';
 import type { RingMaintenance } from './maintenance.js';
 import type { DhtNotice, DhtRequest, RingMessage, RingReply, RingRequest } from './messages.js';
 import type { RingReplyOf, RingRequestBody, RingRpc } from './rpc.js';
@@ -49,7 +49,7 @@ export interface RingContext {
   /** Sends a reply or notice. */
   send(to: bigint, msg: RingMessage): void;
   /** Runs an iterative lookup from the local table. */
-  lookup(key: bigint, done: (outcome: LookupOutcome) => void): void;
+  lookup(key: bigint, done: (outcome: RingLookupOutcome) => void): void;
   /** Hands a DHT request or notice to the store on top of the node. */
   deliverToDht(from: bigint, msg: DhtRequest | DhtNotice): void;
 }

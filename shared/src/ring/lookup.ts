@@ -3,7 +3,7 @@
  * node closest to the key, and learning closer ones from each answer. A node that does not
  * answer is skipped for the next candidate (down to the successor lists, the seed's O(N)
  * path), and the owner found is confirmed with a ping whose answer also names the owner's
- * predecessor. The network is reached only through {@link LookupDeps}, so one lookup can
+ * predecessor. The network is reached only through {@link RingLookupDeps}, so one lookup can
  * be driven step by step.
  */
 import { ErrorCode, RingswarmError } from '../protocol/errors.js';
@@ -28,7 +28,7 @@ export interface RingLookupResult {
 }
 
 /** A finished lookup, with what it learned on the way. */
-export interface LookupOutcome extends RingLookupResult {
+export interface RingLookupOutcome extends RingLookupResult {
   /** The nodes that did not answer, in the order found (fix-fingers drops them). */
   deadNodes: bigint[];
 }
@@ -37,7 +37,7 @@ type Found = Extract<RingReply, { type: 'found' }>;
 type Pong = Extract<RingReply, { type: 'pong' }>;
 
 /** What a lookup needs from the node that runs it. */
-export interface LookupDeps {
+export interface RingLookupDeps {
   /** The node running the lookup. */
   readonly self: bigint;
   readonly space: RingSpace;
@@ -50,10 +50,10 @@ export interface LookupDeps {
 }
 
 /** One lookup. Start it once, with {@link askFrom}, {@link confirmFrom} or {@link answerLocally}. */
-export class Lookup {
+export class RingLookup {
   readonly key: bigint;
-  readonly #deps: LookupDeps;
-  readonly #done: (outcome: LookupOutcome) => void;
+  readonly #deps: RingLookupDeps;
+  readonly #done: (outcome: RingLookupOutcome) => void;
   #hops = 0;
   #timeouts = 0;
   /** Requests sent (FIND and the owner's confirmation), against RING_LOOKUP_MAX_STEPS. */
@@ -67,7 +67,7 @@ export class Lookup {
   /** Nodes that did not answer, in the order found. */
   readonly #dead: bigint[] = [];
 
-  constructor(deps: LookupDeps, key: bigint, done: (outcome: LookupOutcome) => void) {
+  constructor(deps: RingLookupDeps, key: bigint, done: (outcome: RingLookupOutcome) => void) {
     this.#deps = deps;
     this.key = key;
     this.#done = done;

@@ -20,7 +20,13 @@ import { FingerTable, type RingFinger } from './finger-table.js';
 import { dispatch } from './handlers/index.js';
 import { RING_DEFAULT_BITS, RingSpace } from './id.js';
 import { DeadNodeMemory, RING_DEAD_MEMORY_MS } from './liveness.js';
-import { Lookup, type LookupDeps, type LookupOutcome, RING_FIND_CANDIDATES, type RingLookupResult } from './lookup.js';
+import {
+  RING_FIND_CANDIDATES,
+  RingLookup,
+  type RingLookupDeps,
+  type RingLookupOutcome,
+  type RingLookupResult,
+} from './lookup.js';
 import {
   RING_CHECK_PREDECESSOR_INTERVAL_MS,
   RING_FIX_FINGERS_INTERVAL_MS,
@@ -109,7 +115,7 @@ export class RingNode extends Emitter<RingNodeEvents> {
   readonly #maintenance: RingMaintenance;
   /** What the handlers and the maintenance see of this node. */
   readonly #context: RingContext;
-  readonly #lookupDeps: LookupDeps;
+  readonly #lookupDeps: RingLookupDeps;
   readonly #autoMaintenance: boolean;
   #predecessor: bigint | null = null;
   #predecessorHeardAt = Number.NEGATIVE_INFINITY;
@@ -217,7 +223,7 @@ export class RingNode extends Emitter<RingNodeEvents> {
       return;
     }
     this.#state = 'joining';
-    new Lookup(this.#lookupDeps, this.id, (result) => {
+    new RingLookup(this.#lookupDeps, this.id, (result) => {
       if (this.#state !== 'joining') return;
       if (result.owners.length === 0) {
         this.#joinFailed(result.error?.message ?? 'no owner found for our id', callback);
@@ -303,7 +309,7 @@ export class RingNode extends Emitter<RingNodeEvents> {
   // --- lookups and the DHT's requests -----------------------------------------------
 
   /**
-   * Finds the owner of `key` iteratively (see {@link Lookup}), starting from the local
+   * Finds the owner of `key` iteratively (see {@link RingLookup}), starting from the local
    * table; the owner is confirmed with a ping.
    */
   lookup(key: bigint, callback: (result: RingLookupResult) => void): void {
@@ -326,8 +332,8 @@ export class RingNode extends Emitter<RingNodeEvents> {
   }
 
   /** Starts a lookup where the local table leaves off. */
-  #lookup(key: bigint, done: (outcome: LookupOutcome) => void): void {
-    const lookup = new Lookup(this.#lookupDeps, key, done);
+  #lookup(key: bigint, done: (outcome: RingLookupOutcome) => void): void {
+    const lookup = new RingLookup(this.#lookupDeps, key, done);
     if (this.#successors.length === 0 || this.owns(key)) {
       lookup.answerLocally([this.id, ...this.#successors.toArray()]);
       return;
