@@ -3,6 +3,7 @@
  * fixed latency per link, independent message loss, and counters of messages and bytes.
  */
 import {
+  type Clock,
   DhtStore,
   type DhtStoreOptions,
   decodeRingMessage,
@@ -92,15 +93,13 @@ export class SimNetwork {
   /** Creates a host running a RingNode (not yet joined). */
   addHost(id: bigint = this.randomId(), options: RingNodeOptions = {}): SimHost {
     if (this.hosts.has(id)) throw new Error('duplicate simulated node id');
-    const queue = this.queue;
     const host: SimHost = {
       id,
       node: new RingNode(
         {
           id,
           send: (to, msg) => this.#send(host, to, msg),
-          timers: this.timers,
-          now: () => queue.now,
+          clock: this.clock,
           random: () => this.rng.next(),
         },
         { ...this.#opts.node, ...options },
@@ -114,15 +113,16 @@ export class SimNetwork {
     return host;
   }
 
-  /** Timers on the virtual clock. */
-  readonly timers = {
+  /** The virtual clock: its time and its timers. */
+  readonly clock: Clock = {
+    now: () => this.queue.now,
     setTimeout: (callback: () => void, ms: number): unknown => this.queue.schedule(ms, callback),
     clearTimeout: (handle: unknown): void => this.queue.cancel(handle as SimEvent),
   };
 
   /** Puts a DHT store on a host's node. */
   attachDht(host: SimHost, options: DhtStoreOptions = {}): DhtStore {
-    host.dht = new DhtStore({ node: host.node, timers: this.timers, now: () => this.queue.now }, options);
+    host.dht = new DhtStore({ node: host.node, clock: this.clock }, options);
     return host.dht;
   }
 

@@ -126,7 +126,8 @@ describe('DhtStore by hand (m = 8)', () => {
 
   it('destroy() is idempotent, detaches, clears its timers and emits close once', () => {
     let timers = 0;
-    const fakeTimers = {
+    const fakeClock = {
+      now: () => 0,
       setTimeout: () => {
         timers++;
         return timers;
@@ -136,11 +137,11 @@ describe('DhtStore by hand (m = 8)', () => {
       },
     };
     const node = new RingNode(
-      { id: 1n, send: () => {}, timers: fakeTimers, now: () => 0, random: () => 0.5 },
+      { id: 1n, send: () => {}, clock: fakeClock, random: () => 0.5 },
       { bits: 8, maintenance: false },
     );
     node.create();
-    const store = new DhtStore({ node, timers: fakeTimers, now: () => 0 });
+    const store = new DhtStore({ node, clock: fakeClock });
     store.put(2n, 'aa', MIN);
     expect(timers).toBe(2); // replication and republish
     let closes = 0;

@@ -16,7 +16,8 @@ class Harness {
       {
         id,
         send: (to, msg) => this.outbox.push({ to, msg }),
-        timers: {
+        clock: {
+          now: () => this.now,
           setTimeout: (run, ms) => {
             const h = this.#next++;
             this.#timers.set(h, { at: this.now + ms, run });
@@ -24,7 +25,6 @@ class Harness {
           },
           clearTimeout: (h) => this.#timers.delete(h as number),
         },
-        now: () => this.now,
         random: () => 0.5,
       },
       { bits: 8, successors: 2, maintenance: false, ...options },

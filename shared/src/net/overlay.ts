@@ -15,7 +15,6 @@
 import { ErrorCode, RingswarmError } from '../protocol/errors.js';
 import { isInfoHash, isPeerId } from '../protocol/ids.js';
 import { DhtStore } from '../ring/dht-store.js';
-import type { RingError } from '../ring/errors.js';
 import { RingSpace } from '../ring/id.js';
 import { decodeRingMessage, encodeRingMessage, type RingMessage } from '../ring/messages.js';
 import { RingNode } from '../ring/ring-node.js';
@@ -176,8 +175,7 @@ export class Overlay extends Emitter<OverlayEvents> {
       {
         id: this.space.fromHex(deps.peerId),
         send: (to, msg) => this.#sendRing(to, msg),
-        timers: clock,
-        now: () => clock.now(),
+        clock,
         random: deps.random,
       },
       {
@@ -197,10 +195,7 @@ export class Overlay extends Emitter<OverlayEvents> {
     this.node.on('joined', () => this.emit('joined'));
     this.node.on('successors', () => this.#republishSoon());
     this.node.on('predecessor', () => this.#republishSoon());
-    this.dht = new DhtStore(
-      { node: this.node, timers: clock, now: () => clock.now() },
-      { putRetryMs: OVERLAY_PUT_RETRY_MS },
-    );
+    this.dht = new DhtStore({ node: this.node, clock }, { putRetryMs: OVERLAY_PUT_RETRY_MS });
   }
 
   get destroyed(): boolean {
@@ -240,7 +235,7 @@ export class Overlay extends Emitter<OverlayEvents> {
         this.#retryJoin(new Error('no bootstrap member answered'));
         return;
       }
-      this.node.join(this.space.fromHex(member), (error: RingError | null) => {
+      this.node.join(this.space.fromHex(member), (error: RingswarmError | null) => {
         if (error) attempt(i + 1);
       });
     };
@@ -301,7 +296,7 @@ export class Overlay extends Emitter<OverlayEvents> {
           throw new RingswarmError(ErrorCode.BAD_FRAME, `unknown overlay frame type ${frame[0]}`);
       }
     } catch (err) {
-      if (!(err instanceof Error) || !('code' in err)) throw err;
+      if (!(err instanceof RingswarmError)) throw err;
       this.#dropPeer(from, ErrorCode.BAD_FRAME, err.message);
     }
   }

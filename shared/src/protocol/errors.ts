@@ -49,6 +49,16 @@ export const ErrorCode = {
    * timed out (typically both peers behind NATs with no STUN/TURN configured).
    */
   NO_ROUTE: 'ERR_NO_ROUTE',
+  /** An inbound ring message failed validation. */
+  RING_BAD_MESSAGE: 'ERR_RING_BAD_MESSAGE',
+  /** A lookup ran out of live nodes to ask before it found the key's owner. */
+  RING_LOOKUP_FAILED: 'ERR_RING_LOOKUP_FAILED',
+  /** Joining failed: the bootstrap member or the owner of our ID did not answer. */
+  RING_JOIN_FAILED: 'ERR_RING_JOIN_FAILED',
+  /** The operation needs a node that has joined (or created) a ring. */
+  RING_NOT_JOINED: 'ERR_RING_NOT_JOINED',
+  /** The node was destroyed. */
+  RING_DESTROYED: 'ERR_RING_DESTROYED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -63,3 +73,14 @@ export class RingswarmError extends Error {
     this.name = 'RingswarmError';
   }
 }
+
+/** The ring's codes under their short names (`RingErrorCode.NOT_JOINED`); the same strings as in {@link ErrorCode}. */
+export const RingErrorCode = {
+  BAD_MESSAGE: ErrorCode.RING_BAD_MESSAGE,
+  LOOKUP_FAILED: ErrorCode.RING_LOOKUP_FAILED,
+  JOIN_FAILED: ErrorCode.RING_JOIN_FAILED,
+  NOT_JOINED: ErrorCode.RING_NOT_JOINED,
+  DESTROYED: ErrorCode.RING_DESTROYED,
+} as const;
+
+export type RingErrorCode = (typeof RingErrorCode)[keyof typeof RingErrorCode];

@@ -9,8 +9,9 @@
  * `hash(file name) -> infohashes` (search by name). Keys are the top m bits of the digest
  * ({@link RingSpace.fromBytes}); values are lowercase hex.
  */
+import { ErrorCode, RingswarmError } from '../protocol/errors.js';
+import type { Clock } from '../util/clock.js';
 import { Emitter } from '../util/emitter.js';
-import { RingError, RingErrorCode } from './errors.js';
 import {
   DHT_MAX_TTL_MS,
   DHT_MAX_VALUES_PER_MESSAGE,
@@ -18,7 +19,7 @@ import {
   type DhtRecord,
   type DhtRequest,
 } from './messages.js';
-import type { RingNode, RingTimers } from './ring-node.js';
+import type { RingNode } from './ring-node.js';
 
 /** Successors that hold a copy of each key besides its owner. */
 export const DHT_DEFAULT_REPLICAS = 3;
@@ -33,8 +34,8 @@ export const DHT_MAX_VALUES_PER_KEY = 256;
 
 export interface DhtStoreDeps {
   node: RingNode;
-  timers: RingTimers;
-  now(): number;
+  /** Time and timers (the node's own clock). */
+  clock: Clock;
 }
 
 export interface DhtStoreOptions {
@@ -48,7 +49,7 @@ export interface DhtStoreOptions {
 
 export interface DhtGetResult {
   values: string[];
-  error: RingError | null;
+  error: RingswarmError | null;
 }
 
 export type DhtStoreEvents = {
@@ -57,8 +58,7 @@ export type DhtStoreEvents = {
 
 export class DhtStore extends Emitter<DhtStoreEvents> {
   readonly #node: RingNode;
-  readonly #timers: RingTimers;
-  readonly #now: () => number;
+  readonly #clock: Clock;
   readonly #replicas: number;
   readonly #replicateIntervalMs: number;
   readonly #putRetryMs: number;
@@ -82,8 +82,7 @@ export class DhtStore extends Emitter<DhtStoreEvents> {
   constructor(deps: DhtStoreDeps, options: DhtStoreOptions = {}) {
     super();
     this.#node = deps.node;
-    this.#timers = deps.timers;
-    this.#now = deps.now;
+    this.#clock = deps.clock;
     this.#replicas = options.replicas ?? DHT_DEFAULT_REPLICAS;
     this.#replicateIntervalMs = options.replicateIntervalMs ?? DHT_REPLICATE_INTERVAL_MS;
     this.#putRetryMs = options.putRetryMs ?? DHT_PUT_RETRY_MS;
@@ -112,7 +111,7 @@ export class DhtStore extends Emitter<DhtStoreEvents> {
   localValues(key: bigint): string[] {
     const values = this.#records.get(key);
     if (!values) return [];
-    const now = this.#now();
+    const now = this.#clock.now();
     const out: string[] = [];
     for (const [v, expires] of values) if (expires > now) out.push(v);
     return out;
@@ -127,15 +126,15 @@ export class DhtStore extends Emitter<DhtStoreEvents> {
    * Publishes `value` under `key` for `ttlMs`, and keeps publishing it before it expires
    * until {@link unpublish}. `callback` reports whether the owner stored it.
    */
-  put(key: bigint, value: string, ttlMs: number, callback: (error: RingError | null) => void = () => {}): void {
+  put(key: bigint, value: string, ttlMs: number, callback: (error: RingswarmError | null) => void = () => {}): void {
     if (this.#destroyed) return;
     if (!(ttlMs > 0 && ttlMs <= DHT_MAX_TTL_MS)) throw new RangeError(`ttl must be in (0, ${DHT_MAX_TTL_MS}] ms`);
     const id = `${key.toString(16)}:${value}`;
     const old = this.#published.get(id);
-    if (old) this.#timers.clearTimeout(old.timer);
+    if (old) this.#clock.clearTimeout(old.timer);
     const entry = { key, value, ttlMs, timer: null as unknown };
     const again = (delay: number) =>
-      this.#timers.setTimeout(() => {
+      this.#clock.setTimeout(() => {
         if (this.#destroyed || this.#published.get(id) !== entry) return;
         this.put(key, value, ttlMs);
       }, delay);
@@ -144,7 +143,7 @@ export class DhtStore extends Emitter<DhtStoreEvents> {
     this.#store(key, value, ttlMs, (error) => {
       if (error && !this.#destroyed && this.#published.get(id) === entry) {
         // Not stored: try again soon rather than at the next republish, when it may have expired.
-        this.#timers.clearTimeout(entry.timer);
+        this.#clock.clearTimeout(entry.timer);
         entry.timer = again(Math.min(this.#putRetryMs, ttlMs * DHT_REPUBLISH_FRACTION));
       }
       callback(error);
@@ -165,7 +164,7 @@ export class DhtStore extends Emitter<DhtStoreEvents> {
     const id = `${key.toString(16)}:${value}`;
     const entry = this.#published.get(id);
     if (!entry) return;
-    this.#timers.clearTimeout(entry.timer);
+    this.#clock.clearTimeout(entry.timer);
     this.#published.delete(id);
   }
 
@@ -207,9 +206,9 @@ export class DhtStore extends Emitter<DhtStoreEvents> {
   destroy(): void {
     if (this.#destroyed) return;
     this.#destroyed = true;
-    if (this.#replicateTimer !== null) this.#timers.clearTimeout(this.#replicateTimer);
+    if (this.#replicateTimer !== null) this.#clock.clearTimeout(this.#replicateTimer);
     this.#replicateTimer = null;
-    for (const p of this.#published.values()) this.#timers.clearTimeout(p.timer);
+    for (const p of this.#published.values()) this.#clock.clearTimeout(p.timer);
     this.#published.clear();
     const n = this.#node;
     n.off('message', this.#listeners.message);
@@ -224,10 +223,10 @@ export class DhtStore extends Emitter<DhtStoreEvents> {
   // --- internals --------------------------------------------------------------------
 
   /** The key's owner followed by its successors (the replica holders). */
-  #locate(key: bigint, callback: (holders: bigint[], error: RingError | null) => void): void {
+  #locate(key: bigint, callback: (holders: bigint[], error: RingswarmError | null) => void): void {
     const node = this.#node;
     if (!node.joined) {
-      callback([], new RingError(RingErrorCode.NOT_JOINED, 'DHT used before the node joined a ring'));
+      callback([], new RingswarmError(ErrorCode.RING_NOT_JOINED, 'DHT used before the node joined a ring'));
       return;
     }
     if (node.owns(key)) {
@@ -240,11 +239,11 @@ export class DhtStore extends Emitter<DhtStoreEvents> {
     });
   }
 
-  #store(key: bigint, value: string, ttlMs: number, callback: (error: RingError | null) => void): void {
+  #store(key: bigint, value: string, ttlMs: number, callback: (error: RingswarmError | null) => void): void {
     this.#locate(key, (holders, error) => {
       const owner = holders[0];
       if (owner === undefined) {
-        callback(error ?? new RingError(RingErrorCode.LOOKUP_FAILED, 'no owner found'));
+        callback(error ?? new RingswarmError(ErrorCode.RING_LOOKUP_FAILED, 'no owner found'));
         return;
       }
       if (owner === this.#node.id) {
@@ -256,14 +255,14 @@ export class DhtStore extends Emitter<DhtStoreEvents> {
       this.#node.request(owner, { type: 'dht-put', key, value, ttlMs }, (reply) => {
         if (this.#destroyed) return;
         if (reply?.type === 'dht-put-reply' && reply.ok) callback(null);
-        else callback(new RingError(RingErrorCode.LOOKUP_FAILED, 'the owner did not store the value'));
+        else callback(new RingswarmError(ErrorCode.RING_LOOKUP_FAILED, 'the owner did not store the value'));
       });
     });
   }
 
   /** Stores a value locally, keeping the later expiry. */
   #keep(key: bigint, value: string, ttlMs: number): void {
-    const expires = this.#now() + Math.min(ttlMs, DHT_MAX_TTL_MS);
+    const expires = this.#clock.now() + Math.min(ttlMs, DHT_MAX_TTL_MS);
     let values = this.#records.get(key);
     if (!values) {
       values = new Map();
@@ -281,7 +280,7 @@ export class DhtStore extends Emitter<DhtStoreEvents> {
 
   /** Live records under the keys for which `pick` is true. */
   #recordsWhere(pick: (key: bigint) => boolean): DhtRecord[] {
-    const now = this.#now();
+    const now = this.#clock.now();
     const out: DhtRecord[] = [];
     for (const [key, values] of this.#records) {
       if (!pick(key)) continue;
@@ -307,7 +306,7 @@ export class DhtStore extends Emitter<DhtStoreEvents> {
   }
 
   #scheduleReplication(): void {
-    this.#replicateTimer = this.#timers.setTimeout(() => {
+    this.#replicateTimer = this.#clock.setTimeout(() => {
       if (this.#destroyed) return;
       this.#sweep();
       if (this.#node.joined) {
@@ -320,7 +319,7 @@ export class DhtStore extends Emitter<DhtStoreEvents> {
 
   /** Drops expired values. */
   #sweep(): void {
-    const now = this.#now();
+    const now = this.#clock.now();
     for (const [key, values] of this.#records) {
       for (const [v, expires] of values) if (expires <= now) values.delete(v);
       if (values.size === 0) this.#records.delete(key);

@@ -4,7 +4,7 @@
  * message is `unknown` until {@link decodeRingMessage} has checked it.
  */
 import { z } from 'zod';
-import { RingError, RingErrorCode } from './errors.js';
+import { ErrorCode, RingswarmError } from '../protocol/errors.js';
 import type { RingSpace } from './id.js';
 
 /** The most node IDs one message may carry (successor lists, lookup candidates). */
@@ -130,7 +130,7 @@ export function encodeRingMessage(space: RingSpace, msg: RingMessage): RingWireM
 
 /**
  * Validates an inbound wire message and converts its identifiers to bigints.
- * Throws {@link RingError} `ERR_RING_BAD_MESSAGE` on anything malformed.
+ * Throws {@link RingswarmError} `ERR_RING_BAD_MESSAGE` on anything malformed.
  */
 export function decodeRingMessage(space: RingSpace, raw: unknown): RingMessage {
   let schema = schemas.get(space);
@@ -141,8 +141,8 @@ export function decodeRingMessage(space: RingSpace, raw: unknown): RingMessage {
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new RingError(
-      RingErrorCode.BAD_MESSAGE,
+    throw new RingswarmError(
+      ErrorCode.RING_BAD_MESSAGE,
       `bad ring message: ${issue ? `${issue.path.join('.') || '(root)'}: ${issue.message}` : 'invalid'}`,
     );
   }

@@ -1,68 +1,61 @@
 /**
  * One Chord node as a pure state machine. Inputs are messages ({@link RingNode.handle})
- * and timer callbacks; outputs are messages through the injected `send`. Clock, timers
- * and randomness are injected, so the same code runs over WebRTC and in the simulator.
+ * and timer callbacks; outputs are messages through the injected `send`. Clock and
+ * randomness are injected, so the same code runs over WebRTC and in the simulator.
  *
  * Pointer rule (from the verification literature on Chord): a node becomes our
  * successor, predecessor or finger only after it has itself talked to us, by answering a
  * request or by sending one. Entries behind the first successor are the first
  * successor's own (checked) list and serve as backups until stabilization reaches them.
+ *
+ * The parts: requests and retries in rpc.ts, the iterative lookup in lookup.ts, the
+ * periodic tasks in maintenance.ts, the dead-node memory in liveness.ts and one handler
+ * per inbound message type in handlers/.
  */
+import { ErrorCode, RingswarmError } from '../protocol/errors.js';
 import type { Clock } from '../util/clock.js';
 import { Emitter } from '../util/emitter.js';
-import { RingError, RingErrorCode } from './errors.js';
+import type { RingContext } from './context.js';
 import { FingerTable, type RingFinger } from './finger-table.js';
+import { dispatch } from './handlers/index.js';
 import { RING_DEFAULT_BITS, RingSpace } from './id.js';
+import { DeadNodeMemory, RING_DEAD_MEMORY_MS } from './liveness.js';
 import {
-  type DhtNotice,
-  type DhtReply,
-  type DhtRequest,
-  RING_MAX_NODES_PER_MESSAGE,
-  type RingMessage,
-  type RingReply,
-  type RingRequest,
-} from './messages.js';
+  RING_FIND_CANDIDATES,
+  RingLookup,
+  type RingLookupDeps,
+  type RingLookupOutcome,
+  type RingLookupResult,
+} from './lookup.js';
+import {
+  RING_CHECK_PREDECESSOR_INTERVAL_MS,
+  RING_FIX_FINGERS_INTERVAL_MS,
+  RING_PING_SUCCESSORS_INTERVAL_MS,
+  RING_STABILIZE_INTERVAL_MS,
+  RingMaintenance,
+  type RingMaintenanceTask,
+} from './maintenance.js';
+import type { DhtNotice, DhtReply, DhtRequest, RingMessage, RingReply, RingRequest } from './messages.js';
+import {
+  DHT_REPLY_TYPES,
+  RING_RPC_RETRIES,
+  RING_RPC_TIMEOUT_MS,
+  type RingReplyOf,
+  type RingRequestBody,
+  RingRpc,
+} from './rpc.js';
 import { RING_DEFAULT_SUCCESSORS, SuccessorList } from './successor-list.js';
 
-/** How often a node asks its successor for its predecessor and successor list. */
-export const RING_STABILIZE_INTERVAL_MS = 30_000;
-/** How often a node refreshes one finger (and the fingers that share its owner). */
-export const RING_FIX_FINGERS_INTERVAL_MS = 60_000;
-/** How often a silent predecessor is pinged. */
-export const RING_CHECK_PREDECESSOR_INTERVAL_MS = 30_000;
-/** How often one backup successor (round robin) is pinged. */
-export const RING_PING_SUCCESSORS_INTERVAL_MS = 30_000;
-/** How long a request waits for its answer before it is sent again or given up. */
-export const RING_RPC_TIMEOUT_MS = 1_000;
-/** Resends after a timeout before a node is taken for dead (one lost packet is not death). */
-export const RING_RPC_RETRIES = 1;
-/**
- * How long a node found dead is kept out of lists received from others: one stabilization
- * interval, long enough for the news to reach the neighbours that still list it.
- */
-export const RING_DEAD_MEMORY_MS = 30_000;
-/** Closest preceding nodes returned by a lookup step that is not done. */
-export const RING_FIND_CANDIDATES = 6;
-/** Upper bound on the requests of one lookup. */
-export const RING_LOOKUP_MAX_STEPS = 128;
 /** Times a JOIN may be sent on to the answering node's predecessor. */
 export const RING_JOIN_MAX_REDIRECTS = 16;
-/** Closer successors one stabilization may walk back through (each must answer first). */
-export const RING_STABILIZE_MAX_STEPS = 8;
-/** Each maintenance interval is drawn from interval * [1 - JITTER, 1 + JITTER]. */
-export const RING_MAINTENANCE_JITTER = 0.25;
-
-/** Timers the node may use (a {@link Clock}'s): the simulator's virtual clock, or the platform's. */
-export type RingTimers = Pick<Clock, 'setTimeout' | 'clearTimeout'>;
 
 export interface RingNodeDeps {
   /** This node's identifier (< 2^m). */
   id: bigint;
   /** Delivers a message to another node; delivery may fail silently. */
   send(to: bigint, msg: RingMessage): void;
-  timers: RingTimers;
-  /** Milliseconds on the injected clock. */
-  now(): number;
+  /** Time and timers: the simulator's virtual clock, or the platform's. */
+  clock: Clock;
   /** Uniform in [0, 1): jitter. */
   random(): number;
 }
@@ -96,18 +89,6 @@ export interface RingNodeSnapshot {
   fingers: RingFinger[];
 }
 
-export interface RingLookupResult {
-  /** The key's owner, confirmed alive; null when the lookup failed. */
-  owner: bigint | null;
-  /** Nodes that answered a lookup step (the originator not counted). */
-  hops: number;
-  /** Nodes that did not answer (after retries). */
-  timeouts: number;
-  /** The owner followed by the nodes after it that the lookup learned (its replica holders). */
-  owners: bigint[];
-  error: RingError | null;
-}
-
 export type RingNodeEvents = {
   /** The node joined (or created) a ring. */
   joined: [];
@@ -123,41 +104,22 @@ export type RingNodeEvents = {
   close: [];
 };
 
-type ReplyOf<T extends RingReply['type']> = Extract<RingReply, { type: T }>;
-type RequestBody<R extends { rid: number } = RingRequest> = R extends { rid: number } ? Omit<R, 'rid'> : never;
-
-interface Pending {
-  to: bigint;
-  expect: RingReply['type'];
-  timer: unknown;
-  callback: (reply: RingReply | null) => void;
-}
-
-/** The periodic tasks, each on its own jittered interval. */
-export type RingMaintenanceTask = 'stabilize' | 'fixFingers' | 'checkPredecessor' | 'pingSuccessors';
-
 export class RingNode extends Emitter<RingNodeEvents> {
   readonly id: bigint;
   readonly space: RingSpace;
   readonly #deps: RingNodeDeps;
   readonly #successors: SuccessorList;
   readonly #fingers: FingerTable;
-  readonly #intervals: Record<RingMaintenanceTask, number>;
-  readonly #rpcTimeoutMs: (to: bigint) => number;
-  readonly #rpcRetries: number;
-  readonly #deadMemoryMs: number;
+  readonly #liveness: DeadNodeMemory;
+  readonly #rpc: RingRpc;
+  readonly #maintenance: RingMaintenance;
+  /** What the handlers and the maintenance see of this node. */
+  readonly #context: RingContext;
+  readonly #lookupDeps: RingLookupDeps;
   readonly #autoMaintenance: boolean;
   #predecessor: bigint | null = null;
   #predecessorHeardAt = Number.NEGATIVE_INFINITY;
   #state: 'idle' | 'joining' | 'joined' | 'destroyed' = 'idle';
-  #pending = new Map<number, Pending>();
-  #nextRid = 1;
-  #maintenance = new Map<RingMaintenanceTask, unknown>();
-  #dead = new Map<bigint, number>();
-  #stabilizing = false;
-  #checkingPredecessor = false;
-  #nextFinger = 0;
-  #pingCursor = 1;
 
   constructor(deps: RingNodeDeps, options: RingNodeOptions = {}) {
     super();
@@ -167,17 +129,32 @@ export class RingNode extends Emitter<RingNodeEvents> {
     this.#deps = deps;
     this.#successors = new SuccessorList(this.space, deps.id, options.successors ?? RING_DEFAULT_SUCCESSORS);
     this.#fingers = new FingerTable(this.space, deps.id);
-    this.#intervals = {
+    this.#liveness = new DeadNodeMemory(deps.clock, options.deadMemoryMs ?? RING_DEAD_MEMORY_MS);
+    this.#rpc = new RingRpc(
+      { clock: deps.clock, send: (to, msg) => deps.send(to, msg) },
+      { timeoutMs: options.rpcTimeoutMs ?? RING_RPC_TIMEOUT_MS, retries: options.rpcRetries ?? RING_RPC_RETRIES },
+    );
+    this.#autoMaintenance = options.maintenance ?? true;
+    this.#context = this.#makeContext();
+    this.#maintenance = new RingMaintenance(this.#context, {
       stabilize: options.stabilizeIntervalMs ?? RING_STABILIZE_INTERVAL_MS,
       fixFingers: options.fixFingersIntervalMs ?? RING_FIX_FINGERS_INTERVAL_MS,
       checkPredecessor: options.checkPredecessorIntervalMs ?? RING_CHECK_PREDECESSOR_INTERVAL_MS,
       pingSuccessors: options.pingSuccessorsIntervalMs ?? RING_PING_SUCCESSORS_INTERVAL_MS,
+    });
+    this.#lookupDeps = {
+      self: this.id,
+      space: this.space,
+      find: (node, key, exclude, callback) =>
+        this.#call(
+          node,
+          exclude.length > 0 ? { type: 'find', key, exclude } : { type: 'find', key },
+          'found',
+          callback,
+        ),
+      ping: (node, callback) => this.#call(node, { type: 'ping' }, 'pong', callback),
+      closestPreceding: (key, count) => this.#closestPreceding(key, count),
     };
-    const timeout = options.rpcTimeoutMs ?? RING_RPC_TIMEOUT_MS;
-    this.#rpcTimeoutMs = typeof timeout === 'number' ? () => timeout : timeout;
-    this.#rpcRetries = options.rpcRetries ?? RING_RPC_RETRIES;
-    this.#deadMemoryMs = options.deadMemoryMs ?? RING_DEAD_MEMORY_MS;
-    this.#autoMaintenance = options.maintenance ?? true;
   }
 
   get destroyed(): boolean {
@@ -215,6 +192,8 @@ export class RingNode extends Emitter<RingNodeEvents> {
     return this.space.betweenRight(key, this.#predecessor, this.id);
   }
 
+  // --- create, join, leave ----------------------------------------------------------
+
   /** Starts a new ring of one. */
   create(): void {
     if (this.#state !== 'idle') return;
@@ -235,63 +214,57 @@ export class RingNode extends Emitter<RingNodeEvents> {
   }
 
   /**
-   * Joins the ring that `bootstrap` belongs to: routes a lookup for our own ID through
-   * it, sends JOIN to the owner, and takes the JOIN-ACK's successor list.
+   * Joins the ring that `bootstrap` belongs to: looks up our own ID through it, sends JOIN
+   * to the owner, and takes the JOIN-ACK's successor list.
    */
-  join(bootstrap: bigint, callback: (error: RingError | null) => void = () => {}): void {
+  join(bootstrap: bigint, callback: (error: RingswarmError | null) => void = () => {}): void {
     if (this.#state !== 'idle') {
-      callback(new RingError(RingErrorCode.JOIN_FAILED, `cannot join from state ${this.#state}`));
+      callback(new RingswarmError(ErrorCode.RING_JOIN_FAILED, `cannot join from state ${this.#state}`));
       return;
     }
     this.#state = 'joining';
-    const fail = (why: string) => {
+    new RingLookup(this.#lookupDeps, this.id, (result) => {
       if (this.#state !== 'joining') return;
-      this.#state = 'idle';
-      callback(new RingError(RingErrorCode.JOIN_FAILED, why));
-    };
-    this.#route(this.id, [bootstrap], true, (result) => {
-      if (this.#state !== 'joining') return;
-      const owners = result.ownersList;
-      if (owners.length === 0) {
-        fail(result.error?.message ?? 'no owner found for our id');
+      if (result.owners.length === 0) {
+        this.#joinFailed(result.error?.message ?? 'no owner found for our id', callback);
         return;
       }
-      this.#tryJoin(owners, 0, RING_JOIN_MAX_REDIRECTS, callback, fail);
-    });
+      this.#askToJoin(result.owners, RING_JOIN_MAX_REDIRECTS, callback);
+    }).askFrom([bootstrap]);
   }
 
-  #tryJoin(
-    owners: bigint[],
-    index: number,
-    redirects: number,
-    callback: (error: RingError | null) => void,
-    fail: (why: string) => void,
-  ): void {
-    const owner = owners[index];
+  /** Sends JOIN to the first of `owners`; the next one if it does not answer. */
+  #askToJoin(owners: bigint[], redirects: number, callback: (error: RingswarmError | null) => void): void {
+    const [owner, ...rest] = owners;
     if (owner === undefined) {
-      fail('no owner of our id answered JOIN');
+      this.#joinFailed('no owner of our id answered JOIN', callback);
       return;
     }
     this.#call(owner, { type: 'join' }, 'join-ack', (ack) => {
       if (this.#state !== 'joining') return;
       if (!ack) {
-        this.#tryJoin(owners, index + 1, redirects, callback, fail);
+        this.#askToJoin(rest, redirects, callback);
         return;
       }
       const p = ack.predecessor;
       if (p !== null && p !== this.id && this.space.between(p, this.id, owner)) {
         // Its predecessor lies between us and it: that node (or one before it) is our successor.
-        if (redirects > 0) this.#tryJoin([p, ...owners.slice(index)], 0, redirects - 1, callback, fail);
-        else fail('JOIN kept being redirected');
+        if (redirects > 0) this.#askToJoin([p, ...owners], redirects - 1, callback);
+        else this.#joinFailed('JOIN kept being redirected', callback);
         return;
       }
-      this.#successors.replace([owner, ...ack.successors].filter((n) => !this.#isDead(n)));
+      this.#successors.replace([owner, ...ack.successors].filter((n) => !this.#liveness.isDead(n)));
       this.#becomeJoined();
       this.emit('successors', this.#successors.toArray());
-      const pred = ack.predecessor;
-      if (pred !== null && pred !== this.id) this.#considerPredecessor(pred);
+      if (p !== null && p !== this.id) this.#maintenance.considerPredecessor(p);
       callback(null);
     });
+  }
+
+  #joinFailed(why: string, callback: (error: RingswarmError | null) => void): void {
+    if (this.#state !== 'joining') return;
+    this.#state = 'idle';
+    callback(new RingswarmError(ErrorCode.RING_JOIN_FAILED, why));
   }
 
   #becomeJoined(): void {
@@ -316,58 +289,28 @@ export class RingNode extends Emitter<RingNodeEvents> {
     this.destroy();
   }
 
+  // --- maintenance ------------------------------------------------------------------
+
   /** Starts (or restarts) the maintenance timers. */
   startMaintenance(): void {
-    if (this.#state !== 'joined') return;
-    for (const task of Object.keys(this.#intervals) as RingMaintenanceTask[]) {
-      // The first run comes at a random phase, so nodes started together do not move in step.
-      if (!this.#maintenance.has(task)) this.#schedule(task, this.#intervals[task] * this.#deps.random());
-    }
+    this.#maintenance.start();
   }
 
   /** Stops the maintenance timers; requests already sent still complete. */
   stopMaintenance(): void {
-    for (const handle of this.#maintenance.values()) this.#deps.timers.clearTimeout(handle);
-    this.#maintenance.clear();
+    this.#maintenance.stop();
   }
 
   /** Runs one maintenance task now (the simulator's synchronized rounds, and tests). */
   runMaintenance(task: RingMaintenanceTask): void {
-    if (this.#state !== 'joined') return;
-    switch (task) {
-      case 'stabilize':
-        this.#stabilize();
-        break;
-      case 'fixFingers':
-        this.#fixFinger();
-        break;
-      case 'checkPredecessor':
-        this.#checkPredecessor();
-        break;
-      case 'pingSuccessors':
-        this.#pingSuccessor();
-        break;
-    }
+    this.#maintenance.run(task);
   }
 
-  #schedule(task: RingMaintenanceTask, firstDelay?: number): void {
-    const base = this.#intervals[task];
-    const delay =
-      firstDelay ?? base * (1 - RING_MAINTENANCE_JITTER + 2 * RING_MAINTENANCE_JITTER * this.#deps.random());
-    const handle = this.#deps.timers.setTimeout(() => {
-      if (this.#state !== 'joined') return;
-      this.#maintenance.delete(task);
-      this.#schedule(task);
-      this.runMaintenance(task);
-    }, delay);
-    this.#maintenance.set(task, handle);
-  }
+  // --- lookups and the DHT's requests -----------------------------------------------
 
   /**
-   * Finds the owner of `key` iteratively: asks the closest preceding node it knows,
-   * learns closer ones from each answer, falls back to the next candidate (down to the
-   * successor list, the seed's O(N) path) when one does not answer, and confirms the
-   * owner with a ping whose answer also names the owner's predecessor.
+   * Finds the owner of `key` iteratively (see {@link RingLookup}), starting from the local
+   * table; the owner is confirmed with a ping.
    */
   lookup(key: bigint, callback: (result: RingLookupResult) => void): void {
     if (this.#state !== 'joined') {
@@ -376,36 +319,40 @@ export class RingNode extends Emitter<RingNodeEvents> {
         hops: 0,
         timeouts: 0,
         owners: [],
-        error: new RingError(RingErrorCode.NOT_JOINED, 'lookup before joining a ring'),
+        error: new RingswarmError(ErrorCode.RING_NOT_JOINED, 'lookup before joining a ring'),
       });
       return;
     }
-    const started = this.#deps.now();
-    this.#route(key, [], true, (r) => {
-      const result = { owner: r.owner, hops: r.hops, timeouts: r.timeouts, owners: r.ownersList, error: r.error };
-      this.emit('lookup', result, this.#deps.now() - started);
+    const started = this.#deps.clock.now();
+    this.#lookup(key, (r) => {
+      const result = { owner: r.owner, hops: r.hops, timeouts: r.timeouts, owners: r.owners, error: r.error };
+      this.emit('lookup', result, this.#deps.clock.now() - started);
       callback(result);
     });
+  }
+
+  /** Starts a lookup where the local table leaves off. */
+  #lookup(key: bigint, done: (outcome: RingLookupOutcome) => void): void {
+    const lookup = new RingLookup(this.#lookupDeps, key, done);
+    if (this.#successors.length === 0 || this.owns(key)) {
+      lookup.answerLocally([this.id, ...this.#successors.toArray()]);
+      return;
+    }
+    const owners = this.#successors.confidentOwnersOf(key).filter((n) => !this.#liveness.isDead(n));
+    if (owners.length > 0) {
+      lookup.confirmFrom(owners);
+      return;
+    }
+    const nearest = this.#closestPreceding(key, RING_FIND_CANDIDATES * 2);
+    lookup.askFrom(nearest.length > 0 ? nearest : this.#successors.toArray());
   }
 
   /**
    * Sends a DHT request (the `rid` is set here); `callback` gets the answer, or null when
    * none came after the retries.
    */
-  request(to: bigint, body: RequestBody<DhtRequest>, callback: (reply: DhtReply | null) => void): void {
-    if (this.#state === 'destroyed') return;
-    const attempt = (n: number) => {
-      const rid = this.#nextRid++;
-      const timer = this.#deps.timers.setTimeout(() => {
-        if (this.#state === 'destroyed') return;
-        this.#appPending.delete(rid);
-        if (n < this.#rpcRetries) attempt(n + 1);
-        else callback(null);
-      }, this.#rpcTimeoutMs(to));
-      this.#appPending.set(rid, { to, timer, callback });
-      this.#deps.send(to, { ...body, rid } as DhtRequest);
-    };
-    attempt(0);
+  request(to: bigint, body: RingRequestBody<DhtRequest>, callback: (reply: DhtReply | null) => void): void {
+    this.#rpc.request(to, body, DHT_REPLY_TYPES, callback);
   }
 
   /** Sends a DHT answer or notice. */
@@ -414,29 +361,16 @@ export class RingNode extends Emitter<RingNodeEvents> {
     this.#deps.send(to, msg);
   }
 
-  #appPending = new Map<number, { to: bigint; timer: unknown; callback: (reply: DhtReply | null) => void }>();
-
   /**
    * The transport lost its connection to `node` (it broke, or could not be made): every
    * request waiting on that node fails now, as if its time had run out, instead of at the
    * end of its timeout.
    */
   abandon(node: bigint): void {
-    if (this.#state === 'destroyed') return;
-    for (const [rid, p] of [...this.#pending]) {
-      if (p.to !== node || !this.#pending.has(rid)) continue;
-      this.#deps.timers.clearTimeout(p.timer);
-      this.#pending.delete(rid);
-      this.#markDead(node);
-      p.callback(null);
-    }
-    for (const [rid, p] of [...this.#appPending]) {
-      if (p.to !== node || !this.#appPending.has(rid)) continue;
-      this.#deps.timers.clearTimeout(p.timer);
-      this.#appPending.delete(rid);
-      p.callback(null);
-    }
+    this.#rpc.abandon(node);
   }
+
+  // --- inbound ----------------------------------------------------------------------
 
   /**
    * Delivers an inbound message. Ring messages must have passed
@@ -445,53 +379,9 @@ export class RingNode extends Emitter<RingNodeEvents> {
    */
   handle(from: bigint, msg: RingMessage): void {
     if (this.#state === 'destroyed' || from === this.id) return;
-    this.#heard(from);
-    switch (msg.type) {
-      case 'pong':
-      case 'found':
-      case 'state':
-      case 'join-ack':
-        this.#settle(from, msg);
-        return;
-      case 'ping':
-        this.#reply(from, { type: 'pong', rid: msg.rid, predecessor: this.#predecessor });
-        return;
-      case 'find':
-        this.#onFind(from, msg);
-        return;
-      case 'get-state':
-        if (this.#state === 'joined') this.#onNotify(from);
-        this.#reply(from, {
-          type: 'state',
-          rid: msg.rid,
-          predecessor: this.#predecessor,
-          successors: this.#successors.toArray(),
-        });
-        return;
-      case 'join':
-        this.#onJoin(from, msg.rid);
-        return;
-      case 'successors':
-        this.#onSuccessors(from, msg.successors);
-        return;
-      case 'leave':
-        this.#onLeave(from, msg);
-        return;
-      case 'dht-put-reply':
-      case 'dht-get-reply': {
-        const pending = this.#appPending.get(msg.rid);
-        if (!pending || pending.to !== from) return;
-        this.#deps.timers.clearTimeout(pending.timer);
-        this.#appPending.delete(msg.rid);
-        pending.callback(msg);
-        return;
-      }
-      case 'dht-put':
-      case 'dht-get':
-      case 'dht-store':
-        this.emit('message', from, msg);
-        return;
-    }
+    this.#liveness.heard(from);
+    if (from === this.#predecessor) this.#predecessorHeardAt = this.#deps.clock.now();
+    dispatch(this.#context, from, msg);
   }
 
   /** Idempotent: cancels timers and outstanding requests, emits `close` last. */
@@ -499,84 +389,30 @@ export class RingNode extends Emitter<RingNodeEvents> {
     if (this.#state === 'destroyed') return;
     this.#state = 'destroyed';
     this.stopMaintenance();
-    for (const p of this.#pending.values()) this.#deps.timers.clearTimeout(p.timer);
-    this.#pending.clear();
-    for (const p of this.#appPending.values()) this.#deps.timers.clearTimeout(p.timer);
-    this.#appPending.clear();
+    this.#rpc.destroy();
     this.emit('close');
     this.removeAllListeners();
   }
 
-  // --- requests -------------------------------------------------------------------
+  // --- routing state ----------------------------------------------------------------
 
+  /** A ring request; a node that does not answer it (after the retries) is taken for dead. */
   #call<T extends RingReply['type']>(
     to: bigint,
-    body: RequestBody,
+    body: RingRequestBody<RingRequest>,
     expect: T,
-    callback: (reply: ReplyOf<T> | null) => void,
+    callback: (reply: RingReplyOf<T> | null) => void,
   ): void {
-    if (this.#state === 'destroyed') return;
-    const attempt = (n: number) => {
-      const rid = this.#nextRid++;
-      const timer = this.#deps.timers.setTimeout(() => {
-        if (this.#state === 'destroyed') return;
-        this.#pending.delete(rid);
-        if (n < this.#rpcRetries) attempt(n + 1);
-        else {
-          this.#markDead(to);
-          callback(null);
-        }
-      }, this.#rpcTimeoutMs(to));
-      this.#pending.set(rid, { to, expect, timer, callback: callback as (reply: RingReply | null) => void });
-      this.#deps.send(to, { ...body, rid } as RingRequest);
-    };
-    attempt(0);
-  }
-
-  #settle(from: bigint, reply: RingReply): void {
-    const pending = this.#pending.get(reply.rid);
-    if (!pending || pending.to !== from || pending.expect !== reply.type) return;
-    this.#deps.timers.clearTimeout(pending.timer);
-    this.#pending.delete(reply.rid);
-    pending.callback(reply);
-  }
-
-  #reply(to: bigint, msg: RingReply): void {
-    this.#deps.send(to, msg);
-  }
-
-  // --- liveness -------------------------------------------------------------------
-
-  #heard(from: bigint): void {
-    this.#dead.delete(from);
-    if (from === this.#predecessor) this.#predecessorHeardAt = this.#deps.now();
-  }
-
-  #markDead(node: bigint): void {
-    this.#dead.set(node, this.#deps.now() + this.#deadMemoryMs);
-  }
-
-  #isDead(node: bigint): boolean {
-    const until = this.#dead.get(node);
-    if (until === undefined) return false;
-    if (until <= this.#deps.now()) {
-      this.#dead.delete(node);
-      return false;
-    }
-    return true;
-  }
-
-  /** Drops every pointer to a node that failed to answer (maintenance only). */
-  #forget(node: bigint): void {
-    this.#fingers.remove(node);
-    if (this.#successors.remove(node)) this.#successorsChanged();
-    if (this.#predecessor === node) this.#setPredecessor(null);
+    this.#rpc.request(to, body, [expect], (reply) => {
+      if (reply === null) this.#liveness.markDead(to);
+      callback(reply);
+    });
   }
 
   #setPredecessor(node: bigint | null): void {
     if (node === this.#predecessor) return;
     this.#predecessor = node;
-    if (node !== null) this.#predecessorHeardAt = this.#deps.now();
+    if (node !== null) this.#predecessorHeardAt = this.#deps.clock.now();
     this.emit('predecessor', node);
   }
 
@@ -590,223 +426,23 @@ export class RingNode extends Emitter<RingNodeEvents> {
   }
 
   #setSuccessors(nodes: bigint[]): void {
-    if (this.#successors.replace(nodes.filter((n) => n === nodes[0] || !this.#isDead(n)))) this.#successorsChanged();
+    const live = nodes.filter((n) => n === nodes[0] || !this.#liveness.isDead(n));
+    if (this.#successors.replace(live)) this.#successorsChanged();
   }
 
-  // --- inbound handlers -------------------------------------------------------------
-
-  #onFind(from: bigint, msg: Extract<RingRequest, { type: 'find' }>): void {
-    const key = msg.key;
-    let done = false;
-    let nodes: bigint[];
-    if (this.#state !== 'joined') {
-      // Not part of a ring (yet): no answer to give, but no reason to be taken for dead.
-      nodes = [];
-    } else if (this.#successors.length === 0 || (this.#predecessor !== null && this.owns(key))) {
-      done = true;
-      nodes = [this.id, ...this.#successors.toArray()];
-    } else if (this.#successors.confidentOwnersOf(key).length > 0) {
-      done = true;
-      nodes = this.#successors.confidentOwnersOf(key);
-    } else {
-      const skip = msg.exclude === undefined ? undefined : new Set(msg.exclude);
-      nodes = this.#closestPreceding(key, RING_FIND_CANDIDATES, skip);
-      if (nodes.length === 0) {
-        done = true;
-        nodes = this.#successors.toArray();
-      }
-    }
-    this.#reply(from, { type: 'found', rid: msg.rid, done, nodes });
+  #forget(node: bigint): void {
+    this.#fingers.remove(node);
+    if (this.#successors.remove(node)) this.#successorsChanged();
+    if (this.#predecessor === node) this.#setPredecessor(null);
   }
 
-  /** A node that thinks it is our predecessor (stabilize's notify, merged into get-state). */
-  #onNotify(from: bigint): void {
-    const pred = this.#predecessor;
-    if (pred === null || this.space.between(from, pred, this.id)) {
-      this.#setPredecessor(from);
-    } else if (from !== pred) {
-      // Rectify: a notifier outside (pred, id) replaces pred only if pred is gone.
-      this.#checkPredecessor(from);
-    }
-    if (this.#successors.length === 0) {
-      // A ring of one learns its first successor from the first node that contacts it.
-      this.#setSuccessors([from]);
-    }
-  }
-
-  #onJoin(from: bigint, rid: number): void {
-    if (this.#state !== 'joined') return;
-    const pred = this.#predecessor;
-    this.#reply(from, { type: 'join-ack', rid, predecessor: pred, successors: this.#successors.toArray() });
-    // The joiner just spoke to us; it sits between our predecessor and us, so it is ours now.
-    if (pred === null || this.space.between(from, pred, this.id)) this.#setPredecessor(from);
-    if (this.#successors.length === 0) this.#setSuccessors([from]);
-  }
-
-  #onSuccessors(from: bigint, successors: bigint[]): void {
-    if (this.#state !== 'joined' || from !== this.#successors.first) return;
-    this.#setSuccessors([from, ...successors]);
-  }
-
-  #onLeave(from: bigint, msg: Extract<RingMessage, { type: 'leave' }>): void {
-    if (this.#state !== 'joined') return;
-    this.#markDead(from);
-    this.#fingers.remove(from);
-    if (from === this.#predecessor) {
-      this.#setPredecessor(null);
-      if (msg.predecessor !== null && msg.predecessor !== this.id) this.#considerPredecessor(msg.predecessor);
-    }
-    if (this.#successors.has(from)) {
-      const rest = this.#successors.toArray().filter((n) => n !== from);
-      this.#successors.replace([...rest, ...msg.successors].filter((n) => !this.#isDead(n)));
-      this.#successorsChanged();
-      // The new first successor is only a backup until it answers.
-      this.#stabilize();
-    }
-  }
-
-  /** Pings a possible predecessor and adopts it if it answers and fits. */
-  #considerPredecessor(node: bigint): void {
-    this.#call(node, { type: 'ping' }, 'pong', (pong) => {
-      if (!pong || this.#state !== 'joined') return;
-      const pred = this.#predecessor;
-      if (pred === null || this.space.between(node, pred, this.id)) this.#setPredecessor(node);
-    });
-  }
-
-  // --- maintenance ------------------------------------------------------------------
-
-  /**
-   * Asks the successor for its predecessor and list; walks down the list past dead ones,
-   * and back towards us through predecessors that lie between us and the successor.
-   */
-  #stabilize(): void {
-    if (this.#stabilizing || this.#state !== 'joined') return;
-    const succ = this.#successors.first ?? this.#predecessor;
-    if (succ === null) return;
-    this.#stabilizing = true;
-    this.#stabilizeWith(succ, 0);
-  }
-
-  #stabilizeWith(succ: bigint, depth: number): void {
-    this.#call(succ, { type: 'get-state' }, 'state', (state) => {
-      if (this.#state !== 'joined') return;
-      if (!state) {
-        this.#stabilizing = false;
-        if (depth > 0) return; // a closer candidate that never answered is simply not adopted
-        this.#forget(succ);
-        this.#probeSuccessors();
-        return;
-      }
-      // At depth 0 succ is our successor; deeper, it lies between us and the successor
-      // (checked below) and has just answered, so it may take the first place.
-      if (depth === 0 || this.#successors.length === 0 || this.space.between(succ, this.id, this.successor)) {
-        this.#setSuccessors([succ, ...state.successors]);
-      }
-      const p = state.predecessor;
-      if (depth < RING_STABILIZE_MAX_STEPS && p !== null && p !== this.id && this.space.between(p, this.id, succ)) {
-        // A closer successor, named by another node: adopt it only once it answers us. It is
-        // asked even if we took it for dead: the successor may have heard from it since.
-        this.#stabilizeWith(p, depth + 1);
-        return;
-      }
-      this.#stabilizing = false;
-    });
-  }
-
-  /**
-   * After the successor failed, more of the list may have failed with it (a rack, a
-   * network, half the ring): ping every backup at once, drop the silent ones, and stabilize
-   * with the nearest that answered as soon as every closer one is known to be gone, rather
-   * than walking one timeout at a time.
-   */
-  #probeSuccessors(): void {
-    const backups = this.#successors.toArray();
-    if (backups.length === 0) return;
-    this.#stabilizing = true;
-    const answered: (boolean | undefined)[] = backups.map(() => undefined);
-    let settled = false;
-    const settle = () => {
-      if (settled) return;
-      const nearest = answered.findIndex((a) => a !== false);
-      if (nearest !== -1 && answered[nearest] === undefined) return; // a closer one may still answer
-      settled = true;
-      this.#stabilizing = false;
-      this.#stabilize();
-    };
-    backups.forEach((node, i) => {
-      this.#call(node, { type: 'ping' }, 'pong', (pong) => {
-        if (this.#state !== 'joined') return;
-        answered[i] = pong !== null;
-        if (!pong) this.#forget(node);
-        settle();
-      });
-    });
-  }
-
-  /** Pings the predecessor unless it spoke to us lately; `notifier` replaces it if it is gone. */
-  #checkPredecessor(notifier?: bigint): void {
-    const pred = this.#predecessor;
-    if (pred === null || this.#checkingPredecessor) return;
-    if (notifier === undefined && this.#deps.now() - this.#predecessorHeardAt < this.#intervals.checkPredecessor) {
-      return;
-    }
-    this.#checkingPredecessor = true;
-    this.#call(pred, { type: 'ping' }, 'pong', (pong) => {
-      this.#checkingPredecessor = false;
-      if (this.#state !== 'joined' || pong || this.#predecessor !== pred) return;
-      this.#forget(pred);
-      if (notifier !== undefined && !this.#isDead(notifier)) this.#setPredecessor(notifier);
-    });
-  }
-
-  /** Pings one backup successor (round robin) and drops it if it is gone. */
-  #pingSuccessor(): void {
-    if (this.#successors.length < 2) return;
-    if (this.#pingCursor >= this.#successors.length) this.#pingCursor = 1;
-    const node = this.#successors.at(this.#pingCursor++)!;
-    this.#call(node, { type: 'ping' }, 'pong', (pong) => {
-      if (!pong && this.#state === 'joined') this.#forget(node);
-    });
-  }
-
-  /** Refreshes the next finger beyond the successor list, and every finger with the same owner. */
-  #fixFinger(): void {
-    const low = this.#fingers.firstRemoteIndex(this.#successors.last);
-    const bits = this.space.bits;
-    if (low >= bits) return;
-    if (this.#nextFinger < low || this.#nextFinger >= bits) this.#nextFinger = low;
-    const i = this.#nextFinger;
-    const start = this.space.fingerStart(this.id, i);
-    this.#route(start, [], true, (r) => {
-      if (this.#state !== 'joined') return;
-      for (const dead of r.deadNodes) this.#forget(dead);
-      const owner = r.owner;
-      const backups = r.ownersList.slice(1);
-      if (owner === null) {
-        this.#nextFinger = i + 1;
-        return;
-      }
-      // Later fingers whose start still falls before the owner share it.
-      let j = i;
-      while (j < bits && (j === i || this.space.betweenRight(this.space.fingerStart(this.id, j), start, owner))) {
-        this.#fingers.set(j, owner, backups);
-        j++;
-      }
-      this.#nextFinger = j;
-    });
-  }
-
-  // --- routing ----------------------------------------------------------------------
-
-  /** Up to `count` known nodes in (id, key), closest to the key first, known-dead ones left out. */
   #closestPreceding(key: bigint, count: number, skip?: ReadonlySet<bigint>): bigint[] {
     const seen = new Set<bigint>(skip);
     const found: { id: bigint; d: bigint }[] = [];
     const consider = (n: bigint) => {
       if (seen.has(n)) return;
       seen.add(n);
-      if (!this.space.between(n, this.id, key) || this.#isDead(n)) return;
+      if (!this.space.between(n, this.id, key) || this.#liveness.isDead(n)) return;
       found.push({ id: n, d: this.space.distance(n, key) });
     };
     for (const n of this.#fingers.nodes()) consider(n);
@@ -816,159 +452,39 @@ export class RingNode extends Emitter<RingNodeEvents> {
     return found.slice(0, count).map((f) => f.id);
   }
 
-  /**
-   * The iterative lookup behind lookup(), join() and fix-fingers. `initial` replaces the
-   * local routing table as the first candidates (join's bootstrap member). With `verify`,
-   * the owner must answer a ping whose predecessor confirms the key.
-   */
-  #route(
-    key: bigint,
-    initial: bigint[],
-    verify: boolean,
-    done: (r: {
-      owner: bigint | null;
-      ownersList: bigint[];
-      hops: number;
-      timeouts: number;
-      deadNodes: bigint[];
-      error: RingError | null;
-    }) => void,
-  ): void {
-    let hops = 0;
-    let timeouts = 0;
-    let steps = 0;
-    const asked = new Set<bigint>();
-    const deadNodes: bigint[] = [];
-    const candidates: bigint[] = [];
-    const finish = (owner: bigint | null, ownersList: bigint[], error: RingError | null) =>
-      done({ owner, ownersList, hops, timeouts, deadNodes, error });
-    const addCandidates = (nodes: bigint[]) => {
-      for (const n of nodes) {
-        if (n === this.id || asked.has(n) || candidates.includes(n)) continue;
-        candidates.push(n);
-      }
-      candidates.sort((a, b) => {
-        const da = this.space.distance(a, key);
-        const db = this.space.distance(b, key);
-        return da < db ? -1 : da > db ? 1 : 0;
-      });
+  #makeContext(): RingContext {
+    const node = this;
+    return {
+      id: this.id,
+      space: this.space,
+      clock: this.#deps.clock,
+      random: () => this.#deps.random(),
+      successors: this.#successors,
+      fingers: this.#fingers,
+      liveness: this.#liveness,
+      rpc: this.#rpc,
+      get maintenance() {
+        return node.#maintenance;
+      },
+      get joined() {
+        return node.#state === 'joined';
+      },
+      get predecessor() {
+        return node.#predecessor;
+      },
+      get predecessorHeardAt() {
+        return node.#predecessorHeardAt;
+      },
+      setPredecessor: (n) => this.#setPredecessor(n),
+      setSuccessors: (nodes) => this.#setSuccessors(nodes),
+      successorsChanged: () => this.#successorsChanged(),
+      forget: (n) => this.#forget(n),
+      owns: (key) => this.owns(key),
+      closestPreceding: (key, count, skip) => this.#closestPreceding(key, count, skip),
+      call: (to, body, expect, callback) => this.#call(to, body, expect, callback),
+      send: (to, msg) => this.#deps.send(to, msg),
+      lookup: (key, done) => this.#lookup(key, done),
+      deliverToDht: (from, msg) => this.emit('message', from, msg),
     };
-
-    const confirm = (owners: bigint[], index: number) => {
-      const o = owners[index];
-      if (o === undefined) {
-        // Every possible owner named so far is gone: ask the live nodes we know before the key.
-        addCandidates(this.#closestPreceding(key, RING_FIND_CANDIDATES).filter((n) => !deadNodes.includes(n)));
-        step();
-        return;
-      }
-      if (o === this.id) {
-        finish(this.id, owners.slice(index), null);
-        return;
-      }
-      if (!verify) {
-        finish(o, owners.slice(index), null);
-        return;
-      }
-      if (++steps > RING_LOOKUP_MAX_STEPS) {
-        finish(null, [], new RingError(RingErrorCode.LOOKUP_FAILED, 'lookup took too many steps'));
-        return;
-      }
-      this.#call(o, { type: 'ping' }, 'pong', (pong) => {
-        if (this.#state === 'destroyed') return;
-        if (!pong) {
-          timeouts++;
-          deadNodes.push(o);
-          confirm(owners, index + 1);
-          return;
-        }
-        const p = pong.predecessor;
-        // The owner's own predecessor may be a node that joined after our informant's view.
-        // key outside (p, o] means p lies in [key, o): p, or a node before it, owns the key.
-        if (
-          p !== null &&
-          p !== this.id &&
-          !this.space.betweenRight(key, p, o) &&
-          !owners.includes(p) &&
-          !deadNodes.includes(p)
-        ) {
-          confirm([p, ...owners.slice(index)], 0);
-          return;
-        }
-        finish(o, owners.slice(index), null);
-      });
-    };
-
-    // Nodes that answered, with how many dead nodes we knew when we last asked them.
-    const answered = new Map<bigint, number>();
-    const step = () => {
-      let c = candidates.shift();
-      let exclude: bigint[] = [];
-      if (c === undefined) {
-        // Every candidate is dead or asked: ask again the answered node closest to the key,
-        // telling it which nodes are dead, so that it names others (down to its successors).
-        let best: bigint | undefined;
-        for (const [n, knownDead] of answered) {
-          if (knownDead === deadNodes.length) continue;
-          if (best === undefined || this.space.distance(n, key) < this.space.distance(best, key)) best = n;
-        }
-        if (best === undefined) {
-          finish(
-            null,
-            [],
-            new RingError(RingErrorCode.LOOKUP_FAILED, `no live node left to ask for ${key.toString(16)}`),
-          );
-          return;
-        }
-        c = best;
-        exclude = deadNodes.slice(-RING_MAX_NODES_PER_MESSAGE);
-      }
-      if (++steps > RING_LOOKUP_MAX_STEPS) {
-        finish(null, [], new RingError(RingErrorCode.LOOKUP_FAILED, 'lookup took too many steps'));
-        return;
-      }
-      const asking = c;
-      asked.add(asking);
-      answered.set(asking, deadNodes.length);
-      const body: RequestBody = exclude.length > 0 ? { type: 'find', key, exclude } : { type: 'find', key };
-      this.#call(asking, body, 'found', (found) => {
-        if (this.#state === 'destroyed') return;
-        if (!found) {
-          answered.delete(asking);
-          timeouts++;
-          deadNodes.push(asking);
-          step();
-          return;
-        }
-        hops++;
-        if (found.done) {
-          confirm(
-            found.nodes.filter((n) => !deadNodes.includes(n)),
-            0,
-          );
-          return;
-        }
-        addCandidates(found.nodes.filter((n) => this.space.between(n, asking, key) && !deadNodes.includes(n)));
-        step();
-      });
-    };
-
-    if (initial.length > 0) {
-      addCandidates(initial);
-      step();
-      return;
-    }
-    if (this.#successors.length === 0 || this.owns(key)) {
-      finish(this.id, [this.id, ...this.#successors.toArray()], null);
-      return;
-    }
-    const owners = this.#successors.confidentOwnersOf(key).filter((n) => !this.#isDead(n));
-    if (owners.length > 0) {
-      confirm(owners, 0);
-      return;
-    }
-    addCandidates(this.#closestPreceding(key, RING_FIND_CANDIDATES * 2));
-    if (candidates.length === 0) addCandidates(this.#successors.toArray());
-    step();
   }
 }

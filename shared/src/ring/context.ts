@@ -1,0 +1,55 @@
+/**
+ * What a node's parts (its message handlers and its maintenance) may use: the routing state
+ * and the ways to change it, and the requests. {@link RingNode} builds one per node; it is
+ * not part of the package's API.
+ */
+import type { Clock } from '../util/clock.js';
+import type { FingerTable } from './finger-table.js';
+import type { RingSpace } from './id.js';
+import type { DeadNodeMemory } from './liveness.js';
+import type { RingLookupOutcome } from './lookup.js';
+import type { RingMaintenance } from './maintenance.js';
+import type { DhtNotice, DhtRequest, RingMessage, RingReply, RingRequest } from './messages.js';
+import type { RingReplyOf, RingRequestBody, RingRpc } from './rpc.js';
+import type { SuccessorList } from './successor-list.js';
+
+export interface RingContext {
+  readonly id: bigint;
+  readonly space: RingSpace;
+  readonly clock: Clock;
+  readonly random: () => number;
+  readonly successors: SuccessorList;
+  readonly fingers: FingerTable;
+  readonly liveness: DeadNodeMemory;
+  readonly rpc: RingRpc;
+  readonly maintenance: RingMaintenance;
+  /** The node is part of a ring (created, restored or joined, and not destroyed). */
+  readonly joined: boolean;
+  readonly predecessor: bigint | null;
+  /** When the predecessor last spoke to us, on the clock. */
+  readonly predecessorHeardAt: number;
+  setPredecessor(node: bigint | null): void;
+  /** Replaces the successor list, leaving out known-dead nodes except the first. */
+  setSuccessors(nodes: bigint[]): void;
+  /** Tells listeners and the predecessor that the successor list changed. */
+  successorsChanged(): void;
+  /** Drops every pointer to a node that failed to answer (maintenance only). */
+  forget(node: bigint): void;
+  /** True when this node owns `key` by its own view: key in (predecessor, id]. */
+  owns(key: bigint): boolean;
+  /** Up to `count` known nodes in (id, key), closest to the key first, known-dead ones left out. */
+  closestPreceding(key: bigint, count: number, skip?: ReadonlySet<bigint>): bigint[];
+  /** A ring request; a node that never answers it is taken for dead. */
+  call<T extends RingReply['type']>(
+    to: bigint,
+    body: RingRequestBody<RingRequest>,
+    expect: T,
+    callback: (reply: RingReplyOf<T> | null) => void,
+  ): void;
+  /** Sends a reply or notice. */
+  send(to: bigint, msg: RingMessage): void;
+  /** Runs an iterative lookup from the local table. */
+  lookup(key: bigint, done: (outcome: RingLookupOutcome) => void): void;
+  /** Hands a DHT request or notice to the store on top of the node. */
+  deliverToDht(from: bigint, msg: DhtRequest | DhtNotice): void;
+}
