@@ -4,51 +4,11 @@
  * pending reconnect and emits close last. (tracker-failover.test.ts runs the same client
  * against real servers.)
  */
-import {
-  backoffDelayMs,
-  type CreateTrackerSocket,
-  ErrorCode,
-  TrackerClient,
-  type TrackerSocket,
-} from '@ringswarm/shared';
+import { backoffDelayMs, ErrorCode, TrackerClient } from '@ringswarm/shared';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeClock } from '../helpers/fake-clock.js';
 import { newPeerId } from '../helpers/fake-link.js';
-
-type Handler = (...args: unknown[]) => void;
-
-/** The part of a socket.io client socket that TrackerClient uses; the test fires its events. */
-class FakeSocket {
-  connected = false;
-  disconnected = false;
-  readonly #handlers = new Map<string, Handler[]>();
-
-  constructor(
-    readonly url: string,
-    readonly options: Record<string, unknown>,
-  ) {}
-
-  on(event: string, handler: Handler): this {
-    this.#handlers.set(event, [...(this.#handlers.get(event) ?? []), handler]);
-    return this;
-  }
-
-  removeAllListeners(): this {
-    this.#handlers.clear();
-    return this;
-  }
-
-  disconnect(): this {
-    this.connected = false;
-    this.disconnected = true;
-    return this;
-  }
-
-  fire(event: string, ...args: unknown[]): void {
-    if (event === 'connect') this.connected = true;
-    for (const h of this.#handlers.get(event) ?? []) h(...args);
-  }
-}
+import { FakeTrackerSockets } from '../helpers/fake-tracker-socket.js';
 
 describe('the tracker client on a fake socket', () => {
   const clients: TrackerClient[] = [];
@@ -58,18 +18,14 @@ describe('the tracker client on a fake socket', () => {
 
   function setup(urls: string[]) {
     const clock = new FakeClock();
-    const sockets: FakeSocket[] = [];
-    const createSocket: CreateTrackerSocket = (url, options) => {
-      const socket = new FakeSocket(url, options as Record<string, unknown>);
-      sockets.push(socket);
-      return socket as unknown as TrackerSocket;
-    };
+    const factory = new FakeTrackerSockets();
+    const sockets = factory.made;
     const peerId = newPeerId();
     const random = () => 0.5;
     const client = new TrackerClient(urls, peerId, {
       clock,
       random,
-      createSocket,
+      createSocket: factory.create,
       reconnectBaseMs: 100,
       reconnectMaxMs: 1_000,
     });
