@@ -10,7 +10,7 @@
 
 import { LONELY_ANNOUNCE_MS, SwarmAnnouncer } from './discovery/announcer.js';
 import { LONELY_LOOKUP_MS, ProviderRecords, SwarmProviders } from './discovery/providers.js';
-import type { CreateLink } from './net/link.js';
+import type { CreateLink, LinkOptions } from './net/link.js';
 import { LinkPool, MAX_LINKS, type SwarmPort } from './net/link-pool.js';
 import { Overlay, type OverlayOptions, type RingStats } from './net/overlay.js';
 import { OverlayFrameType } from './net/overlay-wire.js';
@@ -97,7 +97,7 @@ export class RingswarmClient extends Emitter<ClientEvents> {
   /** Provider and name records in the DHT; null without a ring. */
   readonly #records: ProviderRecords | null;
   /** Options for new links; the pool reads them at each new connection. */
-  readonly #linkOptions: { wrtc?: object; iceServers?: RTCIceServer[] } = {};
+  readonly #linkOptions: LinkOptions = {};
   #swarms = new Map<string, SwarmEntry>();
   #limits: { upload: RateLimiter; download: RateLimiter };
   #destroyed = false;
