@@ -4,7 +4,7 @@
  *
  * | range     | owner   | codec                 |
  * |-----------|---------|-----------------------|
- * | 0x10-0x1f | swarm   | `swarm/wire.ts`       |
+ * | 0x10-0x1f | swarm   | `swarm/wire-codec.ts` |
  * | 0x20-0x2f | overlay | `net/overlay-wire.ts` |
  *
  * Code that only routes frames (the link pool, the overlay) classifies them here and never
