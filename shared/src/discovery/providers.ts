@@ -111,9 +111,15 @@ export interface DiscoveredSwarm {
   readonly manifest: { name: string; files: readonly { path: string }[] } | null;
 }
 
+/** The records a swarm's discovery uses ({@link ProviderRecords}). */
+export type SwarmRecords = Pick<
+  ProviderRecords,
+  'joined' | 'provide' | 'withdraw' | 'publishName' | 'withdrawName' | 'findProviders'
+>;
+
 export interface SwarmProvidersDeps {
   clock: Clock;
-  records: ProviderRecords;
+  records: SwarmRecords;
   swarm: DiscoveredSwarm;
   /** A provider was found: open a link to it for this swarm. */
   connect(remoteId: string): void;
