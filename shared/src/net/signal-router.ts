@@ -142,7 +142,7 @@ export class SignalingRouter extends Emitter<SignalingRouterEvents> {
 
   /**
    * The link to a peer, opening one (as initiator) when there is none, its signaling sent
-   * by `via` (default: {@link SignalingRouter} path choice). Null when the budget is full and
+   * by `via` (default: {@link SignalingRouter.pathTo}). Null when the budget is full and
    * nothing can be evicted. `forRing` links may evict swarm links.
    */
   open(remoteId: string, forRing: boolean, via?: SignalPath): LinkEntry | null {
