@@ -8,30 +8,25 @@
  * signaled hop by hop through the ring.
  */
 
-import { LinkPool, MAX_LINKS, type SignalPath, type SwarmPort } from './net/link-pool.js';
+import { LONELY_ANNOUNCE_MS, SwarmAnnouncer } from './discovery/announcer.js';
+import { LONELY_LOOKUP_MS, ProviderRecords, SwarmProviders } from './discovery/providers.js';
+import type { CreateLink, LinkOptions } from './net/link.js';
+import { LinkPool, MAX_LINKS, type SwarmPort } from './net/link-pool.js';
 import { Overlay, type OverlayOptions, type RingStats } from './net/overlay.js';
-import { NO_ROUTE_MESSAGE, type SelectedPair } from './net/peer-link.js';
-import { TrackerClient } from './net/tracker-client.js';
-import { ErrorCode, RingswarmError } from './protocol/errors.js';
+import { OverlayFrameType } from './net/overlay-wire.js';
+import { createPeerLink, type SelectedPair } from './net/peer-link.js';
+import { SignalingRouter, type SignalPath } from './net/signal-router.js';
+import { type CreateTrackerSocket, TrackerClient } from './net/tracker-client.js';
+import { ErrorCode, NO_ROUTE_MESSAGE, RingswarmError } from './protocol/errors.js';
 import type { DiscoveryMode } from './protocol/link.js';
-import type { AnnounceEvent } from './protocol/tracker.js';
 import type { Bitfield } from './swarm/bitfield.js';
 import { infoHashOf, type Manifest } from './swarm/manifest.js';
 import { MemoryPieceStore, type PieceStore } from './swarm/piece-store.js';
 import { RateLimiter } from './swarm/rate-limiter.js';
 import { type RateLimits, Swarm } from './swarm/swarm.js';
 import { randomBytes, toHex } from './util/bytes.js';
-import { systemClock, systemRandom } from './util/clock.js';
+import { type Clock, systemClock, systemRandom } from './util/clock.js';
 import { Emitter } from './util/emitter.js';
-
-/** Peers asked for in each announce. */
-export const NUMWANT = 30;
-/** Announce again this soon while a download has no peer, instead of the tracker's interval. */
-export const LONELY_ANNOUNCE_MS = 3_000;
-/** Look the swarm up in the DHT again this soon while a download has no peer. */
-export const LONELY_LOOKUP_MS = 3_000;
-/** DHT lookups for a swarm that has peers (new providers join over time). */
-export const DHT_LOOKUP_INTERVAL_MS = 60_000;
 
 export interface ClientOptions {
   /**
@@ -53,6 +48,14 @@ export interface ClientOptions {
   ring?: boolean | OverlayOptions;
   /** Most live WebRTC connections (ring pointers first, then swarm peers). Default {@link MAX_LINKS}. */
   maxLinks?: number;
+  /** Time for every timer of the client and its parts; default the system clock. */
+  clock?: Clock;
+  /** Randomness for backoff jitter and the ring; default Math.random. */
+  random?: () => number;
+  /** Makes each peer link; default a WebRTC {@link PeerLink} ({@link createPeerLink}). */
+  createLink?: CreateLink;
+  /** Opens the socket to a tracker; default socket.io-client's `io`. */
+  createTrackerSocket?: CreateTrackerSocket;
 }
 
 export interface SwarmCreateOptions {
@@ -77,13 +80,10 @@ export type ClientEvents = {
 interface SwarmEntry {
   swarm: Swarm;
   mode: DiscoveryMode;
-  timer: ReturnType<typeof setTimeout> | undefined;
-  lookupTimer: ReturnType<typeof setTimeout> | undefined;
-  stopped: boolean;
-  /** Finished, and no tracker has acknowledged a `completed` announce yet (e.g. mid-failover). */
-  completionUnsent: boolean;
-  /** File names published in the DHT for this swarm. */
-  names: string[];
+  /** Its tracker announces; null in mode `dht`. */
+  announcer: SwarmAnnouncer | null;
+  /** Its DHT records and provider lookups; null without a ring. */
+  providers: SwarmProviders | null;
 }
 
 export class RingswarmClient extends Emitter<ClientEvents> {
@@ -91,105 +91,104 @@ export class RingswarmClient extends Emitter<ClientEvents> {
   readonly tracker: TrackerClient;
   /** The ring membership; null when the client runs with `ring: false`. */
   readonly overlay: Overlay | null;
+  readonly #clock: Clock;
   readonly #links: LinkPool;
-  /** Options for new PeerLinks; the pool reads them at each new connection. */
-  readonly #linkOptions: { wrtc?: object; iceServers?: RTCIceServer[] } = {};
+  readonly #router: SignalingRouter;
+  /** Provider and name records in the DHT; null without a ring. */
+  readonly #records: ProviderRecords | null;
+  /** Options for new links; the pool reads them at each new connection. */
+  readonly #linkOptions: LinkOptions = {};
   #swarms = new Map<string, SwarmEntry>();
-  #limits = {
-    upload: new RateLimiter(() => systemClock.now()),
-    download: new RateLimiter(() => systemClock.now()),
-  };
+  #limits: { upload: RateLimiter; download: RateLimiter };
   #destroyed = false;
 
   constructor(options: ClientOptions) {
     super();
+    const clock = options.clock ?? systemClock;
+    const random = options.random ?? systemRandom;
+    this.#clock = clock;
+    this.#limits = {
+      upload: new RateLimiter(() => clock.now()),
+      download: new RateLimiter(() => clock.now()),
+    };
     this.peerId = options.peerId ?? toHex(randomBytes(20));
-    this.tracker = new TrackerClient(options.trackerUrl, this.peerId);
-    const linkOptions = this.#linkOptions;
-    if (options.wrtc) linkOptions.wrtc = options.wrtc;
-    if (options.iceServers) linkOptions.iceServers = options.iceServers;
+    this.tracker = new TrackerClient(options.trackerUrl, this.peerId, {
+      clock,
+      random,
+      ...(options.createTrackerSocket ? { createSocket: options.createTrackerSocket } : {}),
+    });
+    if (options.wrtc) this.#linkOptions.wrtc = options.wrtc;
+    if (options.iceServers) this.#linkOptions.iceServers = options.iceServers;
     this.#links = new LinkPool(
       {
         peerId: this.peerId,
-        clock: systemClock,
-        linkOptions,
-        routeSignal: (to, data) => this.overlay?.routeSignal(to, data) ?? false,
-        trackerSignal: (to, data) => {
-          this.overlay?.countTrackerSignal();
-          return this.tracker.signal(to, data);
-        },
-        trackerConnected: () => this.tracker.connected,
-        ringReady: () => this.overlay?.joined ?? false,
+        clock,
+        createLink: options.createLink ?? createPeerLink,
+        linkOptions: this.#linkOptions,
         isPointer: (peerId) => this.overlay?.isPointer(peerId) ?? false,
-        onOverlayFrame: (from, frame) => {
-          if (this.overlay) this.overlay.handleFrame(from, frame);
-          else this.#links.get(from)?.link.close(ErrorCode.BAD_FRAME);
-        },
         swarmFor: (infoHash) => {
           const swarm = this.#swarms.get(infoHash)?.swarm;
           return swarm ? { attach: (port, first) => swarm.addLink(port, first) } : null;
         },
-        hello: options.ring !== false,
+        ringMember: options.ring !== false,
       },
       options.maxLinks ?? MAX_LINKS,
     );
-    this.#links.on('warning', (err) => this.emit('warning', err));
-    this.#links.on('close', (remoteId, code, infoHash, failed) => {
+    this.#router = new SignalingRouter({ peerId: this.peerId, clock, links: this.#links, tracker: this.tracker });
+    this.#router.on('warning', (err) => this.emit('warning', err));
+    this.#links.on('overlay-frame', (from, frame) => this.#onOverlayFrame(from, frame));
+    this.#links.on('link-close', (remoteId, code, infoHash, failed) => {
       if (failed) this.overlay?.linkFailed(remoteId);
       // A ring link to a node that died fails the same way; only swarm peers are worth a word.
       if (code === ErrorCode.NO_ROUTE && infoHash !== null && !this.#destroyed) {
         this.emit('warning', new RingswarmError(ErrorCode.NO_ROUTE, `peer ${remoteId}: ${NO_ROUTE_MESSAGE}`));
       }
     });
-    this.overlay = options.ring === false ? null : this.#createOverlay(options.ring === true ? {} : options.ring);
-    this.tracker.on('signal', ({ from, data }) => this.#links.onSignal(from, data, 'tracker'));
+    this.overlay = options.ring === false ? null : this.#createOverlay(clock, random, options.ring);
+    this.#records = this.overlay ? new ProviderRecords(this.overlay, (err) => this.emit('warning', err)) : null;
+    if (this.overlay) this.#router.useRing(this.overlay);
+    this.tracker.on('signal', ({ from, data }) => this.#router.handleSignal(from, data, 'tracker'));
     this.tracker.on('error', (err) => this.emit('warning', err));
     // After a reconnect (to the same tracker or, failing over, to another instance of its
     // cluster) announce every swarm again, and count this peer as a ring member again.
     this.tracker.on('connect', () => {
-      for (const [infoHash, entry] of this.#swarms) {
-        if (!entry.stopped && entry.mode === 'tracker') void this.#announce(infoHash, 'started');
-      }
+      for (const entry of this.#swarms.values()) entry.announcer?.start();
       if (this.overlay?.joined) this.tracker.ringBootstrap(1).catch(() => {});
     });
     this.overlay?.start();
   }
 
-  #createOverlay(options: OverlayOptions = {}): Overlay {
+  #createOverlay(clock: Clock, random: () => number, ring: true | OverlayOptions | undefined): Overlay {
     const overlay = new Overlay(
       {
         peerId: this.peerId,
-        clock: systemClock,
-        random: systemRandom,
+        clock,
+        random,
         bootstrap: (k) => this.tracker.ringBootstrap(k),
         transport: {
-          send: (peerId, frame) => {
-            const entry = this.#links.open(peerId, true);
-            return entry ? entry.link.send(frame) || true : false;
-          },
-          sendOpen: (peerId, frame) => {
-            const entry = this.#links.get(peerId);
-            if (!entry?.link.connected) return false;
-            entry.link.send(frame);
-            return true;
-          },
+          send: (peerId, frame) => this.#router.open(peerId, true)?.link.send(frame) ?? false,
           isOpen: (peerId) => this.#links.isOpen(peerId),
-          routablePeers: () => this.#links.routablePeers(),
-          deliverSignal: (from, data) => this.#links.onSignal(from, data, 'ring'),
-          drop: (peerId, code) => this.#links.get(peerId)?.link.close(code),
+          drop: (peerId, code) => this.#links.drop(peerId, code),
         },
       },
-      options,
+      ring === true || ring === undefined ? {} : ring,
     );
     overlay.on('warning', (err) => this.emit('warning', err));
     overlay.on('joined', () => {
       this.emit('ring-joined');
       for (const entry of this.#swarms.values()) {
-        this.#publish(entry);
-        void this.#lookup(entry);
+        entry.providers?.publish();
+        void entry.providers?.lookup();
       }
     });
     return overlay;
+  }
+
+  /** RING frames are the ring's, ROUTE frames the signaling router's; without a ring, neither is welcome. */
+  #onOverlayFrame(from: string, frame: Uint8Array): void {
+    if (!this.overlay) this.#links.drop(from, ErrorCode.BAD_FRAME);
+    else if (frame[0] === OverlayFrameType.ROUTE) this.#router.handleRouteFrame(from, frame);
+    else this.overlay.handleFrame(from, frame);
   }
 
   get swarms(): Swarm[] {
@@ -202,19 +201,22 @@ export class RingswarmClient extends Emitter<ClientEvents> {
 
   /** This peer's place in the ring; null without a ring. */
   ringStats(): RingStats | null {
-    return this.overlay?.stats() ?? null;
+    if (!this.overlay) return null;
+    const ring = this.overlay.stats();
+    const routing = this.#router.stats();
+    return { ...ring, signals: routing.signals, peersDropped: ring.peersDropped + routing.peersDropped };
   }
 
   /** Peers that published `infoHash` in the DHT. */
   findProviders(infoHash: string): Promise<string[]> {
-    if (!this.overlay) return Promise.reject(new Error('the ring is off (ring: false)'));
-    return this.overlay.findProviders(infoHash);
+    if (!this.#records) return Promise.reject(new Error('the ring is off (ring: false)'));
+    return this.#records.findProviders(infoHash);
   }
 
   /** Infohashes of files shared under this exact name, found through the DHT. */
   searchByName(name: string): Promise<string[]> {
-    if (!this.overlay) return Promise.reject(new Error('the ring is off (ring: false)'));
-    return this.overlay.searchByName(name);
+    if (!this.#records) return Promise.reject(new Error('the ring is off (ring: false)'));
+    return this.#records.searchByName(name);
   }
 
   /** Starts seeding a complete file set. */
@@ -248,22 +250,16 @@ export class RingswarmClient extends Emitter<ClientEvents> {
   }
 
   #swarmDeps(store: PieceStore) {
-    return { peerId: this.peerId, store, clock: systemClock, limits: this.#limits };
+    return { peerId: this.peerId, store, clock: this.#clock, limits: this.#limits };
   }
 
   /** Leaves a swarm: tells the tracker and the DHT, closes its links, destroys it. */
   remove(infoHash: string): void {
     const entry = this.#swarms.get(infoHash);
     if (!entry) return;
-    entry.stopped = true;
-    clearTimeout(entry.timer);
-    clearTimeout(entry.lookupTimer);
     this.#swarms.delete(infoHash);
-    if (entry.mode === 'tracker') void this.#announceOnce(entry.swarm, 'stopped').catch(() => {});
-    if (this.overlay) {
-      this.overlay.withdraw(infoHash);
-      for (const name of entry.names) void this.overlay.withdrawName(name, infoHash);
-    }
+    entry.announcer?.stop();
+    entry.providers?.stop();
     entry.swarm.destroy();
   }
 
@@ -273,21 +269,23 @@ export class RingswarmClient extends Emitter<ClientEvents> {
       swarm.destroy();
       return existing.swarm;
     }
+    const connect = (remoteId: string) => this.#connect(remoteId, swarm);
+    const warn = (err: Error) => this.emit('warning', err);
     const entry: SwarmEntry = {
       swarm,
       mode,
-      timer: undefined,
-      lookupTimer: undefined,
-      stopped: false,
-      completionUnsent: false,
-      names: [],
+      announcer:
+        mode === 'tracker'
+          ? new SwarmAnnouncer({ clock: this.#clock, tracker: this.tracker, swarm, connect, warn })
+          : null,
+      providers: this.#records
+        ? new SwarmProviders({ clock: this.#clock, records: this.#records, swarm, connect, warn })
+        : null,
     };
     this.#swarms.set(swarm.infoHash, entry);
     swarm.on('done', () => {
-      this.#publish(entry);
-      if (entry.mode !== 'tracker') return;
-      entry.completionUnsent = true;
-      void this.#announce(swarm.infoHash, 'completed');
+      entry.providers?.publish();
+      entry.announcer?.complete();
     });
     swarm.on('warning', (err, remoteId) =>
       this.emit('warning', new Error(`peer ${remoteId}: ${err.code} ${err.message}`)),
@@ -295,96 +293,19 @@ export class RingswarmClient extends Emitter<ClientEvents> {
     swarm.on('error', (err) => this.emit('warning', err));
     swarm.on('peer-closed', () => {
       if (swarm.done || swarm.peerIds.length > 0) return;
-      if (entry.mode === 'tracker') this.#schedule(entry, LONELY_ANNOUNCE_MS);
-      this.#scheduleLookup(entry, LONELY_LOOKUP_MS);
+      entry.announcer?.announceIn(LONELY_ANNOUNCE_MS);
+      entry.providers?.lookupIn(LONELY_LOOKUP_MS);
     });
-    if (mode === 'tracker') void this.#announce(swarm.infoHash, 'started');
-    this.#publish(entry);
-    if (this.overlay) void this.#lookup(entry);
+    entry.announcer?.start();
+    entry.providers?.publish();
+    void entry.providers?.lookup();
     return swarm;
-  }
-
-  /** Tells the DHT this peer serves the swarm, and (once complete) the names of its files. */
-  #publish(entry: SwarmEntry): void {
-    const overlay = this.overlay;
-    if (!overlay?.joined || entry.stopped) return;
-    const infoHash = entry.swarm.infoHash;
-    overlay.provide(infoHash);
-    const manifest = entry.swarm.manifest;
-    if (!entry.swarm.done || !manifest || entry.names.length > 0) return;
-    const names = new Set([manifest.name, ...manifest.files.map((f) => f.path.split('/').pop() ?? manifest.name)]);
-    entry.names = [...names];
-    for (const name of entry.names) void overlay.publishName(name, infoHash);
-  }
-
-  async #lookup(entry: SwarmEntry): Promise<void> {
-    const overlay = this.overlay;
-    if (!overlay || entry.stopped || this.#destroyed) return;
-    clearTimeout(entry.lookupTimer);
-    if (!overlay.joined) {
-      this.#scheduleLookup(entry, LONELY_LOOKUP_MS);
-      return;
-    }
-    let providers: string[] = [];
-    try {
-      providers = await overlay.findProviders(entry.swarm.infoHash);
-    } catch (err) {
-      this.emit('warning', err as Error);
-    }
-    if (entry.stopped || this.#destroyed) return;
-    for (const remoteId of providers) this.#connect(remoteId, entry.swarm);
-    const lonely = !entry.swarm.done && entry.swarm.peerIds.length === 0;
-    this.#scheduleLookup(entry, lonely ? LONELY_LOOKUP_MS : DHT_LOOKUP_INTERVAL_MS);
-  }
-
-  #scheduleLookup(entry: SwarmEntry, delayMs: number): void {
-    if (!this.overlay || entry.stopped || this.#destroyed) return;
-    clearTimeout(entry.lookupTimer);
-    entry.lookupTimer = setTimeout(() => void this.#lookup(entry), delayMs);
-  }
-
-  #announceOnce(swarm: Swarm, event: AnnounceEvent) {
-    const stats = swarm.stats();
-    return this.tracker.announce({
-      infoHash: swarm.infoHash,
-      event,
-      left: swarm.left,
-      uploaded: stats.uploaded,
-      downloaded: stats.downloaded,
-      numwant: event === 'stopped' ? 0 : NUMWANT,
-    });
-  }
-
-  async #announce(infoHash: string, requested: AnnounceEvent): Promise<void> {
-    const entry = this.#swarms.get(infoHash);
-    if (!entry || entry.stopped || this.#destroyed) return;
-    clearTimeout(entry.timer);
-    // A completion lost to a dropped connection is told to the next tracker instead.
-    const event = entry.completionUnsent ? 'completed' : requested;
-    try {
-      const res = await this.#announceOnce(entry.swarm, event);
-      if (entry.stopped || this.#destroyed) return;
-      if (event === 'completed') entry.completionUnsent = false;
-      for (const remoteId of res.peers) this.#connect(remoteId, entry.swarm);
-      const lonely = res.peers.length === 0 && !entry.swarm.done;
-      this.#schedule(entry, lonely ? LONELY_ANNOUNCE_MS : res.interval * 1000);
-    } catch (err) {
-      if (entry.stopped || this.#destroyed) return;
-      this.emit('warning', err as RingswarmError);
-      this.#schedule(entry, LONELY_ANNOUNCE_MS);
-    }
-  }
-
-  #schedule(entry: SwarmEntry, delayMs: number): void {
-    if (entry.stopped || this.#destroyed) return;
-    clearTimeout(entry.timer);
-    entry.timer = setTimeout(() => void this.#announce(entry.swarm.infoHash, 'update'), delayMs);
   }
 
   /** Opens (or reuses) a link to a peer for one swarm. */
   #connect(remoteId: string, swarm: Swarm): void {
     if (remoteId === this.peerId || swarm.peerIds.includes(remoteId)) return;
-    const entry = this.#links.open(remoteId, false);
+    const entry = this.#router.open(remoteId, false);
     if (!entry) return;
     this.#links.attach(entry, swarm.infoHash, (port: SwarmPort) => swarm.addLink(port));
   }
@@ -396,7 +317,7 @@ export class RingswarmClient extends Emitter<ClientEvents> {
    * when a link was already open); rejects with the close code when it fails.
    */
   connect(peerId: string, options: { via?: SignalPath } = {}): Promise<number> {
-    const entry = this.#links.open(peerId, false, options.via);
+    const entry = this.#router.open(peerId, false, options.via);
     if (!entry) return Promise.reject(new RingswarmError(ErrorCode.TOO_MANY_LINKS, 'no free connection slot'));
     if (entry.link.connected) return Promise.resolve(0);
     return new Promise((resolve, reject) => {
@@ -436,9 +357,10 @@ export class RingswarmClient extends Emitter<ClientEvents> {
     // WebRTC stack must not be left with open connections then. A goodbye that does not
     // get out costs the neighbours one answer timeout, nothing more.
     this.overlay?.destroy();
+    this.#router.destroy();
     this.#links.destroy();
     // Let the 'stopped' announces leave before the socket closes.
-    setTimeout(() => this.tracker.destroy(), 0);
+    this.#clock.setTimeout(() => this.tracker.destroy(), 0);
     this.emit('close');
     this.removeAllListeners();
   }

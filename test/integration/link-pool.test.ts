@@ -1,4 +1,4 @@
-import { type LinkEntry, LinkPool, systemClock } from '@ringswarm/shared';
+import { createPeerLink, type LinkEntry, LinkPool, SignalingRouter, systemClock } from '@ringswarm/shared';
 import { afterEach, describe, expect, it } from 'vitest';
 import { randomPeerId } from '../helpers/tracker-socket.js';
 import { until } from '../helpers/until.js';
@@ -6,32 +6,43 @@ import { wrtc } from '../helpers/wrtc.js';
 
 describe('the connection budget', () => {
   let pool: LinkPool;
-  afterEach(() => pool.destroy());
+  let router: SignalingRouter;
+  afterEach(() => {
+    router.destroy();
+    pool.destroy();
+  });
 
   it('keeps ring pointers, evicts idle links first, and swarm links only for the ring', async () => {
     const pointer = randomPeerId();
     const signalled: string[] = [];
+    const peerId = randomPeerId();
     pool = new LinkPool(
       {
-        peerId: randomPeerId(),
+        peerId,
         clock: systemClock,
+        createLink: createPeerLink,
         linkOptions: { wrtc },
-        routeSignal: () => false,
-        trackerSignal: async (to) => {
-          signalled.push(to);
-        },
-        trackerConnected: () => true,
-        ringReady: () => false,
         isPointer: (id) => id === pointer,
-        onOverlayFrame: () => {},
         swarmFor: () => null,
-        hello: true,
+        ringMember: true,
       },
       3,
     );
+    // No ring here: every signal goes through the (stand-in) tracker.
+    router = new SignalingRouter({
+      peerId,
+      clock: systemClock,
+      links: pool,
+      tracker: {
+        connected: true,
+        signal: async (to) => {
+          signalled.push(to);
+        },
+      },
+    });
     const closes: [string, string | undefined][] = [];
-    pool.on('close', (id, code) => closes.push([id, code]));
-    const open = (id: string, forRing: boolean): LinkEntry | null => pool.open(id, forRing);
+    pool.on('link-close', (id, code) => closes.push([id, code]));
+    const open = (id: string, forRing: boolean): LinkEntry | null => router.open(id, forRing);
 
     const [idle, swarmA, swarmB, late] = [randomPeerId(), randomPeerId(), randomPeerId(), randomPeerId()];
     expect(open(pointer, true)).not.toBeNull();

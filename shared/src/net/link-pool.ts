@@ -1,49 +1,31 @@
 /**
- * LinkPool: every live WebRTC connection of one client, and what each carries. One PeerLink
- * per remote peer carries the ring's frames (0x20-0x2f) and at most one swarm's wire
- * (0x10-0x1f). The pool decides how signaling reaches the remote (through the ring when it
- * can, through the tracker otherwise, and through the tracker again when the ring path stays
- * silent), enforces the connection budget (ring pointers kept first, least useful evicted),
- * and closes idle links.
- *
- * Signals carry a session id `sid` next to simple-peer's data, so that data from an
- * earlier attempt, or the same data arriving by both paths, never reaches a new connection.
+ * LinkPool: every live connection of one client, and what each carries. One link per remote
+ * peer carries the ring's frames (0x20-0x2f) and at most one swarm's wire (0x10-0x1f). The
+ * pool enforces the connection budget (ring pointers kept first, least useful evicted) and
+ * closes idle links. How a link's signaling reaches the remote is the
+ * {@link SignalingRouter}'s business; the pool only makes links, through `createLink`.
  */
 
 import { ErrorCode } from '../protocol/errors.js';
-import { isOverlayFrame, isSwarmFrame } from '../protocol/frames.js';
-import { decodeMessage, MessageType } from '../swarm/wire-codec.js';
-import { randomBytes, toHex } from '../util/bytes.js';
+import { handshakeInfoHash, isOverlayFrame, isSwarmFrame } from '../protocol/frames.js';
 import type { Clock } from '../util/clock.js';
 import { Emitter } from '../util/emitter.js';
+import type { CreateLink, Link, LinkOptions } from './link.js';
 import { HELLO_FRAME, OverlayFrameType } from './overlay-wire.js';
-import { PeerLink, type PeerLinkOptions } from './peer-link.js';
 
 /** Default upper bound on live WebRTC connections held by one client. */
 export const MAX_LINKS = 32;
-/** A connection signaled through the ring that has not opened by then is signaled again via the tracker. */
-export const RING_SIGNAL_FALLBACK_MS = 4_000;
 /** A link that carries no swarm, is no ring pointer and was silent this long is closed. */
 export const IDLE_LINK_MS = 60_000;
 /** How often idle links are looked for. */
 export const IDLE_SWEEP_MS = 15_000;
-/**
- * After a link to a peer failed, new connections to it are signaled through the tracker
- * for this long: the tracker knows at once whether the peer is still connected, where a
- * signal routed through the ring to a peer that died would just get lost.
- */
-export const FAILED_PEER_MEMORY_MS = 30_000;
-/** Signals of one connection attempt kept for a replay through the tracker. */
-const MAX_REPLAYED_SIGNALS = 64;
-
-export type SignalPath = 'ring' | 'tracker';
 
 /** The frame interface a Swarm sees: only swarm frames, and closing it closes the link. */
 export class SwarmPort extends Emitter<{ frame: [Uint8Array]; drain: []; close: [code?: string] }> {
   readonly remoteId: string;
-  readonly #link: PeerLink;
+  readonly #link: Link;
 
-  constructor(link: PeerLink) {
+  constructor(link: Link) {
     super();
     this.remoteId = link.remoteId;
     this.#link = link;
@@ -72,69 +54,60 @@ export class SwarmPort extends Emitter<{ frame: [Uint8Array]; drain: []; close: 
 }
 
 export interface LinkEntry {
-  readonly link: PeerLink;
-  readonly sid: string;
-  /** How our signals for this connection travel now. */
-  path: SignalPath;
-  /** Our signals so far, for a replay through the tracker. */
-  emitted: Record<string, unknown>[];
-  /** The remote's answer (or offer) was applied; duplicates are ignored. */
-  gotDescription: boolean;
+  readonly link: Link;
   /** The swarm this link carries, once attached. */
   port: SwarmPort | null;
   infoHash: string | null;
   /** The remote said HELLO: a ring member that routes signals. */
-  routable: boolean;
+  routesSignals: boolean;
   lastActive: number;
-  fallbackTimer: unknown;
   /** When the link was created, on the pool's clock. */
   readonly createdAt: number;
   /** Milliseconds from creation to the open data channel; null until then. */
   setupMs: number | null;
-  /** Closed by this pool on purpose (eviction, idle, a newer connection): not a failure. */
+  /** Closed by this client on purpose (eviction, idle, a newer connection): not a failure. */
   retired: boolean;
+}
+
+/** A swarm this client runs, as the pool sees it: it takes over a link whose handshake names it. */
+export interface SwarmHost {
+  attach(port: SwarmPort, firstFrame: Uint8Array): void;
 }
 
 export interface LinkPoolDeps {
   peerId: string;
   clock: Clock;
-  /** PeerLink options besides `initiator` (wrtc, ICE servers). */
-  linkOptions: Omit<PeerLinkOptions, 'initiator'>;
-  /** Sends signaling through the ring; false when the ring cannot take it. */
-  routeSignal(to: string, data: Record<string, unknown>): boolean;
-  /** Sends signaling through the tracker. */
-  trackerSignal(to: string, data: Record<string, unknown>): Promise<void>;
-  trackerConnected(): boolean;
-  /** True when the ring should carry new signaling (this peer has joined it). */
-  ringReady(): boolean;
+  /** Makes each new link (the real one: {@link createPeerLink}). */
+  createLink: CreateLink;
+  /** Options for new links, read at each new link (so new ICE servers apply from then on). */
+  linkOptions: Readonly<LinkOptions>;
   /** True for ring pointers: their links are kept before all others. */
   isPointer(peerId: string): boolean;
-  /** An overlay frame from a peer (RING or ROUTE). */
-  onOverlayFrame(from: string, frame: Uint8Array): void;
   /** A swarm handshake arrived on a link that carries no swarm yet: the swarm to attach, if any. */
-  swarmFor(infoHash: string): { attach(port: SwarmPort, firstFrame: Uint8Array): void } | null;
-  /** Whether to say HELLO on every new link (this peer runs the overlay). */
-  hello: boolean;
+  swarmFor(infoHash: string): SwarmHost | null;
+  /** This peer is a ring member: it says HELLO on every new link, so remotes know it routes signals. */
+  ringMember: boolean;
 }
 
 export type LinkPoolEvents = {
   /** A link opened. */
-  open: [entry: LinkEntry];
+  'link-open': [entry: LinkEntry];
   /**
    * A link closed; `code` says why when it was not a plain hang-up; `infoHash`: the swarm it
-   * was for; `failed`: it broke or never opened (not retired on purpose by this pool).
+   * was for; `failed`: it broke or never opened (not retired on purpose by this client).
    */
-  close: [remoteId: string, code: string | undefined, infoHash: string | null, failed: boolean];
-  warning: [error: Error];
+  'link-close': [remoteId: string, code: string | undefined, infoHash: string | null, failed: boolean];
+  /** An overlay frame other than HELLO (a RING or ROUTE frame) from a linked peer. */
+  'overlay-frame': [from: string, frame: Uint8Array];
+  /** The pool was destroyed; the last event. */
+  close: [];
 };
 
 export class LinkPool extends Emitter<LinkPoolEvents> {
   readonly maxLinks: number;
   readonly #deps: LinkPoolDeps;
   readonly #entries = new Map<string, LinkEntry>();
-  /** Peers whose last link failed, and when. */
-  readonly #failedAt = new Map<string, number>();
-  #sweepTimer: unknown;
+  #sweepTimer: unknown = null;
   #destroyed = false;
 
   constructor(deps: LinkPoolDeps, maxLinks = MAX_LINKS) {
@@ -142,6 +115,10 @@ export class LinkPool extends Emitter<LinkPoolEvents> {
     this.#deps = deps;
     this.maxLinks = maxLinks;
     this.#scheduleSweep();
+  }
+
+  get destroyed(): boolean {
+    return this.#destroyed;
   }
 
   get size(): number {
@@ -156,33 +133,57 @@ export class LinkPool extends Emitter<LinkPoolEvents> {
     return this.#entries.values();
   }
 
+  /** True when an open (connected) link to the peer exists. */
   isOpen(remoteId: string): boolean {
     return this.#entries.get(remoteId)?.link.connected ?? false;
   }
 
-  /** Open links to ring members. */
+  /** Peers with an open link that said HELLO: ring members that route signals. */
   *routablePeers(): Iterable<string> {
-    for (const [id, e] of this.#entries) if (e.routable && e.link.connected) yield id;
+    for (const [id, e] of this.#entries) if (e.routesSignals && e.link.connected) yield id;
   }
 
   /**
-   * The link to a peer, opening one (as initiator) when there is none. Null when the budget
-   * is full and nothing can be evicted. `forRing` links may evict swarm links; swarm links
+   * A new link to a peer that has none. Null when the budget is full and nothing can be
+   * evicted (or there is a link already). `forRing` links may evict swarm links; other links
    * evict only links that carry nothing.
    */
-  open(remoteId: string, forRing: boolean, path?: SignalPath): LinkEntry | null {
-    if (this.#destroyed || remoteId === this.#deps.peerId) return null;
-    const existing = this.#entries.get(remoteId);
-    if (existing) return existing;
+  create(remoteId: string, initiator: boolean, forRing: boolean): LinkEntry | null {
+    if (this.#destroyed || remoteId === this.#deps.peerId || this.#entries.has(remoteId)) return null;
     if (!this.#makeRoom(forRing)) return null;
-    return this.#create(remoteId, true, toHex(randomBytes(8)), path ?? this.#pathTo(remoteId));
-  }
-
-  #pathTo(remoteId: string): SignalPath {
-    if (!this.#deps.ringReady()) return 'tracker';
-    const failedAt = this.#failedAt.get(remoteId);
-    const recentlyFailed = failedAt !== undefined && this.#deps.clock.now() - failedAt < FAILED_PEER_MEMORY_MS;
-    return recentlyFailed && this.#deps.trackerConnected() ? 'tracker' : 'ring';
+    const link = this.#deps.createLink(remoteId, initiator, this.#deps.linkOptions);
+    const now = this.#deps.clock.now();
+    const entry: LinkEntry = {
+      link,
+      port: null,
+      infoHash: null,
+      routesSignals: false,
+      lastActive: now,
+      createdAt: now,
+      setupMs: null,
+      retired: false,
+    };
+    this.#entries.set(remoteId, entry);
+    link.on('connect', () => {
+      if (this.#destroyed) return;
+      entry.setupMs = this.#deps.clock.now() - entry.createdAt;
+      if (this.#deps.ringMember) link.send(HELLO_FRAME);
+      this.emit('link-open', entry);
+    });
+    link.on('frame', (frame) => {
+      if (!this.#destroyed) this.#onFrame(entry, frame);
+    });
+    link.on('drain', () => {
+      if (!this.#destroyed) entry.port?.feed('drain');
+    });
+    link.once('close', (code) => {
+      // destroy() tears every entry down itself.
+      if (this.#destroyed) return;
+      if (this.#entries.get(remoteId) === entry) this.#entries.delete(remoteId);
+      entry.port?.feed('close', code);
+      this.emit('link-close', remoteId, code, entry.infoHash, !entry.retired);
+    });
+    return entry;
   }
 
   /** Attaches a swarm to a link (now, or once it opens); false when the link carries another swarm. */
@@ -191,7 +192,7 @@ export class LinkPool extends Emitter<LinkPoolEvents> {
     entry.infoHash = infoHash;
     const port = new SwarmPort(entry.link);
     const go = () => {
-      if (entry.link.destroyed) return;
+      if (entry.link.destroyed || this.#destroyed) return;
       entry.port = port;
       start(port);
     };
@@ -200,100 +201,15 @@ export class LinkPool extends Emitter<LinkPoolEvents> {
     return true;
   }
 
-  /** Handles signaling data from a remote, as relayed by the tracker or routed by the ring. */
-  onSignal(from: string, raw: Record<string, unknown>, via: SignalPath): void {
-    if (this.#destroyed || from === this.#deps.peerId) return;
-    const { sid, ...data } = raw;
-    if (typeof sid !== 'string' || !/^[0-9a-f]{16}$/.test(sid)) return;
-    const entry = this.#entries.get(from);
-    const isOffer = data.type === 'offer';
-    if (entry && entry.sid === sid) {
-      if (via === 'tracker' && !entry.link.connected && entry.path === 'ring') this.#fallBack(entry);
-      if (isOffer || data.type === 'answer') {
-        if (entry.gotDescription || (isOffer && entry.link.initiator)) return;
-        entry.gotDescription = true;
-      }
-      entry.link.signal(data);
-      return;
-    }
-    if (!isOffer) return;
-    if (entry) {
-      // Both sides offered at once: the lower peer ID keeps its offer, the other yields.
-      if (entry.link.initiator && !entry.link.connected && this.#deps.peerId < from) return;
-      entry.retired = true;
-      entry.link.close();
-    }
-    if (!this.#makeRoom(false)) return;
-    const created = this.#create(from, false, sid, via);
-    created.gotDescription = true;
-    created.link.signal(data);
+  /** Closes a link on purpose (a newer connection replaces it): not counted as a failure. */
+  retire(entry: LinkEntry, code?: string): void {
+    entry.retired = true;
+    entry.link.close(code);
   }
 
-  #create(remoteId: string, initiator: boolean, sid: string, path: SignalPath): LinkEntry {
-    const link = new PeerLink(remoteId, { ...this.#deps.linkOptions, initiator });
-    const entry: LinkEntry = {
-      link,
-      sid,
-      path,
-      emitted: [],
-      gotDescription: false,
-      port: null,
-      infoHash: null,
-      routable: false,
-      lastActive: this.#deps.clock.now(),
-      fallbackTimer: null,
-      createdAt: this.#deps.clock.now(),
-      setupMs: null,
-      retired: false,
-    };
-    this.#entries.set(remoteId, entry);
-    link.on('signal', (data) => this.#sendSignal(entry, { ...data, sid }));
-    link.on('connect', () => {
-      this.#deps.clock.clearTimeout(entry.fallbackTimer);
-      entry.setupMs = this.#deps.clock.now() - entry.createdAt;
-      if (this.#deps.hello) link.send(HELLO_FRAME);
-      this.emit('open', entry);
-    });
-    link.on('frame', (frame) => this.#onFrame(entry, frame));
-    link.on('drain', () => entry.port?.feed('drain'));
-    link.once('close', (code) => {
-      this.#deps.clock.clearTimeout(entry.fallbackTimer);
-      if (this.#entries.get(remoteId) === entry) this.#entries.delete(remoteId);
-      entry.port?.feed('close', code);
-      const failed = !entry.retired && !this.#destroyed;
-      if (failed) this.#rememberFailure(remoteId);
-      this.emit('close', remoteId, code, entry.infoHash, failed);
-    });
-    if (path === 'ring') {
-      entry.fallbackTimer = this.#deps.clock.setTimeout(() => {
-        if (!link.connected && !link.destroyed) this.#fallBack(entry);
-      }, RING_SIGNAL_FALLBACK_MS);
-    }
-    return entry;
-  }
-
-  #sendSignal(entry: LinkEntry, data: Record<string, unknown>): void {
-    if (entry.emitted.length < MAX_REPLAYED_SIGNALS) entry.emitted.push(data);
-    const to = entry.link.remoteId;
-    if (entry.path === 'ring') {
-      if (this.#deps.routeSignal(to, data)) return;
-      entry.path = 'tracker';
-    }
-    this.#viaTracker(entry, data);
-  }
-
-  #viaTracker(entry: LinkEntry, data: Record<string, unknown>): void {
-    this.#deps.trackerSignal(entry.link.remoteId, data).catch((err: Error & { code?: string }) => {
-      this.emit('warning', err);
-      entry.link.close(err.code);
-    });
-  }
-
-  /** The ring path stayed silent: send everything again through the tracker. */
-  #fallBack(entry: LinkEntry): void {
-    if (entry.path === 'tracker' || !this.#deps.trackerConnected()) return;
-    entry.path = 'tracker';
-    for (const data of entry.emitted) this.#viaTracker(entry, data);
+  /** Closes the link to a peer that broke a protocol. */
+  drop(peerId: string, code: string): void {
+    this.#entries.get(peerId)?.link.close(code);
   }
 
   #onFrame(entry: LinkEntry, frame: Uint8Array): void {
@@ -305,36 +221,24 @@ export class LinkPool extends Emitter<LinkPoolEvents> {
         return;
       }
       // The opener speaks first: its handshake names the swarm this link is for.
-      const swarm = frame[0] === MessageType.HANDSHAKE ? this.#swarmOf(frame) : null;
-      if (!swarm || entry.infoHash !== null) {
+      const infoHash = handshakeInfoHash(frame);
+      const swarm = infoHash === null ? null : this.#deps.swarmFor(infoHash);
+      if (infoHash === null || !swarm || entry.infoHash !== null) {
         entry.link.close(ErrorCode.BAD_HANDSHAKE);
         return;
       }
       const port = new SwarmPort(entry.link);
       entry.port = port;
-      entry.infoHash = swarm.infoHash;
+      entry.infoHash = infoHash;
       swarm.attach(port, frame);
       return;
     }
     if (isOverlayFrame(frame)) {
-      if (frame[0] === OverlayFrameType.HELLO) entry.routable = frame.byteLength === 1;
-      else this.#deps.onOverlayFrame(remoteId, frame);
+      if (frame[0] === OverlayFrameType.HELLO) entry.routesSignals = frame.byteLength === 1;
+      else this.emit('overlay-frame', remoteId, frame);
       return;
     }
     entry.link.close(ErrorCode.BAD_FRAME);
-  }
-
-  #swarmOf(frame: Uint8Array): { infoHash: string; attach(port: SwarmPort, first: Uint8Array): void } | null {
-    let infoHash: string;
-    try {
-      const msg = decodeMessage(frame);
-      if (msg.type !== 'handshake') return null;
-      infoHash = msg.infoHash;
-    } catch {
-      return null;
-    }
-    const swarm = this.#deps.swarmFor(infoHash);
-    return swarm ? { infoHash, attach: (port, first) => swarm.attach(port, first) } : null;
   }
 
   /** Frees a slot if the budget is full: idle links first, then (for the ring) swarm links. */
@@ -351,43 +255,39 @@ export class LinkPool extends Emitter<LinkPoolEvents> {
       if (better) victim = e;
     }
     if (!victim) return false;
-    victim.retired = true;
-    victim.link.close(ErrorCode.TOO_MANY_LINKS);
+    this.retire(victim, ErrorCode.TOO_MANY_LINKS);
     return true;
-  }
-
-  #rememberFailure(remoteId: string): void {
-    this.#failedAt.delete(remoteId);
-    this.#failedAt.set(remoteId, this.#deps.clock.now());
-    // Oldest first: forget the ones past their memory, and never keep more than a few hundred.
-    const cutoff = this.#deps.clock.now() - FAILED_PEER_MEMORY_MS;
-    for (const [id, at] of this.#failedAt) {
-      if (at >= cutoff && this.#failedAt.size <= 256) break;
-      this.#failedAt.delete(id);
-    }
   }
 
   #scheduleSweep(): void {
     this.#sweepTimer = this.#deps.clock.setTimeout(() => {
+      this.#sweepTimer = null;
       if (this.#destroyed) return;
       const cutoff = this.#deps.clock.now() - IDLE_LINK_MS;
       for (const e of [...this.#entries.values()]) {
-        if (e.infoHash === null && e.lastActive < cutoff && !this.#deps.isPointer(e.link.remoteId)) {
-          e.retired = true;
-          e.link.close();
-        }
+        if (e.infoHash === null && e.lastActive < cutoff && !this.#deps.isPointer(e.link.remoteId)) this.retire(e);
       }
       this.#scheduleSweep();
     }, IDLE_SWEEP_MS);
   }
 
-  /** Closes every link. Idempotent. */
+  /**
+   * Closes every link (their swarms see their ports close; no `link-close` is emitted for
+   * them), then emits `close`. Idempotent.
+   */
   destroy(): void {
     if (this.#destroyed) return;
     this.#destroyed = true;
     this.#deps.clock.clearTimeout(this.#sweepTimer);
-    for (const e of [...this.#entries.values()]) e.link.close();
+    this.#sweepTimer = null;
+    const entries = [...this.#entries.values()];
     this.#entries.clear();
+    for (const e of entries) {
+      e.retired = true;
+      e.link.close();
+      e.port?.feed('close');
+    }
+    this.emit('close');
     this.removeAllListeners();
   }
 }

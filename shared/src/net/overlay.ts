@@ -1,36 +1,23 @@
 /**
  * The ring on the real network: one {@link RingNode} and its {@link DhtStore} whose
- * messages travel as RING frames over PeerLinks, plus signaling routed hop by hop through
- * the ring (ROUTE frames), so a peer can open a connection to any ring member without the
- * tracker. Links are the transport's business (the client's link pool); this class only
- * decides what to send where.
- *
- * Routing a signal towards `target`: straight to it when linked; else back along the path
- * a signal from `target` came in on (answers and ICE candidates find their way back to a
- * newcomer that is not in the ring yet); else greedily to the linked ring member closest
- * before `target` on the circle. A node that has not joined yet hands its own signals to
- * any linked member (its bootstrap peer).
+ * messages travel as RING frames over links, joined through the tracker's bootstrap members
+ * with backoff. Links are the transport's business (the client's link pool and signaling
+ * router); this class only decides what to send where. Signals routed hop by hop through the
+ * ring (ROUTE frames) are the {@link SignalingRouter}'s; this class tells it the next hop
+ * ({@link Overlay.nextHopTowards}). Provider and name records on the DHT are in
+ * `discovery/providers.ts`.
  */
 
 import { ErrorCode, RingswarmError } from '../protocol/errors.js';
-import { isInfoHash, isPeerId } from '../protocol/ids.js';
+import { isPeerId } from '../protocol/ids.js';
 import { DhtStore } from '../ring/dht-store.js';
 import { RingSpace } from '../ring/id.js';
 import { decodeRingMessage, encodeRingMessage, type RingMessage } from '../ring/messages.js';
 import { RingNode } from '../ring/ring-node.js';
-import { fromHex, sha256 } from '../util/bytes.js';
 import type { Clock } from '../util/clock.js';
 import { Emitter } from '../util/emitter.js';
-import {
-  decodeRingFrame,
-  decodeRouteFrame,
-  encodeRingFrame,
-  encodeRouteFrame,
-  nextHop,
-  OverlayFrameType,
-  ROUTE_MAX_HOPS,
-  type RoutedSignal,
-} from './overlay-wire.js';
+import { decodeRingFrame, encodeRingFrame, nextHop, OverlayFrameType } from './overlay-wire.js';
+import type { RingPosition, SignalStats } from './signal-router.js';
 
 /** Maintenance intervals on the live network: short, because links are cheap to keep alive. */
 export const OVERLAY_STABILIZE_INTERVAL_MS = 2_000;
@@ -55,24 +42,18 @@ export const OVERLAY_JOIN_RETRY_MS = 1_000;
 export const OVERLAY_JOIN_RETRY_MAX_MS = 30_000;
 /** Bootstrap members asked for per join attempt. */
 export const OVERLAY_BOOTSTRAP_PEERS = 4;
-/** How long a reverse path (who handed us a signal from `origin`) is remembered. */
-export const OVERLAY_BACK_PATH_MS = 60_000;
-/** The most reverse paths remembered. */
-export const OVERLAY_MAX_BACK_PATHS = 1_024;
 /** Recent lookups kept for stats. */
 export const OVERLAY_RECENT_LOOKUPS = 32;
 
 export interface OverlayTransport {
-  /** Sends a frame to a peer, opening a link when there is none; false when none can be had. */
+  /**
+   * Sends a frame to a peer, opening a link when there is none. False when no link can be
+   * had, or when the link's channel is full and the caller should wait for it to drain (the
+   * frame is still delivered).
+   */
   send(peerId: string, frame: Uint8Array): boolean;
-  /** Sends over an already open link only; false when there is none. */
-  sendOpen(peerId: string, frame: Uint8Array): boolean;
   /** True when an open (connected) link to the peer exists. */
   isOpen(peerId: string): boolean;
-  /** Peers with an open link that said HELLO: ring members that route signals. */
-  routablePeers(): Iterable<string>;
-  /** A routed signal for this peer arrived. */
-  deliverSignal(from: string, data: Record<string, unknown>): void;
   /** Closes the link to a peer that broke the overlay protocol. */
   drop(peerId: string, code: string): void;
 }
@@ -110,18 +91,8 @@ export interface RingStats {
   fingers: string[];
   /** The most recent lookups, oldest first. */
   lookups: { hops: number; ms: number }[];
-  signals: {
-    /** Signals this peer originated that went out through the ring. */
-    viaRing: number;
-    /** Signals this peer originated that went out through the tracker. */
-    viaTracker: number;
-    /** Signals for others this peer passed on. */
-    relayed: number;
-    /** Routed signals that arrived here for this peer. */
-    received: number;
-    /** Routed signals dropped: hop limit, loops, or no way forward. */
-    dropped: number;
-  };
+  /** Signaling by path (the signaling router counts them). */
+  signals: SignalStats;
   /** Ring messages sent and received (maintenance, lookups, DHT). */
   messagesSent: number;
   messagesReceived: number;
@@ -138,21 +109,19 @@ export type OverlayEvents = {
   close: [];
 };
 
-export class Overlay extends Emitter<OverlayEvents> {
+/** The overlay's own part of {@link RingStats}: everything but signaling. */
+export type OverlayStats = Omit<RingStats, 'signals'>;
+
+export class Overlay extends Emitter<OverlayEvents> implements RingPosition {
   readonly peerId: string;
   readonly space = new RingSpace();
   readonly node: RingNode;
   readonly dht: DhtStore;
+  /** How long provider and name records live unless republished. */
+  readonly recordTtlMs: number;
   readonly #deps: OverlayDeps;
-  readonly #recordTtlMs: number;
-  #back = new Map<string, { via: string; expires: number }>();
   #lookups: { hops: number; ms: number }[] = [];
   #counts = {
-    viaRing: 0,
-    viaTracker: 0,
-    relayed: 0,
-    received: 0,
-    dropped: 0,
     messagesSent: 0,
     messagesReceived: 0,
     peersDropped: 0,
@@ -167,7 +136,7 @@ export class Overlay extends Emitter<OverlayEvents> {
     super();
     this.#deps = deps;
     this.peerId = deps.peerId;
-    this.#recordTtlMs = options.recordTtlMs ?? OVERLAY_RECORD_TTL_MS;
+    this.recordTtlMs = options.recordTtlMs ?? OVERLAY_RECORD_TTL_MS;
     const rpcTimeoutMs = options.rpcTimeoutMs ?? OVERLAY_RPC_TIMEOUT_MS;
     const connectRpcTimeoutMs = options.connectRpcTimeoutMs ?? OVERLAY_CONNECT_RPC_TIMEOUT_MS;
     const clock = deps.clock;
@@ -278,7 +247,7 @@ export class Overlay extends Emitter<OverlayEvents> {
 
   // --- frames ----------------------------------------------------------------------------
 
-  /** Handles one overlay frame from a linked peer; a malformed one drops that peer. */
+  /** Handles one overlay frame (a RING frame) from a linked peer; a malformed one drops that peer. */
   handleFrame(from: string, frame: Uint8Array): void {
     if (this.#destroyed) return;
     try {
@@ -289,9 +258,6 @@ export class Overlay extends Emitter<OverlayEvents> {
           this.node.handle(this.space.fromHex(from), msg);
           return;
         }
-        case OverlayFrameType.ROUTE:
-          this.#onRoute(from, decodeRouteFrame(frame));
-          return;
         default:
           throw new RingswarmError(ErrorCode.BAD_FRAME, `unknown overlay frame type ${frame[0]}`);
       }
@@ -317,138 +283,18 @@ export class Overlay extends Emitter<OverlayEvents> {
     return this.space.toHex(id);
   }
 
-  // --- signaling through the ring ----------------------------------------------------------
-
-  /**
-   * Sends this peer's signaling data for `to` through the ring. False when no linked ring
-   * member can take it (the caller then uses the tracker).
-   */
-  routeSignal(to: string, data: Record<string, unknown>): boolean {
-    if (this.#destroyed || to === this.peerId) return false;
-    const sent = this.#forward({ origin: this.peerId, target: to, hops: 0, data }, null);
-    if (sent) this.#counts.viaRing++;
-    return sent;
+  /** The next hop towards `target` among linked ring members (for the signaling router). */
+  nextHopTowards(target: string, candidates: readonly string[]): string | null {
+    const hop = nextHop(
+      this.space,
+      this.node.id,
+      this.space.fromHex(target),
+      candidates.map((c) => this.space.fromHex(c)),
+    );
+    return hop === null ? null : this.#hex(hop);
   }
 
-  /** Counts a signal this peer sent through the tracker instead. */
-  countTrackerSignal(): void {
-    this.#counts.viaTracker++;
-  }
-
-  #onRoute(from: string, signal: RoutedSignal): void {
-    if (signal.origin === signal.target) {
-      // A signal "from X to X" can only circle: whoever sent it is misbehaving.
-      this.#counts.dropped++;
-      this.#dropPeer(from, ErrorCode.ROUTE_LOOP, 'routed a signal to its own origin');
-      return;
-    }
-    if (signal.origin === this.peerId) {
-      // Our own signal came back: a loop somewhere; drop it.
-      this.#counts.dropped++;
-      return;
-    }
-    this.#rememberBackPath(signal.origin, from);
-    if (signal.target === this.peerId) {
-      this.#counts.received++;
-      this.#deps.transport.deliverSignal(signal.origin, signal.data);
-      return;
-    }
-    if (signal.hops + 1 > ROUTE_MAX_HOPS || !this.#forward({ ...signal, hops: signal.hops + 1 }, from)) {
-      this.#counts.dropped++;
-      return;
-    }
-    this.#counts.relayed++;
-  }
-
-  #forward(signal: RoutedSignal, from: string | null): boolean {
-    const transport = this.#deps.transport;
-    const frame = encodeRouteFrame(signal);
-    if (transport.sendOpen(signal.target, frame)) return true;
-    const back = this.#back.get(signal.target);
-    if (back && back.via !== from && back.expires > this.#deps.clock.now() && transport.sendOpen(back.via, frame)) {
-      return true;
-    }
-    const candidates: bigint[] = [];
-    for (const peer of transport.routablePeers()) if (peer !== from) candidates.push(this.space.fromHex(peer));
-    const hop = nextHop(this.space, this.node.id, this.space.fromHex(signal.target), candidates);
-    if (hop !== null) return transport.sendOpen(this.#hex(hop), frame);
-    // Not in the ring yet: our bootstrap member routes for us.
-    if (!this.node.joined && from === null) {
-      const first = candidates[0];
-      if (first !== undefined) return transport.sendOpen(this.#hex(first), frame);
-    }
-    return false;
-  }
-
-  #rememberBackPath(origin: string, via: string): void {
-    this.#back.delete(origin);
-    if (this.#back.size >= OVERLAY_MAX_BACK_PATHS) {
-      const oldest = this.#back.keys().next().value;
-      if (oldest !== undefined) this.#back.delete(oldest);
-    }
-    this.#back.set(origin, { via, expires: this.#deps.clock.now() + OVERLAY_BACK_PATH_MS });
-  }
-
-  // --- the DHT: providers and names ---------------------------------------------------------
-
-  #keyOf(digestHex: string): bigint {
-    return this.space.fromBytes(fromHex(digestHex));
-  }
-
-  async #nameKey(name: string): Promise<bigint> {
-    return this.space.fromBytes(await sha256(new TextEncoder().encode(name)));
-  }
-
-  /** Publishes this peer as a provider of `infoHash` (kept alive until withdrawn). */
-  provide(infoHash: string): void {
-    if (this.#destroyed) return;
-    this.dht.put(this.#keyOf(infoHash), this.peerId, this.#recordTtlMs, (error) => {
-      if (error) this.emit('warning', new Error(`DHT publish of ${infoHash.slice(0, 8)}: ${error.message}`));
-    });
-  }
-
-  withdraw(infoHash: string): void {
-    if (this.#destroyed) return;
-    this.dht.unpublish(this.#keyOf(infoHash), this.peerId);
-  }
-
-  /** Publishes `hash(name) -> infoHash`, so the file can be found by its exact name. */
-  async publishName(name: string, infoHash: string): Promise<void> {
-    const key = await this.#nameKey(name);
-    if (this.#destroyed) return;
-    this.dht.put(key, infoHash, this.#recordTtlMs);
-  }
-
-  async withdrawName(name: string, infoHash: string): Promise<void> {
-    const key = await this.#nameKey(name);
-    if (!this.#destroyed) this.dht.unpublish(key, infoHash);
-  }
-
-  /** Peers that published `infoHash` (never this peer). */
-  findProviders(infoHash: string): Promise<string[]> {
-    return this.#get(this.#keyOf(infoHash)).then((values) => values.filter((v) => isPeerId(v) && v !== this.peerId));
-  }
-
-  /** Infohashes published under this exact file name. */
-  async searchByName(name: string): Promise<string[]> {
-    const values = await this.#get(await this.#nameKey(name));
-    return values.filter((v) => isInfoHash(v));
-  }
-
-  #get(key: bigint): Promise<string[]> {
-    return new Promise((resolve, reject) => {
-      if (this.#destroyed) {
-        reject(new Error('overlay destroyed'));
-        return;
-      }
-      this.dht.get(key, (result) => {
-        if (result.error && result.values.length === 0) reject(result.error);
-        else resolve(result.values);
-      });
-    });
-  }
-
-  stats(): RingStats {
+  stats(): OverlayStats {
     const snap = this.node.snapshot();
     const fingers: string[] = [];
     for (const f of snap.fingers) {
@@ -463,13 +309,6 @@ export class Overlay extends Emitter<OverlayEvents> {
       successors: snap.successors.map((s) => this.#hex(s)),
       fingers,
       lookups: [...this.#lookups],
-      signals: {
-        viaRing: c.viaRing,
-        viaTracker: c.viaTracker,
-        relayed: c.relayed,
-        received: c.received,
-        dropped: c.dropped,
-      },
       messagesSent: c.messagesSent,
       messagesReceived: c.messagesReceived,
       peersDropped: c.peersDropped,
@@ -485,7 +324,6 @@ export class Overlay extends Emitter<OverlayEvents> {
     this.#deps.clock.clearTimeout(this.#republishTimer);
     this.node.leave();
     this.dht.destroy();
-    this.#back.clear();
     this.emit('close');
     this.removeAllListeners();
   }

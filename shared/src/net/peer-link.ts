@@ -16,6 +16,7 @@
 import SimplePeer from 'simple-peer';
 import { ErrorCode } from '../protocol/errors.js';
 import { Emitter } from '../util/emitter.js';
+import type { CreateLink, Link, LinkEvents, LinkOptions } from './link.js';
 
 /** Give up on a connection that has not opened by then. */
 export const CONNECT_TIMEOUT_MS = 20_000;
@@ -25,8 +26,6 @@ export const SEND_HIGH_WATER = 4 * 1024 * 1024;
 export const SEND_LOW_WATER = 1024 * 1024;
 /** How often the buffer is polled where `bufferedamountlow` is not supported. */
 const DRAIN_POLL_MS = 20;
-/** What `ERR_NO_ROUTE` means, for people. */
-export const NO_ROUTE_MESSAGE = 'no route between peers; configure STUN/TURN';
 /** simple-peer's error codes for an ICE or DTLS transport that failed. */
 const FAILURE_CODES = new Set(['ERR_ICE_CONNECTION_FAILURE', 'ERR_CONNECTION_FAILURE']);
 
@@ -108,28 +107,16 @@ export function selectedPairOf(report: unknown): SelectedPair | null {
   return local && remote ? { local, remote } : null;
 }
 
-export interface PeerLinkOptions {
+export interface PeerLinkOptions extends LinkOptions {
   /** True for the side that creates the offer. */
   initiator: boolean;
-  /** A WebRTC implementation for Node (`@roamhq/wrtc`); browsers use their own. */
-  wrtc?: object;
-  /** STUN/TURN servers; default none (host candidates only). */
-  iceServers?: RTCIceServer[];
   /** Default {@link CONNECT_TIMEOUT_MS}. */
   connectTimeoutMs?: number;
 }
 
-export type PeerLinkEvents = {
-  /** Signaling data to deliver to the remote peer (offer, answer, ICE candidate). */
-  signal: [data: Record<string, unknown>];
-  connect: [];
-  frame: [frame: Uint8Array];
-  drain: [];
-  /** Emitted once, last; `code` says why when the close was not a plain hang-up. */
-  close: [code?: string];
-};
+export type PeerLinkEvents = LinkEvents;
 
-export class PeerLink extends Emitter<PeerLinkEvents> {
+export class PeerLink extends Emitter<PeerLinkEvents> implements Link {
   readonly remoteId: string;
   readonly initiator: boolean;
   #peer: SimplePeer.Instance;
@@ -281,3 +268,7 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
     this.close();
   }
 }
+
+/** The default {@link CreateLink}: a WebRTC PeerLink. */
+export const createPeerLink: CreateLink = (remoteId, initiator, options) =>
+  new PeerLink(remoteId, { ...options, initiator });

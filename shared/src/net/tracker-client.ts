@@ -1,10 +1,11 @@
 /**
  * The client side of the tracker protocol, over socket.io-client. The only client module
- * that imports socket.io. Inbound events are validated like the server validates its own.
- * Given several tracker URLs (instances of one cluster), it moves on to the next one when
- * its connection drops or is refused, after a capped, jittered exponential backoff.
+ * that imports socket.io (and only for the default socket factory: tests may pass their
+ * own). Inbound events are validated like the server validates its own. Given several
+ * tracker URLs (instances of one cluster), it moves on to the next one when its connection
+ * drops or is refused, after a capped, jittered exponential backoff on the given clock.
  */
-import { io, type Socket } from 'socket.io-client';
+import { io, type ManagerOptions, type Socket, type SocketOptions } from 'socket.io-client';
 import { ErrorCode, RingswarmError } from '../protocol/errors.js';
 import {
   type Ack,
@@ -17,6 +18,7 @@ import {
   type ServerToClientEvents,
 } from '../protocol/tracker.js';
 import { backoffDelayMs } from '../util/backoff.js';
+import { type Clock, systemClock } from '../util/clock.js';
 import { Emitter } from '../util/emitter.js';
 
 /** How long to wait for the tracker to acknowledge an event. */
@@ -28,6 +30,10 @@ export const RECONNECT_MAX_MS = 10_000;
 /** How long one connection attempt may take before the next URL is tried. */
 export const TRACKER_CONNECT_TIMEOUT_MS = 5_000;
 
+export type TrackerSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+/** Opens one socket.io connection to a tracker; the default is socket.io-client's `io`. */
+export type CreateTrackerSocket = (url: string, options: Partial<ManagerOptions & SocketOptions>) => TrackerSocket;
+
 export interface TrackerClientOptions {
   /** Default {@link ACK_TIMEOUT_MS}. */
   ackTimeoutMs?: number;
@@ -37,6 +43,10 @@ export interface TrackerClientOptions {
   reconnectMaxMs?: number;
   /** Randomness for the backoff jitter; default Math.random. */
   random?: () => number;
+  /** Time for the reconnect backoff; default the system clock. */
+  clock?: Clock;
+  /** Opens the socket to a tracker; default socket.io-client's `io`. */
+  createSocket?: CreateTrackerSocket;
 }
 
 /** Refusals after which trying again (here or on another instance) cannot help. */
@@ -48,9 +58,9 @@ export type TrackerClientEvents = {
   disconnect: [reason: string];
   /** The tracker refused the connection (e.g. `ERR_DUPLICATE_PEER_ID`). */
   error: [error: RingswarmError];
+  /** Destroyed; the last event. */
+  close: [];
 };
-
-type TrackerSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
 export class TrackerClient extends Emitter<TrackerClientEvents> {
   /** Every tracker URL, tried in turn. */
@@ -59,11 +69,14 @@ export class TrackerClient extends Emitter<TrackerClientEvents> {
   #socket!: TrackerSocket;
   #index = 0;
   #attempt = 0;
-  #retry: ReturnType<typeof setTimeout> | undefined;
+  /** The timer of a reconnect that is waiting out its backoff. */
+  #retry: unknown = null;
   #ackTimeoutMs: number;
   #baseMs: number;
   #maxMs: number;
   #random: () => number;
+  #clock: Clock;
+  #createSocket: CreateTrackerSocket;
   #destroyed = false;
 
   /** @param url one tracker URL, or several instances of one cluster (the first is tried first) */
@@ -76,6 +89,8 @@ export class TrackerClient extends Emitter<TrackerClientEvents> {
     this.#baseMs = options.reconnectBaseMs ?? RECONNECT_BASE_MS;
     this.#maxMs = options.reconnectMaxMs ?? RECONNECT_MAX_MS;
     this.#random = options.random ?? Math.random;
+    this.#clock = options.clock ?? systemClock;
+    this.#createSocket = options.createSocket ?? io;
     this.#open();
   }
 
@@ -90,7 +105,7 @@ export class TrackerClient extends Emitter<TrackerClientEvents> {
    */
   #open(): void {
     // WebSocket only: no long-polling, so no sticky sessions are needed behind a load balancer.
-    const socket: TrackerSocket = io(this.url, {
+    const socket: TrackerSocket = this.#createSocket(this.url, {
       auth: { peerId: this.peerId, version: PROTOCOL_VERSION },
       transports: ['websocket'],
       reconnection: false,
@@ -124,13 +139,13 @@ export class TrackerClient extends Emitter<TrackerClientEvents> {
 
   /** Drops the current socket and, after the backoff, tries the next URL. */
   #failover(): void {
-    if (this.#destroyed || this.#retry) return;
+    if (this.#destroyed || this.#retry !== null) return;
     const old = this.#socket;
     old.removeAllListeners();
     old.disconnect();
     const delay = backoffDelayMs(this.#attempt++, this.#random, this.#baseMs, this.#maxMs);
-    this.#retry = setTimeout(() => {
-      this.#retry = undefined;
+    this.#retry = this.#clock.setTimeout(() => {
+      this.#retry = null;
       if (this.#destroyed) return;
       this.#index = (this.#index + 1) % this.urls.length;
       this.#open();
@@ -138,7 +153,7 @@ export class TrackerClient extends Emitter<TrackerClientEvents> {
   }
 
   get connected(): boolean {
-    return this.#socket.connected;
+    return !this.#destroyed && this.#socket.connected;
   }
 
   announce(req: AnnounceRequest): Promise<AnnounceResult> {
@@ -159,7 +174,7 @@ export class TrackerClient extends Emitter<TrackerClientEvents> {
     payload: Parameters<ClientToServerEvents[K]>[0],
   ): Promise<Omit<Extract<Parameters<Parameters<ClientToServerEvents[K]>[1]>[0], { ok: true }>, 'ok'>> {
     if (this.#destroyed) throw new RingswarmError(ErrorCode.TIMEOUT, 'tracker client destroyed');
-    if (this.#retry) throw new RingswarmError(ErrorCode.TIMEOUT, 'tracker connection lost, reconnecting');
+    if (this.#retry !== null) throw new RingswarmError(ErrorCode.TIMEOUT, 'tracker connection lost, reconnecting');
     let res: Ack<object>;
     try {
       // biome-ignore lint/suspicious/noExplicitAny: socket.io's overloads cannot be narrowed by a generic key
@@ -172,12 +187,15 @@ export class TrackerClient extends Emitter<TrackerClientEvents> {
     return rest as never;
   }
 
+  /** Closes the connection and stops reconnecting, then emits `close`. Idempotent. */
   destroy(): void {
     if (this.#destroyed) return;
     this.#destroyed = true;
-    clearTimeout(this.#retry);
+    this.#clock.clearTimeout(this.#retry);
+    this.#retry = null;
     this.#socket.removeAllListeners();
     this.#socket.disconnect();
+    this.emit('close');
     this.removeAllListeners();
   }
 }

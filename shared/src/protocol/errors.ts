@@ -63,6 +63,9 @@ export const ErrorCode = {
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
+/** What `ERR_NO_ROUTE` means, for people (the page and the CLI show it as is). */
+export const NO_ROUTE_MESSAGE = 'no route between peers; configure STUN/TURN';
+
 /** An error that carries a stable code. */
 export class RingswarmError extends Error {
   constructor(

@@ -8,13 +8,31 @@
  * | 0x20-0x2f | overlay | `net/overlay-wire.ts` |
  *
  * Code that only routes frames (the link pool, the overlay) classifies them here and never
- * needs the other protocol's codec.
+ * needs the other protocol's codec. The one swarm frame such code must read is the
+ * handshake, whose infohash says which swarm a new link is for; its layout is fixed here,
+ * and the swarm codec writes it at the same offsets.
  */
+
+import { toHex } from '../util/bytes.js';
 
 /** First and last type byte of the swarm protocol's frames. */
 export const SWARM_FRAMES = { first: 0x10, last: 0x1f } as const;
 /** First and last type byte of the overlay's frames (ring messages, routed signals). */
 export const OVERLAY_FRAMES = { first: 0x20, last: 0x2f } as const;
+
+/**
+ * The swarm handshake, the first frame the opener of a link sends:
+ * `[0] type, [1] version, [2..34) infohash, [34..54) peer ID`, 54 bytes in all.
+ */
+export const SWARM_HANDSHAKE = {
+  /** Its type byte (the first of the swarm range). */
+  type: 0x10,
+  versionOffset: 1,
+  infoHashOffset: 2,
+  peerIdOffset: 34,
+  /** The whole frame's length in bytes. */
+  length: 54,
+} as const;
 
 function inRange(frame: Uint8Array, range: { first: number; last: number }): boolean {
   const type = frame[0];
@@ -29,4 +47,14 @@ export function isSwarmFrame(frame: Uint8Array): boolean {
 /** True when a frame's leading byte belongs to the overlay. */
 export function isOverlayFrame(frame: Uint8Array): boolean {
   return inRange(frame, OVERLAY_FRAMES);
+}
+
+/**
+ * The infohash (64 hex digits) a swarm handshake names; null when the frame is not a
+ * handshake of the right length. Nothing else in the frame is checked: the swarm that takes
+ * the link decodes the whole handshake again.
+ */
+export function handshakeInfoHash(frame: Uint8Array): string | null {
+  if (frame[0] !== SWARM_HANDSHAKE.type || frame.byteLength !== SWARM_HANDSHAKE.length) return null;
+  return toHex(frame.subarray(SWARM_HANDSHAKE.infoHashOffset, SWARM_HANDSHAKE.peerIdOffset));
 }

@@ -1,0 +1,196 @@
+/**
+ * Discovery through the ring's DHT. {@link ProviderRecords} reads and writes the two kinds of
+ * record (`infohash -> provider peer IDs`, `hash(file name) -> infohashes`);
+ * {@link SwarmProviders} keeps one swarm published and looks up its providers again and
+ * again, so a download finds peers without the tracker.
+ */
+
+import { isInfoHash, isPeerId } from '../protocol/ids.js';
+import type { DhtStore } from '../ring/dht-store.js';
+import type { RingSpace } from '../ring/id.js';
+import { fromHex, sha256 } from '../util/bytes.js';
+import type { Clock } from '../util/clock.js';
+
+/** Look the swarm up in the DHT again this soon while a download has no peer. */
+export const LONELY_LOOKUP_MS = 3_000;
+/** DHT lookups for a swarm that has peers (new providers join over time). */
+export const DHT_LOOKUP_INTERVAL_MS = 60_000;
+
+/** The ring as the records need it (the Overlay). */
+export interface ProviderRing {
+  readonly peerId: string;
+  readonly space: RingSpace;
+  readonly dht: DhtStore;
+  readonly joined: boolean;
+  readonly destroyed: boolean;
+  /** How long records live unless republished. */
+  readonly recordTtlMs: number;
+}
+
+/** Provider and name records in the DHT. */
+export class ProviderRecords {
+  readonly #ring: ProviderRing;
+  readonly #warn: (error: Error) => void;
+
+  /** @param warn told when a record could not be published */
+  constructor(ring: ProviderRing, warn: (error: Error) => void) {
+    this.#ring = ring;
+    this.#warn = warn;
+  }
+
+  get joined(): boolean {
+    return this.#ring.joined;
+  }
+
+  #keyOf(digestHex: string): bigint {
+    return this.#ring.space.fromBytes(fromHex(digestHex));
+  }
+
+  async #nameKey(name: string): Promise<bigint> {
+    return this.#ring.space.fromBytes(await sha256(new TextEncoder().encode(name)));
+  }
+
+  /** Publishes this peer as a provider of `infoHash` (kept alive until withdrawn). */
+  provide(infoHash: string): void {
+    const ring = this.#ring;
+    if (ring.destroyed) return;
+    ring.dht.put(this.#keyOf(infoHash), ring.peerId, ring.recordTtlMs, (error) => {
+      if (error) this.#warn(new Error(`DHT publish of ${infoHash.slice(0, 8)}: ${error.message}`));
+    });
+  }
+
+  withdraw(infoHash: string): void {
+    if (this.#ring.destroyed) return;
+    this.#ring.dht.unpublish(this.#keyOf(infoHash), this.#ring.peerId);
+  }
+
+  /** Publishes `hash(name) -> infoHash`, so the file can be found by its exact name. */
+  async publishName(name: string, infoHash: string): Promise<void> {
+    const key = await this.#nameKey(name);
+    if (this.#ring.destroyed) return;
+    this.#ring.dht.put(key, infoHash, this.#ring.recordTtlMs);
+  }
+
+  async withdrawName(name: string, infoHash: string): Promise<void> {
+    const key = await this.#nameKey(name);
+    if (!this.#ring.destroyed) this.#ring.dht.unpublish(key, infoHash);
+  }
+
+  /** Peers that published `infoHash` (never this peer). */
+  findProviders(infoHash: string): Promise<string[]> {
+    return this.#get(this.#keyOf(infoHash)).then((values) =>
+      values.filter((v) => isPeerId(v) && v !== this.#ring.peerId),
+    );
+  }
+
+  /** Infohashes published under this exact file name. */
+  async searchByName(name: string): Promise<string[]> {
+    const values = await this.#get(await this.#nameKey(name));
+    return values.filter((v) => isInfoHash(v));
+  }
+
+  #get(key: bigint): Promise<string[]> {
+    return new Promise((resolve, reject) => {
+      if (this.#ring.destroyed) {
+        reject(new Error('overlay destroyed'));
+        return;
+      }
+      this.#ring.dht.get(key, (result) => {
+        if (result.error && result.values.length === 0) reject(result.error);
+        else resolve(result.values);
+      });
+    });
+  }
+}
+
+/** A swarm as its discovery sees it. */
+export interface DiscoveredSwarm {
+  readonly infoHash: string;
+  readonly done: boolean;
+  readonly peerIds: readonly string[];
+  readonly manifest: { name: string; files: readonly { path: string }[] } | null;
+}
+
+/** The records a swarm's discovery uses ({@link ProviderRecords}). */
+export type SwarmRecords = Pick<
+  ProviderRecords,
+  'joined' | 'provide' | 'withdraw' | 'publishName' | 'withdrawName' | 'findProviders'
+>;
+
+export interface SwarmProvidersDeps {
+  clock: Clock;
+  records: SwarmRecords;
+  swarm: DiscoveredSwarm;
+  /** A provider was found: open a link to it for this swarm. */
+  connect(remoteId: string): void;
+  warn(error: Error): void;
+}
+
+/**
+ * One swarm on the DHT: this peer as one of its providers (and, once complete, the names of
+ * its files), and a lookup loop for other providers: every {@link DHT_LOOKUP_INTERVAL_MS},
+ * or every {@link LONELY_LOOKUP_MS} while a download has no peer.
+ */
+export class SwarmProviders {
+  readonly #deps: SwarmProvidersDeps;
+  #timer: unknown = null;
+  /** File names published for this swarm. */
+  #names: string[] = [];
+  #stopped = false;
+
+  constructor(deps: SwarmProvidersDeps) {
+    this.#deps = deps;
+  }
+
+  /** Tells the DHT this peer serves the swarm, and (once complete) the names of its files. */
+  publish(): void {
+    const { records, swarm } = this.#deps;
+    if (!records.joined || this.#stopped) return;
+    records.provide(swarm.infoHash);
+    const manifest = swarm.manifest;
+    if (!swarm.done || !manifest || this.#names.length > 0) return;
+    const names = new Set([manifest.name, ...manifest.files.map((f) => f.path.split('/').pop() ?? manifest.name)]);
+    this.#names = [...names];
+    for (const name of this.#names) void records.publishName(name, swarm.infoHash);
+  }
+
+  /** Looks the swarm's providers up now (or soon, before the ring is joined), connects to them. */
+  async lookup(): Promise<void> {
+    const { records, swarm, clock } = this.#deps;
+    if (this.#stopped) return;
+    clock.clearTimeout(this.#timer);
+    if (!records.joined) {
+      this.lookupIn(LONELY_LOOKUP_MS);
+      return;
+    }
+    let providers: string[] = [];
+    try {
+      providers = await records.findProviders(swarm.infoHash);
+    } catch (err) {
+      this.#deps.warn(err instanceof Error ? err : new Error(String(err)));
+    }
+    if (this.#stopped) return;
+    for (const remoteId of providers) this.#deps.connect(remoteId);
+    const lonely = !swarm.done && swarm.peerIds.length === 0;
+    this.lookupIn(lonely ? LONELY_LOOKUP_MS : DHT_LOOKUP_INTERVAL_MS);
+  }
+
+  /** The next lookup in `delayMs` (replacing the one planned). */
+  lookupIn(delayMs: number): void {
+    if (this.#stopped) return;
+    const clock = this.#deps.clock;
+    clock.clearTimeout(this.#timer);
+    this.#timer = clock.setTimeout(() => void this.lookup(), delayMs);
+  }
+
+  /** Withdraws this peer's records for the swarm and stops looking. Idempotent. */
+  stop(): void {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.#deps.clock.clearTimeout(this.#timer);
+    this.#timer = null;
+    const { records, swarm } = this.#deps;
+    records.withdraw(swarm.infoHash);
+    for (const name of this.#names) void records.withdrawName(name, swarm.infoHash);
+  }
+}

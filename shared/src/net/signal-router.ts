@@ -1,0 +1,365 @@
+/**
+ * SignalingRouter (DESIGN §3): how the signaling of each connection reaches the remote peer.
+ *
+ * Path choice. A connection this peer opens is signaled through the ring once this peer has
+ * joined it, else through the tracker; a peer whose last link failed is signaled through the
+ * tracker for a while (the tracker knows at once whether it is still there). A connection
+ * signaled through the ring that has not opened after {@link RING_SIGNAL_FALLBACK_MS} is
+ * signaled again, every signal replayed, through the tracker; so is one whose remote answers
+ * through the tracker.
+ *
+ * Routing through the ring (ROUTE frames, hop by hop towards `target`): straight to the
+ * target when linked; else back to the neighbour that last handed us a signal from the
+ * target (its return hop: answers and ICE candidates find their way back to a newcomer that
+ * is not in the ring yet); else greedily to the linked ring member closest before the target
+ * on the circle. A peer that has not joined yet hands its own signals to any linked member
+ * (its bootstrap peer).
+ *
+ * Signals carry a session id `sid` next to simple-peer's data, so that data from an earlier
+ * attempt, or the same data arriving by both paths, never reaches a new connection.
+ */
+
+import { ErrorCode, RingswarmError } from '../protocol/errors.js';
+import { randomBytes, toHex } from '../util/bytes.js';
+import type { Clock } from '../util/clock.js';
+import { Emitter } from '../util/emitter.js';
+import type { Link } from './link.js';
+import type { LinkEntry, LinkPool } from './link-pool.js';
+import { decodeRouteFrame, encodeRouteFrame, ROUTE_MAX_HOPS, type RoutedSignal } from './overlay-wire.js';
+
+/** A connection signaled through the ring that has not opened by then is signaled again via the tracker. */
+export const RING_SIGNAL_FALLBACK_MS = 4_000;
+/**
+ * After a link to a peer failed, new connections to it are signaled through the tracker
+ * for this long: the tracker knows at once whether the peer is still connected, where a
+ * signal routed through the ring to a peer that died would just get lost.
+ */
+export const FAILED_PEER_MEMORY_MS = 30_000;
+/** The most peers whose failure is remembered. */
+export const MAX_FAILED_PEERS = 256;
+/** Signals of one connection attempt kept for a replay through the tracker. */
+export const MAX_REPLAYED_SIGNALS = 64;
+/** How long a return hop (the neighbour that handed us a signal from `origin`) is remembered. */
+export const RETURN_HOP_MS = 60_000;
+/** The most return hops remembered. */
+export const MAX_RETURN_HOPS = 1_024;
+/** Bytes of a session id; on the wire it is twice as many hex digits. */
+export const SID_BYTES = 8;
+const SID_PATTERN = new RegExp(`^[0-9a-f]{${2 * SID_BYTES}}$`);
+
+export type SignalPath = 'ring' | 'tracker';
+
+/** The tracker as the router uses it. */
+export interface SignalTracker {
+  readonly connected: boolean;
+  /** Relays signaling data to a peer; rejects with a RingswarmError when it cannot. */
+  signal(to: string, data: Record<string, unknown>): Promise<void>;
+}
+
+/** This peer's place in the ring, as far as routing signals needs it (the Overlay). */
+export interface RingPosition {
+  /** This peer has joined the ring. */
+  readonly joined: boolean;
+  /** The ring was left; it carries nothing more. */
+  readonly destroyed: boolean;
+  /**
+   * Among `candidates` (linked ring members), the next hop towards `target`: the target
+   * itself, or the one closest before it on the circle, provided it is closer than this
+   * peer. Null when none makes progress.
+   */
+  nextHopTowards(target: string, candidates: readonly string[]): string | null;
+}
+
+export interface SignalingRouterDeps {
+  peerId: string;
+  clock: Clock;
+  links: LinkPool;
+  tracker: SignalTracker;
+}
+
+/** Signals counted by path, for the ring's stats. */
+export interface SignalStats {
+  /** Signals this peer originated that went out through the ring. */
+  viaRing: number;
+  /** Signals this peer originated that went out through the tracker. */
+  viaTracker: number;
+  /** Signals for others this peer passed on. */
+  relayed: number;
+  /** Routed signals that arrived here for this peer. */
+  received: number;
+  /** Routed signals dropped: hop limit, loops, or no way forward. */
+  dropped: number;
+}
+
+export type SignalingRouterEvents = {
+  /** A non-fatal problem: the tracker refused a signal, a peer routed badly. */
+  warning: [error: Error];
+  close: [];
+};
+
+/** One connection attempt's signaling. */
+interface SignalSession {
+  readonly link: Link;
+  readonly sid: string;
+  /** How our signals for this connection travel now. */
+  path: SignalPath;
+  /** Our signals so far, for a replay through the tracker. */
+  sent: Record<string, unknown>[];
+  /** The remote's answer (or offer) was applied; duplicates are ignored. */
+  gotDescription: boolean;
+  fallbackTimer: unknown;
+}
+
+export class SignalingRouter extends Emitter<SignalingRouterEvents> {
+  readonly #deps: SignalingRouterDeps;
+  #ring: RingPosition | null = null;
+  readonly #sessions = new Map<Link, SignalSession>();
+  /** Peers whose last link failed, and when; oldest first. */
+  readonly #failedAt = new Map<string, number>();
+  /** For each origin of a routed signal: the neighbour that last handed us one, and until when. */
+  readonly #returnHops = new Map<string, { via: string; expires: number }>();
+  readonly #counts: SignalStats = { viaRing: 0, viaTracker: 0, relayed: 0, received: 0, dropped: 0 };
+  /** Peers dropped for malformed ROUTE frames or routing loops. */
+  #peersDropped = 0;
+  #destroyed = false;
+
+  constructor(deps: SignalingRouterDeps) {
+    super();
+    this.#deps = deps;
+    deps.links.on('link-close', (remoteId, _code, _infoHash, failed) => {
+      if (!this.#destroyed && failed) this.#rememberFailure(remoteId);
+    });
+  }
+
+  /** Lets the ring carry signaling (once this peer has joined it). Without one, the tracker carries all. */
+  useRing(ring: RingPosition): void {
+    this.#ring = ring;
+  }
+
+  get destroyed(): boolean {
+    return this.#destroyed;
+  }
+
+  /**
+   * The link to a peer, opening one (as initiator) when there is none, its signaling sent
+   * by `via` (default: {@link SignalingRouter.pathTo}). Null when the budget is full and
+   * nothing can be evicted. `forRing` links may evict swarm links.
+   */
+  open(remoteId: string, forRing: boolean, via?: SignalPath): LinkEntry | null {
+    if (this.#destroyed || remoteId === this.#deps.peerId) return null;
+    const existing = this.#deps.links.get(remoteId);
+    if (existing) return existing;
+    const entry = this.#deps.links.create(remoteId, true, forRing);
+    if (!entry) return null;
+    this.#startSession(entry.link, toHex(randomBytes(SID_BYTES)), via ?? this.pathTo(remoteId));
+    return entry;
+  }
+
+  /** The path a new connection to `remoteId` is signaled by. */
+  pathTo(remoteId: string): SignalPath {
+    if (!this.#ring?.joined) return 'tracker';
+    const failedAt = this.#failedAt.get(remoteId);
+    const recentlyFailed = failedAt !== undefined && this.#deps.clock.now() - failedAt < FAILED_PEER_MEMORY_MS;
+    return recentlyFailed && this.#deps.tracker.connected ? 'tracker' : 'ring';
+  }
+
+  /** Handles signaling data from a remote, as relayed by the tracker or routed by the ring. */
+  handleSignal(from: string, raw: Record<string, unknown>, via: SignalPath): void {
+    if (this.#destroyed || from === this.#deps.peerId) return;
+    const { sid, ...data } = raw;
+    if (typeof sid !== 'string' || !SID_PATTERN.test(sid)) return;
+    const links = this.#deps.links;
+    const entry = links.get(from);
+    const session = entry ? this.#sessions.get(entry.link) : undefined;
+    const isOffer = data.type === 'offer';
+    if (entry && session?.sid === sid) {
+      // The remote answers through the tracker: our ring path may not reach it.
+      if (via === 'tracker' && !entry.link.connected && session.path === 'ring') this.#fallBack(session);
+      if (isOffer || data.type === 'answer') {
+        if (session.gotDescription || (isOffer && entry.link.initiator)) return;
+        session.gotDescription = true;
+      }
+      entry.link.signal(data);
+      return;
+    }
+    if (!isOffer) return;
+    if (entry) {
+      // Both sides offered at once: the lower peer ID keeps its offer, the other yields.
+      if (entry.link.initiator && !entry.link.connected && this.#deps.peerId < from) return;
+      links.retire(entry);
+    }
+    const created = links.create(from, false, false);
+    if (!created) return;
+    this.#startSession(created.link, sid, via).gotDescription = true;
+    created.link.signal(data);
+  }
+
+  #startSession(link: Link, sid: string, path: SignalPath): SignalSession {
+    const session: SignalSession = { link, sid, path, sent: [], gotDescription: false, fallbackTimer: null };
+    this.#sessions.set(link, session);
+    const clock = this.#deps.clock;
+    link.on('signal', (data) => {
+      if (!this.#destroyed) this.#send(session, { ...data, sid });
+    });
+    link.once('connect', () => clock.clearTimeout(session.fallbackTimer));
+    link.once('close', () => {
+      clock.clearTimeout(session.fallbackTimer);
+      if (this.#sessions.get(link) === session) this.#sessions.delete(link);
+    });
+    if (path === 'ring') {
+      session.fallbackTimer = clock.setTimeout(() => {
+        session.fallbackTimer = null;
+        if (!this.#destroyed && !link.connected && !link.destroyed) this.#fallBack(session);
+      }, RING_SIGNAL_FALLBACK_MS);
+    }
+    return session;
+  }
+
+  #send(session: SignalSession, data: Record<string, unknown>): void {
+    if (session.sent.length < MAX_REPLAYED_SIGNALS) session.sent.push(data);
+    if (session.path === 'ring') {
+      if (this.#sendViaRing(session.link.remoteId, data)) return;
+      session.path = 'tracker';
+    }
+    this.#sendViaTracker(session, data);
+  }
+
+  #sendViaTracker(session: SignalSession, data: Record<string, unknown>): void {
+    this.#counts.viaTracker++;
+    this.#deps.tracker.signal(session.link.remoteId, data).catch((err: unknown) => {
+      if (this.#destroyed) return;
+      const error = err instanceof Error ? err : new Error(String(err));
+      this.emit('warning', error);
+      session.link.close(err instanceof RingswarmError ? err.code : undefined);
+    });
+  }
+
+  /** The ring path stayed silent: send everything again through the tracker. */
+  #fallBack(session: SignalSession): void {
+    if (session.path === 'tracker' || !this.#deps.tracker.connected) return;
+    session.path = 'tracker';
+    for (const data of session.sent) this.#sendViaTracker(session, data);
+  }
+
+  #rememberFailure(remoteId: string): void {
+    const now = this.#deps.clock.now();
+    this.#failedAt.delete(remoteId);
+    this.#failedAt.set(remoteId, now);
+    // Oldest first: forget the ones past their memory, and never keep more than a few hundred.
+    const cutoff = now - FAILED_PEER_MEMORY_MS;
+    for (const [id, at] of this.#failedAt) {
+      if (at >= cutoff && this.#failedAt.size <= MAX_FAILED_PEERS) break;
+      this.#failedAt.delete(id);
+    }
+  }
+
+  // --- routing through the ring ------------------------------------------------------------
+
+  /** This peer's own signal for `to`, into the ring. False when no linked ring member can take it. */
+  #sendViaRing(to: string, data: Record<string, unknown>): boolean {
+    if (!this.#ring || this.#ring.destroyed || to === this.#deps.peerId) return false;
+    const sent = this.#forward({ origin: this.#deps.peerId, target: to, hops: 0, data }, null);
+    if (sent) this.#counts.viaRing++;
+    return sent;
+  }
+
+  /** Handles a ROUTE frame from a linked peer; a malformed one, or a loop, drops that peer. */
+  handleRouteFrame(from: string, frame: Uint8Array): void {
+    if (this.#destroyed || !this.#ring || this.#ring.destroyed) return;
+    let signal: RoutedSignal;
+    try {
+      signal = decodeRouteFrame(frame);
+    } catch (err) {
+      if (!(err instanceof RingswarmError)) throw err;
+      this.#dropPeer(from, ErrorCode.BAD_FRAME, err.message);
+      return;
+    }
+    if (signal.origin === signal.target) {
+      // A signal "from X to X" can only circle: whoever sent it is misbehaving.
+      this.#counts.dropped++;
+      this.#dropPeer(from, ErrorCode.ROUTE_LOOP, 'routed a signal to its own origin');
+      return;
+    }
+    if (signal.origin === this.#deps.peerId) {
+      // Our own signal came back: a loop somewhere; drop it.
+      this.#counts.dropped++;
+      return;
+    }
+    this.#rememberReturnHop(signal.origin, from);
+    if (signal.target === this.#deps.peerId) {
+      this.#counts.received++;
+      this.handleSignal(signal.origin, signal.data, 'ring');
+      return;
+    }
+    if (signal.hops + 1 > ROUTE_MAX_HOPS || !this.#forward({ ...signal, hops: signal.hops + 1 }, from)) {
+      this.#counts.dropped++;
+      return;
+    }
+    this.#counts.relayed++;
+  }
+
+  /** Hands a routed signal to the next hop (never back to `from`); false when there is none. */
+  #forward(signal: RoutedSignal, from: string | null): boolean {
+    const ring = this.#ring;
+    if (!ring) return false;
+    const frame = encodeRouteFrame(signal);
+    if (this.#sendIfOpen(signal.target, frame)) return true;
+    const back = this.#returnHops.get(signal.target);
+    if (back && back.via !== from && back.expires > this.#deps.clock.now() && this.#sendIfOpen(back.via, frame)) {
+      return true;
+    }
+    const candidates: string[] = [];
+    for (const peer of this.#deps.links.routablePeers()) if (peer !== from) candidates.push(peer);
+    const hop = ring.nextHopTowards(signal.target, candidates);
+    if (hop !== null) return this.#sendIfOpen(hop, frame);
+    // Not in the ring yet: our bootstrap member routes for us.
+    if (!ring.joined && from === null) {
+      const first = candidates[0];
+      if (first !== undefined) return this.#sendIfOpen(first, frame);
+    }
+    return false;
+  }
+
+  /**
+   * Sends over an already open link only. True when the link took the frame: a full channel
+   * still delivers it, in order, so backpressure does not matter for a signal this small.
+   */
+  #sendIfOpen(peerId: string, frame: Uint8Array): boolean {
+    const entry = this.#deps.links.get(peerId);
+    if (!entry?.link.connected) return false;
+    entry.link.send(frame);
+    return true;
+  }
+
+  #rememberReturnHop(origin: string, via: string): void {
+    this.#returnHops.delete(origin);
+    if (this.#returnHops.size >= MAX_RETURN_HOPS) {
+      const oldest = this.#returnHops.keys().next().value;
+      if (oldest !== undefined) this.#returnHops.delete(oldest);
+    }
+    this.#returnHops.set(origin, { via, expires: this.#deps.clock.now() + RETURN_HOP_MS });
+  }
+
+  #dropPeer(peerId: string, code: string, why: string): void {
+    this.#peersDropped++;
+    this.emit('warning', new Error(`peer ${peerId}: ${code} ${why}`));
+    this.#deps.links.drop(peerId, code);
+  }
+
+  /** Signals by path, and the peers dropped for bad routing. */
+  stats(): { signals: SignalStats; peersDropped: number } {
+    return { signals: { ...this.#counts }, peersDropped: this.#peersDropped };
+  }
+
+  /** Stops every replay timer and forgets all sessions; the links stay the pool's. Idempotent. */
+  destroy(): void {
+    if (this.#destroyed) return;
+    this.#destroyed = true;
+    for (const session of this.#sessions.values()) this.#deps.clock.clearTimeout(session.fallbackTimer);
+    this.#sessions.clear();
+    this.#returnHops.clear();
+    this.#failedAt.clear();
+    this.emit('close');
+    this.removeAllListeners();
+  }
+}

@@ -1,0 +1,129 @@
+/**
+ * SwarmAnnouncer on a fake tracker and a fake clock: the announce loop's timing, the
+ * completion that is retried until a tracker acknowledges it, and stop.
+ */
+import {
+  type AnnounceRequest,
+  type AnnounceResult,
+  ErrorCode,
+  LONELY_ANNOUNCE_MS,
+  NUMWANT,
+  RingswarmError,
+  SwarmAnnouncer,
+} from '@ringswarm/shared';
+import { describe, expect, it } from 'vitest';
+import { FakeClock } from '../helpers/fake-clock.js';
+import { newPeerId } from '../helpers/fake-link.js';
+
+const INFO_HASH = 'ab'.repeat(32);
+const settle = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+
+function setup() {
+  const clock = new FakeClock();
+  const requests: AnnounceRequest[] = [];
+  /** What the tracker answers next: peers and interval, or a refusal. */
+  let next: AnnounceResult | RingswarmError = { peers: [], complete: 0, incomplete: 0, interval: 120 };
+  const tracker = {
+    announce: async (req: AnnounceRequest) => {
+      requests.push(req);
+      if (next instanceof RingswarmError) throw next;
+      return next;
+    },
+  };
+  const swarm = {
+    infoHash: INFO_HASH,
+    done: false,
+    left: 100 as number | null,
+    stats: () => ({ uploaded: 7, downloaded: 3 }),
+  };
+  const connected: string[] = [];
+  const warnings: Error[] = [];
+  const announcer = new SwarmAnnouncer({
+    clock,
+    tracker,
+    swarm,
+    connect: (id) => connected.push(id),
+    warn: (err) => warnings.push(err),
+  });
+  const answer = (a: AnnounceResult | RingswarmError) => {
+    next = a;
+  };
+  return { clock, requests, swarm, connected, warnings, announcer, answer };
+}
+
+describe('the announce loop', () => {
+  it('announces started, connects to the peers named, and again at the tracker interval', async () => {
+    const { clock, requests, connected, announcer, answer } = setup();
+    const peer = newPeerId();
+    answer({ peers: [peer], complete: 1, incomplete: 0, interval: 120 });
+    announcer.start();
+    await settle();
+    expect(requests).toEqual([
+      { infoHash: INFO_HASH, event: 'started', left: 100, uploaded: 7, downloaded: 3, numwant: NUMWANT },
+    ]);
+    expect(connected).toEqual([peer]);
+    clock.advance(120_000 - 1);
+    expect(requests).toHaveLength(1);
+    clock.advance(1);
+    await settle();
+    expect(requests.map((r) => r.event)).toEqual(['started', 'update']);
+    announcer.stop();
+  });
+
+  it('announces again soon while a download has no peer, or the tracker failed', async () => {
+    const { clock, requests, warnings, announcer, answer } = setup();
+    announcer.start();
+    await settle();
+    clock.advance(LONELY_ANNOUNCE_MS);
+    await settle();
+    expect(requests).toHaveLength(2);
+    answer(new RingswarmError(ErrorCode.TIMEOUT, 'no answer'));
+    clock.advance(LONELY_ANNOUNCE_MS);
+    await settle();
+    expect(warnings.map((w) => (w as RingswarmError).code)).toEqual([ErrorCode.TIMEOUT]);
+    clock.advance(LONELY_ANNOUNCE_MS);
+    await settle();
+    expect(requests).toHaveLength(4);
+    announcer.stop();
+  });
+
+  it('tells the next tracker of a completion no tracker acknowledged', async () => {
+    const { clock, requests, swarm, announcer, answer } = setup();
+    announcer.start();
+    await settle();
+    swarm.done = true;
+    swarm.left = 0;
+    answer(new RingswarmError(ErrorCode.TIMEOUT, 'tracker connection lost, reconnecting'));
+    announcer.complete();
+    await settle();
+    // Reconnected: the `started` it would send is a `completed`, until one gets through.
+    answer({ peers: [], complete: 1, incomplete: 0, interval: 120 });
+    announcer.start();
+    await settle();
+    announcer.start();
+    await settle();
+    expect(requests.map((r) => r.event)).toEqual(['started', 'completed', 'completed', 'started']);
+    clock.advance(120_000);
+    await settle();
+    expect(requests.at(-1)?.event).toBe('update');
+    announcer.stop();
+  });
+
+  it('announces stopped once, asking for no peers, and nothing after', async () => {
+    const { clock, requests, announcer } = setup();
+    announcer.start();
+    await settle();
+    announcer.stop();
+    announcer.stop();
+    announcer.start();
+    announcer.complete();
+    await settle();
+    clock.advance(10 * LONELY_ANNOUNCE_MS);
+    await settle();
+    expect(requests.map((r) => [r.event, r.numwant])).toEqual([
+      ['started', NUMWANT],
+      ['stopped', 0],
+    ]);
+    expect(clock.pending).toBe(0);
+  });
+});

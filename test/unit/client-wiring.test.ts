@@ -1,0 +1,93 @@
+/**
+ * RingswarmClient with every edge injected (clock, links, tracker socket): the wiring from a
+ * tracker announce to a link and a swarm handshake, signals both ways through the tracker,
+ * and destroy. No WebRTC, no server, no wall-clock waits.
+ */
+import { handshakeInfoHash, RingswarmClient } from '@ringswarm/shared';
+import { afterEach, describe, expect, it } from 'vitest';
+import { FakeClock } from '../helpers/fake-clock.js';
+import { newPeerId } from '../helpers/fake-link.js';
+import { FakeLinkFactory } from '../helpers/fake-peer-link.js';
+import { FakeTrackerSockets } from '../helpers/fake-tracker-socket.js';
+
+const INFO_HASH = 'cd'.repeat(32);
+const settle = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+
+describe('the client with injected edges', () => {
+  const clients: RingswarmClient[] = [];
+  afterEach(() => {
+    for (const c of clients.splice(0)) c.destroy();
+  });
+
+  function setup(peers: string[] = []) {
+    const clock = new FakeClock();
+    const links = new FakeLinkFactory();
+    const sockets = new FakeTrackerSockets((event) =>
+      event === 'announce' ? { ok: true, peers, complete: 1, incomplete: 1, interval: 120 } : { ok: true },
+    );
+    const client = new RingswarmClient({
+      trackerUrl: 'http://tracker.test',
+      ring: false,
+      clock,
+      random: () => 0.5,
+      createLink: links.create,
+      createTrackerSocket: sockets.create,
+    });
+    clients.push(client);
+    sockets.last.fire('connect');
+    return { clock, links, sockets, client };
+  }
+
+  it('connects to the peers an announce names and speaks the swarm handshake first', async () => {
+    const seeder = newPeerId();
+    const { links, sockets, client } = setup([seeder]);
+    client.download(INFO_HASH);
+    await settle();
+    expect(sockets.last.emitted[0]).toMatchObject({
+      event: 'announce',
+      payload: { infoHash: INFO_HASH, event: 'started' },
+    });
+    const link = links.last(seeder);
+    expect(link.initiator).toBe(true);
+    link.open();
+    const first = link.sent[0];
+    expect(first && handshakeInfoHash(first)).toBe(INFO_HASH);
+    expect(client.hasLink(seeder)).toBe(true);
+  });
+
+  it('sends a link’s signals through the tracker and feeds the answers back', async () => {
+    const { clock, links, sockets, client } = setup();
+    const remote = newPeerId();
+    const opened = client.connect(remote);
+    const link = links.last(remote);
+    link.emitSignal({ type: 'offer', sdp: 'v=0' });
+    await settle();
+    const sent = sockets.last.emitted.find((e) => e.event === 'signal');
+    expect(sent?.payload).toMatchObject({ to: remote, data: { type: 'offer', sdp: 'v=0' } });
+    const { sid } = (sent?.payload as { data: { sid: string } } | undefined)?.data ?? { sid: '' };
+    expect(sid).toMatch(/^[0-9a-f]{16}$/);
+    sockets.last.fire('signal', { from: remote, data: { type: 'answer', sdp: 'v=0 a', sid } });
+    expect(link.signalled).toEqual([{ type: 'answer', sdp: 'v=0 a' }]);
+    clock.advance(250);
+    link.open();
+    await expect(opened).resolves.toBe(250);
+  });
+
+  it('destroy says stopped, closes every link and then the tracker socket, and leaves no timer', async () => {
+    const { clock, links, sockets, client } = setup([newPeerId()]);
+    client.download(INFO_HASH);
+    await settle();
+    const events: string[] = [];
+    client.on('close', () => events.push('close'));
+    client.destroy();
+    client.destroy();
+    expect(events).toEqual(['close']);
+    expect(sockets.last.emitted.at(-1)).toMatchObject({ event: 'announce', payload: { event: 'stopped' } });
+    expect(links.made.length).toBeGreaterThan(0);
+    expect(links.made.every((l) => l.destroyed)).toBe(true);
+    expect(sockets.last.disconnected).toBe(false);
+    clock.advance(0);
+    expect(sockets.last.disconnected).toBe(true);
+    expect(clock.pending).toBe(0);
+  });
+});

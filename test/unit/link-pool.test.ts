@@ -1,0 +1,211 @@
+/**
+ * LinkPool on fake links and a fake clock: the connection budget (who is evicted for whom),
+ * the idle sweep, the first-frame check that picks a link's swarm, and destroy.
+ */
+import {
+  ErrorCode,
+  HELLO_FRAME,
+  IDLE_LINK_MS,
+  IDLE_SWEEP_MS,
+  LinkPool,
+  type LinkPoolDeps,
+  SWARM_HANDSHAKE,
+  type SwarmPort,
+} from '@ringswarm/shared';
+import { describe, expect, it } from 'vitest';
+import { FakeClock } from '../helpers/fake-clock.js';
+import { newPeerId } from '../helpers/fake-link.js';
+import { FakeLinkFactory } from '../helpers/fake-peer-link.js';
+
+const INFO_HASH = 'ab'.repeat(32);
+
+function handshake(infoHash: string): Uint8Array {
+  const frame = new Uint8Array(SWARM_HANDSHAKE.length);
+  frame[0] = SWARM_HANDSHAKE.type;
+  frame[SWARM_HANDSHAKE.versionOffset] = 1;
+  for (let i = 0; i < 32; i++)
+    frame[SWARM_HANDSHAKE.infoHashOffset + i] = Number.parseInt(infoHash.slice(2 * i, 2 * i + 2), 16);
+  return frame;
+}
+
+function setup(maxLinks: number, overrides: Partial<LinkPoolDeps> = {}) {
+  const clock = new FakeClock();
+  const links = new FakeLinkFactory();
+  const pointers = new Set<string>();
+  const pool = new LinkPool(
+    {
+      peerId: newPeerId(),
+      clock,
+      createLink: links.create,
+      linkOptions: {},
+      isPointer: (id) => pointers.has(id),
+      swarmFor: () => null,
+      ringMember: true,
+      ...overrides,
+    },
+    maxLinks,
+  );
+  const closes: [string, string | undefined, boolean][] = [];
+  pool.on('link-close', (id, code, _infoHash, failed) => closes.push([id, code, failed]));
+  return { clock, links, pointers, pool, closes };
+}
+
+describe('the connection budget', () => {
+  it('keeps ring pointers, evicts idle links first, and swarm links only for the ring', () => {
+    const { clock, pool, pointers, closes } = setup(3);
+    const [pointer, idle, swarmA, swarmB, late] = [newPeerId(), newPeerId(), newPeerId(), newPeerId(), newPeerId()];
+    pointers.add(pointer);
+    expect(pool.create(pointer, true, true)).not.toBeNull();
+    clock.advance(10);
+    expect(pool.create(idle, true, false)).not.toBeNull();
+    clock.advance(10);
+    pool.attach(pool.create(swarmA, true, false)!, 'aa'.repeat(32), () => {});
+    expect(pool.size).toBe(3);
+
+    // Full: a swarm link takes the idle link's slot, though the idle link is newer than the pointer.
+    clock.advance(10);
+    const b = pool.create(swarmB, true, false)!;
+    expect(b).not.toBeNull();
+    pool.attach(b, 'bb'.repeat(32), () => {});
+    expect(closes).toEqual([[idle, ErrorCode.TOO_MANY_LINKS, false]]);
+
+    // Full of a pointer and swarm links: another swarm link is refused...
+    expect(pool.create(late, true, false)).toBeNull();
+    expect(pool.size).toBe(3);
+    // ...but the ring takes the least recently active swarm link's slot; the pointer stays.
+    expect(pool.create(late, true, true)).not.toBeNull();
+    expect(closes[1]).toEqual([swarmA, ErrorCode.TOO_MANY_LINKS, false]);
+    expect(pool.get(pointer)).toBeDefined();
+    expect(pool.get(swarmB)).toBeDefined();
+    expect(pool.size).toBe(3);
+  });
+
+  it('evicts the idle link that was silent longest, not the oldest one', () => {
+    const { clock, links, pool, closes } = setup(2);
+    const [first, second, third] = [newPeerId(), newPeerId(), newPeerId()];
+    pool.create(first, true, false);
+    clock.advance(10);
+    pool.create(second, true, false);
+    clock.advance(10);
+    // The older link spoke last.
+    links.last(first).open();
+    links.last(first).receive(HELLO_FRAME);
+    pool.create(third, true, false);
+    expect(closes.map(([id]) => id)).toEqual([second]);
+  });
+
+  it('refuses when only pointers are left, even for the ring', () => {
+    const { pool, pointers } = setup(1);
+    const pointer = newPeerId();
+    pointers.add(pointer);
+    pool.create(pointer, true, true);
+    expect(pool.create(newPeerId(), true, true)).toBeNull();
+    expect(pool.get(pointer)).toBeDefined();
+  });
+});
+
+describe('the idle sweep', () => {
+  it('closes a link that carries nothing after 60 s of silence, never a pointer or a swarm link', () => {
+    const { clock, links, pool, pointers, closes } = setup(8);
+    const [idle, pointer, swarm, chatty] = [newPeerId(), newPeerId(), newPeerId(), newPeerId()];
+    pointers.add(pointer);
+    for (const id of [idle, pointer, swarm, chatty]) pool.create(id, true, false);
+    pool.attach(pool.get(swarm)!, INFO_HASH, () => {});
+
+    clock.advance(IDLE_LINK_MS - 1_000);
+    links.last(chatty).open();
+    links.last(chatty).receive(HELLO_FRAME);
+    clock.advance(1_000);
+    // Idle for exactly 60 s: not yet past the limit.
+    expect(closes).toEqual([]);
+    // The next sweep finds it past the limit.
+    clock.advance(IDLE_SWEEP_MS);
+    expect(closes).toEqual([[idle, undefined, false]]);
+    expect(pool.get(idle)).toBeUndefined();
+
+    clock.advance(10 * IDLE_LINK_MS);
+    expect(closes.map(([id]) => id)).toEqual([idle, chatty]);
+    expect(pool.get(pointer)).toBeDefined();
+    expect(pool.get(swarm)).toBeDefined();
+  });
+});
+
+describe('frames on a new link', () => {
+  it('hands a link whose handshake names a swarm of ours to that swarm, with the handshake', () => {
+    const attached: [string, Uint8Array][] = [];
+    const { links, pool } = setup(4, {
+      swarmFor: (infoHash) =>
+        infoHash === INFO_HASH
+          ? { attach: (port: SwarmPort, first: Uint8Array) => attached.push([port.remoteId, first]) }
+          : null,
+    });
+    const remote = newPeerId();
+    const entry = pool.create(remote, false, false)!;
+    const hs = handshake(INFO_HASH);
+    links.last(remote).receive(hs);
+    expect(attached).toEqual([[remote, hs]]);
+    expect(entry.infoHash).toBe(INFO_HASH);
+  });
+
+  it.each([
+    ['a handshake for a swarm we do not run', handshake('cd'.repeat(32)), ErrorCode.BAD_HANDSHAKE],
+    ['a truncated handshake', handshake(INFO_HASH).subarray(0, SWARM_HANDSHAKE.length - 1), ErrorCode.BAD_HANDSHAKE],
+    ['another swarm frame before the handshake', Uint8Array.of(0x11, 0xff), ErrorCode.BAD_HANDSHAKE],
+    ['a frame of no protocol', Uint8Array.of(0x42), ErrorCode.BAD_FRAME],
+  ])('closes a link whose first frame is %s', (_what, frame, code) => {
+    const { links, pool, closes } = setup(4, { swarmFor: (h) => (h === INFO_HASH ? { attach: () => {} } : null) });
+    const remote = newPeerId();
+    pool.create(remote, false, false);
+    links.last(remote).receive(frame);
+    expect(links.last(remote).closeCode).toBe(code);
+    expect(closes).toEqual([[remote, code, true]]);
+  });
+
+  it('marks a peer that says HELLO as one that routes signals, and passes other overlay frames on', () => {
+    const { links, pool } = setup(4);
+    const remote = newPeerId();
+    pool.create(remote, true, false);
+    const overlay: [string, number | undefined][] = [];
+    pool.on('overlay-frame', (from, frame) => overlay.push([from, frame[0]]));
+    links.last(remote).open();
+    expect([...pool.routablePeers()]).toEqual([]);
+    links.last(remote).receive(HELLO_FRAME);
+    links.last(remote).receive(Uint8Array.of(0x20, 0x7b, 0x7d));
+    expect([...pool.routablePeers()]).toEqual([remote]);
+    expect(overlay).toEqual([[remote, 0x20]]);
+  });
+
+  it('says HELLO on every link it opens when this peer is a ring member, and not otherwise', () => {
+    for (const ringMember of [true, false]) {
+      const { links, pool } = setup(4, { ringMember });
+      const remote = newPeerId();
+      pool.create(remote, true, false);
+      links.last(remote).open();
+      expect(links.last(remote).sent).toEqual(ringMember ? [HELLO_FRAME] : []);
+    }
+  });
+});
+
+describe('destroy', () => {
+  it('closes every link, clears its timer, emits close last, and is idempotent', () => {
+    const { clock, links, pool, closes } = setup(4);
+    const ports: string[] = [];
+    const remote = newPeerId();
+    pool.attach(pool.create(remote, true, false)!, INFO_HASH, (port) => port.on('close', () => ports.push('port')));
+    links.last(remote).open();
+    pool.create(newPeerId(), true, false);
+    const events: string[] = [];
+    pool.on('close', () => events.push('close'));
+    pool.on('link-open', () => events.push('link-open'));
+
+    pool.destroy();
+    pool.destroy();
+    expect(events).toEqual(['close']);
+    expect(links.made.every((l) => l.destroyed)).toBe(true);
+    expect(ports).toEqual(['port']);
+    expect(closes).toEqual([]);
+    expect(pool.size).toBe(0);
+    expect(clock.pending).toBe(0);
+    expect(pool.create(newPeerId(), true, true)).toBeNull();
+  });
+});

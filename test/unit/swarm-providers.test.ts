@@ -1,0 +1,127 @@
+/**
+ * SwarmProviders on fake DHT records and a fake clock: what one swarm publishes (itself as a
+ * provider, once joined; its file names, once complete), the lookup loop's timing, and stop.
+ */
+import {
+  DHT_LOOKUP_INTERVAL_MS,
+  type DiscoveredSwarm,
+  LONELY_LOOKUP_MS,
+  SwarmProviders,
+  type SwarmRecords,
+} from '@ringswarm/shared';
+import { describe, expect, it } from 'vitest';
+import { FakeClock } from '../helpers/fake-clock.js';
+import { newPeerId } from '../helpers/fake-link.js';
+
+const INFO_HASH = 'ef'.repeat(32);
+const settle = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+
+class FakeRecords implements SwarmRecords {
+  joined = true;
+  readonly log: string[] = [];
+  providers: string[] = [];
+  lookups = 0;
+
+  provide(infoHash: string): void {
+    this.log.push(`provide ${infoHash.slice(0, 4)}`);
+  }
+  withdraw(infoHash: string): void {
+    this.log.push(`withdraw ${infoHash.slice(0, 4)}`);
+  }
+  async publishName(name: string): Promise<void> {
+    this.log.push(`name ${name}`);
+  }
+  async withdrawName(name: string): Promise<void> {
+    this.log.push(`unname ${name}`);
+  }
+  async findProviders(): Promise<string[]> {
+    this.lookups++;
+    return this.providers;
+  }
+}
+
+function setup() {
+  const clock = new FakeClock();
+  const records = new FakeRecords();
+  const swarm: { -readonly [K in keyof DiscoveredSwarm]: DiscoveredSwarm[K] } = {
+    infoHash: INFO_HASH,
+    done: false,
+    peerIds: [],
+    manifest: null,
+  };
+  const connected: string[] = [];
+  const providers = new SwarmProviders({
+    clock,
+    records,
+    swarm,
+    connect: (id) => connected.push(id),
+    warn: () => {},
+  });
+  return { clock, records, swarm, connected, providers };
+}
+
+describe('one swarm on the DHT', () => {
+  it('publishes itself only once joined, and its file names once, when complete', () => {
+    const { records, swarm, providers } = setup();
+    records.joined = false;
+    providers.publish();
+    expect(records.log).toEqual([]);
+    records.joined = true;
+    providers.publish();
+    swarm.done = true;
+    swarm.manifest = { name: 'album', files: [{ path: 'album/a.flac' }, { path: 'album/b.flac' }, { path: 'album' }] };
+    providers.publish();
+    providers.publish();
+    expect(records.log).toEqual([
+      'provide efef',
+      'provide efef',
+      'name album',
+      'name a.flac',
+      'name b.flac',
+      'provide efef',
+    ]);
+    providers.stop();
+    providers.stop();
+    expect(records.log.slice(6)).toEqual(['withdraw efef', 'unname album', 'unname a.flac', 'unname b.flac']);
+  });
+
+  it('connects to the providers it finds, and looks again sooner while it has no peer', async () => {
+    const { clock, records, swarm, connected, providers } = setup();
+    const provider = newPeerId();
+    records.providers = [provider];
+    await providers.lookup();
+    expect(connected).toEqual([provider]);
+    clock.advance(LONELY_LOOKUP_MS);
+    await settle();
+    expect(records.lookups).toBe(2);
+    swarm.peerIds = [provider];
+    clock.advance(LONELY_LOOKUP_MS);
+    await settle();
+    expect(records.lookups).toBe(3);
+    // Now it has a peer: the next lookup waits the long interval.
+    clock.advance(DHT_LOOKUP_INTERVAL_MS - 1);
+    await settle();
+    expect(records.lookups).toBe(3);
+    clock.advance(1);
+    await settle();
+    expect(records.lookups).toBe(4);
+    providers.stop();
+    expect(clock.pending).toBe(0);
+  });
+
+  it('waits for the ring before looking, and stops looking when stopped', async () => {
+    const { clock, records, providers } = setup();
+    records.joined = false;
+    await providers.lookup();
+    expect(records.lookups).toBe(0);
+    records.joined = true;
+    clock.advance(LONELY_LOOKUP_MS);
+    await settle();
+    expect(records.lookups).toBe(1);
+    providers.stop();
+    clock.advance(10 * DHT_LOOKUP_INTERVAL_MS);
+    await settle();
+    expect(records.lookups).toBe(1);
+    expect(clock.pending).toBe(0);
+  });
+});

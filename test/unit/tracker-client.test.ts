@@ -1,0 +1,101 @@
+/**
+ * TrackerClient on a fake socket and a fake clock: the reconnect backoff runs on the given
+ * clock, a final refusal stops it, inbound signals are validated, and destroy clears the
+ * pending reconnect and emits close last. (tracker-failover.test.ts runs the same client
+ * against real servers.)
+ */
+import { backoffDelayMs, ErrorCode, TrackerClient } from '@ringswarm/shared';
+import { afterEach, describe, expect, it } from 'vitest';
+import { FakeClock } from '../helpers/fake-clock.js';
+import { newPeerId } from '../helpers/fake-link.js';
+import { FakeTrackerSockets } from '../helpers/fake-tracker-socket.js';
+
+describe('the tracker client on a fake socket', () => {
+  const clients: TrackerClient[] = [];
+  afterEach(() => {
+    for (const c of clients.splice(0)) c.destroy();
+  });
+
+  function setup(urls: string[]) {
+    const clock = new FakeClock();
+    const factory = new FakeTrackerSockets();
+    const sockets = factory.made;
+    const peerId = newPeerId();
+    const random = () => 0.5;
+    const client = new TrackerClient(urls, peerId, {
+      clock,
+      random,
+      createSocket: factory.create,
+      reconnectBaseMs: 100,
+      reconnectMaxMs: 1_000,
+    });
+    clients.push(client);
+    return { clock, sockets, client, peerId, random };
+  }
+
+  it('opens one websocket-only socket per attempt, with its own reconnection off', () => {
+    const { sockets, peerId } = setup(['http://a.test']);
+    expect(sockets).toHaveLength(1);
+    expect(sockets[0]!.url).toBe('http://a.test');
+    expect(sockets[0]!.options).toMatchObject({
+      auth: { peerId },
+      transports: ['websocket'],
+      reconnection: false,
+      forceNew: true,
+    });
+  });
+
+  it('moves to the next URL after the backoff, on the given clock', () => {
+    const { clock, sockets, client, random } = setup(['http://a.test', 'http://b.test']);
+    const connects: string[] = [];
+    client.on('connect', () => connects.push(client.url));
+    sockets[0]!.fire('connect_error', new Error('refused'));
+    expect(sockets[0]!.disconnected).toBe(true);
+    const delay = backoffDelayMs(0, random, 100, 1_000);
+    clock.advance(delay - 1);
+    expect(sockets).toHaveLength(1);
+    clock.advance(1);
+    expect(sockets.map((s) => s.url)).toEqual(['http://a.test', 'http://b.test']);
+    sockets[1]!.fire('connect');
+    expect(connects).toEqual(['http://b.test']);
+    expect(client.connected).toBe(true);
+  });
+
+  it('stops after a refusal that trying again cannot help', () => {
+    const { clock, sockets, client } = setup(['http://a.test', 'http://b.test']);
+    const errors: string[] = [];
+    client.on('error', (err) => errors.push(err.code));
+    const refusal = Object.assign(new Error('wrong version'), { data: { code: ErrorCode.VERSION_MISMATCH } });
+    sockets[0]!.fire('connect_error', refusal);
+    expect(errors).toEqual([ErrorCode.VERSION_MISMATCH]);
+    expect(clock.pending).toBe(0);
+    clock.advance(60_000);
+    expect(sockets).toHaveLength(1);
+  });
+
+  it('passes on only signals that validate', () => {
+    const { sockets, client } = setup(['http://a.test']);
+    const from = newPeerId();
+    const got: unknown[] = [];
+    client.on('signal', (msg) => got.push(msg));
+    sockets[0]!.fire('signal', { from, data: { type: 'offer' } });
+    sockets[0]!.fire('signal', { from: 'not-a-peer-id', data: {} });
+    sockets[0]!.fire('signal', { from, data: 'x', extra: 1 });
+    expect(got).toEqual([{ from, data: { type: 'offer' } }]);
+  });
+
+  it('destroy clears a pending reconnect, emits close last, and is idempotent', () => {
+    const { clock, sockets, client } = setup(['http://a.test', 'http://b.test']);
+    sockets[0]!.fire('connect_error', new Error('refused'));
+    expect(clock.pending).toBe(1);
+    const events: string[] = [];
+    for (const e of ['connect', 'disconnect', 'error', 'signal', 'close'] as const) client.on(e, () => events.push(e));
+    client.destroy();
+    client.destroy();
+    expect(events).toEqual(['close']);
+    expect(clock.pending).toBe(0);
+    clock.advance(60_000);
+    expect(sockets).toHaveLength(1);
+    expect(client.connected).toBe(false);
+  });
+});
