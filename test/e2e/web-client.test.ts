@@ -28,7 +28,7 @@ const shaOfFile = (path: string) =>
       .on('error', reject);
   });
 
-/** What the page exposes as `window.ringswarm` (PageHandle in web-client/src/main.ts), as far as used here. */
+/** What the page exposes as `window.ringswarm` (PageHandle in web-client/src/client-setup.ts), as far as used here. */
 interface PageWindow {
   ringswarm?: {
     client: { setRateLimits(limits: { upload: number | null }): void };
