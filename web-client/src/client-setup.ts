@@ -7,6 +7,7 @@
 import { RingswarmClient, randomBytes, type Swarm, toHex } from '@ringswarm/shared';
 import { STATS_INTERVAL_MS } from './download-view.js';
 import { type IceConfig, loadIceServers } from './ice.js';
+import type { StorageKind } from './storage.js';
 
 /** What the page exposes for debugging from the console, and for tests and benchmarks. */
 export interface PageHandle {
@@ -18,8 +19,8 @@ export interface PageHandle {
 export interface DownloadHandle {
   infoHash: string;
   swarm: Swarm;
-  /** Where pieces are kept: OPFS, or memory where the browser has no OPFS. */
-  storage: 'opfs' | 'memory';
+  /** Where pieces are kept: OPFS, IndexedDB where the page has no OPFS (plain HTTP), or memory. */
+  storage: StorageKind;
   /** Pieces found in this browser and verified again before the download started. */
   resumedPieces: number;
   resumedBytes: number;

@@ -13,12 +13,13 @@ import {
   type Swarm,
 } from '@ringswarm/shared';
 import { $, h, perFrame } from './dom.js';
-import { filePieces, OpfsPieceStore } from './opfs-store.js';
+import { filePieces } from './opfs-store.js';
 import { type ConnectionTypeOf, PeersPanel } from './panels/peers.js';
 import { PieceMap } from './panels/piece-map.js';
 import { ratioOf } from './panels/seeding.js';
 import { SpeedChart } from './panels/speed-chart.js';
 import { canSaveToFolder, fileBlob, saveName, saveToFolder } from './save.js';
+import { isKeptStore } from './storage.js';
 
 /** How often figures, chart and peers are refreshed. */
 export const STATS_INTERVAL_MS = 1_000;
@@ -77,7 +78,7 @@ export class DownloadView {
     this.#map = new PieceMap($<HTMLCanvasElement>('piece-map'));
     this.#peers = new PeersPanel($<HTMLTableElement>('peers-table'), $('peers-empty'), options.typeOf);
     $('save-links').replaceChildren();
-    $('delete-download').hidden = !(store instanceof OpfsPieceStore);
+    $('delete-download').hidden = !isKeptStore(store);
     $('delete-download').onclick = () => options.onDelete();
     $('save-folder').onclick = () => void this.#saveFolder();
 

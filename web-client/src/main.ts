@@ -8,12 +8,11 @@ import { type DiscoveryMode, formatBytes, type Manifest, parseShareLink } from '
 import { ClientSetup } from './client-setup.js';
 import { $ } from './dom.js';
 import { DownloadView, type Status } from './download-view.js';
-import { OpfsPieceStore, removeDownload, saveManifest } from './opfs-store.js';
 import { connectionLabel, describePair } from './panels/peers.js';
 import { RingPanel } from './panels/ring.js';
 import { SeedingPanel } from './panels/seeding.js';
 import { ShareView } from './share-view.js';
-import { checkQuota, openStorage, resumedBytesOf } from './storage.js';
+import { checkQuota, isKeptStore, openStorage, removeKept, resumedBytesOf, saveKeptManifest } from './storage.js';
 import './style.css';
 
 const ui = {
@@ -118,22 +117,23 @@ async function download(infoHash: string, mode: DiscoveryMode): Promise<void> {
     status: setStatus,
     onDelete: () => {
       c.remove(infoHash);
-      void removeDownload(infoHash).then(() => {
+      if (!isKeptStore(store)) return;
+      void removeKept(store).then(() => {
         ui.downloadName.textContent = '';
         setStatus('Deleted from this browser. Open the link again to download it anew.', 'ok');
       });
     },
   });
   const onManifest = (manifest: Manifest) => {
-    if (store instanceof OpfsPieceStore && !options.manifest) {
-      saveManifest(infoHash, manifest).catch((err: Error) => console.warn('ringswarm: manifest not kept:', err));
+    if (isKeptStore(store) && !options.manifest) {
+      saveKeptManifest(store, manifest).catch((err: Error) => console.warn('ringswarm: manifest not kept:', err));
     }
     void checkQuota(manifest, view.bytesLeft(manifest), setStatus);
   };
   if (swarm.manifest) onManifest(swarm.manifest);
   else swarm.once('metadata', onManifest);
   swarm.on('error', (err) => {
-    const quota = store instanceof OpfsPieceStore && store.lastError?.name === 'QuotaExceededError';
+    const quota = isKeptStore(store) && store.lastError?.name === 'QuotaExceededError';
     // Nothing more can be stored: stop fetching pieces that would only be refused again
     // (ticking files in the list asks for them again).
     if (quota) view.stopFetching();

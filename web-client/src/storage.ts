@@ -1,7 +1,9 @@
 /**
- * Where a download's pieces live in this browser: OPFS when the browser has it, memory
- * otherwise. Opening a download's storage finds a verified manifest kept from an earlier
- * visit and re-verifies its pieces, so a reload resumes instead of starting over.
+ * Where a download's pieces live in this browser: OPFS when the page has it, IndexedDB
+ * where it has not (plain HTTP: `navigator.storage` exists only in secure contexts), memory
+ * when neither works. Opening a download's storage finds a verified manifest kept from an
+ * earlier visit and re-verifies its pieces in the worker, so a reload resumes instead of
+ * starting over.
  */
 import {
   Bitfield,
@@ -13,8 +15,19 @@ import {
   type SwarmCreateOptions,
 } from '@ringswarm/shared';
 import type { Status } from './download-view.js';
-import { loadManifest, OpfsPieceStore, opfsAvailable } from './opfs-store.js';
+import { idbAvailable, openDb } from './idb.js';
+import { IndexedDbPieceStore, loadIdbManifest, removeIdbDownload, saveIdbManifest } from './idb-store.js';
+import { loadManifest, OpfsPieceStore, opfsAvailable, removeDownload, saveManifest } from './opfs-store.js';
 import { worker } from './worker-client.js';
+
+/** Where a download's pieces live. */
+export type StorageKind = 'opfs' | 'indexeddb' | 'memory';
+
+/** A store that keeps pieces across reloads and can hand a file back as a disk-backed Blob. */
+export type KeptStore = OpfsPieceStore | IndexedDbPieceStore;
+
+export const isKeptStore = (store: PieceStore): store is KeptStore =>
+  store instanceof OpfsPieceStore || store instanceof IndexedDbPieceStore;
 
 export interface OpenedStorage {
   store: PieceStore;
@@ -22,7 +35,7 @@ export interface OpenedStorage {
   options: SwarmCreateOptions;
   resumed: Bitfield | null;
   /** Where the pieces live. */
-  kind: 'opfs' | 'memory';
+  kind: StorageKind;
 }
 
 export interface StorageHooks {
@@ -35,30 +48,61 @@ export interface StorageHooks {
   onVerify: (done: number, total: number) => void;
 }
 
-/** Opens the OPFS folder of a download and, when a verified manifest is kept there, re-verifies its pieces. */
+/**
+ * Opens the storage of a download (OPFS, else IndexedDB, else memory) and, when a verified
+ * manifest is kept there, re-verifies its pieces.
+ */
 export async function openStorage(infoHash: string, hooks: StorageHooks): Promise<OpenedStorage> {
   const memoryOnly = (why: string): OpenedStorage => {
     hooks.note(`${why} The download is kept in memory: large files may not fit, and a reload starts over.`);
     return { store: new MemoryPieceStore(), options: {}, resumed: null, kind: 'memory' };
   };
-  if (!opfsAvailable()) return memoryOnly('This browser has no origin private file system.');
-  let store: OpfsPieceStore;
-  try {
-    store = await OpfsPieceStore.open(infoHash);
-  } catch (err) {
-    return memoryOnly(`This browser refused file storage (${(err as Error).message}).`);
+  let store: KeptStore;
+  let kind: 'opfs' | 'indexeddb';
+  if (opfsAvailable()) {
+    try {
+      store = await OpfsPieceStore.open(infoHash);
+      kind = 'opfs';
+    } catch (err) {
+      return memoryOnly(`This browser refused file storage (${(err as Error).message}).`);
+    }
+    // Ask the browser not to evict the pieces under storage pressure; it may say no.
+    void navigator.storage.persist?.().catch(() => false);
+  } else if (idbAvailable()) {
+    try {
+      await openDb();
+    } catch (err) {
+      return memoryOnly(`This browser refused to store data for this page (${(err as Error).message}).`);
+    }
+    store = new IndexedDbPieceStore(infoHash);
+    kind = 'indexeddb';
+  } else {
+    return memoryOnly('This browser has no origin private file system and no IndexedDB.');
   }
-  // Ask the browser not to evict the pieces under storage pressure; it may say no.
-  void navigator.storage.persist?.().catch(() => false);
-  const manifest = await loadManifest(infoHash);
-  if (!manifest) return { store, options: {}, resumed: null, kind: 'opfs' };
+  const manifest = await loadKeptManifest(kind, infoHash);
+  if (!manifest) return { store, options: {}, resumed: null, kind };
   hooks.onManifest(manifest);
   hooks.status(`Checking the pieces of ${manifest.name} already in this browser…`);
-  const indexes = await worker.verify(infoHash, manifest, hooks.onVerify);
+  const indexes = await worker.verify(infoHash, manifest, hooks.onVerify, kind);
   const have = new Bitfield(manifest.pieces.length);
   for (const i of indexes) have.set(i);
   const resumed = new Bitfield(have.length, have.bytes);
-  return { store, options: { manifest, have }, resumed, kind: 'opfs' };
+  return { store, options: { manifest, have }, resumed, kind };
+}
+
+const loadKeptManifest = (kind: 'opfs' | 'indexeddb', infoHash: string): Promise<Manifest | null> =>
+  kind === 'opfs' ? loadManifest(infoHash) : loadIdbManifest(infoHash);
+
+/** Keeps the verified manifest beside the pieces, for resuming after a reload. */
+export function saveKeptManifest(store: KeptStore, manifest: Manifest): Promise<void> {
+  return store instanceof OpfsPieceStore
+    ? saveManifest(store.infoHash, manifest)
+    : saveIdbManifest(store.infoHash, manifest);
+}
+
+/** Deletes everything kept for a download. */
+export function removeKept(store: KeptStore): Promise<void> {
+  return store instanceof OpfsPieceStore ? removeDownload(store.infoHash) : removeIdbDownload(store.infoHash);
 }
 
 /** Bytes in the pieces `have` holds. */
