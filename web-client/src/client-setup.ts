@@ -4,7 +4,7 @@
  * destroy() clears. It also owns `window.ringswarm`, the debug handle that tests and
  * benchmarks read: it is written here and nowhere else.
  */
-import { RingswarmClient, randomBytes, type Swarm, toHex } from '@ringswarm/shared';
+import { ErrorCode, RingswarmClient, RingswarmError, randomBytes, type Swarm, toHex } from '@ringswarm/shared';
 import { STATS_INTERVAL_MS } from './download-view.js';
 import { type IceConfig, loadIceServers } from './ice.js';
 import type { StorageKind } from './storage.js';
@@ -37,6 +37,8 @@ export interface ClientSetupHooks {
   onIce(ice: IceConfig): void;
   /** The tracker connection dropped (the client reconnects by itself). */
   onDisconnect(): void;
+  /** ICE found no way to a swarm peer (`ERR_NO_ROUTE`). */
+  onNoRoute(): void;
   /** Every {@link STATS_INTERVAL_MS} while the client lives: refresh the panels. */
   onTick(client: RingswarmClient): void;
 }
@@ -84,7 +86,10 @@ export class ClientSetup {
     const c = new RingswarmClient({ trackerUrl: window.location.origin, peerId, iceServers: ice.iceServers });
     this.#client = c;
     this.#publish();
-    c.on('warning', (err) => console.warn('ringswarm:', err.message));
+    c.on('warning', (err) => {
+      console.warn('ringswarm:', err.message);
+      if (err instanceof RingswarmError && err.code === ErrorCode.NO_ROUTE) this.#hooks.onNoRoute();
+    });
     // TURN credentials expire: fetch fresh ones at half their lifetime, for new connections.
     if (ice.ttl > 0) {
       const renew = async () => {

@@ -76,7 +76,12 @@ export class DownloadView {
     this.#resumedCount = options.resumed?.count ?? 0;
     this.#chart = new SpeedChart($('speed-chart'));
     this.#map = new PieceMap($<HTMLCanvasElement>('piece-map'));
-    this.#peers = new PeersPanel($<HTMLTableElement>('peers-table'), $('peers-empty'), options.typeOf);
+    this.#peers = new PeersPanel(
+      $<HTMLTableElement>('peers-table'),
+      $('peers-empty'),
+      $('connection-badge'),
+      options.typeOf,
+    );
     $('save-links').replaceChildren();
     $('delete-download').hidden = !isKeptStore(store);
     $('delete-download').onclick = () => options.onDelete();

@@ -1,16 +1,19 @@
 /**
  * The ringswarm page: pick or drop files or a folder to share them; open a share link to
- * download them from the browsers that have them (into OPFS, resumable), then keep serving.
+ * download them from the browsers that have them (into OPFS, or IndexedDB on plain HTTP;
+ * resumable), then keep serving.
  * This file wires the parts: the client (client-setup.ts), the share view (share-view.ts),
  * storage (storage.ts) and the download view (download-view.ts).
  */
 import { type DiscoveryMode, formatBytes, type Manifest, parseShareLink } from '@ringswarm/shared';
 import { ClientSetup } from './client-setup.js';
+import { badgeOf, noRouteAdvice } from './connection-badge.js';
 import { $ } from './dom.js';
 import { DownloadView, type Status } from './download-view.js';
 import { connectionLabel, describePair } from './panels/peers.js';
 import { RingPanel } from './panels/ring.js';
 import { SeedingPanel } from './panels/seeding.js';
+import { showPlainHttpNote } from './plain-http.js';
 import { ShareView } from './share-view.js';
 import { checkQuota, isKeptStore, openStorage, removeKept, resumedBytesOf, saveKeptManifest } from './storage.js';
 import './style.css';
@@ -33,8 +36,12 @@ const ringSvg = document.getElementById('ring-svg');
 if (!(ringSvg instanceof SVGSVGElement)) throw new Error('missing #ring-svg');
 const ring = new RingPanel($('ring-section'), ringSvg, $('ring-figures'));
 
+/** STUN/TURN servers the server offered, for explaining an ICE failure. */
+let iceServerCount = 0;
+
 const setup = new ClientSetup({
   onIce: (ice) => {
+    iceServerCount = ice.iceServers.length;
     if (ice.iceServers.length > 0) return;
     ui.networkNote.hidden = false;
     ui.networkNote.textContent =
@@ -43,6 +50,11 @@ const setup = new ClientSetup({
         : 'Could not get STUN/TURN servers from the server: only peers on the same network can connect.';
   },
   onDisconnect: () => setStatus('Lost the tracker connection; reconnecting…', 'error'),
+  onNoRoute: () => {
+    ui.networkNote.hidden = false;
+    ui.networkNote.dataset.kind = 'no-route';
+    ui.networkNote.textContent = noRouteAdvice(iceServerCount);
+  },
   onTick: (c) => {
     seeding.render(c);
     ring.render(c.ringStats());
@@ -112,7 +124,7 @@ async function download(infoHash: string, mode: DiscoveryMode): Promise<void> {
     resumed,
     typeOf: async (remoteId) => {
       const pair = await c.connectionInfo(remoteId);
-      return pair ? { label: connectionLabel(pair), detail: describePair(pair) } : null;
+      return pair ? { label: connectionLabel(pair), detail: describePair(pair), badge: badgeOf(pair) } : null;
     },
     status: setStatus,
     onDelete: () => {
@@ -162,15 +174,12 @@ function route(): void {
   );
 }
 
+showPlainHttpNote($('http-note'), $<HTMLButtonElement>('http-note-dismiss'));
 if (typeof RTCPeerConnection === 'undefined') {
   setStatus(
     'This browser has no WebRTC, which ringswarm needs to reach other browsers. Try a current Chrome, Firefox, Edge or Safari (and check that no extension or setting turns WebRTC off).',
     'error',
   );
-  shareView.disable();
-} else if (!globalThis.crypto?.subtle) {
-  // WebCrypto exists only in secure contexts: HTTPS, or http://localhost.
-  setStatus('ringswarm needs a secure page to hash files: open it over HTTPS or on http://localhost.', 'error');
   shareView.disable();
 } else {
   // The page joins the tracker and the ring right away: it helps route signals and hold DHT

@@ -1,12 +1,21 @@
 /**
  * The share half of the page: pick or drop files or a folder, hash them in the worker, seed
- * them, and show the link (text, QR code, copy and native share buttons).
+ * them, and show the link (text, QR code, copy and native share buttons) on an origin others
+ * can reach (share-origin.ts), with a picker when the server has several.
  */
 import { formatBytes, formatRate, formatShareLink, type RingswarmClient, type Swarm } from '@ringswarm/shared';
 import QRCode from 'qrcode';
-import { $ } from './dom.js';
+import { $, h } from './dom.js';
 import { STATS_INTERVAL_MS, type Status } from './download-view.js';
+import { copyText, remembered } from './plain-http.js';
 import { type PickedFile, pickedFromDrop, pickedFromInput, prepareFiles } from './share.js';
+import {
+  chooseShareOrigin,
+  isLoopbackHost,
+  loadAddresses,
+  type OriginChoice,
+  SHARE_ORIGIN_KEY,
+} from './share-origin.js';
 
 export interface ShareViewOptions {
   getClient: () => Promise<RingswarmClient>;
@@ -15,8 +24,15 @@ export interface ShareViewOptions {
   onShared: (client: RingswarmClient) => void;
 }
 
+/** How long the copy button shows its result. */
+export const COPY_RESULT_MS = 2_000;
+
 export class ShareView {
   readonly #options: ShareViewOptions;
+  /** The share whose link is shown. */
+  #infoHash: string | null = null;
+  #originChoice: Promise<OriginChoice> | null = null;
+  #copyReset: ReturnType<typeof setTimeout> | undefined;
   readonly #ui = {
     dropZone: $('drop-zone'),
     fileInput: $<HTMLInputElement>('file-input'),
@@ -27,6 +43,8 @@ export class ShareView {
     hashDetail: $('hash-detail'),
     shared: $('shared'),
     shareLink: $<HTMLInputElement>('share-link'),
+    shareOrigin: $<HTMLSelectElement>('share-origin'),
+    shareOriginRow: $('share-origin-row'),
     copyLink: $<HTMLButtonElement>('copy-link'),
     nativeShare: $<HTMLButtonElement>('native-share'),
     shareQr: $('share-qr'),
@@ -66,17 +84,51 @@ export class ShareView {
         });
     });
     ui.copyLink.addEventListener('click', async () => {
-      try {
-        await navigator.clipboard.writeText(ui.shareLink.value);
-        ui.copyLink.textContent = 'Copied';
-      } catch {
-        ui.shareLink.select();
-        ui.copyLink.textContent = 'Press Ctrl+C';
-      }
-      setTimeout(() => {
+      const copied = await copyText(ui.shareLink);
+      // The link stays selected when copying failed, so Ctrl+C (or Cmd+C) copies it.
+      ui.copyLink.textContent = copied ? 'Copied' : 'Press Ctrl+C';
+      ui.copyLink.dataset.copied = String(copied);
+      clearTimeout(this.#copyReset);
+      this.#copyReset = setTimeout(() => {
         ui.copyLink.textContent = 'Copy';
-      }, 2_000);
+        delete ui.copyLink.dataset.copied;
+      }, COPY_RESULT_MS);
     });
+    ui.shareOrigin.addEventListener('change', () => {
+      remembered.set(SHARE_ORIGIN_KEY, ui.shareOrigin.value);
+      this.#showLink();
+    });
+  }
+
+  /**
+   * Which origin share links name. On a loopback page, asks the server for the addresses
+   * others can use (once; later shares reuse the answer).
+   */
+  #origins(): Promise<OriginChoice> {
+    this.#originChoice ??= (async () => {
+      const page = { origin: window.location.origin, hostname: window.location.hostname };
+      const offered = isLoopbackHost(page.hostname) ? await loadAddresses() : [];
+      return chooseShareOrigin(page, offered, remembered.get(SHARE_ORIGIN_KEY));
+    })();
+    return this.#originChoice;
+  }
+
+  /** Fills the origin picker (shown when there is a choice) and shows the link on the picked origin. */
+  #showChoice(choice: OriginChoice): void {
+    const ui = this.#ui;
+    ui.shareOrigin.replaceChildren(
+      ...choice.options.map((origin) => h('option', { value: origin, selected: origin === choice.origin }, origin)),
+    );
+    ui.shareOrigin.value = choice.origin;
+    ui.shareOriginRow.hidden = choice.options.length < 2;
+    this.#showLink();
+  }
+
+  #showLink(): void {
+    const ui = this.#ui;
+    if (this.#infoHash === null) return;
+    ui.shareLink.value = formatShareLink(ui.shareOrigin.value || window.location.origin, this.#infoHash);
+    void this.#showQrCode(ui.shareLink.value);
   }
 
   /** Turns off picking files (the browser cannot share). */
@@ -110,11 +162,12 @@ export class ShareView {
         this.#options.getClient(),
       ]);
       const swarm = await c.seed(prepared.manifest, prepared.store, prepared.have);
+      const choice = await this.#origins();
       ui.hashing.hidden = true;
       ui.dropZone.hidden = false;
       ui.shared.hidden = false;
-      ui.shareLink.value = formatShareLink(window.location.origin, swarm.infoHash);
-      void this.#showQrCode(ui.shareLink.value);
+      this.#infoHash = swarm.infoHash;
+      this.#showChoice(choice);
       ui.nativeShare.hidden = typeof navigator.share !== 'function';
       const count = prepared.manifest.files.length;
       const what = count === 1 || prepared.manifest.name === `${count} files` ? '' : ` (${count} files)`;
