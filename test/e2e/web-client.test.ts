@@ -152,13 +152,12 @@ describe('the web client', () => {
     const badge = leecher.locator('#peers-table tbody tr td.conn [data-badge]').first();
     await expect.poll(() => badge.getAttribute('data-badge'), { timeout: 10_000 }).toBe('same-network');
     expect(await badge.textContent()).toBe('same network');
-    expect(await badge.getAttribute('title')).toMatch(
-      /^this browser: host (udp|tcp) \S+:\d+; peer: host (udp|tcp) \S+:\d+$/,
-    );
+    // The tooltip names the candidate pair: a host candidate at each end.
+    expect((await badge.getAttribute('title'))?.match(/\bhost\b/g)).toHaveLength(2);
     await badge.click();
     await expect.poll(() => leecher.locator('#peers-table tbody tr .pair-detail').first().isVisible()).toBe(true);
     const overall = leecher.locator('#connection-badge');
-    expect(await overall.getAttribute('data-badge')).toBe('same-network');
+    await expect.poll(() => overall.getAttribute('data-badge')).toBe('same-network');
     expect(await overall.textContent()).toBe('same network');
     await expect.poll(() => leecher.locator('#fig-seeders').textContent(), { timeout: 5_000 }).toBe('1');
     await expect
