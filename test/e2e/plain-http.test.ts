@@ -7,7 +7,9 @@
  * says others can reach, with a remembered picker.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { SwarmStats } from '@ringswarm/shared';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +17,7 @@ import { CHROMIUM_ARGS, findChromium } from '../helpers/chromium.js';
 import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
 
 const MiB = 1024 * 1024;
+const ARTIFACTS = fileURLToPath(new URL('../artifacts/', import.meta.url));
 const TEST_HOST = 'ringswarm.test';
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
@@ -151,6 +154,11 @@ describe('the page on plain HTTP (not a secure context)', () => {
     const [download] = await Promise.all([leecher.waitForEvent('download'), save.click()]);
     expect(download.suggestedFilename()).toBe('plain.bin');
     expect(sha(await readFile((await download.path())!))).toBe(sha(data));
+    // The download view on plain HTTP: the note, the peer's badge, the transfer's badge.
+    await expect.poll(() => leecher.locator('#connection-badge').getAttribute('data-badge')).toBe('same-network');
+    expect(await leecher.locator('#http-note').isVisible()).toBe(true);
+    await mkdir(ARTIFACTS, { recursive: true });
+    await leecher.screenshot({ path: join(ARTIFACTS, 'plain-http-download.png'), fullPage: true });
     await seeder.context().close();
     await leecher.context().close();
   }, 150_000);
