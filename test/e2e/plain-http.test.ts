@@ -3,8 +3,9 @@
  * to 127.0.0.1 (--host-resolver-rules), so http://ringswarm.test:<port>/ is not a secure
  * context (no crypto.subtle, no navigator.storage, no navigator.clipboard). Sharing hashes
  * with the fallback, downloading keeps pieces in IndexedDB, and a reload mid-download
- * resumes from them. Also: a page on localhost builds its link on an address the server
- * says others can reach, with a remembered picker.
+ * resumes from them; a page that finds no route to its peer says why. Also: a page on
+ * localhost builds its link on an address the server says others can reach, with a
+ * remembered picker.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
@@ -121,6 +122,21 @@ describe('the page on plain HTTP (not a secure context)', () => {
       (window as unknown as PageWindow).ringswarm!.client.setRateLimits({ upload: 1_500_000 }),
     );
 
+    // Meanwhile, a page whose browser may use relay candidates only, with no TURN server
+    // offered: ICE finds no route (ERR_NO_ROUTE after the link's connect timeout, 20 s), and
+    // the page explains why and what the operator can do. It runs alongside the download
+    // below, so it costs the suite no extra time.
+    const stranded = await newPage();
+    await stranded.addInitScript(() => {
+      const Native = window.RTCPeerConnection;
+      window.RTCPeerConnection = class extends Native {
+        constructor(config?: RTCConfiguration) {
+          super({ ...config, iceTransportPolicy: 'relay' });
+        }
+      };
+    });
+    await stranded.goto(link);
+
     const leecher = await newPage();
     await leecher.goto(link);
     expect((await context(leecher)).secure).toBe(false);
@@ -159,6 +175,23 @@ describe('the page on plain HTTP (not a secure context)', () => {
     expect(await leecher.locator('#http-note').isVisible()).toBe(true);
     await mkdir(ARTIFACTS, { recursive: true });
     await leecher.screenshot({ path: join(ARTIFACTS, 'plain-http-download.png'), fullPage: true });
+
+    const advice = stranded.locator('#network-note');
+    await expect.poll(() => advice.textContent(), { timeout: 30_000 }).toMatch(/^Could not connect to a peer\./);
+    // The likely cause depends on what the server offers (this one is started without
+    // --stun-url/--turn-url; a built-in STUN server would be listed here too).
+    const ice: unknown = await (await fetch(`${server.url}/api/ice?peer=${'0'.repeat(40)}`)).json().catch(() => null);
+    const offered =
+      typeof ice === 'object' && ice !== null && 'iceServers' in ice && Array.isArray(ice.iceServers)
+        ? ice.iceServers.length
+        : 0;
+    expect(await advice.textContent()).toMatch(
+      offered > 0
+        ? /symmetric NAT.*firewall blocking UDP.*built-in STUN.*TURN server/
+        : /offers no STUN or TURN server.*built-in STUN.*TURN server/,
+    );
+    expect(await advice.getAttribute('data-kind')).toBe('no-route');
+    await stranded.context().close();
     await seeder.context().close();
     await leecher.context().close();
   }, 150_000);
