@@ -207,13 +207,16 @@ describe('the page on plain HTTP (not a secure context)', () => {
     expect((await context(page)).secure).toBe(true);
     expect(await page.locator('#http-note').isVisible()).toBe(false);
     const shareFile = async (name: string) => {
+      const link = page.locator('#share-link');
+      const before = await link.inputValue();
       await page.setInputFiles('#file-input', {
         name,
         mimeType: 'application/octet-stream',
         buffer: Buffer.from(randomBytes(64 * 1024)),
       });
-      const link = page.locator('#share-link');
+      // A new share: the link shows its infohash (random bytes: never the one before).
       await expect.poll(() => link.inputValue(), { timeout: 30_000 }).toMatch(/#[0-9a-f]{64}$/);
+      await expect.poll(() => link.inputValue()).not.toBe(before);
       return link;
     };
     const link = await shareFile('one.bin');
@@ -223,6 +226,9 @@ describe('the page on plain HTTP (not a secure context)', () => {
     expect(await picker.locator('option').allTextContents()).toEqual(offered);
     await picker.selectOption(offered[1]!);
     await expect.poll(() => link.inputValue()).toMatch(new RegExp(`^http://127\\.0\\.0\\.2:${port}/#[0-9a-f]{64}$`));
+    // The next share from this page uses the pick too.
+    const next = await shareFile('next.bin');
+    expect((await next.inputValue()).startsWith(`${offered[1]}/#`)).toBe(true);
 
     // The pick is remembered in this browser.
     await page.reload();

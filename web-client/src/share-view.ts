@@ -31,7 +31,10 @@ export class ShareView {
   readonly #options: ShareViewOptions;
   /** The share whose link is shown. */
   #infoHash: string | null = null;
-  #originChoice: Promise<OriginChoice> | null = null;
+  /** The origins the server offered (asked once). */
+  #offered: Promise<string[]> | null = null;
+  /** The origin picked in this page (kept even where localStorage is unavailable). */
+  #picked: string | null = null;
   #copyReset: ReturnType<typeof setTimeout> | undefined;
   readonly #ui = {
     dropZone: $('drop-zone'),
@@ -95,6 +98,7 @@ export class ShareView {
       }, COPY_RESULT_MS);
     });
     ui.shareOrigin.addEventListener('change', () => {
+      this.#picked = ui.shareOrigin.value;
       remembered.set(SHARE_ORIGIN_KEY, ui.shareOrigin.value);
       this.#showLink();
     });
@@ -102,15 +106,13 @@ export class ShareView {
 
   /**
    * Which origin share links name. On a loopback page, asks the server for the addresses
-   * others can use (once; later shares reuse the answer).
+   * others can use (once; later shares reuse the answer), then takes this page's pick or the
+   * one remembered in this browser.
    */
-  #origins(): Promise<OriginChoice> {
-    this.#originChoice ??= (async () => {
-      const page = { origin: window.location.origin, hostname: window.location.hostname };
-      const offered = isLoopbackHost(page.hostname) ? await loadAddresses() : [];
-      return chooseShareOrigin(page, offered, remembered.get(SHARE_ORIGIN_KEY));
-    })();
-    return this.#originChoice;
+  async #origins(): Promise<OriginChoice> {
+    const page = { origin: window.location.origin, hostname: window.location.hostname };
+    this.#offered ??= isLoopbackHost(page.hostname) ? loadAddresses() : Promise.resolve([]);
+    return chooseShareOrigin(page, await this.#offered, this.#picked ?? remembered.get(SHARE_ORIGIN_KEY));
   }
 
   /** Fills the origin picker (shown when there is a choice) and shows the link on the picked origin. */
