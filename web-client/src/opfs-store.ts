@@ -88,7 +88,9 @@ export class OpfsPieceStore implements PieceStore {
       this.lastError = err instanceof Error ? err : new Error(String(err));
       throw err;
     }
+    // A piece written again must not be answered from the old snapshot or cache.
     this.#files.delete(index);
+    this.#cache.delete(index);
   }
 
   /** The file of a stored piece (a disk-backed Blob: slicing or saving it does not load it). */
