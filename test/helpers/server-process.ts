@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { repoPath } from './repo-path.js';
 
-const MAIN = fileURLToPath(new URL('../../signaling-server/dist/main.js', import.meta.url));
+const MAIN = repoPath('signaling-server/dist/main.js');
 
 export interface ServerProcess {
   url: string;
