@@ -28,15 +28,18 @@ export const PEER_A2_IP = '192.0.2.3';
 /** Prefix of every namespace these tests create: `<prefix><pid>-<n>-<role>`. */
 const PREFIX = 'rsnat';
 
-/** Why the namespace tests cannot run here, or null when they can. */
-export function netnsUnavailable(): string | null {
+/**
+ * Why the namespace tests cannot run here, or null when they can. `coturn: false` for a
+ * test that needs no TURN server (default true).
+ */
+export function netnsUnavailable(needs: { coturn?: boolean } = {}): string | null {
   if (process.getuid?.() !== 0) {
     return 'needs root (network namespaces, veth pairs, iptables); run as root, as CI does';
   }
   const missing = [
     ['ip', ['-V'], 'iproute2'],
     ['iptables', ['-V'], 'iptables'],
-    ['turnserver', ['--version'], 'coturn'],
+    ...(needs.coturn === false ? [] : [['turnserver', ['--version'], 'coturn']]),
   ].flatMap(([bin, args, pkg]) => {
     const probe = spawnSync(bin as string, args as string[], { stdio: 'ignore' });
     return probe.error ? [`${bin} (apt-get install ${pkg})`] : [];
