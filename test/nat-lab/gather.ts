@@ -10,6 +10,13 @@ import { createRequire } from 'node:module';
 
 /** Stop gathering after this long even if the stack never says it is complete. */
 const GATHER_TIMEOUT_MS = 8_000;
+/**
+ * Once every server offered has answered (a srflx candidate for STUN, a relay one for TURN),
+ * wait this much longer for stragglers, then stop: libwebrtc otherwise keeps gathering until
+ * its STUN requests from the loopback and IPv6 sockets, which can never be answered here,
+ * time out after seconds.
+ */
+const SETTLE_MS = 300;
 
 interface Candidate {
   type: string;
@@ -51,9 +58,15 @@ async function main(): Promise<void> {
   const iceServers = iceServersOf(await (await fetch(new URL('/api/ice', tracker))).json());
   const wrtc: Wrtc = createRequire(import.meta.url)('@roamhq/wrtc');
   const pc = new wrtc.RTCPeerConnection({ iceServers });
+  const urls = iceServers.flatMap((s) => (typeof s.urls === 'string' ? [s.urls] : s.urls));
+  const wanted = [
+    ...(urls.some((u) => /^stuns?:/.test(u)) ? ['srflx'] : []),
+    ...(urls.some((u) => /^turns?:/.test(u)) ? ['relay'] : []),
+  ];
   const candidates: Candidate[] = [];
   const complete = new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, GATHER_TIMEOUT_MS);
+    let timer = setTimeout(resolve, GATHER_TIMEOUT_MS);
+    let settling = false;
     pc.onicecandidate = (e) => {
       if (e.candidate === null) {
         clearTimeout(timer);
@@ -62,13 +75,17 @@ async function main(): Promise<void> {
       }
       const c = parseCandidate(e.candidate.candidate);
       if (c) candidates.push(c);
+      if (!settling && wanted.length > 0 && wanted.every((t) => candidates.some((k) => k.type === t))) {
+        settling = true;
+        clearTimeout(timer);
+        timer = setTimeout(resolve, SETTLE_MS);
+      }
     };
   });
   pc.createDataChannel('probe');
   await pc.setLocalDescription(await pc.createOffer());
   await complete;
   pc.close();
-  const urls = iceServers.flatMap((s) => (typeof s.urls === 'string' ? [s.urls] : s.urls));
   process.stdout.write(`${JSON.stringify({ urls, candidates })}\n`);
 }
 

@@ -11,6 +11,9 @@
  * the download used, bytes moved and time; then a table and, as its last line, one JSON
  * object. Needs root (namespaces, veth pairs, iptables); everything is deleted at the end,
  * on Ctrl-C and on errors too.
+ *
+ *   npm run nat-lab            all four scenarios
+ *   npm run nat-lab -- b d     only (b) and (d)
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -331,6 +334,12 @@ async function main(): Promise<number> {
     console.error(`nat-lab cannot run: ${unavailable}`);
     return 1;
   }
+  const keys = process.argv.slice(2);
+  const chosen = keys.length > 0 ? SCENARIOS.filter((s) => keys.includes(s.key)) : SCENARIOS;
+  if (chosen.length !== keys.length && keys.length > 0) {
+    console.error(`nat-lab: scenarios are ${SCENARIOS.map((s) => s.key).join(', ')}; got ${keys.join(' ')}`);
+    return 1;
+  }
   const dir = mkdtempSync(join(tmpdir(), 'ringswarm-nat-lab-'));
   // Ctrl-C: the 'exit' hook of helpers/netns.ts deletes the namespaces and ends what ran in them.
   const onSignal = (signal: NodeJS.Signals) => {
@@ -349,7 +358,7 @@ async function main(): Promise<number> {
         `tracker on ${PUBLIC_IP}; ${FILE_BYTES / MiB} MiB per transfer\n`,
     );
     const results: Result[] = [];
-    for (const s of SCENARIOS) results.push(await runScenario(s, dir, file, filePath));
+    for (const s of chosen) results.push(await runScenario(s, dir, file, filePath));
     console.log(table(results));
     const pass = results.every((r) => r.pass);
     console.log(JSON.stringify({ bench: 'nat-lab', fileBytes: FILE_BYTES, pass, scenarios: results }));
