@@ -28,7 +28,7 @@ const shaOfFile = (path: string) =>
       .on('error', reject);
   });
 
-/** What the page exposes as `window.ringswarm` (PageHandle in web-client/src/main.ts), as far as used here. */
+/** What the page exposes as `window.ringswarm` (PageHandle in web-client/src/client-setup.ts), as far as used here. */
 interface PageWindow {
   ringswarm?: {
     client: { setRateLimits(limits: { upload: number | null }): void };
@@ -145,10 +145,21 @@ describe('the web client', () => {
       expect(sha(await readFile((await download.path())!))).toBe(sha(data));
     }
 
-    // Panels: the peer is listed with its connection type from getStats, the seeding panel
-    // lists the share, the figures show seeders.
-    const connection = leecher.locator('#peers-table tbody tr td.conn').first();
-    await expect.poll(() => connection.textContent(), { timeout: 10_000 }).toMatch(/^(host|srflx|prflx|relay)$/);
+    // Panels: the peer is listed with its connection badge from getStats (two pages of one
+    // machine: host candidates on both ends, "same network"), the candidate pair in its title
+    // and shown on tap; the transfer-wide badge says the same; the seeding panel lists the
+    // share, the figures show seeders.
+    const badge = leecher.locator('#peers-table tbody tr td.conn [data-badge]').first();
+    await expect.poll(() => badge.getAttribute('data-badge'), { timeout: 10_000 }).toBe('same-network');
+    expect(await badge.textContent()).toBe('same network');
+    expect(await badge.getAttribute('title')).toMatch(
+      /^this browser: host (udp|tcp) \S+:\d+; peer: host (udp|tcp) \S+:\d+$/,
+    );
+    await badge.click();
+    await expect.poll(() => leecher.locator('#peers-table tbody tr .pair-detail').first().isVisible()).toBe(true);
+    const overall = leecher.locator('#connection-badge');
+    expect(await overall.getAttribute('data-badge')).toBe('same-network');
+    expect(await overall.textContent()).toBe('same network');
     await expect.poll(() => leecher.locator('#fig-seeders').textContent(), { timeout: 5_000 }).toBe('1');
     await expect
       .poll(() => seeder.locator('#seeding-table tbody tr').first().textContent(), { timeout: 5_000 })

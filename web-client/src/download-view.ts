@@ -13,12 +13,13 @@ import {
   type Swarm,
 } from '@ringswarm/shared';
 import { $, h, perFrame } from './dom.js';
-import { filePieces, OpfsPieceStore } from './opfs-store.js';
+import { filePieces } from './opfs-store.js';
 import { type ConnectionTypeOf, PeersPanel } from './panels/peers.js';
 import { PieceMap } from './panels/piece-map.js';
 import { ratioOf } from './panels/seeding.js';
 import { SpeedChart } from './panels/speed-chart.js';
 import { canSaveToFolder, fileBlob, saveName, saveToFolder } from './save.js';
+import { isKeptStore } from './storage.js';
 
 /** How often figures, chart and peers are refreshed. */
 export const STATS_INTERVAL_MS = 1_000;
@@ -75,9 +76,14 @@ export class DownloadView {
     this.#resumedCount = options.resumed?.count ?? 0;
     this.#chart = new SpeedChart($('speed-chart'));
     this.#map = new PieceMap($<HTMLCanvasElement>('piece-map'));
-    this.#peers = new PeersPanel($<HTMLTableElement>('peers-table'), $('peers-empty'), options.typeOf);
+    this.#peers = new PeersPanel(
+      $<HTMLTableElement>('peers-table'),
+      $('peers-empty'),
+      $('connection-badge'),
+      options.typeOf,
+    );
     $('save-links').replaceChildren();
-    $('delete-download').hidden = !(store instanceof OpfsPieceStore);
+    $('delete-download').hidden = !isKeptStore(store);
     $('delete-download').onclick = () => options.onDelete();
     $('save-folder').onclick = () => void this.#saveFolder();
 

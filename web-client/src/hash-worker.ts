@@ -1,10 +1,19 @@
 /**
- * The page's worker: hashes files being shared, re-verifies pieces kept in OPFS when a
- * download resumes, and writes piece files where the main thread cannot. Hashing a 1 GiB
- * file here keeps the page responsive; the bytes are read chunk by chunk, never whole.
+ * The page's worker: hashes files being shared, re-verifies pieces kept in OPFS or IndexedDB
+ * when a download resumes, and writes piece files where the main thread cannot. Hashing a
+ * 1 GiB file here keeps the page responsive; the bytes are read chunk by chunk, never whole.
+ * SHA-256 is the engine's own (WebCrypto, or hash-wasm on a page without `crypto.subtle`).
  */
+import { sha256Hex } from '@ringswarm/shared/bytes';
 import { filesReader } from './files-reader.js';
-import { DOWNLOADS_DIR, pieceFileName, type WorkerReply, type WorkerRequest } from './worker-protocol.js';
+import { idbDelete, idbGet, PIECES, storedPieceIndexes } from './idb.js';
+import {
+  DOWNLOADS_DIR,
+  type PieceStorage,
+  pieceFileName,
+  type WorkerReply,
+  type WorkerRequest,
+} from './worker-protocol.js';
 
 /** Bytes read from the files per step while hashing (several pieces when pieces are small). */
 const READ_CHUNK_BYTES = 4 * 1024 * 1024;
@@ -20,14 +29,6 @@ interface SyncAccessHandle {
   truncate(size: number): void;
   flush(): void;
   close(): void;
-}
-
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
-async function sha256Hex(data: Uint8Array<ArrayBuffer>): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', data));
-  let out = '';
-  for (const b of digest) out += HEX[b];
-  return out;
 }
 
 function reply(message: WorkerReply): void {
@@ -68,30 +69,64 @@ async function downloadDir(infoHash: string): Promise<FileSystemDirectoryHandle>
   return downloads.getDirectoryHandle(infoHash, { create: true });
 }
 
+/** Reading and dropping the kept pieces of one download, wherever they are kept. */
+interface KeptPieces {
+  /** The piece's bytes, or null when it is not kept. */
+  read(index: number): Promise<Uint8Array | null>;
+  remove(index: number): Promise<void>;
+  /** Indexes worth reading (a superset of those kept). */
+  indexes(count: number): Promise<number[]>;
+}
+
+async function opfsPieces(infoHash: string): Promise<KeptPieces> {
+  const dir = await downloadDir(infoHash);
+  return {
+    read: async (index) => {
+      try {
+        const file = await (await dir.getFileHandle(pieceFileName(index))).getFile();
+        return new Uint8Array(await file.arrayBuffer());
+      } catch {
+        return null; // not downloaded yet
+      }
+    },
+    remove: (index) => dir.removeEntry(pieceFileName(index)).catch(() => {}),
+    indexes: async (count) => Array.from({ length: count }, (_, i) => i),
+  };
+}
+
+function idbPieces(infoHash: string): KeptPieces {
+  return {
+    read: async (index) => {
+      const value = await idbGet(PIECES, [infoHash, index]);
+      return value instanceof Blob ? new Uint8Array(await value.arrayBuffer()) : null;
+    },
+    remove: (index) => idbDelete(PIECES, [infoHash, index]).catch(() => {}),
+    indexes: async (count) => (await storedPieceIndexes(infoHash)).filter((i) => i < count),
+  };
+}
+
 async function verify(
   id: number,
+  storage: PieceStorage,
   infoHash: string,
   pieces: string[],
   pieceLength: number,
   length: number,
 ): Promise<number[]> {
-  const dir = await downloadDir(infoHash);
+  const kept = storage === 'opfs' ? await opfsPieces(infoHash) : idbPieces(infoHash);
   const report = progress(id);
   const good: number[] = [];
-  for (let index = 0; index < pieces.length; index++) {
-    report(index, pieces.length);
-    let file: File;
-    try {
-      file = await (await dir.getFileHandle(pieceFileName(index))).getFile();
-    } catch {
-      continue; // not downloaded yet
-    }
+  const indexes = await kept.indexes(pieces.length);
+  for (const [done, index] of indexes.entries()) {
+    report(done, indexes.length);
+    const bytes = await kept.read(index);
+    if (bytes === null) continue;
     const size = Math.min(pieceLength, length - index * pieceLength);
-    const ok = file.size === size && (await sha256Hex(new Uint8Array(await file.arrayBuffer()))) === pieces[index];
+    const ok = bytes.length === size && (await sha256Hex(bytes)) === pieces[index];
     if (ok) good.push(index);
-    else await dir.removeEntry(pieceFileName(index)).catch(() => {});
+    else await kept.remove(index);
   }
-  report(pieces.length, pieces.length);
+  report(indexes.length, indexes.length);
   return good;
 }
 
@@ -122,7 +157,14 @@ port.addEventListener('message', (event: MessageEvent<WorkerRequest>) => {
         return {
           id: request.id,
           type: 'verified',
-          indexes: await verify(request.id, request.infoHash, request.pieces, request.pieceLength, request.length),
+          indexes: await verify(
+            request.id,
+            request.storage,
+            request.infoHash,
+            request.pieces,
+            request.pieceLength,
+            request.length,
+          ),
         };
       case 'write':
         await write(request.infoHash, request.name, request.data);

@@ -1,11 +1,12 @@
 /**
- * Saving a download. Each file is a Blob made of slices of the piece files in OPFS, so the
- * browser streams it from disk: through a `<a download>` link everywhere, or, where the File
- * System Access API exists (Chromium), straight into a folder the person picks, keeping the
- * share's folder structure. Names come from peers: every segment is sanitized again here.
+ * Saving a download. Each file is a Blob made of slices of the piece files in OPFS (or of
+ * the piece Blobs in IndexedDB), so the browser streams it from disk: through a
+ * `<a download>` link everywhere, or, where the File System Access API exists (Chromium),
+ * straight into a folder the person picks, keeping the share's folder structure. Names come from peers: every segment is sanitized again here.
  */
 import { type Manifest, type PieceStore, pieceSize, toSafeSegment } from '@ringswarm/shared';
-import { fileRange, OpfsPieceStore } from './opfs-store.js';
+import { fileRange } from './opfs-store.js';
+import { isKeptStore } from './storage.js';
 
 /** Characters Windows refuses in file names (the manifest rules already exclude slashes and controls). */
 const RESERVED_CHARACTERS = /[<>:"|?*]/g;
@@ -25,8 +26,8 @@ export const saveName = (path: string): string => safeSegments(path).at(-1) ?? '
 
 /** File `fileIndex` of a complete-enough download as a Blob. */
 export async function fileBlob(store: PieceStore, manifest: Manifest, fileIndex: number): Promise<Blob> {
-  if (store instanceof OpfsPieceStore) return store.fileBlob(manifest, fileIndex);
-  // In-memory fallback (no OPFS): copy the file's bytes out of the pieces.
+  if (isKeptStore(store)) return store.fileBlob(manifest, fileIndex);
+  // In-memory fallback (no OPFS, no IndexedDB): copy the file's bytes out of the pieces.
   const { start, end } = fileRange(manifest, fileIndex);
   const parts: Uint8Array<ArrayBuffer>[] = [];
   for (let index = Math.floor(start / manifest.pieceLength); index * manifest.pieceLength < end; index++) {

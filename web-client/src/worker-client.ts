@@ -1,5 +1,5 @@
 /** The page's handle on its worker (hash-worker.ts): one request at a time per call, answered by id. */
-import type { WorkerReply, WorkerRequest } from './worker-protocol.js';
+import type { PieceStorage, WorkerReply, WorkerRequest } from './worker-protocol.js';
 
 type Pending = {
   onProgress: ((done: number, total: number) => void) | undefined;
@@ -62,14 +62,15 @@ export class WorkerClient {
     return reply.pieces;
   }
 
-  /** Indexes of the pieces kept in OPFS for `infoHash` that still match their hashes. */
+  /** Indexes of the pieces kept (in OPFS or IndexedDB) for `infoHash` that still match their hashes. */
   async verify(
     infoHash: string,
     manifest: { pieces: string[]; pieceLength: number; length: number },
     onProgress: (done: number, total: number) => void,
+    storage: PieceStorage = 'opfs',
   ): Promise<number[]> {
     const { pieces, pieceLength, length } = manifest;
-    const reply = await this.#call({ type: 'verify', infoHash, pieces, pieceLength, length }, onProgress);
+    const reply = await this.#call({ type: 'verify', storage, infoHash, pieces, pieceLength, length }, onProgress);
     if (reply.type !== 'verified') throw new Error(`unexpected worker reply ${reply.type}`);
     return reply.indexes;
   }

@@ -1,4 +1,5 @@
 /** Byte helpers shared by the codecs; pure and isomorphic. */
+import { createSHA256, type IHasher } from 'hash-wasm';
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
@@ -34,10 +35,23 @@ export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
   return out;
 }
 
-/** SHA-256 through WebCrypto (`globalThis.crypto.subtle`), present in browsers and Node >= 19. */
+let wasmHasher: Promise<IHasher> | null = null;
+
+/**
+ * SHA-256 through WebCrypto (`globalThis.crypto.subtle`: browsers in secure contexts, Node
+ * >= 19), else through hash-wasm's WebAssembly SHA-256: a page served over plain HTTP has no
+ * `crypto.subtle`. WebCrypto is kept wherever it exists: it was faster at every piece
+ * length in `npm run bench:hash`, and hash-wasm was faster than @noble/hashes.
+ */
 export async function sha256(data: Uint8Array): Promise<Uint8Array> {
-  const digest = await globalThis.crypto.subtle.digest('SHA-256', data as Uint8Array<ArrayBuffer>);
-  return new Uint8Array(digest);
+  const subtle = globalThis.crypto?.subtle;
+  if (subtle) return new Uint8Array(await subtle.digest('SHA-256', data as Uint8Array<ArrayBuffer>));
+  wasmHasher ??= createSHA256();
+  // init/update/digest run synchronously: calls never interleave on the one hasher.
+  const hasher = await wasmHasher;
+  hasher.init();
+  hasher.update(data);
+  return hasher.digest('binary');
 }
 
 export async function sha256Hex(data: Uint8Array): Promise<string> {

@@ -1,9 +1,23 @@
-/** The peers of one swarm: each one's speeds, bytes both ways, pieces and connection type. */
+/**
+ * The peers of one swarm: each one's speeds, bytes both ways, pieces and connection badge
+ * (same network / direct across NAT / relayed, the candidate pair on hover or tap), and the
+ * badge of the transfer as a whole.
+ */
 import { formatBytes, formatRate, type SelectedPair, type Swarm } from '@ringswarm/shared';
+import { BADGE_LABELS, type Badge, overallBadge } from '../connection-badge.js';
 import { h, shortId } from '../dom.js';
 
-/** Looks up how a peer is reached (host / srflx / prflx / relay), or null when unknown. */
-export type ConnectionTypeOf = (remoteId: string) => Promise<{ label: string; detail: string } | null>;
+/** How a peer is reached, or null when the browser cannot say yet. */
+export interface ConnectionType {
+  /** The less direct candidate type of the pair (host / srflx / prflx / relay). */
+  label: string;
+  /** Both ends of the pair, for the tooltip. */
+  detail: string;
+  badge: Badge;
+}
+
+/** Looks up how a peer is reached, or null when unknown. */
+export type ConnectionTypeOf = (remoteId: string) => Promise<ConnectionType | null>;
 
 /**
  * One word for how a link gets through, the less direct side deciding: relay (through a
@@ -20,25 +34,41 @@ export function describePair(pair: SelectedPair): string {
   return `this browser: ${side(pair.local)}; peer: ${side(pair.remote)}`;
 }
 
+type Known = ConnectionType | { label: string; detail: string; badge: null };
+
 export class PeersPanel {
   readonly #body: HTMLTableSectionElement;
   readonly #empty: HTMLElement;
+  readonly #overall: HTMLElement;
   readonly #typeOf: ConnectionTypeOf | null;
   /** Connection type per peer, looked up once per connection. */
-  #types = new Map<string, { label: string; detail: string }>();
+  #types = new Map<string, Known>();
+  /** Peers whose candidate pair was tapped open. */
+  #open = new Set<string>();
 
-  constructor(table: HTMLTableElement, empty: HTMLElement, typeOf: ConnectionTypeOf | null) {
+  constructor(table: HTMLTableElement, empty: HTMLElement, overall: HTMLElement, typeOf: ConnectionTypeOf | null) {
     this.#body = table.tBodies[0] ?? table.createTBody();
     this.#empty = empty;
+    this.#overall = overall;
     this.#typeOf = typeOf;
+    // Rows are redrawn every second: one delegated listener instead of one per badge.
+    this.#body.addEventListener('click', (event) => {
+      const target = event.target instanceof Element ? event.target.closest('[data-badge]') : null;
+      const peer = target?.closest('tr')?.getAttribute('data-peer');
+      if (!peer) return;
+      if (this.#open.has(peer)) this.#open.delete(peer);
+      else this.#open.add(peer);
+      const detail = target?.parentElement?.querySelector<HTMLElement>('.pair-detail');
+      if (detail) detail.hidden = !this.#open.has(peer);
+    });
   }
 
-  #type(remoteId: string): { label: string; detail: string } {
+  #type(remoteId: string): Known {
     const known = this.#types.get(remoteId);
     if (known !== undefined) return known;
-    const unknown = { label: '—', detail: 'not known' };
+    const unknown = { label: '—', detail: 'not known', badge: null };
     if (!this.#typeOf) return unknown;
-    const pending = { label: '…', detail: 'asking the browser' };
+    const pending = { label: '…', detail: 'asking the browser', badge: null };
     this.#types.set(remoteId, pending);
     this.#typeOf(remoteId).then(
       (type) => {
@@ -51,18 +81,41 @@ export class PeersPanel {
     return pending;
   }
 
+  #connectionCell(remoteId: string): HTMLTableCellElement {
+    const type = this.#type(remoteId);
+    if (type.badge === null) return h('td', { class: 'conn', title: type.detail }, type.label);
+    const open = this.#open.has(remoteId);
+    return h(
+      'td',
+      { class: 'conn' },
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'badge',
+          'data-badge': type.badge,
+          title: type.detail,
+          'aria-expanded': String(open),
+        },
+        BADGE_LABELS[type.badge],
+      ),
+      h('span', { class: 'pair-detail stats', hidden: !open }, type.detail),
+    );
+  }
+
   render(swarm: Swarm): void {
     const pieceCount = swarm.manifest?.pieces.length ?? 0;
     const peers = swarm.peerStats().sort((a, b) => b.downloadRate + b.uploadRate - (a.downloadRate + a.uploadRate));
     const live = new Set(peers.map((p) => p.remoteId));
     for (const id of this.#types.keys()) if (!live.has(id)) this.#types.delete(id);
+    for (const id of this.#open) if (!live.has(id)) this.#open.delete(id);
     this.#body.replaceChildren(
       ...peers.map((p) =>
         h(
           'tr',
           { 'data-peer': p.remoteId },
           h('td', { class: 'mono', title: p.remoteId }, shortId(p.remoteId)),
-          h('td', { class: 'conn', title: this.#type(p.remoteId).detail }, this.#type(p.remoteId).label),
+          this.#connectionCell(p.remoteId),
           h('td', { class: 'num' }, formatRate(p.downloadRate)),
           h('td', { class: 'num' }, formatRate(p.uploadRate)),
           h('td', { class: 'num' }, formatBytes(p.downloaded)),
@@ -76,5 +129,27 @@ export class PeersPanel {
       ),
     );
     this.#empty.hidden = peers.length > 0;
+    this.#renderOverall(peers);
+  }
+
+  /** The transfer's badge: the way most bytes (or, before any, most peers) flow. */
+  #renderOverall(peers: readonly { remoteId: string; downloaded: number; uploaded: number }[]): void {
+    const known: { badge: Badge; bytes: number }[] = [];
+    for (const p of peers) {
+      const badge = this.#types.get(p.remoteId)?.badge;
+      if (badge) known.push({ badge, bytes: p.downloaded + p.uploaded });
+    }
+    const badge = overallBadge(known);
+    this.#overall.hidden = badge === null;
+    if (badge === null) {
+      delete this.#overall.dataset.badge;
+      this.#overall.textContent = '';
+      return;
+    }
+    this.#overall.dataset.badge = badge;
+    this.#overall.textContent = BADGE_LABELS[badge];
+    const counts = new Map<Badge, number>();
+    for (const k of known) counts.set(k.badge, (counts.get(k.badge) ?? 0) + 1);
+    this.#overall.title = [...counts].map(([b, n]) => `${n} peer${n === 1 ? '' : 's'} ${BADGE_LABELS[b]}`).join(', ');
   }
 }

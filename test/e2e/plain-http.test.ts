@@ -1,0 +1,200 @@
+/**
+ * The page on plain HTTP, as a second machine opens it: Chromium resolves a test host name
+ * to 127.0.0.1 (--host-resolver-rules), so http://ringswarm.test:<port>/ is not a secure
+ * context (no crypto.subtle, no navigator.storage, no navigator.clipboard). Sharing hashes
+ * with the fallback, downloading keeps pieces in IndexedDB, and a reload mid-download
+ * resumes from them. Also: a page on localhost builds its link on an address the server
+ * says others can reach, with a remembered picker.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import type { SwarmStats } from '@ringswarm/shared';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHROMIUM_ARGS, findChromium } from '../helpers/chromium.js';
+import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
+
+const MiB = 1024 * 1024;
+const TEST_HOST = 'ringswarm.test';
+const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+/** `window.ringswarm` (PageHandle in web-client/src/client-setup.ts), as far as used here. */
+interface PageWindow {
+  ringswarm?: {
+    client: { setRateLimits(limits: { upload: number | null }): void };
+    download?: { storage: string; resumedPieces: number; resumedBytes: number; swarm: { stats(): SwarmStats } };
+  };
+}
+
+function figures(page: Page) {
+  return page.evaluate(() => {
+    const d = (window as unknown as PageWindow).ringswarm?.download;
+    if (!d) return null;
+    const s = d.swarm.stats();
+    return {
+      storage: d.storage,
+      resumedPieces: d.resumedPieces,
+      resumedBytes: d.resumedBytes,
+      piecesHave: s.piecesHave,
+      pieceCount: s.pieceCount,
+      length: s.length,
+      downloaded: s.downloaded,
+      done: s.done,
+    };
+  });
+}
+
+/** What a page on plain HTTP lacks, read from the page. */
+const context = (page: Page) =>
+  page.evaluate(() => ({
+    secure: window.isSecureContext,
+    subtle: typeof globalThis.crypto?.subtle,
+    storage: typeof navigator.storage,
+    clipboard: typeof navigator.clipboard,
+  }));
+
+describe('the page on plain HTTP (not a secure context)', () => {
+  let server: ServerProcess;
+  let browser: Browser;
+  let plainUrl: string;
+
+  beforeAll(async () => {
+    server = await startServerProcess();
+    plainUrl = `http://${TEST_HOST}:${new URL(server.url).port}/`;
+    browser = await chromium.launch({
+      executablePath: findChromium(),
+      args: [...CHROMIUM_ARGS, `--host-resolver-rules=MAP ${TEST_HOST} 127.0.0.1`],
+      headless: true,
+    });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  async function newPage(): Promise<Page> {
+    const page = await (await browser.newContext({ acceptDownloads: true })).newPage();
+    page.on('pageerror', (err) => console.error('page error:', err));
+    return page;
+  }
+
+  it('shares and downloads byte for byte, keeps pieces in IndexedDB, and a reload resumes from them', async () => {
+    const data = new Uint8Array(randomBytes(12 * MiB));
+    const seeder = await newPage();
+    await seeder.goto(plainUrl);
+    expect(await context(seeder)).toEqual({
+      secure: false,
+      subtle: 'undefined',
+      storage: 'undefined',
+      clipboard: 'undefined',
+    });
+    // The page says once what plain HTTP costs; dismissed, it stays away in this browser.
+    const note = seeder.locator('#http-note');
+    await expect.poll(() => note.isVisible()).toBe(true);
+    expect(await note.textContent()).toContain('npm start -- --https');
+    await seeder.locator('#http-note-dismiss').click();
+    expect(await note.isVisible()).toBe(false);
+    await seeder.reload();
+    await expect.poll(() => seeder.locator('#status').textContent()).not.toMatch(/secure page/);
+    expect(await note.isVisible()).toBe(false);
+
+    await seeder.setInputFiles('#file-input', {
+      name: 'plain.bin',
+      mimeType: 'application/octet-stream',
+      buffer: Buffer.from(data),
+    });
+    const linkInput = seeder.locator('#share-link');
+    await expect.poll(() => linkInput.inputValue(), { timeout: 30_000 }).toMatch(/#[0-9a-f]{64}$/);
+    const link = await linkInput.inputValue();
+    // Not a loopback page: the link names the address this page was opened by.
+    expect(link.startsWith(plainUrl)).toBe(true);
+    // No navigator.clipboard here: copying goes through the selection, and says so.
+    await seeder.locator('#copy-link').click();
+    await expect.poll(() => seeder.locator('#copy-link').textContent()).toBe('Copied');
+    expect(await seeder.locator('#copy-link').getAttribute('data-copied')).toBe('true');
+    // Slow the seeder so that the reload lands mid-download.
+    await seeder.evaluate(() =>
+      (window as unknown as PageWindow).ringswarm!.client.setRateLimits({ upload: 1_500_000 }),
+    );
+
+    const leecher = await newPage();
+    await leecher.goto(link);
+    expect((await context(leecher)).secure).toBe(false);
+    await expect.poll(async () => (await figures(leecher))?.piecesHave ?? 0, { timeout: 45_000 }).toBeGreaterThan(120);
+    const before = (await figures(leecher))!;
+    expect(before.storage).toBe('indexeddb');
+    expect(before.resumedPieces).toBe(0);
+    expect(before.done).toBe(false);
+
+    await leecher.reload();
+    await expect.poll(() => figures(leecher), { timeout: 30_000 }).not.toBeNull();
+    const resumed = (await figures(leecher))!;
+    expect(resumed.storage).toBe('indexeddb');
+    // Every piece verified before the reload was found again in IndexedDB and re-verified...
+    expect(resumed.resumedPieces).toBeGreaterThanOrEqual(before.piecesHave);
+    expect(resumed.resumedPieces).toBeLessThan(resumed.pieceCount!);
+    await seeder.evaluate(() => (window as unknown as PageWindow).ringswarm!.client.setRateLimits({ upload: null }));
+
+    await expect.poll(async () => (await figures(leecher))?.done, { timeout: 60_000 }).toBe(true);
+    const after = (await figures(leecher))!;
+    // ...and was not fetched again: the bytes received after the reload are exactly the
+    // file minus what was resumed.
+    expect(after.downloaded).toBe(after.length! - resumed.resumedBytes);
+    console.log(
+      `plain HTTP resume: ${before.piecesHave} pieces held at the reload, ${resumed.resumedPieces} re-verified from IndexedDB, ` +
+        `${after.downloaded} of ${after.length} bytes fetched after it`,
+    );
+
+    const save = leecher.locator('#save-links a').first();
+    await save.waitFor({ state: 'visible', timeout: 30_000 });
+    const [download] = await Promise.all([leecher.waitForEvent('download'), save.click()]);
+    expect(download.suggestedFilename()).toBe('plain.bin');
+    expect(sha(await readFile((await download.path())!))).toBe(sha(data));
+    await seeder.context().close();
+    await leecher.context().close();
+  }, 150_000);
+
+  it('a page on localhost builds its link on an address the server offers, with a remembered picker', async () => {
+    const port = new URL(server.url).port;
+    const offered = [`http://${TEST_HOST}:${port}`, `http://127.0.0.2:${port}`];
+    const page = await newPage();
+    // The server's answer (GET /api/addresses), as the server would give it.
+    await page.route('**/api/addresses', (route) => route.fulfill({ json: { origins: offered } }));
+    const local = `http://localhost:${port}/`;
+    await page.goto(local);
+    expect((await context(page)).secure).toBe(true);
+    expect(await page.locator('#http-note').isVisible()).toBe(false);
+    const shareFile = async (name: string) => {
+      await page.setInputFiles('#file-input', {
+        name,
+        mimeType: 'application/octet-stream',
+        buffer: Buffer.from(randomBytes(64 * 1024)),
+      });
+      const link = page.locator('#share-link');
+      await expect.poll(() => link.inputValue(), { timeout: 30_000 }).toMatch(/#[0-9a-f]{64}$/);
+      return link;
+    };
+    const link = await shareFile('one.bin');
+    expect((await link.inputValue()).startsWith(`${offered[0]}/#`)).toBe(true);
+    const picker = page.locator('#share-origin');
+    expect(await picker.isVisible()).toBe(true);
+    expect(await picker.locator('option').allTextContents()).toEqual(offered);
+    await picker.selectOption(offered[1]!);
+    await expect.poll(() => link.inputValue()).toMatch(new RegExp(`^http://127\\.0\\.0\\.2:${port}/#[0-9a-f]{64}$`));
+
+    // The pick is remembered in this browser.
+    await page.reload();
+    const again = await shareFile('two.bin');
+    expect((await again.inputValue()).startsWith(`${offered[1]}/#`)).toBe(true);
+
+    // With an empty list, localhost stays and there is nothing to pick.
+    await page.unroute('**/api/addresses');
+    await page.route('**/api/addresses', (route) => route.fulfill({ json: { origins: [] } }));
+    await page.reload();
+    const own = await shareFile('three.bin');
+    expect((await own.inputValue()).startsWith(local)).toBe(true);
+    expect(await picker.isVisible()).toBe(false);
+    await page.context().close();
+  });
+});

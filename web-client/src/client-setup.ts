@@ -1,0 +1,121 @@
+/**
+ * The page's one RingswarmClient: created once, after asking the server for STUN/TURN
+ * servers, with its TURN credentials renewed and its panels refreshed on timers that
+ * destroy() clears. It also owns `window.ringswarm`, the debug handle that tests and
+ * benchmarks read: it is written here and nowhere else.
+ */
+import { ErrorCode, RingswarmClient, RingswarmError, randomBytes, type Swarm, toHex } from '@ringswarm/shared';
+import { STATS_INTERVAL_MS } from './download-view.js';
+import { type IceConfig, loadIceServers } from './ice.js';
+import type { StorageKind } from './storage.js';
+
+/** What the page exposes for debugging from the console, and for tests and benchmarks. */
+export interface PageHandle {
+  client: RingswarmClient;
+  /** The download this page opened, once it has started. */
+  download?: DownloadHandle;
+}
+
+export interface DownloadHandle {
+  infoHash: string;
+  swarm: Swarm;
+  /** Where pieces are kept: OPFS, IndexedDB where the page has no OPFS (plain HTTP), or memory. */
+  storage: StorageKind;
+  /** Pieces found in this browser and verified again before the download started. */
+  resumedPieces: number;
+  resumedBytes: number;
+}
+
+declare global {
+  interface Window {
+    ringswarm?: PageHandle;
+  }
+}
+
+export interface ClientSetupHooks {
+  /** The server's STUN/TURN answer, once, before the client starts. */
+  onIce(ice: IceConfig): void;
+  /** The tracker connection dropped (the client reconnects by itself). */
+  onDisconnect(): void;
+  /** ICE found no way to a swarm peer (`ERR_NO_ROUTE`). */
+  onNoRoute(): void;
+  /** Every {@link STATS_INTERVAL_MS} while the client lives: refresh the panels. */
+  onTick(client: RingswarmClient): void;
+}
+
+export class ClientSetup {
+  readonly #hooks: ClientSetupHooks;
+  #promise: Promise<RingswarmClient> | null = null;
+  #client: RingswarmClient | null = null;
+  #download: DownloadHandle | undefined;
+  #tick: ReturnType<typeof setInterval> | undefined;
+  #renew: ReturnType<typeof setTimeout> | undefined;
+  #destroyed = false;
+
+  constructor(hooks: ClientSetupHooks) {
+    this.#hooks = hooks;
+  }
+
+  /** The client once it exists, else null. */
+  get current(): RingswarmClient | null {
+    return this.#client;
+  }
+
+  /** The download this page opened, if any. */
+  get download(): DownloadHandle | undefined {
+    return this.#download;
+  }
+
+  /** Creates the client on first call; later calls get the same one. */
+  get(): Promise<RingswarmClient> {
+    this.#promise ??= this.#create();
+    return this.#promise;
+  }
+
+  /** Records the page's download in the debug handle. */
+  setDownload(download: DownloadHandle): void {
+    this.#download = download;
+    this.#publish();
+  }
+
+  async #create(): Promise<RingswarmClient> {
+    const peerId = toHex(randomBytes(20));
+    const ice = await loadIceServers(peerId);
+    if (this.#destroyed) throw new Error('page closing');
+    this.#hooks.onIce(ice);
+    const c = new RingswarmClient({ trackerUrl: window.location.origin, peerId, iceServers: ice.iceServers });
+    this.#client = c;
+    this.#publish();
+    c.on('warning', (err) => {
+      console.warn('ringswarm:', err.message);
+      if (err instanceof RingswarmError && err.code === ErrorCode.NO_ROUTE) this.#hooks.onNoRoute();
+    });
+    // TURN credentials expire: fetch fresh ones at half their lifetime, for new connections.
+    if (ice.ttl > 0) {
+      const renew = async () => {
+        const fresh = await loadIceServers(peerId);
+        if (this.#destroyed) return;
+        if (fresh.reason === 'ok') c.setIceServers(fresh.iceServers);
+        this.#renew = setTimeout(() => void renew(), (fresh.ttl > 0 ? fresh.ttl : ice.ttl) * 500);
+      };
+      this.#renew = setTimeout(() => void renew(), ice.ttl * 500);
+    }
+    c.tracker.on('disconnect', () => this.#hooks.onDisconnect());
+    this.#tick = setInterval(() => this.#hooks.onTick(c), STATS_INTERVAL_MS);
+    return c;
+  }
+
+  #publish(): void {
+    if (!this.#client) return;
+    window.ringswarm = this.#download ? { client: this.#client, download: this.#download } : { client: this.#client };
+  }
+
+  /** Stops the timers and the client. Idempotent. */
+  destroy(): void {
+    if (this.#destroyed) return;
+    this.#destroyed = true;
+    clearInterval(this.#tick);
+    clearTimeout(this.#renew);
+    this.#client?.destroy();
+  }
+}
