@@ -4,10 +4,14 @@
  * a pipe, so an executablePath that runs Chromium under `ip netns exec` puts the browser in
  * the namespace while this test stays outside. Needs root; skipped (and says why) without.
  *
- *   across NATs: page A in LAN A, page B in LAN B, both behind MASQUERADE routers,
- *                STUN only: the pair is srflx/prflx <-> srflx/prflx, no relay, no host
+ *   across NATs: page A in LAN A, page B in LAN B, both behind MASQUERADE routers, the
+ *                tracker's built-in STUN the only ICE server (no coturn): the pair is
+ *                srflx/prflx <-> srflx/prflx, badge "direct across NAT"
  *   same LAN:    page A and page B on two machines of LAN A: host <-> host (mDNS names,
- *                resolved on the LAN, as Chromium hides host addresses)
+ *                resolved on the LAN, as Chromium hides host addresses), badge "same network"
+ *
+ * Both pages are plain HTTP on the tracker's public address, as on a second machine.
+ * Screenshots of all four pages go to test/artifacts/.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -17,7 +21,6 @@ import { fileURLToPath } from 'node:url';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CHROMIUM_ARGS, findChromium } from '../helpers/chromium.js';
-import { startCoturn } from '../helpers/coturn.js';
 import {
   NatLab,
   netnsUnavailable,
@@ -33,7 +36,7 @@ const FILE_BYTES = 2 * 1024 * 1024;
 const ARTIFACTS = fileURLToPath(new URL('../artifacts/', import.meta.url));
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
-const unavailable = netnsUnavailable();
+const unavailable = netnsUnavailable({ coturn: false });
 if (unavailable) console.warn(`NAT browser tests skipped: ${unavailable}`);
 
 interface Side {
@@ -68,8 +71,8 @@ describe.skipIf(unavailable !== null)(
       dir = await mkdtemp(join(tmpdir(), 'ringswarm-nat-browser-'));
       await mkdir(ARTIFACTS, { recursive: true });
       lab = NatLab.create({ secondPeerA: true });
-      const stun = await startCoturn(lab, lab.pub, PUBLIC_IP, dir);
-      server = await startServerProcess(['--host', PUBLIC_IP, '--stun-url', stun.stunUrl], (command, args) =>
+      // The tracker's built-in STUN responder is the only ICE server: no coturn.
+      server = await startServerProcess(['--host', PUBLIC_IP, '--stun-port', '3478'], (command, args) =>
         lab.spawn(lab.pub, command, args),
       );
     });
@@ -90,9 +93,9 @@ describe.skipIf(unavailable !== null)(
       const executablePath = lab.wrapper(ns, findChromium(), dir, `chromium-${name}`);
       const browser = await chromium.launch({
         executablePath,
-        // The page is served on plain HTTP from a non-localhost address; WebCrypto and OPFS
-        // need a secure context, which this flag grants to the tracker's origin only.
-        args: [...CHROMIUM_ARGS, `--unsafely-treat-insecure-origin-as-secure=${server.url}`],
+        // No flag makes the tracker's origin secure: like a second machine, the page is plain
+        // HTTP on a non-localhost address and takes its fallbacks (hash-wasm, IndexedDB).
+        args: CHROMIUM_ARGS,
         headless: true,
       });
       browsers.push(browser);
@@ -118,6 +121,7 @@ describe.skipIf(unavailable !== null)(
       const ms = Date.now() - started;
       const [download] = await Promise.all([b.waitForEvent('download'), save.click()]);
       const saved = await readFile((await download.path())!);
+      expect(await b.evaluate(() => window.isSecureContext)).toBe(false);
       // How B's bytes came: the candidate pair its RTCPeerConnection selected (getStats()).
       const reported = await b.evaluate(async () => {
         const handle = (window as unknown as { ringswarm?: DownloadHandle }).ringswarm;
@@ -131,12 +135,25 @@ describe.skipIf(unavailable !== null)(
       return { saved, pair: local && remote ? { local, remote } : null };
     }
 
+    /** Page B's badges: the transfer-wide one (#connection-badge) and its one peer row's. */
+    async function expectBadge(b: Page, badge: string, label: string): Promise<void> {
+      const overall = b.locator('#connection-badge');
+      await expect.poll(() => overall.getAttribute('data-badge'), { timeout: 10_000 }).toBe(badge);
+      expect(await overall.textContent()).toBe(label);
+      const rows = b.locator('[data-peer] [data-badge]');
+      expect(await rows.count()).toBe(1);
+      expect(await rows.first().getAttribute('data-badge')).toBe(badge);
+    }
+
     async function screenshots(scenario: string, a: Page, b: Page): Promise<void> {
       await a.screenshot({ path: join(ARTIFACTS, `nat-browser-${scenario}-a.png`), fullPage: true });
       await b.screenshot({ path: join(ARTIFACTS, `nat-browser-${scenario}-b.png`), fullPage: true });
     }
 
-    it('across two MASQUERADE NATs with STUN only: srflx <-> srflx, bytes identical, direct', async () => {
+    it('across two MASQUERADE NATs with the built-in STUN only: srflx <-> srflx, direct across NAT', async () => {
+      // The only ICE server the tracker offers a page in a LAN is its own STUN responder.
+      const ice = await lab.fetchJson(lab.lanB, `${server.url}/api/ice`);
+      expect(ice).toMatchObject({ iceServers: [{ urls: [`stun:${PUBLIC_IP}:3478`] }] });
       const [a, b] = await Promise.all([pageIn(lab.lanA, 'a'), pageIn(lab.lanB, 'b')]);
       const data = new Uint8Array(randomBytes(FILE_BYTES));
       const { saved, pair } = await shareAndDownload(a, b, 'across-nat.bin', data);
@@ -147,10 +164,11 @@ describe.skipIf(unavailable !== null)(
       expect(['srflx', 'prflx']).toContain(pair?.remote.type);
       expect(pair?.local.address).toBe(ROUTER_B_IP);
       expect(pair?.remote.address).toBe(ROUTER_A_IP);
+      await expectBadge(b, 'direct-nat', 'direct across NAT');
       await screenshots('across-nat', a, b);
     }, 90_000);
 
-    it('two machines on the same LAN: host <-> host, bytes identical', async () => {
+    it('two machines on the same LAN: host <-> host, same network', async () => {
       const [a, b] = await Promise.all([pageIn(lab.lanA, 'a'), pageIn(lab.lanA2, 'a2')]);
       const data = new Uint8Array(randomBytes(FILE_BYTES));
       const { saved, pair } = await shareAndDownload(a, b, 'same-lan.bin', data);
@@ -162,6 +180,7 @@ describe.skipIf(unavailable !== null)(
       // does not, they must be the two LAN machines.
       expect(['', PEER_A2_IP]).toContain(pair?.local.address);
       expect(['', PEER_A_IP]).toContain(pair?.remote.address);
+      await expectBadge(b, 'same-network', 'same network');
       await screenshots('same-lan', a, b);
     }, 90_000);
   },

@@ -34,6 +34,8 @@ const SEED_TIMEOUT_MS = 30_000;
 const GET_TIMEOUT_MS = 60_000;
 /** How long the ICE probe may take in a namespace. */
 const GATHER_TIMEOUT_MS = 15_000;
+/** The tracker's built-in STUN responder (UDP), as `npm start` has it. */
+const STUN_PORT = 3478;
 
 const GATHER = fileURLToPath(new URL('./gather.js', import.meta.url));
 
@@ -223,10 +225,9 @@ async function runScenario(s: Scenario, dir: string, file: Uint8Array, filePath:
     run.lab = lab;
     let iceArgs: string[] = [];
     if (s.ice === 'builtin-stun') {
-      // Until the tracker answers STUN itself, coturn stands in as the STUN server.
-      const stun = await startCoturn(lab, lab.pub, PUBLIC_IP, dir);
-      iceArgs = ['--stun-url', stun.stunUrl];
+      iceArgs = ['--stun-port', String(STUN_PORT)];
     } else if (s.ice === 'coturn-turn') {
+      // coturn holds UDP 3478 on the public address; the tracker's own STUN stays off.
       const turn = await startCoturn(lab, lab.pub, PUBLIC_IP, dir);
       iceArgs = ['--turn-url', turn.turnUrl, '--turn-secret', turn.secret];
     }
