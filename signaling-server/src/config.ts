@@ -4,6 +4,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { DEFAULT_STUN_PORT } from './stun/responder.js';
 
 export interface ServerConfig {
   /** TCP port; 0 picks a free one. Default 8080. */
@@ -50,6 +51,13 @@ export interface ServerConfig {
   turnSecret: string | undefined;
   /** Seconds a TURN credential stays valid. Default 86,400 (one day). */
   turnTtlS: number;
+  /**
+   * UDP port of the built-in STUN server; 0 turns it off. While it runs, /api/ice hands out
+   * `stun:<the host the page used>:<port>` before the configured STUN servers. Default 3478
+   * from the command line; {@link startServer} called from code runs without STUN unless
+   * given a port, so an embedded server never takes a well-known port unasked.
+   */
+  stunPort: number;
 }
 
 export const DEFAULT_STATIC_DIR = fileURLToPath(new URL('../../web-client/dist', import.meta.url));
@@ -74,6 +82,7 @@ export const DEFAULTS: ServerConfig = {
   turnUrls: [],
   turnSecret: undefined,
   turnTtlS: 86_400,
+  stunPort: DEFAULT_STUN_PORT,
 };
 
 type NumericKey = { [K in keyof ServerConfig]: ServerConfig[K] extends number ? K : never }[keyof ServerConfig];
@@ -160,6 +169,14 @@ const NUMERIC: { key: NumericKey; flag: string; env: string; min: number; max: n
     min: 1,
     max: 1_000_000,
     help: 'refused events in a row before disconnect',
+  },
+  {
+    key: 'stunPort',
+    flag: 'stun-port',
+    env: 'STUN_PORT',
+    min: 0,
+    max: 65_535,
+    help: 'UDP port of the built-in STUN server (0 = off)',
   },
   {
     key: 'turnTtlS',

@@ -6,6 +6,7 @@
  * and a leaked credential stops working at its expiry.
  */
 import { createHmac, randomBytes } from 'node:crypto';
+import { isIPv4, isIPv6 } from 'node:net';
 
 /** One entry of RTCConfiguration.iceServers, as JSON. */
 export interface IceServerJson {
@@ -46,9 +47,37 @@ export function credentialLabel(peer: string | null): string {
   return peer !== null && /^[0-9a-f]{40}$/.test(peer) ? peer : randomBytes(8).toString('hex');
 }
 
-/** The ICE servers for one request, with fresh TURN credentials. */
-export function iceAnswer(settings: IceSettings, label: string, nowMs: number): IceAnswer {
+/** A DNS name: dot-separated labels of letters, digits and inner hyphens (RFC 1123). */
+const DNS_NAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*\.?$/;
+
+/**
+ * The host part of an HTTP Host header, ready for a URL (IPv6 in brackets), or undefined
+ * when the header is missing or is not a plain host name, IPv4 or bracketed IPv6 address
+ * with an optional port. It comes from the client, so it is checked, never trusted.
+ */
+export function hostFromHeader(header: string | undefined): string | undefined {
+  if (header === undefined) return undefined;
+  const bracketed = /^\[([0-9a-fA-F:.]+)\](?::\d{1,5})?$/.exec(header);
+  if (bracketed)
+    return bracketed[1] !== undefined && isIPv6(bracketed[1]) ? `[${bracketed[1].toLowerCase()}]` : undefined;
+  const plain = /^([^:]+)(?::\d{1,5})?$/.exec(header)?.[1]?.toLowerCase();
+  if (plain === undefined) return undefined;
+  return isIPv4(plain) || DNS_NAME.test(plain) ? plain : undefined;
+}
+
+/** The built-in STUN server as the page reached this server: `stun:<host>:<port>`. */
+export function builtInStunUrl(hostHeader: string | undefined, stunPort: number): string | undefined {
+  const host = hostFromHeader(hostHeader);
+  return host === undefined ? undefined : `stun:${host}:${stunPort}`;
+}
+
+/**
+ * The ICE servers for one request, with fresh TURN credentials. `builtInStun` (the
+ * server's own STUN responder, see {@link builtInStunUrl}) comes first.
+ */
+export function iceAnswer(settings: IceSettings, label: string, nowMs: number, builtInStun?: string): IceAnswer {
   const iceServers: IceServerJson[] = [];
+  if (builtInStun !== undefined) iceServers.push({ urls: [builtInStun] });
   if (settings.stunUrls.length > 0) iceServers.push({ urls: [...settings.stunUrls] });
   if (settings.turnUrls.length > 0 && settings.turnSecret !== undefined) {
     const expires = Math.floor(nowMs / 1000) + settings.turnTtlS;

@@ -6,5 +6,7 @@ export * from './redis-registry.js';
 export * from './ring-members.js';
 export * from './run.js';
 export * from './server.js';
+export * from './stun/message.js';
+export * from './stun/responder.js';
 export * from './swarm-registry.js';
 export * from './traffic.js';

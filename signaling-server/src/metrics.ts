@@ -5,6 +5,7 @@
  */
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { RingMembers } from './ring-members.js';
+import type { StunCounter } from './stun/responder.js';
 import type { InstanceInfo, SwarmRegistry } from './swarm-registry.js';
 import type { TrafficCounter } from './traffic.js';
 
@@ -12,6 +13,8 @@ export interface MetricsSources {
   registry: SwarmRegistry;
   ring: RingMembers;
   traffic: TrafficCounter;
+  /** The built-in STUN server's counts (empty while it is off). */
+  stun: StunCounter;
   /** Connections to this instance. */
   connections: () => number;
   /** Every live instance of the cluster (just this one without Redis). */
@@ -74,5 +77,17 @@ export function createMetrics(src: MetricsSources): Registry {
     in: src.traffic.transportIn,
     out: src.traffic.transportOut,
   }));
+  counter(
+    'ringswarm_stun_requests_total',
+    'STUN Binding requests answered, by address family',
+    'family',
+    () => src.stun.requests,
+  );
+  counter(
+    'ringswarm_stun_malformed_total',
+    'UDP datagrams on the STUN port dropped as not a Binding request, by reason',
+    'reason',
+    () => src.stun.malformed,
+  );
   return registers[0]!;
 }

@@ -18,6 +18,11 @@ export async function runServer(argv: string[], env: NodeJS.ProcessEnv, program 
   }
   const server = await startServer(config);
   process.stdout.write(`ringswarm listening on ${server.url}\n`);
+  if (server.stunPort !== undefined) {
+    process.stdout.write(
+      `STUN on UDP port ${server.stunPort}: peers get stun:<the host they opened>:${server.stunPort}\n`,
+    );
+  }
   const stop = (signal: string) => {
     process.stdout.write(`ringswarm: ${signal}, shutting down\n`);
     server.close().then(() => process.exit(0));

@@ -12,10 +12,11 @@ import { type Logger, pino } from 'pino';
 import { Server } from 'socket.io';
 import { type Cluster, startCluster } from './cluster.js';
 import { DEFAULTS, type ServerConfig } from './config.js';
-import { credentialLabel, iceAnswer } from './ice.js';
+import { builtInStunUrl, credentialLabel, iceAnswer } from './ice.js';
 import { createMetrics } from './metrics.js';
 import { RingMembers } from './ring-members.js';
 import { staticFiles } from './static-files.js';
+import { StunCounter, StunResponder } from './stun/responder.js';
 import { type InstanceInfo, MemorySwarmRegistry, type SwarmRegistry } from './swarm-registry.js';
 import { attachTracker, INSTANCE_TTL_MS, type Tracker, type TrackerServer } from './tracker.js';
 import { TrafficCounter } from './traffic.js';
@@ -32,6 +33,11 @@ export interface StartOptions {
   random?: () => number;
   /** Clock in milliseconds for TTLs and rate limits; default Date.now. */
   now?: () => number;
+  /**
+   * Runs the built-in STUN server on a UDP port the system picks, whatever `stunPort` says
+   * (tests: parallel servers never fight over one port). {@link RunningServer.stunPort} tells which.
+   */
+  stunAnyPort?: boolean;
 }
 
 export interface RunningServer {
@@ -45,6 +51,10 @@ export interface RunningServer {
   readonly registry: SwarmRegistry;
   readonly ring: RingMembers;
   readonly traffic: TrafficCounter;
+  /** UDP port of the built-in STUN server; undefined when it is off. */
+  readonly stunPort: number | undefined;
+  /** STUN requests answered and datagrams dropped (zero when STUN is off). */
+  readonly stun: StunCounter;
   /** Stops accepting, closes every socket, resolves when the port is free. Idempotent. */
   close(): Promise<void>;
 }
@@ -58,21 +68,33 @@ export async function startServer(
   overrides: Partial<ServerConfig> = {},
   options: StartOptions = {},
 ): Promise<RunningServer> {
-  const config: ServerConfig = { ...DEFAULTS, ...overrides };
+  // From code, STUN is off unless asked for (see ServerConfig.stunPort).
+  const config: ServerConfig = { ...DEFAULTS, stunPort: 0, ...overrides };
   const logger = options.logger ?? pino({ level: config.logLevel });
   const random = options.random ?? Math.random;
   const now = options.now ?? Date.now;
   const instanceId = randomBytes(8).toString('hex');
-  const cluster: Cluster | undefined = config.redisUrl
-    ? await startCluster({
-        url: config.redisUrl,
-        instanceId,
-        peerTtlMs: config.peerTtlS * 1000,
-        instanceTtlMs: INSTANCE_TTL_MS,
-        logger,
-        random,
-      })
-    : undefined;
+  const stunPort = options.stunAnyPort ? 0 : config.stunPort;
+  const stun =
+    options.stunAnyPort || config.stunPort > 0
+      ? await StunResponder.listen({ port: stunPort, host: config.host, logger })
+      : undefined;
+  let cluster: Cluster | undefined;
+  try {
+    cluster = config.redisUrl
+      ? await startCluster({
+          url: config.redisUrl,
+          instanceId,
+          peerTtlMs: config.peerTtlS * 1000,
+          instanceTtlMs: INSTANCE_TTL_MS,
+          logger,
+          random,
+        })
+      : undefined;
+  } catch (err) {
+    await stun?.close();
+    throw err;
+  }
   const registry: SwarmRegistry = cluster?.registry ?? new MemorySwarmRegistry();
   const ring = new RingMembers();
   const traffic = new TrafficCounter();
@@ -94,7 +116,8 @@ export async function startServer(
     const own: InstanceInfo = { id: instanceId, connections: connections(), ringMembers: ring.size };
     return [own, ...(await registry.instances()).filter((i) => i.id !== instanceId)];
   };
-  const metrics = createMetrics({ registry, ring, traffic, connections, instances });
+  const stunCounter = stun?.counter ?? new StunCounter();
+  const metrics = createMetrics({ registry, ring, traffic, stun: stunCounter, connections, instances });
   const mode = cluster ? 'redis' : 'memory';
 
   const stats = async () => {
@@ -137,7 +160,8 @@ export async function startServer(
     }
     if (path === '/api/ice') {
       const label = credentialLabel(new URLSearchParams(query ?? '').get('peer'));
-      return json(res, 200, iceAnswer(config, label, now()));
+      const own = stun && builtInStunUrl(req.headers.host, stun.port);
+      return json(res, 200, iceAnswer(config, label, now(), own));
     }
     if (path === '/metrics') {
       metrics.metrics().then(
@@ -176,6 +200,7 @@ export async function startServer(
     const fail = (err: Error) => {
       tracker?.destroy();
       void cluster?.close();
+      void stun?.close();
       reject(err);
     };
     http.once('error', fail);
@@ -197,6 +222,8 @@ export async function startServer(
     registry,
     ring,
     traffic,
+    stunPort: stun?.port,
+    stun: stunCounter,
     close() {
       closing ??= new Promise<void>((resolve) => {
         tracker?.destroy();
@@ -207,7 +234,7 @@ export async function startServer(
       }).then(async () => {
         // Let the disconnect handlers' releases reach Redis before its connections close.
         await tracker?.settled();
-        await cluster?.close();
+        await Promise.all([cluster?.close(), stun?.close()]);
       });
       return closing;
     },

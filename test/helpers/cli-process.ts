@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { repoPath } from './repo-path.js';
 
-const CLI = fileURLToPath(new URL('../../cli/dist/main.js', import.meta.url));
+const CLI = repoPath('cli/dist/main.js');
 
 export interface CliEvent {
   event: string;

@@ -3,35 +3,43 @@
  *
  *   LAN A 192.0.2.0/24           public 203.0.113.0/24            LAN B 198.51.100.0/24
  *   [peer a .2] -- [router a] ==(.10)== [bridge .1: tracker, coturn] ==(.20)== [router b] -- [peer b .2]
- *                   NAT (MASQUERADE)                 |                      NAT (MASQUERADE)
+ *  ([peer a2 .3])   NAT (MASQUERADE)                 |                      NAT (MASQUERADE)
  *                                        default route to nowhere
  *
  * Each router masquerades its LAN behind its public address and lets in only replies to
  * what went out (conntrack), as a home router does. With `randomFully` a router picks a new
  * random public port for every destination: a symmetric NAT, which hole punching cannot cross.
  * Routers know only the public segment, so the two LANs cannot reach each other directly.
+ * With `secondPeerA` a second machine (a2) joins LAN A, on the same switch as peer a.
  * Only documentation address ranges are used; namespace names carry the test's pid.
  */
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { chmodSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 export const PUBLIC_IP = '203.0.113.1';
 export const ROUTER_A_IP = '203.0.113.10';
 export const ROUTER_B_IP = '203.0.113.20';
 export const PEER_A_IP = '192.0.2.2';
 export const PEER_B_IP = '198.51.100.2';
+/** The second machine on LAN A (`secondPeerA`). */
+export const PEER_A2_IP = '192.0.2.3';
 
 /** Prefix of every namespace these tests create: `<prefix><pid>-<n>-<role>`. */
 const PREFIX = 'rsnat';
 
-/** Why the namespace tests cannot run here, or null when they can. */
-export function netnsUnavailable(): string | null {
+/**
+ * Why the namespace tests cannot run here, or null when they can. `coturn: false` for a
+ * test that needs no TURN server (default true).
+ */
+export function netnsUnavailable(needs: { coturn?: boolean } = {}): string | null {
   if (process.getuid?.() !== 0) {
     return 'needs root (network namespaces, veth pairs, iptables); run as root, as CI does';
   }
   const missing = [
     ['ip', ['-V'], 'iproute2'],
     ['iptables', ['-V'], 'iptables'],
-    ['turnserver', ['--version'], 'coturn'],
+    ...(needs.coturn === false ? [] : [['turnserver', ['--version'], 'coturn']]),
   ].flatMap(([bin, args, pkg]) => {
     const probe = spawnSync(bin as string, args as string[], { stdio: 'ignore' });
     return probe.error ? [`${bin} (apt-get install ${pkg})`] : [];
@@ -93,8 +101,12 @@ const liveLabs = new Set<NatLab>();
 let exitHookInstalled = false;
 
 export interface NatLabOptions {
-  /** Router B maps every destination to a new random port (MASQUERADE --random-fully). */
+  /** Router A maps every destination to a new random port (MASQUERADE --random-fully). Default false. */
+  randomFullyA?: boolean;
+  /** Router B maps every destination to a new random port (MASQUERADE --random-fully). Default false. */
   randomFullyB?: boolean;
+  /** A second machine on LAN A ({@link NatLab.lanA2}, {@link PEER_A2_IP}). Default false. */
+  secondPeerA?: boolean;
 }
 
 export class NatLab {
@@ -103,10 +115,15 @@ export class NatLab {
   readonly routerB: string;
   readonly lanA: string;
   readonly lanB: string;
+  /** The second machine on LAN A; its namespace exists only with `secondPeerA`. */
+  readonly lanA2: string;
+  readonly #secondPeerA: boolean;
   readonly #children = new Set<ChildProcess>();
   #destroyed = false;
 
-  private constructor(id: string) {
+  private constructor(id: string, secondPeerA: boolean) {
+    this.#secondPeerA = secondPeerA;
+    this.lanA2 = `${id}-a2`;
     this.pub = `${id}-pub`;
     this.routerA = `${id}-ra`;
     this.routerB = `${id}-rb`;
@@ -115,13 +132,13 @@ export class NatLab {
   }
 
   get namespaces(): string[] {
-    return [this.lanA, this.lanB, this.routerA, this.routerB, this.pub];
+    return [this.lanA, ...(this.#secondPeerA ? [this.lanA2] : []), this.lanB, this.routerA, this.routerB, this.pub];
   }
 
   /** Builds the namespaces, links, addresses, routes and NAT rules. */
   static create(options: NatLabOptions = {}): NatLab {
     sweepStale();
-    const lab = new NatLab(`${PREFIX}${process.pid}-${++labCount}`);
+    const lab = new NatLab(`${PREFIX}${process.pid}-${++labCount}`, options.secondPeerA === true);
     liveLabs.add(lab);
     if (!exitHookInstalled) {
       exitHookInstalled = true;
@@ -158,10 +175,17 @@ export class NatLab {
     ip('-n', this.pub, 'link', 'set', 'upstream', 'up');
     ip('-n', this.pub, 'route', 'add', 'default', 'dev', 'upstream');
     const sides = [
-      { router: this.routerA, lan: this.lanA, wan: ROUTER_A_IP, net: '192.0.2', tag: 'a', random: false },
+      {
+        router: this.routerA,
+        hosts: [this.lanA, ...(this.#secondPeerA ? [this.lanA2] : [])],
+        wan: ROUTER_A_IP,
+        net: '192.0.2',
+        tag: 'a',
+        random: options.randomFullyA === true,
+      },
       {
         router: this.routerB,
-        lan: this.lanB,
+        hosts: [this.lanB],
         wan: ROUTER_B_IP,
         net: '198.51.100',
         tag: 'b',
@@ -175,13 +199,19 @@ export class NatLab {
       ip('-n', this.pub, 'link', 'set', `to-${s.tag}`, 'up');
       ip('-n', s.router, 'addr', 'add', `${s.wan}/24`, 'dev', 'wan');
       ip('-n', s.router, 'link', 'set', 'wan', 'up');
-      // router LAN <-> peer
-      ip('link', 'add', 'lan', 'netns', s.router, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', s.lan);
+      // router LAN: a switch (bridge) with the router at .1 and the machines at .2, .3
+      ip('-n', s.router, 'link', 'add', 'lan', 'type', 'bridge');
       ip('-n', s.router, 'addr', 'add', `${s.net}.1/24`, 'dev', 'lan');
       ip('-n', s.router, 'link', 'set', 'lan', 'up');
-      ip('-n', s.lan, 'addr', 'add', `${s.net}.2/24`, 'dev', 'eth0');
-      ip('-n', s.lan, 'link', 'set', 'eth0', 'up');
-      ip('-n', s.lan, 'route', 'add', 'default', 'via', `${s.net}.1`);
+      s.hosts.forEach((host, i) => {
+        const port = `port${i}`;
+        ip('link', 'add', port, 'netns', s.router, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', host);
+        ip('-n', s.router, 'link', 'set', port, 'master', 'lan');
+        ip('-n', s.router, 'link', 'set', port, 'up');
+        ip('-n', host, 'addr', 'add', `${s.net}.${i + 2}/24`, 'dev', 'eth0');
+        ip('-n', host, 'link', 'set', 'eth0', 'up');
+        ip('-n', host, 'route', 'add', 'default', 'via', `${s.net}.1`);
+      });
       // NAT: masquerade outbound, let in only replies.
       // /proc/sys/net shows the namespace of the writer (no need for procps' sysctl).
       inNs(s.router, 'sh', '-c', 'echo 1 > /proc/sys/net/ipv4/ip_forward');
@@ -208,6 +238,22 @@ export class NatLab {
     this.#children.add(child);
     child.once('exit', () => this.#children.delete(child));
     return child;
+  }
+
+  /**
+   * Writes an executable `<dir>/<name>` that runs `binary` with its arguments inside `ns`.
+   * A browser driven over a pipe (Playwright's `executablePath`) then lives in the
+   * namespace while the process driving it stays outside; `ip netns exec` execs in place,
+   * so the pipe's file descriptors are inherited. The browser is not a child of the lab:
+   * {@link destroy} ends it anyway, as every process left in a lab namespace.
+   */
+  wrapper(ns: string, binary: string, dir: string, name = `in-${ns}`): string {
+    if (!this.namespaces.includes(ns)) throw new Error(`${ns} is not a namespace of this lab`);
+    if (binary.includes("'")) throw new Error(`cannot quote ${binary} for sh`);
+    const path = join(dir, name);
+    writeFileSync(path, `#!/bin/sh\nexec ip netns exec '${ns}' '${binary}' "$@"\n`);
+    chmodSync(path, 0o755);
+    return path;
   }
 
   /** Runs a command inside a namespace to completion; rejects on a non-zero exit. */

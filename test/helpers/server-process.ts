@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { repoPath } from './repo-path.js';
 
-const MAIN = fileURLToPath(new URL('../../signaling-server/dist/main.js', import.meta.url));
+const MAIN = repoPath('signaling-server/dist/main.js');
 
 export interface ServerProcess {
   url: string;
@@ -15,9 +15,13 @@ export type Spawner = (command: string, args: string[]) => ChildProcess;
 
 const spawnPiped: Spawner = (command, args) => spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
 
-/** Runs the built server as `npm start` does, on a free port, and waits for its URL. */
+/**
+ * Runs the built server as `npm start` does, on a free port, and waits for its URL. The
+ * built-in STUN server is off (several test servers would fight over UDP 3478) unless
+ * `args` gives a `--stun-port`.
+ */
 export function startServerProcess(args: string[] = [], spawner: Spawner = spawnPiped): Promise<ServerProcess> {
-  const child = spawner(process.execPath, [MAIN, '--port', '0', '--log-level', 'warn', ...args]);
+  const child = spawner(process.execPath, [MAIN, '--port', '0', '--stun-port', '0', '--log-level', 'warn', ...args]);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return new Promise((resolve, reject) => {
     let out = '';
@@ -33,7 +37,7 @@ export function startServerProcess(args: string[] = [], spawner: Spawner = spawn
     child.once('exit', (code) => reject(new Error(`server exited with ${code} before listening: ${out}${err}`)));
     child.stdout?.on('data', (chunk: Buffer) => {
       out += chunk.toString();
-      const match = /listening on (http:\/\/\S+)/.exec(out);
+      const match = /listening on (https?:\/\/\S+)/.exec(out);
       if (!match?.[1]) return;
       clearTimeout(timer);
       resolve({

@@ -17,6 +17,13 @@ describe('server configuration', () => {
     });
   });
 
+  it('runs the built-in STUN server on UDP 3478 unless told otherwise; 0 turns it off', () => {
+    expect(loadConfig([], {}).stunPort).toBe(3478);
+    expect(loadConfig([], { STUN_PORT: '0' }).stunPort).toBe(0);
+    expect(loadConfig(['--stun-port', '3479'], { STUN_PORT: '0' }).stunPort).toBe(3479);
+    expect(() => loadConfig(['--stun-port', '65536'], {})).toThrow(/stun-port must be an integer/);
+  });
+
   it('rejects bad values and unknown flags with a ConfigError', () => {
     for (const argv of [['--port', '-1'], ['--port', '70000'], ['--port', '8o'], ['--log-level', 'loud'], ['--nope']]) {
       expect(() => loadConfig(argv, {})).toThrow(ConfigError);
