@@ -14,6 +14,7 @@ import { DhtStore } from '../ring/dht-store.js';
 import { RingSpace } from '../ring/id.js';
 import { decodeRingMessage, encodeRingMessage, type RingMessage } from '../ring/messages.js';
 import { RingNode } from '../ring/ring-node.js';
+import { jitterMs } from '../util/backoff.js';
 import type { Clock } from '../util/clock.js';
 import { Emitter } from '../util/emitter.js';
 import { decodeRingFrame, encodeRingFrame, nextHop, OverlayFrameType } from './overlay-wire.js';
@@ -225,10 +226,7 @@ export class Overlay extends Emitter<OverlayEvents> implements RingPosition {
     if (this.#destroyed) return;
     this.emit('warning', new Error(`ring join: ${error.message}`));
     const delay = Math.min(OVERLAY_JOIN_RETRY_MS * 2 ** this.#joinAttempts++, OVERLAY_JOIN_RETRY_MAX_MS);
-    this.#joinTimer = this.#deps.clock.setTimeout(
-      () => void this.#tryJoin(),
-      delay * (0.75 + 0.5 * this.#deps.random()),
-    );
+    this.#joinTimer = this.#deps.clock.setTimeout(() => void this.#tryJoin(), jitterMs(delay, 0.25, this.#deps.random));
   }
 
   /** True when the peer is one of this node's ring pointers (its link is worth keeping). */

@@ -7,6 +7,7 @@
  */
 
 import { ErrorCode, RingswarmError } from '../protocol/errors.js';
+import { SWARM_HANDSHAKE } from '../protocol/frames.js';
 import { fromHex, toHex } from '../util/bytes.js';
 import { MAX_MANIFEST_BYTES, type Manifest, pieceCount, pieceSize } from './manifest.js';
 
@@ -20,7 +21,7 @@ export const METADATA_CHUNK_LENGTH = 16 * 1024;
 export const MAX_METADATA_CHUNKS = Math.ceil(MAX_MANIFEST_BYTES / METADATA_CHUNK_LENGTH);
 
 export const MessageType = {
-  HANDSHAKE: 0x10,
+  HANDSHAKE: SWARM_HANDSHAKE.type,
   BITFIELD: 0x11,
   HAVE: 0x12,
   INTERESTED: 0x13,
@@ -49,10 +50,11 @@ export type WireMessage =
 const TYPE = 0;
 const BODY = 1;
 // handshake: [1] version, [2..34) infohash, [34..54) peer ID
-const HS_VERSION = 1;
-const HS_INFO_HASH = 2;
-const HS_PEER_ID = 34;
-const HS_LENGTH = 54;
+// (the layout is registered in protocol/frames.ts, so the link pool can read it unparsed)
+const HS_VERSION = SWARM_HANDSHAKE.versionOffset;
+const HS_INFO_HASH = SWARM_HANDSHAKE.infoHashOffset;
+const HS_PEER_ID = SWARM_HANDSHAKE.peerIdOffset;
+const HS_LENGTH = SWARM_HANDSHAKE.length;
 // have: [1..5) index; request/cancel: [1..5) index, [5..9) begin, [9..13) length
 const U32 = 4;
 const BLOCK_HEADER = BODY + 3 * U32;
