@@ -20,6 +20,7 @@ import { RingSpace, RingswarmClient } from '@ringswarm/shared';
 import { startServer } from '@ringswarm/signaling-server';
 import { pino } from 'pino';
 import { ringProblems } from '../helpers/ring-check.js';
+import { sleep } from '../helpers/until.js';
 
 const { values } = parseArgs({
   options: {
@@ -35,7 +36,6 @@ const LOOKUPS = Number(values.lookups);
 const PAIRS = Number(values.pairs);
 const wrtc: object = createRequire(import.meta.url)('@roamhq/wrtc');
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
 const pct = (xs: number[], p: number) => {
   const s = sorted(xs);

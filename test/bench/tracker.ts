@@ -21,6 +21,7 @@ import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { sleep } from '../helpers/until.js';
 
 const { values } = parseArgs({
   options: {
@@ -126,8 +127,6 @@ function lineMatching(child: ChildProcess, re: RegExp, what: string): Promise<Re
     child.once('exit', onExit);
   });
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function stop(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null) return;

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,8 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHROMIUM_ARGS, findChromium } from '../helpers/chromium.js';
 import { CliProcess } from '../helpers/cli-process.js';
 import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
-
-const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+import { sha } from '../helpers/sha.js';
 
 describe('the CLI and a Chromium page in one swarm', () => {
   let server: ServerProcess;

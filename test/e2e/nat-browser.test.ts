@@ -13,7 +13,7 @@
  * Both pages are plain HTTP on the tracker's public address, as on a second machine.
  * Screenshots of all four pages go to test/artifacts/.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,10 +31,10 @@ import {
   ROUTER_B_IP,
 } from '../helpers/netns.js';
 import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
+import { sha } from '../helpers/sha.js';
 
 const FILE_BYTES = 2 * 1024 * 1024;
 const ARTIFACTS = fileURLToPath(new URL('../artifacts/', import.meta.url));
-const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 const unavailable = netnsUnavailable({ coturn: false });
 if (unavailable) console.warn(`NAT browser tests skipped: ${unavailable}`);

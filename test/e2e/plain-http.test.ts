@@ -7,7 +7,7 @@
  * localhost builds its link on an address the server says others can reach, with a
  * remembered picker.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,11 +16,11 @@ import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHROMIUM_ARGS, findChromium } from '../helpers/chromium.js';
 import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
+import { sha } from '../helpers/sha.js';
 
 const MiB = 1024 * 1024;
 const ARTIFACTS = fileURLToPath(new URL('../artifacts/', import.meta.url));
 const TEST_HOST = 'ringswarm.test';
-const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 /** `window.ringswarm` (PageHandle in web-client/src/client-setup.ts), as far as used here. */
 interface PageWindow {

@@ -9,11 +9,11 @@ import { CHROMIUM_ARGS, findChromium } from '../helpers/chromium.js';
 import { CliProcess } from '../helpers/cli-process.js';
 import { ringProblems } from '../helpers/ring-check.js';
 import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
+import { sleep } from '../helpers/until.js';
 
 const NODE_PEERS = 16;
 const SEEDERS = 4;
 const KILLED = 5; // 30% of the Node peers
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface PageClient {
   ringStats(): RingStats | null;

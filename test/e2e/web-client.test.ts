@@ -15,10 +15,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHROMIUM_ARGS, findChromium } from '../helpers/chromium.js';
 import { sampleHeap } from '../helpers/heap.js';
 import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
+import { sha } from '../helpers/sha.js';
 
 const MiB = 1024 * 1024;
 const ARTIFACTS = fileURLToPath(new URL('../artifacts/', import.meta.url));
-const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 const shaOfFile = (path: string) =>
   new Promise<string>((resolve, reject) => {
     const hash = createHash('sha256');

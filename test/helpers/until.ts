@@ -23,3 +23,13 @@ export async function until(check: () => boolean | Promise<boolean>, ms: number,
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+/** Resolves after `ms` of wall-clock time. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Resolves on the next macrotask, after every pending microtask and I/O callback due now. */
+export function nextMacrotask(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}

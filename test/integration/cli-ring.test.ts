@@ -1,12 +1,11 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CliProcess, runCli } from '../helpers/cli-process.js';
 import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
-
-const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+import { sha } from '../helpers/sha.js';
 
 describe('the CLI in the ring', () => {
   let server: ServerProcess;

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { access, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -15,10 +15,10 @@ import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CliProcess, runCli } from '../helpers/cli-process.js';
 import { seedable } from '../helpers/seed.js';
+import { sha } from '../helpers/sha.js';
 import { wrtc } from '../helpers/wrtc.js';
 
 const MiB = 1024 * 1024;
-const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 describe('ringswarm CLI', () => {
   let server: RunningServer;

@@ -1,12 +1,12 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FsPieceStore } from '@ringswarm/cli';
 import { createManifest, hashPieces, type Manifest, pieceSize, sha256Hex, verifyStoredPieces } from '@ringswarm/shared';
 import { afterEach, describe, expect, it } from 'vitest';
+import { sha } from '../helpers/sha.js';
 
-const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 const PIECE = 16 * 1024;
 
 /** Three files whose boundaries fall inside pieces, and one empty file. */

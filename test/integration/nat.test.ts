@@ -3,7 +3,7 @@
  * (iptables MASQUERADE in a network namespace), the tracker and coturn on a "public"
  * segment. See helpers/netns.ts for the map. Needs root; skipped (and says why) without.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,10 +13,10 @@ import { type CliEvent, CliProcess } from '../helpers/cli-process.js';
 import { startCoturn } from '../helpers/coturn.js';
 import { NatLab, netnsUnavailable, PUBLIC_IP, ROUTER_A_IP, ROUTER_B_IP } from '../helpers/netns.js';
 import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
+import { sha } from '../helpers/sha.js';
 
 const MiB = 1024 * 1024;
 const FILE_BYTES = 8 * MiB;
-const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 const unavailable = netnsUnavailable();
 if (unavailable) console.warn(`NAT traversal tests skipped: ${unavailable}`);

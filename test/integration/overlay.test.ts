@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import {
   concatBytes,
   encodeRouteFrame,
@@ -13,12 +13,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ringProblems } from '../helpers/ring-check.js';
 import { seedable } from '../helpers/seed.js';
 import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
+import { sha } from '../helpers/sha.js';
 import { emit, randomPeerId, SocketPool } from '../helpers/tracker-socket.js';
-import { until, waitFor } from '../helpers/until.js';
+import { sleep, until, waitFor } from '../helpers/until.js';
 import { wrtc } from '../helpers/wrtc.js';
-
-const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('the ring over real WebRTC (Node peers, tracker in its own process)', () => {
   let server: ServerProcess | undefined;

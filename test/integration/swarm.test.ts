@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import {
   ErrorCode,
   encodeMessage,
@@ -14,11 +14,11 @@ import { type RunningServer, startServer } from '@ringswarm/signaling-server';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { seedable } from '../helpers/seed.js';
+import { sha } from '../helpers/sha.js';
 import { until, waitFor } from '../helpers/until.js';
 import { wrtc } from '../helpers/wrtc.js';
 
 const MiB = 1024 * 1024;
-const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 const bytesOf = async (swarm: Swarm) => Buffer.concat(await readAllPieces(swarm.manifest!, swarm.store));
 
 describe('swarms of Node peers over real WebRTC', () => {

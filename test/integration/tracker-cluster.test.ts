@@ -4,17 +4,17 @@
  * instance's peers fail over and nobody is counted twice; Redis going away makes /health
  * unhealthy without a crash, and its return makes it healthy again.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { concatBytes, RingswarmClient, readAllPieces, type Swarm } from '@ringswarm/shared';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RedisProcess } from '../helpers/redis-server.js';
 import { seedable } from '../helpers/seed.js';
 import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
+import { sha } from '../helpers/sha.js';
 import { announce, emit, randomInfoHash, SocketPool } from '../helpers/tracker-socket.js';
 import { waitFor } from '../helpers/until.js';
 import { wrtc } from '../helpers/wrtc.js';
 
-const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 const MiB = 1024 * 1024;
 
 interface Stats {

@@ -1,13 +1,12 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { concatBytes, RingswarmClient, readAllPieces } from '@ringswarm/shared';
 import { type RunningServer, startServer } from '@ringswarm/signaling-server';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { seedable } from '../helpers/seed.js';
+import { sha } from '../helpers/sha.js';
 import { waitFor } from '../helpers/until.js';
 import { wrtc } from '../helpers/wrtc.js';
-
-const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 describe('two Node peers over real WebRTC', () => {
   let server: RunningServer;

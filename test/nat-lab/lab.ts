@@ -15,7 +15,7 @@
  *   npm run nat-lab            all four scenarios
  *   npm run nat-lab -- b d     only (b) and (d)
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +24,7 @@ import { type CliEvent, CliProcess } from '../helpers/cli-process.js';
 import { startCoturn } from '../helpers/coturn.js';
 import { NatLab, type NatLabOptions, netnsUnavailable, PUBLIC_IP } from '../helpers/netns.js';
 import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
+import { sha } from '../helpers/sha.js';
 
 const MiB = 1024 * 1024;
 /** Small enough to keep a scenario to seconds, large enough to show a rate. */
@@ -137,7 +138,6 @@ interface Result {
   pass: boolean;
 }
 
-const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
 
 function candidateOf(v: unknown): Candidate | null {

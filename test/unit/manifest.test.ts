@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import {
   Bitfield,
   choosePieceLength,
@@ -21,9 +20,9 @@ import {
 } from '@ringswarm/shared';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { sha } from '../helpers/sha.js';
 
-const sha256Hex = (data: Uint8Array | string) => createHash('sha256').update(data).digest('hex');
-const fakeHash = (seed: string) => sha256Hex(seed);
+const fakeHash = (seed: string) => sha(seed);
 
 /** The code a call fails with, or undefined when it does not throw. */
 function errorCode(fn: () => unknown): string | undefined {
@@ -98,9 +97,9 @@ describe('hashPieces', () => {
     );
 
     expect(hashes).toEqual([
-      sha256Hex(data.subarray(0, MIN_PIECE_LENGTH)),
-      sha256Hex(data.subarray(MIN_PIECE_LENGTH, 2 * MIN_PIECE_LENGTH)),
-      sha256Hex(data.subarray(2 * MIN_PIECE_LENGTH)),
+      sha(data.subarray(0, MIN_PIECE_LENGTH)),
+      sha(data.subarray(MIN_PIECE_LENGTH, 2 * MIN_PIECE_LENGTH)),
+      sha(data.subarray(2 * MIN_PIECE_LENGTH)),
     ]);
     expect(reads).toEqual([
       [0, MIN_PIECE_LENGTH],
@@ -120,8 +119,7 @@ describe('hashPieces', () => {
         const data = bytesOf(length, length);
         const hashes = await hashPieces(length, MIN_PIECE_LENGTH, async (o, n) => data.subarray(o, o + n));
         const expected: string[] = [];
-        for (let o = 0; o < length; o += MIN_PIECE_LENGTH)
-          expected.push(sha256Hex(data.subarray(o, o + MIN_PIECE_LENGTH)));
+        for (let o = 0; o < length; o += MIN_PIECE_LENGTH) expected.push(sha(data.subarray(o, o + MIN_PIECE_LENGTH)));
         expect(hashes).toEqual(expected);
       }),
       { numRuns: 30 },
@@ -207,7 +205,7 @@ describe('manifest encoding', () => {
 
   it('infoHashOf is the SHA-256 of the canonical encoding', async () => {
     const m = sample();
-    expect(await infoHashOf(m)).toBe(sha256Hex(encodeManifest(m)));
+    expect(await infoHashOf(m)).toBe(sha(encodeManifest(m)));
   });
 
   it('infoHashOf changes when any field changes', async () => {

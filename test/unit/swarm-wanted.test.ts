@@ -4,11 +4,10 @@ import { Bitfield, decodeMessage, MemoryPieceStore, Swarm } from '@ringswarm/sha
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect, newPeerId } from '../helpers/fake-link.js';
 import { seedable } from '../helpers/seed.js';
-import { until } from '../helpers/until.js';
+import { nextMacrotask, until } from '../helpers/until.js';
 
 const WAIT_MS = 5_000;
 const PIECE = 16 * 1024;
-const nextMacrotask = () => new Promise((resolve) => setTimeout(resolve, 0));
 
 const swarms: Swarm[] = [];
 afterEach(() => {

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import {
   Bitfield,
   BLOCK_LENGTH,
@@ -21,7 +21,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { FakeClock, flush } from '../helpers/fake-clock.js';
 import { connect, linkPair, newPeerId, type ScriptedPeer, scripted } from '../helpers/fake-link.js';
 import { seedable } from '../helpers/seed.js';
-import { until, waitFor } from '../helpers/until.js';
+import { sha } from '../helpers/sha.js';
+import { nextMacrotask, until, waitFor } from '../helpers/until.js';
 
 /**
  * Upper bound for any one wait; the in-memory transfers here finish far sooner. Waits that
@@ -47,8 +48,6 @@ class RecordingStore extends MemoryPieceStore {
 }
 
 const random = (length: number) => new Uint8Array(randomBytes(length));
-const sha = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
-const nextMacrotask = () => new Promise((resolve) => setTimeout(resolve, 0));
 
 const swarms: Swarm[] = [];
 afterEach(() => {
