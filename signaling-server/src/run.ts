@@ -56,11 +56,12 @@ export async function runServer(argv: string[], env: NodeJS.ProcessEnv, program 
     process.stderr.write(`${program}: ${err.message} (${err.code})\n`);
     process.exit(1);
   }
-  process.stdout.write(`${startupLines(server, server.origins()).join('\n')}\n`);
   const stop = (signal: string) => {
     process.stdout.write(`ringswarm: ${signal}, shutting down\n`);
     server.close().then(() => process.exit(0));
   };
   process.once('SIGINT', () => stop('SIGINT'));
   process.once('SIGTERM', () => stop('SIGTERM'));
+  // Printed once the signals are handled: whoever waits for this line may stop the server at once.
+  process.stdout.write(`${startupLines(server, server.origins()).join('\n')}\n`);
 }
