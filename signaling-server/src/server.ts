@@ -24,6 +24,7 @@ import { staticFiles } from './static-files.js';
 import { StunCounter, StunResponder } from './stun/responder.js';
 import { type InstanceInfo, MemorySwarmRegistry, type SwarmRegistry } from './swarm-registry.js';
 import { type CertificateNames, loadTlsFiles, selfSignedIdentity, type TlsIdentity } from './tls.js';
+import { type TlsFront, tlsFront } from './tls-front.js';
 import { attachTracker, INSTANCE_TTL_MS, type Tracker, type TrackerServer } from './tracker.js';
 import { TrafficCounter } from './traffic.js';
 
@@ -229,7 +230,11 @@ export async function startServer(
       res.writeHead(404).end();
     });
   };
-  const http = tls ? createHttpsServer({ cert: tls.cert, key: tls.key }, onRequest) : createServer(onRequest);
+  const secure = tls ? createHttpsServer({ cert: tls.cert, key: tls.key }, onRequest) : undefined;
+  const http = secure ?? createServer(onRequest);
+  // With TLS, the port is a front that hands TLS to `secure` and redirects plain HTTP (./tls-front.ts).
+  const front: TlsFront | undefined = secure && tlsFront(secure, () => port);
+  const listener = front?.server ?? http;
 
   const io: TrackerServer = new Server(http, {
     maxHttpBufferSize: config.maxMessageBytes,
@@ -254,15 +259,16 @@ export async function startServer(
       tracker?.destroy();
       void cluster?.close();
       void stun?.close();
+      front?.close();
       reject(err);
     };
-    http.once('error', fail);
-    http.listen(config.port, config.host, () => {
-      http.off('error', fail);
+    listener.once('error', fail);
+    listener.listen(config.port, config.host, () => {
+      listener.off('error', fail);
       resolve();
     });
   });
-  port = (http.address() as AddressInfo).port;
+  port = (listener.address() as AddressInfo).port;
   const shownHost = !config.host || config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
   const url = `${scheme}://${urlHost(shownHost)}:${port}`;
   let certificate: CertificateInfo | undefined;
@@ -289,6 +295,7 @@ export async function startServer(
       closing ??= new Promise<void>((resolve) => {
         tracker?.destroy();
         io.disconnectSockets(true);
+        front?.close();
         // io.close() also closes the HTTP server.
         io.close(() => resolve());
         http.closeAllConnections();

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { get } from 'node:https';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
@@ -134,10 +135,21 @@ describe('built-in HTTPS with a self-signed certificate', () => {
     expect(cert.checkIP('192.0.2.44')).toBe('192.0.2.44');
   });
 
-  it('refuses a plain-HTTP client without crashing', async () => {
+  it('redirects plain HTTP on the same port to https, and a silent connection does not hold up close()', async () => {
     server = await start(lan());
-    await expect(fetch(`http://localhost:${server.port}/health`)).rejects.toThrow();
+    const res = await fetch(`http://127.0.0.1:${server.port}/some/path?x=1#frag`, { redirect: 'manual' });
+    expect(res.status).toBe(308);
+    expect(res.headers.get('location')).toBe(`https://127.0.0.1:${server.port}/some/path?x=1`);
+    const v6 = await fetch(`http://[::1]:${server.port}/`, { redirect: 'manual' });
+    expect(v6.headers.get('location')).toBe(`https://[::1]:${server.port}/`);
     expect((await httpsGet(`${server.url}/health`, server.certificate!.cert)).status).toBe(200);
+
+    const silent = connect(server.port, '127.0.0.1');
+    await new Promise((resolve) => silent.once('connect', resolve));
+    const closed = new Promise((resolve) => silent.once('close', resolve));
+    await server.close();
+    await closed;
+    server = undefined;
   });
 });
 
