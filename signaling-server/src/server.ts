@@ -17,7 +17,7 @@ import { Server } from 'socket.io';
 import { type InterfaceList, originsOf, reachableAddresses, urlHost } from './addresses.js';
 import { type Cluster, startCluster } from './cluster.js';
 import { DEFAULTS, type ServerConfig, userConfigDir } from './config.js';
-import { builtInStunUrl, credentialLabel, iceAnswer } from './ice.js';
+import { builtInStunUrl, credentialLabel, iceAnswer, isDnsName } from './ice.js';
 import { createMetrics } from './metrics.js';
 import { RingMembers } from './ring-members.js';
 import { staticFiles } from './static-files.js';
@@ -89,20 +89,15 @@ function json(res: ServerResponse, status: number, body: unknown, cache = 'no-st
   res.writeHead(status, { 'content-type': 'application/json', 'cache-control': cache }).end(text);
 }
 
-/** A host name as a certificate can name it, or undefined. */
-function dnsName(name: string): string | undefined {
-  const lower = name.toLowerCase();
-  return /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/.test(lower) ? lower : undefined;
-}
-
 /** The operator's certificate, or the self-signed one for localhost, the loopback and all interface addresses. */
 async function tlsIdentity(config: ServerConfig, interfaces: InterfaceList, nowMs: number): Promise<TlsIdentity> {
   if (config.tlsCert !== undefined && config.tlsKey !== undefined) {
     return loadTlsFiles(config.tlsCert, config.tlsKey, nowMs);
   }
-  const machine = dnsName(hostname());
+  // The machine's own name too, when it is one a certificate can carry.
+  const machine = hostname().toLowerCase().replace(/\.$/, '');
   const names: CertificateNames = {
-    dns: ['localhost', ...(machine && machine !== 'localhost' ? [machine] : [])],
+    dns: ['localhost', ...(isDnsName(machine) && machine !== 'localhost' ? [machine] : [])],
     ips: ['127.0.0.1', '::1', ...reachableAddresses(interfaces)],
   };
   return selfSignedIdentity(config.configDir ?? userConfigDir(process.env), names, nowMs);
