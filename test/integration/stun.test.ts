@@ -80,6 +80,8 @@ describe('built-in STUN server', () => {
     logLines.length = 0;
     const { stdout } = await promisify(execFile)(STUNCLIENT, ['-p', String(stunPort), '127.0.0.1'], {
       timeout: 10_000,
+      // It does not stop on SIGTERM while it waits for an answer.
+      killSignal: 'SIGKILL',
     });
     // e.g. "0: : IPv4. UDP reflexive addr: 127.0.0.1:52890"
     const match = /IPv4\. UDP reflexive addr: ([\d.]+):(\d+)/.exec(stdout);
