@@ -2,6 +2,8 @@
  * Server configuration from command-line flags and environment variables.
  * Flags win over the environment; every setting has a default.
  */
+import { homedir } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DEFAULT_STUN_PORT } from './stun/responder.js';
@@ -58,6 +60,21 @@ export interface ServerConfig {
    * given a port, so an embedded server never takes a well-known port unasked.
    */
   stunPort: number;
+  /**
+   * Serve the page and the tracker over TLS. With {@link ServerConfig.tlsCert} and
+   * {@link ServerConfig.tlsKey} it uses that certificate; without, a self-signed one kept in
+   * {@link ServerConfig.configDir}. Default off.
+   */
+  https: boolean;
+  /** PEM certificate file (a chain, leaf first, is fine); implies `https`. Default none. */
+  tlsCert: string | undefined;
+  /** PEM private key file of {@link ServerConfig.tlsCert}. Default none. */
+  tlsKey: string | undefined;
+  /**
+   * Per-user folder for the self-signed certificate. Default `$RINGSWARM_CONFIG_DIR`, else
+   * `$XDG_CONFIG_HOME/ringswarm`, else `~/.config/ringswarm`.
+   */
+  configDir: string | undefined;
 }
 
 export const DEFAULT_STATIC_DIR = fileURLToPath(new URL('../../web-client/dist', import.meta.url));
@@ -83,7 +100,18 @@ export const DEFAULTS: ServerConfig = {
   turnSecret: undefined,
   turnTtlS: 86_400,
   stunPort: DEFAULT_STUN_PORT,
+  https: false,
+  tlsCert: undefined,
+  tlsKey: undefined,
+  configDir: undefined,
 };
+
+/** The per-user config folder: `RINGSWARM_CONFIG_DIR`, `XDG_CONFIG_HOME/ringswarm` or `~/.config/ringswarm`. */
+export function userConfigDir(env: NodeJS.ProcessEnv): string {
+  if (env.RINGSWARM_CONFIG_DIR) return resolve(env.RINGSWARM_CONFIG_DIR);
+  if (env.XDG_CONFIG_HOME && isAbsolute(env.XDG_CONFIG_HOME)) return join(env.XDG_CONFIG_HOME, 'ringswarm');
+  return join(env.HOME || homedir(), '.config', 'ringswarm');
+}
 
 type NumericKey = { [K in keyof ServerConfig]: ServerConfig[K] extends number ? K : never }[keyof ServerConfig];
 
@@ -220,6 +248,11 @@ export const USAGE = [
   `  ${pad('--stun-url <url>')}STUN server for peers, repeatable (env STUN_URL, comma-separated; default none)`,
   `  ${pad('--turn-url <url>')}TURN server for peers, repeatable (env TURN_URL, comma-separated; default none)`,
   `  ${pad('--turn-secret <secret>')}coturn's static-auth-secret, signs TURN credentials (env TURN_SECRET)`,
+  `  ${pad('--https')}serve over TLS, self-signed certificate unless --tls-cert (env HTTPS=1)`,
+  `  ${pad('--tls-cert <file>')}PEM certificate (chain) for --https (env TLS_CERT)`,
+  `  ${pad('--tls-key <file>')}PEM private key of --tls-cert (env TLS_KEY)`,
+  `  ${pad('')}the self-signed certificate is kept in $RINGSWARM_CONFIG_DIR, else $XDG_CONFIG_HOME/ringswarm,`,
+  `  ${pad('')}else ~/.config/ringswarm`,
   `  ${pad('-h, --help')}show this help`,
 ].join('\n');
 
@@ -233,6 +266,9 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig
     'stun-url': { type: 'string', multiple: true },
     'turn-url': { type: 'string', multiple: true },
     'turn-secret': { type: 'string' },
+    https: { type: 'boolean' },
+    'tls-cert': { type: 'string' },
+    'tls-key': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   };
   for (const o of NUMERIC) options[o.flag] = { type: 'string' };
@@ -290,5 +326,22 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig
   if (config.turnUrls.length === 0 && config.turnSecret !== undefined) {
     throw new ConfigError('--turn-secret is given but no --turn-url (env TURN_URL)');
   }
+  if (values.https === true) config.https = true;
+  else if (env.HTTPS !== undefined && env.HTTPS !== '') {
+    if (!/^(1|true|yes|on|0|false|no|off)$/i.test(env.HTTPS))
+      throw new ConfigError(`HTTPS must be 1 or 0, got "${env.HTTPS}"`);
+    config.https = /^(1|true|yes|on)$/i.test(env.HTTPS);
+  }
+  const tlsCert = pick('tls-cert', 'TLS_CERT');
+  const tlsKey = pick('tls-key', 'TLS_KEY');
+  if ((tlsCert === undefined) !== (tlsKey === undefined)) {
+    throw new ConfigError('--tls-cert and --tls-key (env TLS_CERT, TLS_KEY) go together');
+  }
+  if (tlsCert !== undefined && tlsKey !== undefined) {
+    config.tlsCert = tlsCert;
+    config.tlsKey = tlsKey;
+    config.https = true;
+  }
+  config.configDir = userConfigDir(env);
   return config;
 }

@@ -2,6 +2,7 @@
 import { fileURLToPath } from 'node:url';
 import { createServer as createVite } from 'vite';
 import { ConfigError, loadConfig } from './config.js';
+import { startupLines } from './run.js';
 import { startServer } from './server.js';
 
 const root = fileURLToPath(new URL('../../web-client', import.meta.url));
@@ -10,7 +11,7 @@ async function main(): Promise<void> {
   const config = loadConfig(process.argv.slice(2), process.env);
   const vite = await createVite({ root, configFile: `${root}/vite.config.ts`, server: { middlewareMode: true } });
   const server = await startServer(config, { fallback: (req, res, next) => vite.middlewares(req, res, next) });
-  process.stdout.write(`ringswarm dev server on ${server.url}\n`);
+  process.stdout.write(`${startupLines(server, server.origins()).join('\n')}\n(dev server: Vite serves the page)\n`);
   const stop = () => {
     void Promise.all([vite.close(), server.close()]).then(() => process.exit(0));
   };

@@ -50,6 +50,11 @@ export function credentialLabel(peer: string | null): string {
 /** A DNS name: dot-separated labels of letters, digits and inner hyphens (RFC 1123). */
 const DNS_NAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*\.?$/;
 
+/** True for a lower-case DNS name (a trailing dot allowed). */
+export function isDnsName(name: string): boolean {
+  return DNS_NAME.test(name);
+}
+
 /**
  * The host part of an HTTP Host header, ready for a URL (IPv6 in brackets), or undefined
  * when the header is missing or is not a plain host name, IPv4 or bracketed IPv6 address

@@ -1,3 +1,4 @@
+export * from './addresses.js';
 export * from './cluster.js';
 export * from './config.js';
 export * from './ice.js';
@@ -9,4 +10,5 @@ export * from './server.js';
 export * from './stun/message.js';
 export * from './stun/responder.js';
 export * from './swarm-registry.js';
+export * from './tls.js';
 export * from './traffic.js';

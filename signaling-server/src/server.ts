@@ -1,23 +1,30 @@
 /**
- * The ringswarm server: one HTTP port carrying the web client, the socket.io tracker and
- * the operations endpoints (/health, /api/stats, /metrics), and the ICE servers for peers
- * (/api/ice: STUN, and TURN with short-lived credentials, see ./ice.ts). With `redisUrl` it is one
- * instance of a cluster (./cluster.ts); without, everything stays in this process.
+ * The ringswarm server: one HTTP (or, with `https`, TLS) port carrying the web client, the
+ * socket.io tracker and the operations endpoints (/health, /api/stats, /metrics), the ICE
+ * servers for peers (/api/ice: STUN, and TURN with short-lived credentials, see ./ice.ts) and
+ * the origins other machines can use (/api/addresses, see ./addresses.ts); beside it, on UDP,
+ * the built-in STUN server (./stun/). With `redisUrl` it is one instance of a cluster
+ * (./cluster.ts); without, everything stays in this process.
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { hostname, networkInterfaces } from 'node:os';
 import { type Logger, pino } from 'pino';
 import { Server } from 'socket.io';
+import { type InterfaceList, originsOf, reachableAddresses, urlHost } from './addresses.js';
 import { type Cluster, startCluster } from './cluster.js';
-import { DEFAULTS, type ServerConfig } from './config.js';
-import { builtInStunUrl, credentialLabel, iceAnswer } from './ice.js';
+import { DEFAULTS, type ServerConfig, userConfigDir } from './config.js';
+import { builtInStunUrl, credentialLabel, iceAnswer, isDnsName } from './ice.js';
 import { createMetrics } from './metrics.js';
 import { RingMembers } from './ring-members.js';
 import { staticFiles } from './static-files.js';
 import { StunCounter, StunResponder } from './stun/responder.js';
 import { type InstanceInfo, MemorySwarmRegistry, type SwarmRegistry } from './swarm-registry.js';
+import { type CertificateNames, loadTlsFiles, selfSignedIdentity, type TlsIdentity } from './tls.js';
+import { type TlsFront, tlsFront } from './tls-front.js';
 import { attachTracker, INSTANCE_TTL_MS, type Tracker, type TrackerServer } from './tracker.js';
 import { TrafficCounter } from './traffic.js';
 
@@ -38,12 +45,30 @@ export interface StartOptions {
    * (tests: parallel servers never fight over one port). {@link RunningServer.stunPort} tells which.
    */
   stunAnyPort?: boolean;
+  /** The machine's interfaces, read on every /api/addresses request; default `os.networkInterfaces`. */
+  networkInterfaces?: () => InterfaceList;
 }
+
+/** How long a browser may keep the /api/addresses answer: addresses change rarely, but they do (DHCP, Wi-Fi). */
+export const ADDRESSES_MAX_AGE_S = 5;
+
+/** The certificate `npm start` reports (no key). */
+export type CertificateInfo = Omit<TlsIdentity, 'key'>;
 
 export interface RunningServer {
   /** Base URL, e.g. http://localhost:8080 */
   readonly url: string;
   readonly port: number;
+  /** `https` with the `https` setting. */
+  readonly scheme: 'http' | 'https';
+  /**
+   * Every origin other machines can use, e.g. `http://192.168.1.20:8080`, now (in the order
+   * of {@link reachableAddresses}); empty when the machine has no other address. The same list
+   * as GET /api/addresses.
+   */
+  origins(): string[];
+  /** The TLS certificate in use; undefined without `https`. */
+  readonly certificate: CertificateInfo | undefined;
   readonly io: TrackerServer;
   /** This instance's ID (random per start). */
   readonly instanceId: string;
@@ -59,9 +84,23 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-function json(res: ServerResponse, status: number, body: unknown): void {
+function json(res: ServerResponse, status: number, body: unknown, cache = 'no-store'): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(text);
+  res.writeHead(status, { 'content-type': 'application/json', 'cache-control': cache }).end(text);
+}
+
+/** The operator's certificate, or the self-signed one for localhost, the loopback and all interface addresses. */
+async function tlsIdentity(config: ServerConfig, interfaces: InterfaceList, nowMs: number): Promise<TlsIdentity> {
+  if (config.tlsCert !== undefined && config.tlsKey !== undefined) {
+    return loadTlsFiles(config.tlsCert, config.tlsKey, nowMs);
+  }
+  // The machine's own name too, when it is one a certificate can carry.
+  const machine = hostname().toLowerCase().replace(/\.$/, '');
+  const names: CertificateNames = {
+    dns: ['localhost', ...(isDnsName(machine) && machine !== 'localhost' ? [machine] : [])],
+    ips: ['127.0.0.1', '::1', ...reachableAddresses(interfaces)],
+  };
+  return selfSignedIdentity(config.configDir ?? userConfigDir(process.env), names, nowMs);
 }
 
 export async function startServer(
@@ -74,6 +113,10 @@ export async function startServer(
   const random = options.random ?? Math.random;
   const now = options.now ?? Date.now;
   const instanceId = randomBytes(8).toString('hex');
+  const interfaces = options.networkInterfaces ?? networkInterfaces;
+  const scheme = config.https || config.tlsCert !== undefined ? 'https' : 'http';
+  // Before any port is taken: a certificate problem is the operator's to fix, not a half-started server.
+  const tls = scheme === 'https' ? await tlsIdentity(config, interfaces(), now()) : undefined;
   const stunPort = options.stunAnyPort ? 0 : config.stunPort;
   const stun =
     options.stunAnyPort || config.stunPort > 0
@@ -142,7 +185,9 @@ export async function startServer(
     };
   };
 
-  const http = createServer((req, res) => {
+  let port = 0;
+  const origins = () => originsOf(scheme, reachableAddresses(interfaces(), config.host), port);
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     const [path, query] = (req.url ?? '/').split('?');
     if (path === '/health') {
       if (!cluster || cluster.healthy()) return json(res, 200, { ok: true, version: VERSION, mode });
@@ -157,6 +202,9 @@ export async function startServer(
         },
       );
       return;
+    }
+    if (path === '/api/addresses') {
+      return json(res, 200, { origins: origins() }, `public, max-age=${ADDRESSES_MAX_AGE_S}`);
     }
     if (path === '/api/ice') {
       const label = credentialLabel(new URLSearchParams(query ?? '').get('peer'));
@@ -176,7 +224,12 @@ export async function startServer(
     fallback(req, res, () => {
       res.writeHead(404).end();
     });
-  });
+  };
+  const secure = tls ? createHttpsServer({ cert: tls.cert, key: tls.key }, onRequest) : undefined;
+  const http = secure ?? createServer(onRequest);
+  // With TLS, the port is a front that hands TLS to `secure` and redirects plain HTTP (./tls-front.ts).
+  const front: TlsFront | undefined = secure && tlsFront(secure, () => port);
+  const listener = front?.server ?? http;
 
   const io: TrackerServer = new Server(http, {
     maxHttpBufferSize: config.maxMessageBytes,
@@ -201,22 +254,31 @@ export async function startServer(
       tracker?.destroy();
       void cluster?.close();
       void stun?.close();
+      front?.close();
       reject(err);
     };
-    http.once('error', fail);
-    http.listen(config.port, config.host, () => {
-      http.off('error', fail);
+    listener.once('error', fail);
+    listener.listen(config.port, config.host, () => {
+      listener.off('error', fail);
       resolve();
     });
   });
-  const port = (http.address() as AddressInfo).port;
+  port = (listener.address() as AddressInfo).port;
   const shownHost = !config.host || config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
-  const url = `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}`;
+  const url = `${scheme}://${urlHost(shownHost)}:${port}`;
+  let certificate: CertificateInfo | undefined;
+  if (tls) {
+    const { key: _key, ...info } = tls;
+    certificate = info;
+  }
 
   let closing: Promise<void> | undefined;
   return {
     url,
     port,
+    scheme,
+    origins,
+    certificate,
     io,
     instanceId,
     registry,
@@ -228,6 +290,7 @@ export async function startServer(
       closing ??= new Promise<void>((resolve) => {
         tracker?.destroy();
         io.disconnectSockets(true);
+        front?.close();
         // io.close() also closes the HTTP server.
         io.close(() => resolve());
         http.closeAllConnections();

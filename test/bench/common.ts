@@ -76,7 +76,9 @@ export interface Trackers {
 
 /** Starts our server, bittorrent-tracker and the WebTorrent page server; children go into `children`. */
 export async function startTrackers(children: ChildProcess[]): Promise<Trackers> {
-  const ours = spawn(process.execPath, [`${ROOT}signaling-server/dist/main.js`, '--port', '0', '--log-level', 'warn'], {
+  // No built-in STUN: the pages are on one machine, and UDP 3478 may be taken (coturn).
+  const args = ['--port', '0', '--stun-port', '0', '--log-level', 'warn'];
+  const ours = spawn(process.execPath, [`${ROOT}signaling-server/dist/main.js`, ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   children.push(ours);

@@ -1,0 +1,71 @@
+/**
+ * One TCP port for HTTPS and for the person who typed `http://` in front of it. The first
+ * byte of a connection tells them apart: a TLS handshake record starts with 0x16, an HTTP
+ * request with a letter. TLS goes to the HTTPS server (page and tracker); plain HTTP gets a
+ * redirect to the same URL on https instead of a connection reset.
+ */
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
+import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
+import { hostFromHeader } from './ice.js';
+
+/** First byte of a TLS record carrying a handshake (RFC 8446 §5.1: ContentType handshake = 22). */
+const TLS_HANDSHAKE = 0x16;
+/** A connection that sends nothing for this long is closed before it is handed anywhere. */
+export const FIRST_BYTE_TIMEOUT_MS = 10_000;
+
+export interface TlsFront {
+  /** The listening server: listen on it, read its address. */
+  readonly server: NetServer;
+  /** Stops listening and drops connections not yet handed over (the HTTPS server closes its own). Idempotent. */
+  close(): void;
+}
+
+export function tlsFront(secure: HttpsServer, port: () => number): TlsFront {
+  const redirect: HttpServer = createHttpServer((req, res) => {
+    const host = hostFromHeader(req.headers.host);
+    if (host === undefined) {
+      res.writeHead(400, { 'content-type': 'text/plain' }).end('this port speaks HTTPS\n');
+      return;
+    }
+    // Only the path is kept from the request: the host is checked, the port is this server's.
+    const path = (req.url ?? '/').startsWith('/') ? (req.url ?? '/') : '/';
+    res.writeHead(308, { location: `https://${host}:${port()}${path}`, connection: 'close' }).end();
+  });
+  const waiting = new Set<Socket>();
+  let closed = false;
+  const server = createNetServer((socket) => {
+    if (closed) {
+      socket.destroy();
+      return;
+    }
+    waiting.add(socket);
+    socket.setTimeout(FIRST_BYTE_TIMEOUT_MS, () => socket.destroy());
+    socket.once('close', () => waiting.delete(socket));
+    socket.once('error', () => socket.destroy());
+    socket.once('data', (chunk: Buffer) => {
+      socket.pause();
+      socket.setTimeout(0);
+      waiting.delete(socket);
+      // What was read goes back; both servers read what is buffered before the wire.
+      socket.unshift(chunk);
+      if (chunk[0] === TLS_HANDSHAKE) {
+        secure.emit('connection', socket);
+      } else {
+        redirect.emit('connection', socket);
+        socket.resume();
+      }
+    });
+  });
+  return {
+    server,
+    close() {
+      if (closed) return;
+      closed = true;
+      server.close();
+      redirect.closeAllConnections();
+      for (const s of waiting) s.destroy();
+      waiting.clear();
+    },
+  };
+}

@@ -1,0 +1,81 @@
+import { spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type Browser, chromium } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHROMIUM_ARGS, findChromium } from '../helpers/chromium.js';
+import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
+
+const FILE_SIZE = 4 * 1024 * 1024;
+const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+describe('npm start --https: two Chromium pages share a file over https and wss', () => {
+  let server: ServerProcess;
+  let browser: Browser;
+  let configDir: string;
+
+  beforeAll(async () => {
+    const executablePath = findChromium();
+    configDir = await mkdtemp(join(tmpdir(), 'ringswarm-https-e2e-'));
+    server = await startServerProcess(['--https'], (command, args) =>
+      spawn(command, args, {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, RINGSWARM_CONFIG_DIR: configDir },
+      }),
+    );
+    // The certificate is self-signed: the browser is told to accept it, as a person clicking through the warning.
+    browser = await chromium.launch({
+      executablePath,
+      args: [...CHROMIUM_ARGS, '--ignore-certificate-errors'],
+      headless: true,
+    });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    const code = await server?.stop();
+    await rm(configDir, { recursive: true, force: true });
+    expect(code).toBe(0);
+  });
+
+  it('page B downloads the file page A picked, byte for byte, with the page over TLS and the tracker on wss', async () => {
+    expect(server.url).toMatch(/^https:\/\/localhost:\d+$/);
+    const data = new Uint8Array(randomBytes(FILE_SIZE));
+    const sockets: string[] = [];
+
+    const pageA = await (await browser.newContext()).newPage();
+    pageA.on('pageerror', (err) => console.error('page A error:', err));
+    pageA.on('websocket', (ws) => sockets.push(ws.url()));
+    const response = await pageA.goto(server.url);
+    expect((await response!.securityDetails())?.protocol).toMatch(/^TLS/);
+    expect(await pageA.evaluate(() => window.isSecureContext)).toBe(true);
+    await pageA.setInputFiles('#file-input', {
+      name: 'over-tls.bin',
+      mimeType: 'application/octet-stream',
+      buffer: Buffer.from(data),
+    });
+    const link = pageA.locator('#share-link');
+    await expect.poll(() => link.inputValue(), { timeout: 30_000 }).toMatch(/#[0-9a-f]{64}$/);
+    const shareUrl = await link.inputValue();
+    expect(shareUrl.startsWith('https://')).toBe(true);
+
+    const pageB = await (await browser.newContext({ acceptDownloads: true })).newPage();
+    pageB.on('pageerror', (err) => console.error('page B error:', err));
+    pageB.on('websocket', (ws) => sockets.push(ws.url()));
+    await pageB.goto(shareUrl);
+    const save = pageB.locator('#save-links a').first();
+    await save.waitFor({ state: 'visible', timeout: 45_000 });
+    const [download] = await Promise.all([pageB.waitForEvent('download'), save.click()]);
+    expect(download.suggestedFilename()).toBe('over-tls.bin');
+    const saved = await readFile((await download.path())!);
+    expect(saved.length).toBe(FILE_SIZE);
+    expect(sha(saved)).toBe(sha(data));
+
+    // Both pages reached the tracker over wss, and never over plain ws.
+    expect(sockets.length).toBeGreaterThanOrEqual(2);
+    for (const url of sockets) expect(url).toMatch(/^wss:\/\/localhost:\d+\/socket\.io\//);
+    for (const page of [pageA, pageB]) await page.context().close();
+  });
+});
