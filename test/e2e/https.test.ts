@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,9 +7,9 @@ import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHROMIUM_ARGS, findChromium } from '../helpers/chromium.js';
 import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
+import { sha } from '../helpers/sha.js';
 
 const FILE_SIZE = 4 * 1024 * 1024;
-const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 describe('npm start --https: two Chromium pages share a file over https and wss', () => {
   let server: ServerProcess;
