@@ -19,7 +19,8 @@ describe('npm start --https: two Chromium pages share a file over https and wss'
   beforeAll(async () => {
     const executablePath = findChromium();
     configDir = await mkdtemp(join(tmpdir(), 'ringswarm-https-e2e-'));
-    server = await startServerProcess(['--https'], (command, args) =>
+    // Bound to localhost: the page's origin, the certificate's name and the link all say localhost.
+    server = await startServerProcess(['--https', '--host', 'localhost'], (command, args) =>
       spawn(command, args, {
         stdio: ['ignore', 'pipe', 'pipe'],
         env: { ...process.env, RINGSWARM_CONFIG_DIR: configDir },

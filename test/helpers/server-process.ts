@@ -18,10 +18,23 @@ const spawnPiped: Spawner = (command, args) => spawn(command, args, { stdio: ['i
 /**
  * Runs the built server as `npm start` does, on a free port, and waits for its URL. The
  * built-in STUN server is off (several test servers would fight over UDP 3478) unless
- * `args` gives a `--stun-port`.
+ * `args` gives a `--stun-port`. It listens on 127.0.0.1 unless `args` gives a `--host`: so
+ * `/api/addresses` names no other address, and a page on localhost keeps its share links on
+ * localhost whatever interfaces the machine running the tests has.
  */
 export function startServerProcess(args: string[] = [], spawner: Spawner = spawnPiped): Promise<ServerProcess> {
-  const child = spawner(process.execPath, [MAIN, '--port', '0', '--stun-port', '0', '--log-level', 'warn', ...args]);
+  const host = args.includes('--host') ? [] : ['--host', '127.0.0.1'];
+  const child = spawner(process.execPath, [
+    MAIN,
+    '--port',
+    '0',
+    '--stun-port',
+    '0',
+    '--log-level',
+    'warn',
+    ...host,
+    ...args,
+  ]);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return new Promise((resolve, reject) => {
     let out = '';
