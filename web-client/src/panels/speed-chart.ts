@@ -6,6 +6,12 @@ import 'uplot/dist/uPlot.min.css';
 /** Seconds of history shown. */
 export const CHART_SECONDS = 60;
 const HEIGHT_PX = 160;
+/** Width of the rate axis: room for the longest label, "1000.0 KiB/s". */
+const RATE_AXIS_PX = 96;
+/** Rate ticks fall on round binary figures (KiB/s, MiB/s), as formatRate prints them. */
+const RATE_INCREMENTS = [1, 2, 5, 10, 20, 50, 100, 200, 250, 500]
+  .flatMap((m) => [m * 1024, m * 1024 * 1024])
+  .sort((a, b) => a - b);
 
 export class SpeedChart {
   readonly #plot: uPlot;
@@ -36,7 +42,8 @@ export class SpeedChart {
           },
           {
             stroke: '#57606a',
-            size: 76,
+            size: RATE_AXIS_PX,
+            incrs: RATE_INCREMENTS,
             grid: { stroke: '#d0d7de', width: 1 },
             values: (_u, ticks) => ticks.map((t) => formatRate(t)),
           },
