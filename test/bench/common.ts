@@ -4,7 +4,8 @@
  * the project), a static server for its page, and small statistics.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { createReadStream, existsSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream, existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -91,4 +92,17 @@ export async function startTrackers(children: ChildProcess[]): Promise<Trackers>
   const btTracker = `ws://127.0.0.1:${await portOf(bt, /listening on (\d+)/)}`;
   const pages = await anchorPages();
   return { ourUrl, btTracker, pages, pagesBase: `http://localhost:${(pages.address() as AddressInfo).port}` };
+}
+
+/** Bytes of random data written at a time by {@link randomFile}. */
+const RANDOM_CHUNK_BYTES = 16 * 1024 * 1024;
+
+/** Writes `size` random bytes to `path` a chunk at a time, so a large file never sits in memory. */
+export async function randomFile(path: string, size: number): Promise<void> {
+  const out = createWriteStream(path);
+  for (let left = size; left > 0; left -= RANDOM_CHUNK_BYTES) {
+    const chunk = randomBytes(Math.min(RANDOM_CHUNK_BYTES, left));
+    if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
+  }
+  await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
 }

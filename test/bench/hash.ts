@@ -8,8 +8,7 @@
  * method must give the same digests. Medians of --reps (3). Prints a table, then one JSON
  * line. MB = 10^6 bytes.
  */
-import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -18,7 +17,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
 import { CHROMIUM_ARGS, findChromium } from '../helpers/chromium.js';
-import { median, ROOT } from './common.js';
+import { median, ROOT, randomFile } from './common.js';
 
 const { values } = parseArgs({
   options: {
@@ -111,14 +110,6 @@ function startPages(): Promise<Server> {
     res.writeHead(404).end();
   });
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
-}
-
-async function randomFile(path: string, size: number): Promise<void> {
-  const out = createWriteStream(path);
-  for (let left = size; left > 0; left -= 16 * MiB) {
-    if (!out.write(randomBytes(Math.min(16 * MiB, left)))) await new Promise<void>((r) => out.once('drain', () => r()));
-  }
-  await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
 }
 
 async function main(): Promise<void> {

@@ -7,8 +7,6 @@
  * store. Medians of --reps (3). Prints a table, then one JSON line. MB = 10^6 bytes.
  */
 import type { ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -17,7 +15,7 @@ import { parseArgs } from 'node:util';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { CHROMIUM_ARGS, findChromium } from '../helpers/chromium.js';
 import { sampleHeap } from '../helpers/heap.js';
-import { ensureAnchors, median, requireBuild, startTrackers } from './common.js';
+import { ensureAnchors, median, randomFile, requireBuild, startTrackers } from './common.js';
 import { ourDownload, ourSeeder, wtDownload, wtSeeder } from './pages.js';
 
 const { values } = parseArgs({
@@ -102,15 +100,6 @@ async function measure(download: (page: Page) => Promise<unknown>): Promise<Meas
     await browser.close();
     await server.close();
   }
-}
-
-/** Writes `size` random bytes to `path` a chunk at a time. */
-async function randomFile(path: string, size: number): Promise<void> {
-  const out = createWriteStream(path);
-  for (let left = size; left > 0; left -= 16 * MiB) {
-    if (!out.write(randomBytes(Math.min(16 * MiB, left)))) await new Promise<void>((r) => out.once('drain', () => r()));
-  }
-  await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
 }
 
 // --- main -----------------------------------------------------------------------------------------

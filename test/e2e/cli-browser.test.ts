@@ -2,10 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHROMIUM_ARGS, findChromium } from '../helpers/chromium.js';
 import { CliProcess } from '../helpers/cli-process.js';
+import { firstSaveLink, launchChromium, openPage, saveBytes, shareBytes } from '../helpers/pages.js';
 import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
 import { sha } from '../helpers/sha.js';
 
@@ -16,9 +16,8 @@ describe('the CLI and a Chromium page in one swarm', () => {
   const procs: CliProcess[] = [];
 
   beforeAll(async () => {
-    const executablePath = findChromium();
     server = await startServerProcess();
-    browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS, headless: true });
+    browser = await launchChromium();
     dir = await mkdtemp(join(tmpdir(), 'ringswarm-e2e-cli-'));
   });
 
@@ -37,30 +36,22 @@ describe('the CLI and a Chromium page in one swarm', () => {
     procs.push(seeder);
     const link = String((await seeder.next((e) => e.event === 'seeding', 60_000, 'the link')).link);
 
-    const page = await (await browser.newContext({ acceptDownloads: true })).newPage();
+    const page = await openPage(browser);
     await page.goto(link);
-    const save = page.locator('#save-links a').first();
-    await save.waitFor({ state: 'visible', timeout: 45_000 });
-    const [download] = await Promise.all([page.waitForEvent('download'), save.click()]);
-    expect(download.suggestedFilename()).toBe('from-cli.bin');
-    expect(sha(await readFile((await download.path())!))).toBe(sha(data));
+    const saved = await saveBytes(page, await firstSaveLink(page));
+    expect(saved.name).toBe('from-cli.bin');
+    expect(sha(saved.bytes)).toBe(sha(data));
     await page.context().close();
   });
 
   it('a page seeds, the CLI downloads the same bytes and exits 0', async () => {
     const data = new Uint8Array(randomBytes(3 * 1024 * 1024));
-    const page = await (await browser.newContext()).newPage();
+    const page = await openPage(browser, 'page', {});
     await page.goto(server.url);
-    await page.setInputFiles('#file-input', {
-      name: 'from-page.bin',
-      mimeType: 'application/octet-stream',
-      buffer: Buffer.from(data),
-    });
-    const link = page.locator('#share-link');
-    await expect.poll(() => link.inputValue(), { timeout: 30_000 }).toMatch(/#[0-9a-f]{64}$/);
+    const link = await shareBytes(page, 'from-page.bin', data);
 
     const out = join(dir, 'cli-out');
-    const getter = new CliProcess(['get', await link.inputValue(), '--out', out, '--no-seed', '--json']);
+    const getter = new CliProcess(['get', link, '--out', out, '--no-seed', '--json']);
     procs.push(getter);
     await getter.next((e) => e.event === 'done', 60_000, 'the download');
     expect(await getter.exited).toBe(0);

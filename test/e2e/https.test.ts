@@ -1,11 +1,11 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHROMIUM_ARGS, findChromium } from '../helpers/chromium.js';
+import { firstSaveLink, launchChromium, openPage, saveBytes, shareBytes } from '../helpers/pages.js';
 import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
 import { sha } from '../helpers/sha.js';
 
@@ -17,7 +17,6 @@ describe('npm start --https: two Chromium pages share a file over https and wss'
   let configDir: string;
 
   beforeAll(async () => {
-    const executablePath = findChromium();
     configDir = await mkdtemp(join(tmpdir(), 'ringswarm-https-e2e-'));
     // Bound to localhost: the page's origin, the certificate's name and the link all say localhost.
     server = await startServerProcess(['--https', '--host', 'localhost'], (command, args) =>
@@ -27,11 +26,7 @@ describe('npm start --https: two Chromium pages share a file over https and wss'
       }),
     );
     // The certificate is self-signed: the browser is told to accept it, as a person clicking through the warning.
-    browser = await chromium.launch({
-      executablePath,
-      args: [...CHROMIUM_ARGS, '--ignore-certificate-errors'],
-      headless: true,
-    });
+    browser = await launchChromium(['--ignore-certificate-errors']);
   });
 
   afterAll(async () => {
@@ -46,33 +41,21 @@ describe('npm start --https: two Chromium pages share a file over https and wss'
     const data = new Uint8Array(randomBytes(FILE_SIZE));
     const sockets: string[] = [];
 
-    const pageA = await (await browser.newContext()).newPage();
-    pageA.on('pageerror', (err) => console.error('page A error:', err));
+    const pageA = await openPage(browser, 'page A', {});
     pageA.on('websocket', (ws) => sockets.push(ws.url()));
     const response = await pageA.goto(server.url);
     expect((await response!.securityDetails())?.protocol).toMatch(/^TLS/);
     expect(await pageA.evaluate(() => window.isSecureContext)).toBe(true);
-    await pageA.setInputFiles('#file-input', {
-      name: 'over-tls.bin',
-      mimeType: 'application/octet-stream',
-      buffer: Buffer.from(data),
-    });
-    const link = pageA.locator('#share-link');
-    await expect.poll(() => link.inputValue(), { timeout: 30_000 }).toMatch(/#[0-9a-f]{64}$/);
-    const shareUrl = await link.inputValue();
+    const shareUrl = await shareBytes(pageA, 'over-tls.bin', data);
     expect(shareUrl.startsWith('https://')).toBe(true);
 
-    const pageB = await (await browser.newContext({ acceptDownloads: true })).newPage();
-    pageB.on('pageerror', (err) => console.error('page B error:', err));
+    const pageB = await openPage(browser, 'page B');
     pageB.on('websocket', (ws) => sockets.push(ws.url()));
     await pageB.goto(shareUrl);
-    const save = pageB.locator('#save-links a').first();
-    await save.waitFor({ state: 'visible', timeout: 45_000 });
-    const [download] = await Promise.all([pageB.waitForEvent('download'), save.click()]);
-    expect(download.suggestedFilename()).toBe('over-tls.bin');
-    const saved = await readFile((await download.path())!);
-    expect(saved.length).toBe(FILE_SIZE);
-    expect(sha(saved)).toBe(sha(data));
+    const saved = await saveBytes(pageB, await firstSaveLink(pageB));
+    expect(saved.name).toBe('over-tls.bin');
+    expect(saved.bytes.length).toBe(FILE_SIZE);
+    expect(sha(saved.bytes)).toBe(sha(data));
 
     // Both pages reached the tracker over wss, and never over plain ws.
     expect(sockets.length).toBeGreaterThanOrEqual(2);

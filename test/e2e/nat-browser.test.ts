@@ -14,13 +14,13 @@
  * Screenshots of all four pages go to test/artifacts/.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { CHROMIUM_ARGS, findChromium } from '../helpers/chromium.js';
+import { findChromium } from '../helpers/chromium.js';
 import {
   NatLab,
   netnsUnavailable,
@@ -30,6 +30,7 @@ import {
   ROUTER_A_IP,
   ROUTER_B_IP,
 } from '../helpers/netns.js';
+import { firstSaveLink, launchChromium, openPage, saveBytes, shareBytes } from '../helpers/pages.js';
 import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
 import { sha } from '../helpers/sha.js';
 
@@ -90,37 +91,25 @@ describe.skipIf(unavailable !== null)(
 
     /** A Chromium living in `ns`, with one page on the tracker's public address. */
     async function pageIn(ns: string, name: string): Promise<Page> {
-      const executablePath = lab.wrapper(ns, findChromium(), dir, `chromium-${name}`);
-      const browser = await chromium.launch({
-        executablePath,
-        // No flag makes the tracker's origin secure: like a second machine, the page is plain
-        // HTTP on a non-localhost address and takes its fallbacks (hash-wasm, IndexedDB).
-        args: CHROMIUM_ARGS,
-        headless: true,
-      });
+      // No flag makes the tracker's origin secure: like a second machine, the page is plain
+      // HTTP on a non-localhost address and takes its fallbacks (hash-wasm, IndexedDB).
+      const browser = await launchChromium([], lab.wrapper(ns, findChromium(), dir, `chromium-${name}`));
       browsers.push(browser);
-      const page = await (await browser.newContext({ acceptDownloads: true })).newPage();
-      page.on('pageerror', (err) => console.error(`page ${name} error:`, err));
-      return page;
+      return openPage(browser, `page ${name}`);
     }
 
     /** Page A shares `data`, page B opens its link, saves it; returns what B saved and B's candidate pair. */
     async function shareAndDownload(a: Page, b: Page, name: string, data: Uint8Array) {
       await a.goto(server.url);
-      await a.setInputFiles('#file-input', { name, mimeType: 'application/octet-stream', buffer: Buffer.from(data) });
-      const link = a.locator('#share-link');
-      await expect.poll(() => link.inputValue(), { timeout: 30_000 }).toMatch(/#[0-9a-f]{64}$/);
-      const shareUrl = await link.inputValue();
+      const shareUrl = await shareBytes(a, name, data);
       // The link names the address page A used: the tracker's public one.
       expect(shareUrl.startsWith(`http://${PUBLIC_IP}:`)).toBe(true);
 
       const started = Date.now();
       await b.goto(shareUrl);
-      const save = b.locator('#save-links a').first();
-      await save.waitFor({ state: 'visible', timeout: 45_000 });
+      const save = await firstSaveLink(b);
       const ms = Date.now() - started;
-      const [download] = await Promise.all([b.waitForEvent('download'), save.click()]);
-      const saved = await readFile((await download.path())!);
+      const saved = (await saveBytes(b, save)).bytes;
       expect(await b.evaluate(() => window.isSecureContext)).toBe(false);
       // How B's bytes came: the candidate pair its RTCPeerConnection selected (getStats()).
       const reported = await b.evaluate(async () => {

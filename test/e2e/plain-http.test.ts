@@ -8,45 +8,26 @@
  * remembered picker.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { SwarmStats } from '@ringswarm/shared';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHROMIUM_ARGS, findChromium } from '../helpers/chromium.js';
+import {
+  figures,
+  firstSaveLink,
+  launchChromium,
+  openPage,
+  saveBytes,
+  setUploadLimit,
+  shareBytes,
+} from '../helpers/pages.js';
 import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
 import { sha } from '../helpers/sha.js';
 
 const MiB = 1024 * 1024;
 const ARTIFACTS = fileURLToPath(new URL('../artifacts/', import.meta.url));
 const TEST_HOST = 'ringswarm.test';
-
-/** `window.ringswarm` (PageHandle in web-client/src/client-setup.ts), as far as used here. */
-interface PageWindow {
-  ringswarm?: {
-    client: { setRateLimits(limits: { upload: number | null }): void };
-    download?: { storage: string; resumedPieces: number; resumedBytes: number; swarm: { stats(): SwarmStats } };
-  };
-}
-
-function figures(page: Page) {
-  return page.evaluate(() => {
-    const d = (window as unknown as PageWindow).ringswarm?.download;
-    if (!d) return null;
-    const s = d.swarm.stats();
-    return {
-      storage: d.storage,
-      resumedPieces: d.resumedPieces,
-      resumedBytes: d.resumedBytes,
-      piecesHave: s.piecesHave,
-      pieceCount: s.pieceCount,
-      length: s.length,
-      downloaded: s.downloaded,
-      done: s.done,
-    };
-  });
-}
 
 /** What a page on plain HTTP lacks, read from the page. */
 const context = (page: Page) =>
@@ -65,11 +46,7 @@ describe('the page on plain HTTP (not a secure context)', () => {
   beforeAll(async () => {
     server = await startServerProcess();
     plainUrl = `http://${TEST_HOST}:${new URL(server.url).port}/`;
-    browser = await chromium.launch({
-      executablePath: findChromium(),
-      args: [...CHROMIUM_ARGS, `--host-resolver-rules=MAP ${TEST_HOST} 127.0.0.1`],
-      headless: true,
-    });
+    browser = await launchChromium([`--host-resolver-rules=MAP ${TEST_HOST} 127.0.0.1`]);
   });
 
   afterAll(async () => {
@@ -77,11 +54,7 @@ describe('the page on plain HTTP (not a secure context)', () => {
     await server?.stop();
   });
 
-  async function newPage(): Promise<Page> {
-    const page = await (await browser.newContext({ acceptDownloads: true })).newPage();
-    page.on('pageerror', (err) => console.error('page error:', err));
-    return page;
-  }
+  const newPage = (): Promise<Page> => openPage(browser);
 
   it('shares and downloads byte for byte, keeps pieces in IndexedDB, and a reload resumes from them', async () => {
     const data = new Uint8Array(randomBytes(12 * MiB));
@@ -103,14 +76,7 @@ describe('the page on plain HTTP (not a secure context)', () => {
     await expect.poll(() => seeder.locator('#status').textContent()).not.toMatch(/secure page/);
     expect(await note.isVisible()).toBe(false);
 
-    await seeder.setInputFiles('#file-input', {
-      name: 'plain.bin',
-      mimeType: 'application/octet-stream',
-      buffer: Buffer.from(data),
-    });
-    const linkInput = seeder.locator('#share-link');
-    await expect.poll(() => linkInput.inputValue(), { timeout: 30_000 }).toMatch(/#[0-9a-f]{64}$/);
-    const link = await linkInput.inputValue();
+    const link = await shareBytes(seeder, 'plain.bin', data);
     // Not a loopback page: the link names the address this page was opened by.
     expect(link.startsWith(plainUrl)).toBe(true);
     // No navigator.clipboard here: copying goes through the selection, and says so.
@@ -118,9 +84,7 @@ describe('the page on plain HTTP (not a secure context)', () => {
     await expect.poll(() => seeder.locator('#copy-link').textContent()).toBe('Copied');
     expect(await seeder.locator('#copy-link').getAttribute('data-copied')).toBe('true');
     // Slow the seeder so that the reload lands mid-download.
-    await seeder.evaluate(() =>
-      (window as unknown as PageWindow).ringswarm!.client.setRateLimits({ upload: 1_500_000 }),
-    );
+    await setUploadLimit(seeder, 1_500_000);
 
     // Meanwhile, a page whose browser may use relay candidates only, with no TURN server
     // offered: ICE finds no route (ERR_NO_ROUTE after the link's connect timeout, 20 s), and
@@ -153,7 +117,7 @@ describe('the page on plain HTTP (not a secure context)', () => {
     // Every piece verified before the reload was found again in IndexedDB and re-verified...
     expect(resumed.resumedPieces).toBeGreaterThanOrEqual(before.piecesHave);
     expect(resumed.resumedPieces).toBeLessThan(resumed.pieceCount!);
-    await seeder.evaluate(() => (window as unknown as PageWindow).ringswarm!.client.setRateLimits({ upload: null }));
+    await setUploadLimit(seeder, null);
 
     await expect.poll(async () => (await figures(leecher))?.done, { timeout: 60_000 }).toBe(true);
     const after = (await figures(leecher))!;
@@ -165,11 +129,9 @@ describe('the page on plain HTTP (not a secure context)', () => {
         `${after.downloaded} of ${after.length} bytes fetched after it`,
     );
 
-    const save = leecher.locator('#save-links a').first();
-    await save.waitFor({ state: 'visible', timeout: 30_000 });
-    const [download] = await Promise.all([leecher.waitForEvent('download'), save.click()]);
-    expect(download.suggestedFilename()).toBe('plain.bin');
-    expect(sha(await readFile((await download.path())!))).toBe(sha(data));
+    const saved = await saveBytes(leecher, await firstSaveLink(leecher, 30_000));
+    expect(saved.name).toBe('plain.bin');
+    expect(sha(saved.bytes)).toBe(sha(data));
     // The download view on plain HTTP: the note, the peer's badge, the transfer's badge.
     await expect.poll(() => leecher.locator('#connection-badge').getAttribute('data-badge')).toBe('same-network');
     expect(await leecher.locator('#http-note').isVisible()).toBe(true);

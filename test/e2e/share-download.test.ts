@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHROMIUM_ARGS, findChromium } from '../helpers/chromium.js';
+import { firstSaveLink, launchChromium, openPage, saveBytes, shareBytes } from '../helpers/pages.js';
 import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
 import { sha } from '../helpers/sha.js';
 
@@ -13,19 +12,15 @@ describe('two Chromium pages share a file through the real server', () => {
   let browser: Browser;
 
   beforeAll(async () => {
-    const executablePath = findChromium();
     server = await startServerProcess();
-    browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS, headless: true });
+    browser = await launchChromium();
   });
 
   /** Opens the app in a new profile, picks `data` as `name`, and returns the page and its share link. */
   async function share(name: string, data: Uint8Array) {
-    const page = await (await browser.newContext()).newPage();
+    const page = await openPage(browser, 'page A', {});
     await page.goto(server.url);
-    await page.setInputFiles('#file-input', { name, mimeType: 'application/octet-stream', buffer: Buffer.from(data) });
-    const link = page.locator('#share-link');
-    await expect.poll(() => link.inputValue(), { timeout: 30_000 }).toMatch(/#[0-9a-f]{64}$/);
-    return { page, shareUrl: await link.inputValue() };
+    return { page, shareUrl: await shareBytes(page, name, data) };
   }
 
   afterAll(async () => {
@@ -37,10 +32,8 @@ describe('two Chromium pages share a file through the real server', () => {
   it('page B downloads the 8 MiB file page A picked, byte for byte, with no file bytes through the server', async () => {
     const data = new Uint8Array(randomBytes(FILE_SIZE));
     // Two contexts: two separate browser profiles, like two people.
-    const pageB = await (await browser.newContext({ acceptDownloads: true })).newPage();
-    pageB.on('pageerror', (err) => console.error('page B error:', err));
+    const pageB = await openPage(browser, 'page B');
     const { page: pageA, shareUrl } = await share('random.bin', data);
-    pageA.on('pageerror', (err) => console.error('page A error:', err));
     // The link is also shown as a QR code, for phones.
     await pageA.locator('#share-qr svg').waitFor({ state: 'visible', timeout: 10_000 });
     // The link names the first address the server says others can reach it by, or, when it
@@ -54,14 +47,12 @@ describe('two Chromium pages share a file through the real server', () => {
 
     const started = Date.now();
     await pageB.goto(shareUrl);
-    const save = pageB.locator('#save-links a').first();
-    await save.waitFor({ state: 'visible', timeout: 45_000 });
+    const save = await firstSaveLink(pageB);
     const transferMs = Date.now() - started;
-    const [download] = await Promise.all([pageB.waitForEvent('download'), save.click()]);
-    expect(download.suggestedFilename()).toBe('random.bin');
-    const saved = await readFile((await download.path())!);
-    expect(saved.length).toBe(FILE_SIZE);
-    expect(sha(saved)).toBe(sha(data));
+    const saved = await saveBytes(pageB, save);
+    expect(saved.name).toBe('random.bin');
+    expect(saved.bytes.length).toBe(FILE_SIZE);
+    expect(sha(saved.bytes)).toBe(sha(data));
 
     // B now seeds: the tracker counts two complete peers in the swarm.
     const stats = async () => (await fetch(`${server.url}/api/stats`)).json();
@@ -84,7 +75,7 @@ describe('two Chromium pages share a file through the real server', () => {
   });
 
   it('explains a malformed link instead of failing silently', async () => {
-    const page = await (await browser.newContext()).newPage();
+    const page = await openPage(browser, 'page', {});
     await page.goto(`${server.url}/#not-an-infohash`);
     const status = page.locator('#status');
     await expect.poll(() => status.textContent()).toMatch(/link is malformed/);
@@ -96,16 +87,11 @@ describe('two Chromium pages share a file through the real server', () => {
     const data = new Uint8Array(randomBytes(4 * 1024 * 1024));
     const { page: seeder, shareUrl } = await share('three.bin', data);
 
-    const leechers = await Promise.all(
-      [0, 1].map(async () => (await browser.newContext({ acceptDownloads: true })).newPage()),
-    );
+    const leechers = await Promise.all([0, 1].map((n) => openPage(browser, `leecher ${n}`)));
     await Promise.all(leechers.map((page) => page.goto(shareUrl)));
     for (const page of leechers) {
-      const save = page.locator('#save-links a').first();
-      await save.waitFor({ state: 'visible', timeout: 45_000 });
-      const [download] = await Promise.all([page.waitForEvent('download'), save.click()]);
-      const saved = await readFile((await download.path())!);
-      expect(sha(saved)).toBe(sha(data));
+      const saved = await saveBytes(page, await firstSaveLink(page));
+      expect(sha(saved.bytes)).toBe(sha(data));
     }
     for (const page of [seeder, ...leechers]) await page.context().close();
   });

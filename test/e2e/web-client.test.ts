@@ -5,15 +5,22 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { SwarmStats } from '@ringswarm/shared';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHROMIUM_ARGS, findChromium } from '../helpers/chromium.js';
 import { sampleHeap } from '../helpers/heap.js';
+import {
+  clickDownload,
+  figures,
+  launchChromium,
+  openPage,
+  saveBytes,
+  setUploadLimit,
+  shareLink,
+} from '../helpers/pages.js';
 import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
 import { sha } from '../helpers/sha.js';
 
@@ -28,53 +35,14 @@ const shaOfFile = (path: string) =>
       .on('error', reject);
   });
 
-/** What the page exposes as `window.ringswarm` (PageHandle in web-client/src/client-setup.ts), as far as used here. */
-interface PageWindow {
-  ringswarm?: {
-    client: { setRateLimits(limits: { upload: number | null }): void };
-    download?: { storage: string; resumedPieces: number; resumedBytes: number; swarm: { stats(): SwarmStats } };
-  };
-}
-
-/** The page's figures, read from its client. */
-interface PageFigures {
-  storage: string;
-  resumedPieces: number;
-  resumedBytes: number;
-  piecesHave: number;
-  pieceCount: number | null;
-  length: number | null;
-  downloaded: number;
-  done: boolean;
-}
-
-function figures(page: Page): Promise<PageFigures | null> {
-  return page.evaluate(() => {
-    const d = (window as unknown as PageWindow).ringswarm?.download;
-    if (!d) return null;
-    const s = d.swarm.stats();
-    return {
-      storage: d.storage,
-      resumedPieces: d.resumedPieces,
-      resumedBytes: d.resumedBytes,
-      piecesHave: s.piecesHave,
-      pieceCount: s.pieceCount,
-      length: s.length,
-      downloaded: s.downloaded,
-      done: s.done,
-    };
-  });
-}
-
 describe('the web client', () => {
   let server: ServerProcess;
   let browser: Browser;
   let dir: string;
 
   beforeAll(async () => {
-    const executablePath = findChromium();
     server = await startServerProcess();
-    browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS, headless: true });
+    browser = await launchChromium();
     dir = await mkdtemp(join(tmpdir(), 'ringswarm-e2e-web-'));
     await mkdir(ARTIFACTS, { recursive: true });
   });
@@ -85,11 +53,8 @@ describe('the web client', () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  async function newPage(viewport = { width: 1280, height: 900 }): Promise<Page> {
-    const page = await (await browser.newContext({ acceptDownloads: true, viewport })).newPage();
-    page.on('pageerror', (err) => console.error('page error:', err));
-    return page;
-  }
+  const newPage = (viewport = { width: 1280, height: 900 }): Promise<Page> =>
+    openPage(browser, 'page', { acceptDownloads: true, viewport });
 
   /** Picks `path` (a file, or a folder with `folder`) on a new page; returns it and its link. */
   async function share(
@@ -101,9 +66,7 @@ describe('the web client', () => {
     await page.goto(server.url);
     await beforePick?.(page);
     await page.setInputFiles(folder ? '#folder-input' : '#file-input', path);
-    const link = page.locator('#share-link');
-    await expect.poll(() => link.inputValue(), { timeout: 120_000 }).toMatch(/#[0-9a-f]{64}$/);
-    return { page, link: await link.inputValue() };
+    return { page, link: await shareLink(page, 120_000) };
   }
 
   it('shares a folder; the downloader sees every file, escaped, picks which to save, and gets the same bytes', async () => {
@@ -139,10 +102,10 @@ describe('the web client', () => {
 
     for (const [path, data] of Object.entries(files)) {
       const a = leecher.locator('#save-links li', { hasText: path }).locator('a');
-      const [download] = await Promise.all([leecher.waitForEvent('download'), a.click()]);
+      const saved = await saveBytes(leecher, a);
       // Saved under the last segment of its path, with characters Windows refuses replaced.
-      expect(download.suggestedFilename()).toBe(path.split('/').pop()!.replace(/[<>]/g, '_'));
-      expect(sha(await readFile((await download.path())!))).toBe(sha(data));
+      expect(saved.name).toBe(path.split('/').pop()!.replace(/[<>]/g, '_'));
+      expect(sha(saved.bytes)).toBe(sha(data));
     }
 
     // Panels: the peer is listed with its connection badge from getStats (two pages of one
@@ -181,9 +144,7 @@ describe('the web client', () => {
     await writeFile(join(root, 'a.bin'), a);
     await writeFile(join(root, 'b.bin'), b);
     const { page: seeder, link } = await share(root, true);
-    await seeder.evaluate(() =>
-      (window as unknown as PageWindow).ringswarm!.client.setRateLimits({ upload: 1_000_000 }),
-    );
+    await setUploadLimit(seeder, 1_000_000);
     const leecher = await newPage();
     await leecher.goto(link);
     const rowB = leecher.locator('#save-links li', { hasText: 'pick/b.bin' });
@@ -208,7 +169,7 @@ describe('the web client', () => {
     expect(await rowB.locator('a').count()).toBe(0);
     expect(await rowB.locator('.file-state').textContent()).toBe('not downloaded');
 
-    await seeder.evaluate(() => (window as unknown as PageWindow).ringswarm!.client.setRateLimits({ upload: null }));
+    await setUploadLimit(seeder, null);
     await rowB.getByRole('checkbox').check();
     await expect.poll(async () => (await figures(leecher))?.done, { timeout: 30_000 }).toBe(true);
     for (const [name, data] of [
@@ -216,8 +177,7 @@ describe('the web client', () => {
       ['b.bin', b],
     ] as const) {
       const save = leecher.locator('#save-links li', { hasText: `pick/${name}` }).locator('a');
-      const [download] = await Promise.all([leecher.waitForEvent('download'), save.click()]);
-      expect(sha(await readFile((await download.path())!))).toBe(sha(data));
+      expect(sha((await saveBytes(leecher, save)).bytes)).toBe(sha(data));
     }
     await seeder.context().close();
     await leecher.context().close();
@@ -229,9 +189,7 @@ describe('the web client', () => {
     await writeFile(file, data);
     const { page: seeder, link } = await share(file);
     // Slow the seeder down so that the reload lands mid-download.
-    await seeder.evaluate(() =>
-      (window as unknown as PageWindow).ringswarm!.client.setRateLimits({ upload: 2_000_000 }),
-    );
+    await setUploadLimit(seeder, 2_000_000);
 
     const leecher = await newPage();
     await leecher.goto(link);
@@ -271,8 +229,7 @@ describe('the web client', () => {
     );
 
     const a = leecher.locator('#save-links a').first();
-    const [download] = await Promise.all([leecher.waitForEvent('download'), a.click()]);
-    expect(sha(await readFile((await download.path())!))).toBe(sha(data));
+    expect(sha((await saveBytes(leecher, a)).bytes)).toBe(sha(data));
     await seeder.context().close();
     await leecher.context().close();
   }, 120_000);
@@ -424,7 +381,7 @@ describe('the web client', () => {
     // Saved from OPFS, byte for byte.
     const a = leecher.locator('#save-links a').first();
     await a.waitFor({ state: 'visible', timeout: 30_000 });
-    const [download] = await Promise.all([leecher.waitForEvent('download'), a.click()]);
+    const download = await clickDownload(leecher, a);
     expect(await shaOfFile((await download.path())!)).toBe(expected);
     await leecher.screenshot({ path: join(ARTIFACTS, 'download-done-desktop.png'), fullPage: true });
     await seeder.context().close();

@@ -4,62 +4,21 @@ import {
   Bitfield,
   BLOCK_LENGTH,
   BlockScheduler,
-  createManifest,
   equalBytes,
   MAX_PIPELINE,
-  type Manifest,
   type PartialPiece,
   PeerWire,
-  type PeerWireHandlers,
   PIPELINE_DEPTH,
   PiecePicker,
   RateLimiter,
-  RingswarmError,
 } from '@ringswarm/shared';
 import { describe, expect, it } from 'vitest';
+import { errorCode } from '../helpers/error-code.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 import { newPeerId, RecordingLink } from '../helpers/fake-link.js';
+import { blankManifest, handshakenWire, wireHandlers } from '../helpers/swarm-fixtures.js';
 
 const INFO_HASH = 'ab'.repeat(32);
-const ignore = () => {};
-const noHandlers: PeerWireHandlers = {
-  handshake: ignore,
-  bitfield: ignore,
-  have: ignore,
-  choke: ignore,
-  unchoke: ignore,
-  interest: ignore,
-  request: ignore,
-  piece: ignore,
-  metadataRequest: ignore,
-  metadataData: ignore,
-  metadataReject: ignore,
-  drain: ignore,
-  close: ignore,
-  error: ignore,
-};
-
-/** The code of the RingswarmError `fn` throws, or undefined when it does not throw. */
-function errorCode(fn: () => void): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof RingswarmError) return err.code;
-    throw err;
-  }
-  return undefined;
-}
-
-/** A manifest of `pieces` pieces of `blocksPerPiece` blocks (the hashes do not matter here). */
-function manifestOf(pieces: number, blocksPerPiece: number): Manifest {
-  const pieceLength = blocksPerPiece * BLOCK_LENGTH;
-  return createManifest({
-    name: 'f.bin',
-    files: [{ path: 'f.bin', length: pieces * pieceLength }],
-    pieceLength,
-    pieces: Array.from({ length: pieces }, () => '0'.repeat(64)),
-  });
-}
 
 interface Setup {
   pieces?: number;
@@ -72,7 +31,7 @@ interface Setup {
 function setup({ pieces = 1, blocksPerPiece = 2, sharedRate, suspects = new Set() }: Setup = {}) {
   const clock = new FakeClock();
   const sharedLimit = sharedRate === undefined ? undefined : new RateLimiter(() => clock.now(), sharedRate);
-  const manifest = manifestOf(pieces, blocksPerPiece);
+  const manifest = blankManifest(pieces, blocksPerPiece * BLOCK_LENGTH);
   const have = new Bitfield(pieces);
   const picker = new PiecePicker(pieces, { random: () => 0, sequential: true });
   const peers = new Map<string, PeerWire>();
@@ -91,9 +50,7 @@ function setup({ pieces = 1, blocksPerPiece = 2, sharedRate, suspects = new Set(
 
   /** A connected peer that has every piece and has unchoked us. */
   const addPeer = () => {
-    const link = new RecordingLink(newPeerId());
-    const wire = new PeerWire(link, { clock }, { infoHash: INFO_HASH }, noHandlers);
-    wire.handshaken = true;
+    const { wire, link } = handshakenWire(clock, INFO_HASH);
     wire.chokedByRemote = false;
     wire.bits = Bitfield.full(pieces);
     picker.addBitfield(wire.bits);
@@ -273,7 +230,7 @@ describe('BlockScheduler', () => {
       complete: () => {},
     });
     const link = new RecordingLink(newPeerId());
-    const wire = new PeerWire(link, { clock }, { infoHash: INFO_HASH }, noHandlers);
+    const wire = new PeerWire(link, { clock }, { infoHash: INFO_HASH }, wireHandlers());
     expect(errorCode(() => idle.receive(wire, 0, 0, new Uint8Array(1)))).toBe('ERR_BAD_FRAME');
 
     const { scheduler, addPeer, completed } = setup();

@@ -15,25 +15,14 @@ import {
   parseManifest,
   pieceCount,
   pieceSize,
-  RingswarmError,
   TARGET_PIECE_COUNT,
 } from '@ringswarm/shared';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { errorCode } from '../helpers/error-code.js';
 import { sha } from '../helpers/sha.js';
 
 const fakeHash = (seed: string) => sha(seed);
-
-/** The code a call fails with, or undefined when it does not throw. */
-function errorCode(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof RingswarmError) return err.code;
-    throw err;
-  }
-  return undefined;
-}
 
 /** A valid two-file manifest: 40 000 bytes in 16 KiB pieces, so the last of 3 pieces is short. */
 function sample(): Manifest {

@@ -7,31 +7,12 @@ import {
   type Manifest,
   METADATA_CHUNK_LENGTH,
   MetadataExchange,
-  PeerWire,
-  type PeerWireHandlers,
-  RingswarmError,
+  type PeerWire,
 } from '@ringswarm/shared';
 import { describe, expect, it } from 'vitest';
+import { errorCode } from '../helpers/error-code.js';
 import { FakeClock } from '../helpers/fake-clock.js';
-import { newPeerId, RecordingLink } from '../helpers/fake-link.js';
-
-const ignore = () => {};
-const noHandlers: PeerWireHandlers = {
-  handshake: ignore,
-  bitfield: ignore,
-  have: ignore,
-  choke: ignore,
-  unchoke: ignore,
-  interest: ignore,
-  request: ignore,
-  piece: ignore,
-  metadataRequest: ignore,
-  metadataData: ignore,
-  metadataReject: ignore,
-  drain: ignore,
-  close: ignore,
-  error: ignore,
-};
+import { handshakenWire } from '../helpers/swarm-fixtures.js';
 
 /** A manifest whose encoding spans three metadata chunks. */
 function bigManifest(): Manifest {
@@ -69,9 +50,7 @@ async function setup() {
     },
   });
   const addPeer = () => {
-    const link = new RecordingLink(newPeerId());
-    const wire = new PeerWire(link, { clock }, { infoHash }, noHandlers);
-    wire.handshaken = true;
+    const { wire, link } = handshakenWire(clock, infoHash);
     peers.set(link.remoteId, wire);
     return { wire, link };
   };
@@ -145,14 +124,9 @@ describe('MetadataExchange', () => {
     const a = addPeer();
     const b = addPeer();
     exchange.fetch();
-    let code: string | undefined;
-    try {
-      exchange.onData(a.wire, 1, encoded.length, encoded.subarray(0, METADATA_CHUNK_LENGTH));
-    } catch (err) {
-      if (err instanceof RingswarmError) code = err.code;
-      else throw err;
-    }
-    expect(code).toBe('ERR_BAD_METADATA');
+    expect(
+      errorCode(() => exchange.onData(a.wire, 1, encoded.length, encoded.subarray(0, METADATA_CHUNK_LENGTH))),
+    ).toBe('ERR_BAD_METADATA');
     peers.delete(a.link.remoteId);
     exchange.peerGone(a.link.remoteId);
     exchange.fetch();

@@ -27,6 +27,26 @@ const peer = (id: string, interested: boolean, downloadRate: number, uploadRate:
   uploadRate,
 });
 
+/**
+ * A seeder of `blocks` blocks of random data with an upload limit of `upload` bytes per second, and
+ * one scripted peer that has handshaken and said it is interested.
+ */
+async function limitedSeeder(blocks: number, upload: number) {
+  const seed = await seedable('data.bin', new Uint8Array(randomBytes(blocks * BLOCK_LENGTH)));
+  const clock = new FakeClock();
+  const seeder = new Swarm(
+    { peerId: newPeerId(), store: seed.store, clock },
+    { infoHash: seed.infoHash, manifest: seed.manifest, have: seed.have },
+  );
+  swarms.push(seeder);
+  seeder.setRateLimits({ upload });
+  const p = scripted(seeder, newPeerId(), clock);
+  p.handshake(seed.infoHash);
+  p.send({ type: 'interested' });
+  await flush(clock);
+  return { seeder, clock, p };
+}
+
 describe('chooseUnchoked', () => {
   const peers = [
     peer('a', true, 100, 1),
@@ -137,20 +157,8 @@ describe('rate limits', () => {
   });
 
   it('a seeder with an upload limit sends no faster than it, and speeds up when it is lifted', async () => {
-    const data = new Uint8Array(randomBytes(16 * BLOCK_LENGTH));
-    const seed = await seedable('data.bin', data);
-    const clock = new FakeClock();
-    const seeder = new Swarm(
-      { peerId: newPeerId(), store: seed.store, clock },
-      { infoHash: seed.infoHash, manifest: seed.manifest, have: seed.have },
-    );
-    swarms.push(seeder);
     const rate = 4 * BLOCK_LENGTH; // bytes per second
-    seeder.setRateLimits({ upload: rate });
-    const p = scripted(seeder, newPeerId(), clock);
-    p.handshake(seed.infoHash);
-    p.send({ type: 'interested' });
-    await flush(clock);
+    const { seeder, clock, p } = await limitedSeeder(16, rate);
     expect(p.received('unchoke')).toHaveLength(1);
     for (let i = 0; i < 16; i++) {
       p.send({ type: 'request', index: i, begin: 0, length: BLOCK_LENGTH });
@@ -177,19 +185,7 @@ describe('rate limits', () => {
 
 describe('Swarm.destroy and its timers', () => {
   it('leaves no timer behind: neither the choke round nor a rate-limited upload', async () => {
-    const data = new Uint8Array(randomBytes(8 * BLOCK_LENGTH));
-    const seed = await seedable('data.bin', data);
-    const clock = new FakeClock();
-    const seeder = new Swarm(
-      { peerId: newPeerId(), store: seed.store, clock },
-      { infoHash: seed.infoHash, manifest: seed.manifest, have: seed.have },
-    );
-    swarms.push(seeder);
-    seeder.setRateLimits({ upload: BLOCK_LENGTH });
-    const p = scripted(seeder, newPeerId(), clock);
-    p.handshake(seed.infoHash);
-    p.send({ type: 'interested' });
-    await flush(clock);
+    const { seeder, clock, p } = await limitedSeeder(8, BLOCK_LENGTH);
     for (let i = 0; i < 4; i++) p.send({ type: 'request', index: i, begin: 0, length: BLOCK_LENGTH });
     await flush(clock);
     expect(p.received('piece')).toHaveLength(1);

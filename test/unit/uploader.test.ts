@@ -3,32 +3,24 @@ import { randomBytes } from 'node:crypto';
 import {
   Bitfield,
   BLOCK_LENGTH,
-  createManifest,
   equalBytes,
   MAX_QUEUED_REQUESTS,
   type Manifest,
   MemoryPieceStore,
-  PeerWire,
-  type PeerWireHandlers,
+  type PeerWire,
   RateLimiter,
-  RingswarmError,
   Uploader,
 } from '@ringswarm/shared';
 import { describe, expect, it } from 'vitest';
+import { errorCode } from '../helpers/error-code.js';
 import { FakeClock, settle } from '../helpers/fake-clock.js';
-import { newPeerId, RecordingLink } from '../helpers/fake-link.js';
+import { blankManifest, handshakenWire, wireHandlers } from '../helpers/swarm-fixtures.js';
 
 const PIECES = 16;
-const ignore = () => {};
 
 async function setup(options: { sharedRate?: number } = {}) {
   const clock = new FakeClock();
-  const manifest: Manifest = createManifest({
-    name: 'f.bin',
-    files: [{ path: 'f.bin', length: PIECES * BLOCK_LENGTH }],
-    pieceLength: BLOCK_LENGTH,
-    pieces: Array.from({ length: PIECES }, () => '0'.repeat(64)),
-  });
+  const manifest: Manifest = blankManifest(PIECES, BLOCK_LENGTH);
   const have = Bitfield.full(PIECES);
   const store = new MemoryPieceStore();
   const data = new Uint8Array(randomBytes(PIECES * BLOCK_LENGTH));
@@ -39,27 +31,10 @@ async function setup(options: { sharedRate?: number } = {}) {
   const uploader = new Uploader({ clock }, store, peers, () => shared, {
     readFailed: (what) => readErrors.push(what),
   });
-  const handlers: PeerWireHandlers = {
-    handshake: ignore,
-    bitfield: ignore,
-    have: ignore,
-    choke: ignore,
-    unchoke: ignore,
-    interest: ignore,
-    request: ignore,
-    piece: ignore,
-    metadataRequest: ignore,
-    metadataData: ignore,
-    metadataReject: ignore,
-    drain: (wire) => void uploader.pump(wire),
-    close: ignore,
-    error: ignore,
-  };
+  const handlers = wireHandlers({ drain: (wire) => void uploader.pump(wire) });
   /** A handshaken peer we unchoked. */
   const addPeer = () => {
-    const link = new RecordingLink(newPeerId());
-    const wire = new PeerWire(link, { clock }, { infoHash: 'ab'.repeat(32) }, handlers);
-    wire.handshaken = true;
+    const { wire, link } = handshakenWire(clock, 'ab'.repeat(32), handlers);
     wire.attach();
     wire.setChoking(false);
     peers.set(link.remoteId, wire);
@@ -143,15 +118,11 @@ describe('Uploader', () => {
 
     const greedy = addPeer();
     greedy.link.accept = false; // nothing leaves the queue but the first block
-    let code: string | undefined;
-    try {
+    const code = errorCode(() => {
       for (let i = 0; i <= MAX_QUEUED_REQUESTS + 1; i++) {
         uploader.request(greedy.wire, { index: i % PIECES, begin: 0, length: BLOCK_LENGTH }, manifest, have);
       }
-    } catch (err) {
-      if (err instanceof RingswarmError) code = err.code;
-      else throw err;
-    }
+    });
     expect(code).toBe('ERR_BAD_FRAME');
     expect(greedy.wire.uploads.length).toBeLessThanOrEqual(MAX_QUEUED_REQUESTS);
   });

@@ -10,25 +10,17 @@ import {
   METADATA_CHUNK_LENGTH,
   MessageType,
   MIN_PIECE_LENGTH,
-  RingswarmError,
   type WireMessage,
 } from '@ringswarm/shared';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { errorCode } from '../helpers/error-code.js';
 
 const BAD_FRAME = 'ERR_BAD_FRAME';
 const U32_MAX = 0xffff_ffff;
 
 /** The code decoding fails with, or undefined when it succeeds. */
-function decodeError(bytes: Uint8Array): string | undefined {
-  try {
-    decodeMessage(bytes);
-  } catch (err) {
-    if (err instanceof RingswarmError) return err.code;
-    throw err;
-  }
-  return undefined;
-}
+const decodeError = (bytes: Uint8Array): string | undefined => errorCode(() => decodeMessage(bytes));
 
 const u32 = fc.integer({ min: 0, max: U32_MAX });
 const hex = (bytes: number) =>
@@ -255,15 +247,8 @@ describe('checkBlock', () => {
     pieceLength: MIN_PIECE_LENGTH,
     pieces: ['0', '1', '2'].map((c) => c.repeat(64)),
   });
-  const blockError = (index: number, begin: number, len: number) => {
-    try {
-      checkBlock(manifest, index, begin, len);
-    } catch (err) {
-      if (err instanceof RingswarmError) return err.code;
-      throw err;
-    }
-    return undefined;
-  };
+  const blockError = (index: number, begin: number, len: number) =>
+    errorCode(() => checkBlock(manifest, index, begin, len));
 
   it('accepts blocks inside a piece, up to its end', () => {
     expect(blockError(0, 0, MIN_PIECE_LENGTH)).toBeUndefined();

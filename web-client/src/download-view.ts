@@ -14,13 +14,13 @@ import {
   type Swarm,
 } from '@ringswarm/shared';
 import { $, h, perFrame } from './dom.js';
-import { filePieces } from './opfs-store.js';
 import { type ConnectionTypeOf, PeersPanel } from './panels/peers.js';
 import { PieceMap } from './panels/piece-map.js';
 import { ratioOf } from './panels/seeding.js';
 import { SpeedChart } from './panels/speed-chart.js';
 import { canSaveToFolder, fileBlob, saveName, saveToFolder } from './save.js';
 import { isKeptStore } from './storage.js';
+import { filePieces } from './store-common.js';
 
 /** How often figures, chart and peers are refreshed. */
 export const STATS_INTERVAL_MS = 1_000;

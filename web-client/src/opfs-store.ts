@@ -7,12 +7,11 @@
  * piece file is hashed again (hash-worker.ts) before it counts, so a file cut short by a
  * closed tab is simply fetched again.
  */
-import { encodeManifest, loadVerifiedManifest, type Manifest, type PieceStore } from '@ringswarm/shared';
+import { encodeManifest, loadVerifiedManifest, type Manifest } from '@ringswarm/shared';
+import { KeptPieceStore } from './store-common.js';
 import { worker } from './worker-client.js';
 import { DOWNLOADS_DIR, pieceFileName } from './worker-protocol.js';
 
-/** Whole pieces kept for answering block requests (peers ask 16 KiB at a time, mostly in order). */
-export const READ_CACHE_PIECES = 4;
 const MANIFEST_FILE = 'manifest.json';
 
 /** True when this browser offers the origin private file system. */
@@ -41,19 +40,11 @@ async function writeFile(dir: FileSystemDirectoryHandle, name: string, data: Uin
   }
 }
 
-export class OpfsPieceStore implements PieceStore {
-  readonly infoHash: string;
+export class OpfsPieceStore extends KeptPieceStore<File> {
   readonly #dir: FileSystemDirectoryHandle;
-  /** Piece index -> a snapshot of its file, taken once it is written (pieces never change). */
-  #files = new Map<number, File>();
-  /** Recently read whole pieces, least recently used first. */
-  #cache = new Map<number, Promise<Uint8Array>>();
-  #destroyed = false;
-  /** The last storage failure, kept so the page can tell a full disk from other errors. */
-  lastError: Error | null = null;
 
   private constructor(infoHash: string, dir: FileSystemDirectoryHandle) {
-    this.infoHash = infoHash;
+    super(infoHash);
     this.#dir = dir;
   }
 
@@ -63,81 +54,15 @@ export class OpfsPieceStore implements PieceStore {
     return new OpfsPieceStore(infoHash, dir);
   }
 
-  async read(index: number, begin: number, length: number): Promise<Uint8Array> {
-    if (this.#destroyed) throw new Error('store destroyed');
-    let piece = this.#cache.get(index);
-    if (piece) {
-      this.#cache.delete(index); // re-inserted below as most recently used
-    } else {
-      piece = this.file(index).then(async (f) => new Uint8Array(await f.arrayBuffer()));
-      piece.catch(() => this.#cache.delete(index));
-    }
-    this.#cache.set(index, piece);
-    while (this.#cache.size > READ_CACHE_PIECES) this.#cache.delete(this.#cache.keys().next().value as number);
-    const bytes = await piece;
-    if (begin + length > bytes.length) throw new RangeError(`piece ${index} [${begin}+${length}] out of range`);
-    return bytes.subarray(begin, begin + length);
+  protected async storePiece(index: number, data: Uint8Array): Promise<void> {
+    if (canWriteHere()) await writeFile(this.#dir, pieceFileName(index), data);
+    else await worker.write(this.infoHash, pieceFileName(index), data);
   }
 
-  async write(index: number, data: Uint8Array): Promise<void> {
-    if (this.#destroyed) throw new Error('store destroyed');
-    try {
-      if (canWriteHere()) await writeFile(this.#dir, pieceFileName(index), data);
-      else await worker.write(this.infoHash, pieceFileName(index), data);
-    } catch (err) {
-      this.lastError = err instanceof Error ? err : new Error(String(err));
-      throw err;
-    }
-    // A piece written again must not be answered from the old snapshot or cache.
-    this.#files.delete(index);
-    this.#cache.delete(index);
+  /** A snapshot of the piece's file, taken once it is written. */
+  protected async findPiece(index: number): Promise<File> {
+    return (await this.#dir.getFileHandle(pieceFileName(index))).getFile();
   }
-
-  /** The file of a stored piece (a disk-backed Blob: slicing or saving it does not load it). */
-  async file(index: number): Promise<File> {
-    let file = this.#files.get(index);
-    if (!file) {
-      file = await (await this.#dir.getFileHandle(pieceFileName(index))).getFile();
-      this.#files.set(index, file);
-    }
-    return file;
-  }
-
-  /**
-   * One file of the download as a Blob made of slices of the piece files: the browser streams
-   * it from disk when it is saved. Every piece the file touches must be stored.
-   */
-  async fileBlob(manifest: Manifest, fileIndex: number): Promise<Blob> {
-    const { start, end } = fileRange(manifest, fileIndex);
-    const parts: Blob[] = [];
-    for (let index = Math.floor(start / manifest.pieceLength); index * manifest.pieceLength < end; index++) {
-      const pieceStart = index * manifest.pieceLength;
-      const file = await this.file(index);
-      parts.push(file.slice(Math.max(0, start - pieceStart), Math.min(file.size, end - pieceStart)));
-    }
-    return new Blob(parts, { type: 'application/octet-stream' });
-  }
-
-  /** Releases cached pieces; the files stay for a later resume (see {@link removeDownload}). */
-  destroy(): void {
-    this.#destroyed = true;
-    this.#cache.clear();
-    this.#files.clear();
-  }
-}
-
-/** Byte range of file `fileIndex` within the concatenated download. */
-export function fileRange(manifest: Manifest, fileIndex: number): { start: number; end: number } {
-  let start = 0;
-  for (let i = 0; i < fileIndex; i++) start += manifest.files[i]!.length;
-  return { start, end: start + manifest.files[fileIndex]!.length };
-}
-
-/** Pieces that file `fileIndex` touches: [first, last], or null for an empty file. */
-export function filePieces(manifest: Manifest, fileIndex: number): { first: number; last: number } | null {
-  const { start, end } = fileRange(manifest, fileIndex);
-  if (end === start) return null;
-  return { first: Math.floor(start / manifest.pieceLength), last: Math.floor((end - 1) / manifest.pieceLength) };
 }
 
 /** Keeps the verified manifest of a download, for resuming after a reload. */

@@ -5,8 +5,8 @@
  * straight into a folder the person picks, keeping the share's folder structure. Names come from peers: every segment is sanitized again here.
  */
 import { type Manifest, type PieceStore, pieceSize, toSafeSegment } from '@ringswarm/shared';
-import { fileRange } from './opfs-store.js';
 import { isKeptStore } from './storage.js';
+import { fileRange } from './store-common.js';
 
 /** Characters Windows refuses in file names (the manifest rules already exclude slashes and controls). */
 const RESERVED_CHARACTERS = /[<>:"|?*]/g;

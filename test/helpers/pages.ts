@@ -1,0 +1,110 @@
+/**
+ * What the end-to-end tests do with the page, the way a person does it: open a Chromium
+ * profile, pick a file, wait for the share link, click a save link and read what was saved.
+ */
+import { readFile } from 'node:fs/promises';
+import type { SwarmStats } from '@ringswarm/shared';
+import {
+  type Browser,
+  type BrowserContextOptions,
+  chromium,
+  type Download,
+  type Locator,
+  type Page,
+} from 'playwright-core';
+import { expect } from 'vitest';
+import { CHROMIUM_ARGS, findChromium } from './chromium.js';
+
+/** Headless Chromium with the e2e flags (CHROMIUM_ARGS) and `extraArgs`. */
+export function launchChromium(extraArgs: string[] = [], executablePath = findChromium()): Promise<Browser> {
+  return chromium.launch({ executablePath, args: [...CHROMIUM_ARGS, ...extraArgs], headless: true });
+}
+
+/** A page in a new context (a separate profile, like another person); its uncaught errors are logged as `label`. */
+export async function openPage(
+  browser: Browser,
+  label = 'page',
+  options: BrowserContextOptions = { acceptDownloads: true },
+): Promise<Page> {
+  const page = await (await browser.newContext(options)).newPage();
+  page.on('pageerror', (err) => console.error(`${label} error:`, err));
+  return page;
+}
+
+/** Waits until the page shows a share link (ending in an infohash) and returns it. */
+export async function shareLink(page: Page, timeoutMs = 30_000): Promise<string> {
+  const link = page.locator('#share-link');
+  await expect.poll(() => link.inputValue(), { timeout: timeoutMs }).toMatch(/#[0-9a-f]{64}$/);
+  return link.inputValue();
+}
+
+/** Picks `data` as the file `name` on a page that shows the share form; returns the share link. */
+export async function shareBytes(page: Page, name: string, data: Uint8Array): Promise<string> {
+  await page.setInputFiles('#file-input', { name, mimeType: 'application/octet-stream', buffer: Buffer.from(data) });
+  return shareLink(page);
+}
+
+/** The first save link of a download page, once it is visible (the download is complete). */
+export async function firstSaveLink(page: Page, timeoutMs = 45_000): Promise<Locator> {
+  const save = page.locator('#save-links a').first();
+  await save.waitFor({ state: 'visible', timeout: timeoutMs });
+  return save;
+}
+
+/** Clicks a save link and waits for the browser's download. */
+export async function clickDownload(page: Page, link: Locator): Promise<Download> {
+  const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
+  return download;
+}
+
+/** Clicks a save link; returns the name the page gave the file and the bytes the browser saved. */
+export async function saveBytes(page: Page, link: Locator): Promise<{ name: string; bytes: Buffer }> {
+  const download = await clickDownload(page, link);
+  return { name: download.suggestedFilename(), bytes: await readFile((await download.path())!) };
+}
+
+/** What the page exposes as `window.ringswarm` (PageHandle in web-client/src/client-setup.ts), as far as used here. */
+export interface PageWindow {
+  ringswarm?: {
+    client: { setRateLimits(limits: { upload: number | null }): void };
+    download?: { storage: string; resumedPieces: number; resumedBytes: number; swarm: { stats(): SwarmStats } };
+  };
+}
+
+/** The page's download figures, read from its client; null before a download has started. */
+export interface PageFigures {
+  storage: string;
+  resumedPieces: number;
+  resumedBytes: number;
+  piecesHave: number;
+  pieceCount: number | null;
+  length: number | null;
+  downloaded: number;
+  done: boolean;
+}
+
+export function figures(page: Page): Promise<PageFigures | null> {
+  return page.evaluate(() => {
+    const d = (window as unknown as PageWindow).ringswarm?.download;
+    if (!d) return null;
+    const s = d.swarm.stats();
+    return {
+      storage: d.storage,
+      resumedPieces: d.resumedPieces,
+      resumedBytes: d.resumedBytes,
+      piecesHave: s.piecesHave,
+      pieceCount: s.pieceCount,
+      length: s.length,
+      downloaded: s.downloaded,
+      done: s.done,
+    };
+  });
+}
+
+/** Sets the page's upload limit in bytes per second (null: none). */
+export function setUploadLimit(page: Page, upload: number | null): Promise<void> {
+  return page.evaluate(
+    (upload) => (window as unknown as PageWindow).ringswarm!.client.setRateLimits({ upload }),
+    upload,
+  );
+}
