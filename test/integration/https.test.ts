@@ -230,7 +230,8 @@ describe('HTTPS with the operator certificate (--tls-cert, --tls-key)', () => {
   it('npm start --https prints the https URLs and the self-signed certificate it made', async () => {
     const configDir = join(dir, 'config');
     let out = '';
-    const proc = await startServerProcess(['--https'], (command, args) => {
+    // All interfaces, as `npm start` listens (test servers otherwise stay on 127.0.0.1).
+    const proc = await startServerProcess(['--https', '--host', '::'], (command, args) => {
       const child = spawn(command, args, {
         stdio: ['ignore', 'pipe', 'pipe'],
         env: { ...process.env, RINGSWARM_CONFIG_DIR: configDir },
