@@ -13,10 +13,12 @@ import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import * as x509 from '@peculiar/x509';
 
+/** One day in milliseconds. */
+const DAY_MS = 24 * 60 * 60 * 1000;
 /** Days a self-signed certificate is valid. */
 export const SELF_SIGNED_DAYS = 365;
 /** A self-signed certificate this close to its end is made again. */
-export const SELF_SIGNED_RENEW_MS = 30 * 86_400_000;
+export const SELF_SIGNED_RENEW_MS = 30 * DAY_MS;
 /** The certificate starts this long before now: the clock of a visitor's machine may be behind. */
 const BACKDATE_MS = 3_600_000;
 /** Key and certificate in one file, so a reader never pairs one run's key with another's certificate. */
@@ -161,7 +163,7 @@ export async function createSelfSigned(names: CertificateNames, nowMs: number): 
       serialNumber: serial.toString('hex'),
       name: 'CN=ringswarm (self-signed), O=ringswarm',
       notBefore: new Date(nowMs - BACKDATE_MS),
-      notAfter: new Date(nowMs + SELF_SIGNED_DAYS * 86_400_000),
+      notAfter: new Date(nowMs + SELF_SIGNED_DAYS * DAY_MS),
       keys,
       signingAlgorithm: ALGORITHM,
       extensions: [
