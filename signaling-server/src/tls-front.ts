@@ -7,7 +7,7 @@
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
-import { hostFromHeader } from './ice.js';
+import { hostFromHeader } from './host.js';
 
 /** First byte of a TLS record carrying a handshake (RFC 8446 §5.1: ContentType handshake = 22). */
 const TLS_HANDSHAKE = 0x16;
