@@ -6,22 +6,8 @@
  * and a leaked credential stops working at its expiry.
  */
 import { createHmac, randomBytes } from 'node:crypto';
+import type { IceAnswer, IceServer } from '@ringswarm/shared/protocol';
 import { hostFromHeader } from './host.js';
-
-/** One entry of RTCConfiguration.iceServers, as JSON. */
-export interface IceServerJson {
-  urls: string[];
-  username?: string;
-  credential?: string;
-}
-
-/** The body of GET /api/ice. */
-export interface IceAnswer {
-  /** Ready for `new RTCPeerConnection({ iceServers })`; empty = host candidates only. */
-  iceServers: IceServerJson[];
-  /** Seconds the TURN credentials stay valid; 0 when there is no TURN server. */
-  ttl: number;
-}
 
 export interface IceSettings {
   stunUrls: readonly string[];
@@ -58,7 +44,7 @@ export function builtInStunUrl(hostHeader: string | undefined, stunPort: number)
  * server's own STUN responder, see {@link builtInStunUrl}) comes first.
  */
 export function iceAnswer(settings: IceSettings, label: string, nowMs: number, builtInStun?: string): IceAnswer {
-  const iceServers: IceServerJson[] = [];
+  const iceServers: IceServer[] = [];
   if (builtInStun !== undefined) iceServers.push({ urls: [builtInStun] });
   if (settings.stunUrls.length > 0) iceServers.push({ urls: [...settings.stunUrls] });
   if (settings.turnUrls.length > 0 && settings.turnSecret !== undefined) {
