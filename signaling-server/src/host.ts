@@ -12,17 +12,30 @@ export function isDnsName(name: string): boolean {
   return DNS_NAME.test(name);
 }
 
+/** An HTTP Host header, checked: the host ready for a URL (IPv6 in brackets) and the port, if one was given. */
+export interface HostHeader {
+  host: string;
+  /** 1 to 65535; undefined when the header names no port (the scheme's default). */
+  port: number | undefined;
+}
+
 /**
- * The host part of an HTTP Host header, ready for a URL (IPv6 in brackets), or undefined
- * when the header is missing or is not a plain host name, IPv4 or bracketed IPv6 address
- * with an optional port.
+ * Reads an HTTP Host header: undefined when it is missing or is not a plain host name, IPv4
+ * or bracketed IPv6 address with an optional port from 1 to 65535.
  */
-export function hostFromHeader(header: string | undefined): string | undefined {
+export function parseHostHeader(header: string | undefined): HostHeader | undefined {
   if (header === undefined) return undefined;
-  const bracketed = /^\[([0-9a-fA-F:.]+)\](?::\d{1,5})?$/.exec(header);
-  if (bracketed)
-    return bracketed[1] !== undefined && isIPv6(bracketed[1]) ? `[${bracketed[1].toLowerCase()}]` : undefined;
-  const plain = /^([^:]+)(?::\d{1,5})?$/.exec(header)?.[1]?.toLowerCase();
-  if (plain === undefined) return undefined;
-  return isIPv4(plain) || DNS_NAME.test(plain) ? plain : undefined;
+  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+))(?::(\d{1,5}))?$/.exec(header);
+  if (!match) return undefined;
+  const [, v6, name, portText] = match;
+  const port = portText === undefined ? undefined : Number(portText);
+  if (port !== undefined && (port < 1 || port > 65535)) return undefined;
+  if (v6 !== undefined) return isIPv6(v6) ? { host: `[${v6.toLowerCase()}]`, port } : undefined;
+  const plain = name?.toLowerCase();
+  return plain !== undefined && (isIPv4(plain) || DNS_NAME.test(plain)) ? { host: plain, port } : undefined;
+}
+
+/** The host part of an HTTP Host header, ready for a URL (see {@link parseHostHeader}). */
+export function hostFromHeader(header: string | undefined): string | undefined {
+  return parseHostHeader(header)?.host;
 }

@@ -229,7 +229,7 @@ export async function startServer(
   const secure = tls ? createHttpsServer({ cert: tls.cert, key: tls.key }, onRequest) : undefined;
   const http = secure ?? createServer(onRequest);
   // With TLS, the port is a front that hands TLS to `secure` and redirects plain HTTP (./tls-front.ts).
-  const front: TlsFront | undefined = secure && tlsFront(secure, () => port);
+  const front: TlsFront | undefined = secure && tlsFront(secure);
   const listener = front?.server ?? http;
 
   const io: TrackerServer = new Server(http, {

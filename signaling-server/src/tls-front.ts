@@ -7,7 +7,7 @@
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
-import { hostFromHeader } from './host.js';
+import { parseHostHeader } from './host.js';
 
 /** First byte of a TLS record carrying a handshake (RFC 8446 §5.1: ContentType handshake = 22). */
 const TLS_HANDSHAKE = 0x16;
@@ -21,16 +21,24 @@ export interface TlsFront {
   close(): void;
 }
 
-export function tlsFront(secure: HttpsServer, port: () => number): TlsFront {
+export function tlsFront(secure: HttpsServer): TlsFront {
   const redirect: HttpServer = createHttpServer((req, res) => {
-    const host = hostFromHeader(req.headers.host);
+    const host = parseHostHeader(req.headers.host);
     if (host === undefined) {
       res.writeHead(400, { 'content-type': 'text/plain' }).end('this port speaks HTTPS\n');
       return;
     }
-    // Only the path is kept from the request: the host is checked, the port is this server's.
+    // Host and port as the client reached us (behind a port mapping they are not ours), both
+    // checked; only the path is kept from the request line. No port: the https default.
     const path = (req.url ?? '/').startsWith('/') ? (req.url ?? '/') : '/';
-    res.writeHead(308, { location: `https://${host}:${port()}${path}`, connection: 'close' }).end();
+    const port = host.port === undefined ? '' : `:${host.port}`;
+    res
+      .writeHead(308, {
+        location: `https://${host.host}${port}${path}`,
+        'cache-control': 'no-store',
+        connection: 'close',
+      })
+      .end();
   });
   const waiting = new Set<Socket>();
   let closed = false;

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
 import { get } from 'node:https';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -53,6 +54,22 @@ function httpsGet(url: string, ca: string): Promise<{ status: number; body: stri
       });
     });
     req.on('error', reject);
+  });
+}
+
+/** A plain-HTTP GET of /p to 127.0.0.1:`port` with the given Host header. */
+function plainGet(
+  port: number,
+  host: string,
+): Promise<{ status: number; location: string | undefined; cache: string | undefined }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port, path: '/p', headers: { host }, agent: false }, (res) => {
+      res.resume();
+      const cache = res.headers['cache-control'];
+      resolve({ status: res.statusCode ?? 0, location: res.headers.location, cache });
+    });
+    req.on('error', reject);
+    req.end();
   });
 }
 
@@ -142,6 +159,15 @@ describe('built-in HTTPS with a self-signed certificate', () => {
     expect(res.headers.get('location')).toBe(`https://127.0.0.1:${server.port}/some/path?x=1`);
     const v6 = await fetch(`http://[::1]:${server.port}/`, { redirect: 'manual' });
     expect(v6.headers.get('location')).toBe(`https://[::1]:${server.port}/`);
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    // Behind a port mapping the client's port is not ours: the Host header's port is kept, checked.
+    const mapped = await plainGet(server.port, 'share.example:18443');
+    expect(mapped).toMatchObject({ status: 308, location: 'https://share.example:18443/p', cache: 'no-store' });
+    expect(await plainGet(server.port, 'share.example')).toMatchObject({ location: 'https://share.example/p' });
+    expect(await plainGet(server.port, '[::1]:9')).toMatchObject({ location: 'https://[::1]:9/p' });
+    expect((await plainGet(server.port, 'share.example:70000')).status).toBe(400);
+    expect((await plainGet(server.port, 'share.example:0')).status).toBe(400);
+    expect((await plainGet(server.port, 'a b:80')).status).toBe(400);
     expect((await httpsGet(`${server.url}/health`, server.certificate!.cert)).status).toBe(200);
 
     const silent = connect(server.port, '127.0.0.1');
