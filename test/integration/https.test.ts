@@ -4,7 +4,7 @@ import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { get } from 'node:https';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { PROTOCOL_VERSION } from '@ringswarm/shared';
@@ -12,6 +12,7 @@ import {
   createSelfSigned,
   type InterfaceList,
   type RunningServer,
+  reachableAddresses,
   SELF_SIGNED_FILE,
   startServer,
 } from '@ringswarm/signaling-server';
@@ -256,7 +257,8 @@ describe('HTTPS with the operator certificate (--tls-cert, --tls-key)', () => {
   it('npm start --https prints the https URLs and the self-signed certificate it made', async () => {
     const configDir = join(dir, 'config');
     let out = '';
-    const proc = await startServerProcess(['--https'], (command, args) => {
+    // All IPv4 interfaces (the helper would bind 127.0.0.1 alone): then every address is listed.
+    const proc = await startServerProcess(['--https', '--host', '0.0.0.0'], (command, args) => {
       const child = spawn(command, args, {
         stdio: ['ignore', 'pipe', 'pipe'],
         env: { ...process.env, RINGSWARM_CONFIG_DIR: configDir },
@@ -271,9 +273,14 @@ describe('HTTPS with the operator certificate (--tls-cert, --tls-key)', () => {
       await expect.poll(() => out).toContain('SHA-256');
       expect(out).toContain(`TLS: self-signed certificate, made now, ${join(configDir, SELF_SIGNED_FILE)}`);
       const port = new URL(proc.url).port;
-      for (const line of out.split('\n').filter((l) => /^ {2}https?:/.test(l))) {
+      const lines = out.split('\n').filter((l) => /^ {2}https?:/.test(l));
+      for (const line of lines) {
         expect(line).toMatch(new RegExp(`^  https://(\\d+\\.\\d+\\.\\d+\\.\\d+|\\[[0-9a-f:]+\\]):${port}$`));
       }
+      // One line per address of this machine, so the loop above cannot pass on none.
+      const addresses = reachableAddresses(networkInterfaces(), '0.0.0.0');
+      expect(lines).toHaveLength(addresses.length);
+      if (addresses.length === 0) expect(out).toContain('(no other network address');
     } finally {
       expect(await proc.stop()).toBe(0);
     }
