@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { get } from 'node:https';
 import { connect } from 'node:net';
@@ -14,6 +14,7 @@ import {
   type RunningServer,
   reachableAddresses,
   SELF_SIGNED_FILE,
+  selfSignedIdentity,
   startServer,
 } from '@ringswarm/signaling-server';
 import { pino } from 'pino';
@@ -152,6 +153,44 @@ describe('built-in HTTPS with a self-signed certificate', () => {
     expect(cert.checkIP('198.51.100.7')).toBe('198.51.100.7');
     expect(cert.checkIP('192.0.2.44')).toBe('192.0.2.44');
   });
+
+  it('refuses a stored certificate file that group or others can read or write (ERR_TLS_STORE)', async () => {
+    const own = await mkdtemp(join(tmpdir(), 'ringswarm-tls-mode-'));
+    try {
+      const names = { dns: ['localhost'], ips: ['127.0.0.1'] };
+      const made = await selfSignedIdentity(own, names, Date.now());
+      await chmod(made.certPath, 0o644);
+      await expect(selfSignedIdentity(own, names, Date.now())).rejects.toMatchObject({
+        code: 'ERR_TLS_STORE',
+        message: expect.stringMatching(/readable or writable by others \(mode 644/),
+      });
+      await expect(startServer({ port: 0, https: true, configDir: own }, { logger: silent })).rejects.toMatchObject({
+        code: 'ERR_TLS_STORE',
+      });
+      await chmod(made.certPath, 0o600);
+      expect(await selfSignedIdentity(own, names, Date.now())).toMatchObject({ fingerprint256: made.fingerprint256 });
+    } finally {
+      await rm(own, { recursive: true, force: true });
+    }
+  });
+
+  it.skipIf(process.getuid?.() !== 0)(
+    'refuses a stored certificate file owned by another user (ERR_TLS_STORE; needs root to chown)',
+    async () => {
+      const own = await mkdtemp(join(tmpdir(), 'ringswarm-tls-owner-'));
+      try {
+        const names = { dns: ['localhost'], ips: ['127.0.0.1'] };
+        const made = await selfSignedIdentity(own, names, Date.now());
+        await chown(made.certPath, 65534, 65534);
+        await expect(selfSignedIdentity(own, names, Date.now())).rejects.toMatchObject({
+          code: 'ERR_TLS_STORE',
+          message: expect.stringMatching(/belongs to user 65534/),
+        });
+      } finally {
+        await rm(own, { recursive: true, force: true });
+      }
+    },
+  );
 
   it('redirects plain HTTP on the same port to https, and a silent connection does not hold up close()', async () => {
     server = await start(lan());
