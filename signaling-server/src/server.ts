@@ -251,12 +251,11 @@ export async function startServer(
   });
 
   await new Promise<void>((resolve, reject) => {
+    // Rejects only once everything is let go, so whoever retries at once finds the UDP port free.
     const fail = (err: Error) => {
       tracker?.destroy();
-      void cluster?.close();
-      void stun?.close();
       front?.close();
-      reject(err);
+      Promise.allSettled([cluster?.close(), stun?.close()]).then(() => reject(err));
     };
     listener.once('error', fail);
     listener.listen(config.port, config.host, () => {
