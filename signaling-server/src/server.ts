@@ -121,7 +121,7 @@ export async function startServer(
   const stunPort = options.stunAnyPort ? 0 : config.stunPort;
   const stun =
     options.stunAnyPort || config.stunPort > 0
-      ? await StunResponder.listen({ port: stunPort, host: config.host, logger })
+      ? await StunResponder.listen({ port: stunPort, host: config.host, logger, interfaces })
       : undefined;
   let cluster: Cluster | undefined;
   try {
@@ -136,7 +136,7 @@ export async function startServer(
         })
       : undefined;
   } catch (err) {
-    await stun?.close();
+    await stun?.destroy();
     throw err;
   }
   const registry: SwarmRegistry = cluster?.registry ?? new MemorySwarmRegistry();
@@ -255,7 +255,7 @@ export async function startServer(
     const fail = (err: Error) => {
       tracker?.destroy();
       front?.close();
-      Promise.allSettled([cluster?.close(), stun?.close()]).then(() => reject(err));
+      Promise.allSettled([cluster?.close(), stun?.destroy()]).then(() => reject(err));
     };
     listener.once('error', fail);
     listener.listen(config.port, config.host, () => {
@@ -297,7 +297,7 @@ export async function startServer(
       }).then(async () => {
         // Let the disconnect handlers' releases reach Redis before its connections close.
         await tracker?.settled();
-        await Promise.all([cluster?.close(), stun?.close()]);
+        await Promise.all([cluster?.close(), stun?.destroy()]);
       });
       return closing;
     },

@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { promisify } from 'node:util';
-import { type RunningServer, startServer } from '@ringswarm/signaling-server';
+import { type RunningServer, StunResponder, startServer } from '@ringswarm/signaling-server';
 import fc from 'fast-check';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -294,6 +294,30 @@ describe('built-in STUN server settings', () => {
       await new Promise<void>((resolve) => again.close(resolve));
     } finally {
       await new Promise((resolve) => taken.close(resolve));
+    }
+  });
+
+  it('answers from the address the request was sent to, one socket per address (127.0.0.1 and 127.0.0.2)', async () => {
+    const responder = await StunResponder.listen({
+      port: 0,
+      logger: pino({ level: 'silent' }),
+      interfaces: () => ({}),
+      extraAddresses: ['127.0.0.2'],
+    });
+    const client = await udpSocket('127.0.0.1');
+    try {
+      expect(responder.addresses).toEqual(expect.arrayContaining(['127.0.0.1', '127.0.0.2']));
+      for (const to of ['127.0.0.2', '127.0.0.1']) {
+        const from = new Promise<string>((resolve) => client.once('message', (_m, rinfo) => resolve(rinfo.address)));
+        client.send(stunMessage(BINDING_REQUEST), responder.port, to);
+        // A wildcard socket would answer a request to 127.0.0.2 from 127.0.0.1 (the route back's source).
+        expect(await from).toBe(to);
+      }
+      expect(responder.counter.requests.ipv4).toBe(2);
+    } finally {
+      client.close();
+      await responder.destroy();
+      await responder.destroy();
     }
   });
 });
