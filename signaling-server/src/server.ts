@@ -254,7 +254,7 @@ export async function startServer(
     // Rejects only once everything is let go, so whoever retries at once finds the UDP port free.
     const fail = (err: Error) => {
       tracker?.destroy();
-      front?.close();
+      front?.destroy();
       Promise.allSettled([cluster?.close(), stun?.destroy()]).then(() => reject(err));
     };
     listener.once('error', fail);
@@ -290,7 +290,7 @@ export async function startServer(
       closing ??= new Promise<void>((resolve) => {
         tracker?.destroy();
         io.disconnectSockets(true);
-        front?.close();
+        front?.destroy();
         // io.close() also closes the HTTP server.
         io.close(() => resolve());
         http.closeAllConnections();

@@ -17,8 +17,11 @@ export const FIRST_BYTE_TIMEOUT_MS = 10_000;
 export interface TlsFront {
   /** The listening server: listen on it, read its address. */
   readonly server: NetServer;
-  /** Stops listening and drops connections not yet handed over (the HTTPS server closes its own). Idempotent. */
-  close(): void;
+  /**
+   * Stops listening, drops connections not yet handed over (the HTTPS server closes its own)
+   * with their first-byte timers, and lets go of the listeners. Idempotent.
+   */
+  destroy(): void;
 }
 
 export function tlsFront(secure: HttpsServer): TlsFront {
@@ -67,13 +70,17 @@ export function tlsFront(secure: HttpsServer): TlsFront {
   });
   return {
     server,
-    close() {
+    destroy() {
       if (closed) return;
       closed = true;
       server.close();
       redirect.closeAllConnections();
-      for (const s of waiting) s.destroy();
+      for (const s of waiting) {
+        s.setTimeout(0);
+        s.destroy();
+      }
       waiting.clear();
+      redirect.removeAllListeners('request');
     },
   };
 }
