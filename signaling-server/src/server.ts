@@ -12,6 +12,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { hostname, networkInterfaces } from 'node:os';
+import type { AddressesAnswer } from '@ringswarm/shared/protocol';
 import { type Logger, pino } from 'pino';
 import { Server } from 'socket.io';
 import { type InterfaceList, originsOf, reachableAddresses, urlHost } from './addresses.js';
@@ -205,7 +206,8 @@ export async function startServer(
       return;
     }
     if (path === '/api/addresses') {
-      return json(res, 200, { origins: origins() }, `public, max-age=${ADDRESSES_MAX_AGE_S}`);
+      const answer: AddressesAnswer = { origins: origins() };
+      return json(res, 200, answer, `public, max-age=${ADDRESSES_MAX_AGE_S}`);
     }
     if (path === '/api/ice') {
       const label = credentialLabel(new URLSearchParams(query ?? '').get('peer'));
