@@ -6,22 +6,8 @@
  * and a leaked credential stops working at its expiry.
  */
 import { createHmac, randomBytes } from 'node:crypto';
-import { isIPv4, isIPv6 } from 'node:net';
-
-/** One entry of RTCConfiguration.iceServers, as JSON. */
-export interface IceServerJson {
-  urls: string[];
-  username?: string;
-  credential?: string;
-}
-
-/** The body of GET /api/ice. */
-export interface IceAnswer {
-  /** Ready for `new RTCPeerConnection({ iceServers })`; empty = host candidates only. */
-  iceServers: IceServerJson[];
-  /** Seconds the TURN credentials stay valid; 0 when there is no TURN server. */
-  ttl: number;
-}
+import type { IceAnswer, IceServer } from '@ringswarm/shared/protocol';
+import { hostFromHeader } from './host.js';
 
 export interface IceSettings {
   stunUrls: readonly string[];
@@ -47,29 +33,6 @@ export function credentialLabel(peer: string | null): string {
   return peer !== null && /^[0-9a-f]{40}$/.test(peer) ? peer : randomBytes(8).toString('hex');
 }
 
-/** A DNS name: dot-separated labels of letters, digits and inner hyphens (RFC 1123). */
-const DNS_NAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*\.?$/;
-
-/** True for a lower-case DNS name (a trailing dot allowed). */
-export function isDnsName(name: string): boolean {
-  return DNS_NAME.test(name);
-}
-
-/**
- * The host part of an HTTP Host header, ready for a URL (IPv6 in brackets), or undefined
- * when the header is missing or is not a plain host name, IPv4 or bracketed IPv6 address
- * with an optional port. It comes from the client, so it is checked, never trusted.
- */
-export function hostFromHeader(header: string | undefined): string | undefined {
-  if (header === undefined) return undefined;
-  const bracketed = /^\[([0-9a-fA-F:.]+)\](?::\d{1,5})?$/.exec(header);
-  if (bracketed)
-    return bracketed[1] !== undefined && isIPv6(bracketed[1]) ? `[${bracketed[1].toLowerCase()}]` : undefined;
-  const plain = /^([^:]+)(?::\d{1,5})?$/.exec(header)?.[1]?.toLowerCase();
-  if (plain === undefined) return undefined;
-  return isIPv4(plain) || DNS_NAME.test(plain) ? plain : undefined;
-}
-
 /** The built-in STUN server as the page reached this server: `stun:<host>:<port>`. */
 export function builtInStunUrl(hostHeader: string | undefined, stunPort: number): string | undefined {
   const host = hostFromHeader(hostHeader);
@@ -81,7 +44,7 @@ export function builtInStunUrl(hostHeader: string | undefined, stunPort: number)
  * server's own STUN responder, see {@link builtInStunUrl}) comes first.
  */
 export function iceAnswer(settings: IceSettings, label: string, nowMs: number, builtInStun?: string): IceAnswer {
-  const iceServers: IceServerJson[] = [];
+  const iceServers: IceServer[] = [];
   if (builtInStun !== undefined) iceServers.push({ urls: [builtInStun] });
   if (settings.stunUrls.length > 0) iceServers.push({ urls: [...settings.stunUrls] });
   if (settings.turnUrls.length > 0 && settings.turnSecret !== undefined) {

@@ -1,6 +1,7 @@
 export * from './addresses.js';
 export * from './cluster.js';
 export * from './config.js';
+export * from './host.js';
 export * from './ice.js';
 export * from './rate-limit.js';
 export * from './redis-registry.js';

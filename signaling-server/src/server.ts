@@ -12,12 +12,14 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { hostname, networkInterfaces } from 'node:os';
+import type { AddressesAnswer } from '@ringswarm/shared/protocol';
 import { type Logger, pino } from 'pino';
 import { Server } from 'socket.io';
 import { type InterfaceList, originsOf, reachableAddresses, urlHost } from './addresses.js';
 import { type Cluster, startCluster } from './cluster.js';
 import { DEFAULTS, type ServerConfig, userConfigDir } from './config.js';
-import { builtInStunUrl, credentialLabel, iceAnswer, isDnsName } from './ice.js';
+import { isDnsName } from './host.js';
+import { builtInStunUrl, credentialLabel, iceAnswer } from './ice.js';
 import { createMetrics } from './metrics.js';
 import { RingMembers } from './ring-members.js';
 import { staticFiles } from './static-files.js';
@@ -120,7 +122,7 @@ export async function startServer(
   const stunPort = options.stunAnyPort ? 0 : config.stunPort;
   const stun =
     options.stunAnyPort || config.stunPort > 0
-      ? await StunResponder.listen({ port: stunPort, host: config.host, logger })
+      ? await StunResponder.listen({ port: stunPort, host: config.host, logger, interfaces })
       : undefined;
   let cluster: Cluster | undefined;
   try {
@@ -135,7 +137,7 @@ export async function startServer(
         })
       : undefined;
   } catch (err) {
-    await stun?.close();
+    await stun?.destroy();
     throw err;
   }
   const registry: SwarmRegistry = cluster?.registry ?? new MemorySwarmRegistry();
@@ -204,7 +206,8 @@ export async function startServer(
       return;
     }
     if (path === '/api/addresses') {
-      return json(res, 200, { origins: origins() }, `public, max-age=${ADDRESSES_MAX_AGE_S}`);
+      const answer: AddressesAnswer = { origins: origins() };
+      return json(res, 200, answer, `public, max-age=${ADDRESSES_MAX_AGE_S}`);
     }
     if (path === '/api/ice') {
       const label = credentialLabel(new URLSearchParams(query ?? '').get('peer'));
@@ -228,7 +231,7 @@ export async function startServer(
   const secure = tls ? createHttpsServer({ cert: tls.cert, key: tls.key }, onRequest) : undefined;
   const http = secure ?? createServer(onRequest);
   // With TLS, the port is a front that hands TLS to `secure` and redirects plain HTTP (./tls-front.ts).
-  const front: TlsFront | undefined = secure && tlsFront(secure, () => port);
+  const front: TlsFront | undefined = secure && tlsFront(secure);
   const listener = front?.server ?? http;
 
   const io: TrackerServer = new Server(http, {
@@ -250,12 +253,11 @@ export async function startServer(
   });
 
   await new Promise<void>((resolve, reject) => {
+    // Rejects only once everything is let go, so whoever retries at once finds the UDP port free.
     const fail = (err: Error) => {
       tracker?.destroy();
-      void cluster?.close();
-      void stun?.close();
-      front?.close();
-      reject(err);
+      front?.destroy();
+      Promise.allSettled([cluster?.close(), stun?.destroy()]).then(() => reject(err));
     };
     listener.once('error', fail);
     listener.listen(config.port, config.host, () => {
@@ -290,14 +292,14 @@ export async function startServer(
       closing ??= new Promise<void>((resolve) => {
         tracker?.destroy();
         io.disconnectSockets(true);
-        front?.close();
+        front?.destroy();
         // io.close() also closes the HTTP server.
         io.close(() => resolve());
         http.closeAllConnections();
       }).then(async () => {
         // Let the disconnect handlers' releases reach Redis before its connections close.
         await tracker?.settled();
-        await Promise.all([cluster?.close(), stun?.close()]);
+        await Promise.all([cluster?.close(), stun?.destroy()]);
       });
       return closing;
     },

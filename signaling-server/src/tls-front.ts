@@ -7,7 +7,7 @@
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
-import { hostFromHeader } from './ice.js';
+import { parseHostHeader } from './host.js';
 
 /** First byte of a TLS record carrying a handshake (RFC 8446 §5.1: ContentType handshake = 22). */
 const TLS_HANDSHAKE = 0x16;
@@ -17,20 +17,31 @@ export const FIRST_BYTE_TIMEOUT_MS = 10_000;
 export interface TlsFront {
   /** The listening server: listen on it, read its address. */
   readonly server: NetServer;
-  /** Stops listening and drops connections not yet handed over (the HTTPS server closes its own). Idempotent. */
-  close(): void;
+  /**
+   * Stops listening, drops connections not yet handed over (the HTTPS server closes its own)
+   * with their first-byte timers, and lets go of the listeners. Idempotent.
+   */
+  destroy(): void;
 }
 
-export function tlsFront(secure: HttpsServer, port: () => number): TlsFront {
+export function tlsFront(secure: HttpsServer): TlsFront {
   const redirect: HttpServer = createHttpServer((req, res) => {
-    const host = hostFromHeader(req.headers.host);
+    const host = parseHostHeader(req.headers.host);
     if (host === undefined) {
       res.writeHead(400, { 'content-type': 'text/plain' }).end('this port speaks HTTPS\n');
       return;
     }
-    // Only the path is kept from the request: the host is checked, the port is this server's.
+    // Host and port as the client reached us (behind a port mapping they are not ours), both
+    // checked; only the path is kept from the request line. No port: the https default.
     const path = (req.url ?? '/').startsWith('/') ? (req.url ?? '/') : '/';
-    res.writeHead(308, { location: `https://${host}:${port()}${path}`, connection: 'close' }).end();
+    const port = host.port === undefined ? '' : `:${host.port}`;
+    res
+      .writeHead(308, {
+        location: `https://${host.host}${port}${path}`,
+        'cache-control': 'no-store',
+        connection: 'close',
+      })
+      .end();
   });
   const waiting = new Set<Socket>();
   let closed = false;
@@ -59,13 +70,17 @@ export function tlsFront(secure: HttpsServer, port: () => number): TlsFront {
   });
   return {
     server,
-    close() {
+    destroy() {
       if (closed) return;
       closed = true;
       server.close();
       redirect.closeAllConnections();
-      for (const s of waiting) s.destroy();
+      for (const s of waiting) {
+        s.setTimeout(0);
+        s.destroy();
+      }
       waiting.clear();
+      redirect.removeAllListeners('request');
     },
   };
 }

@@ -9,14 +9,16 @@
 // @peculiar/x509 resolves its parsers through tsyringe, which needs the Reflect metadata API.
 import 'reflect-metadata';
 import { createPrivateKey, type KeyObject, randomBytes, X509Certificate } from 'node:crypto';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import * as x509 from '@peculiar/x509';
 
+/** One day in milliseconds. */
+const DAY_MS = 24 * 60 * 60 * 1000;
 /** Days a self-signed certificate is valid. */
 export const SELF_SIGNED_DAYS = 365;
 /** A self-signed certificate this close to its end is made again. */
-export const SELF_SIGNED_RENEW_MS = 30 * 86_400_000;
+export const SELF_SIGNED_RENEW_MS = 30 * DAY_MS;
 /** The certificate starts this long before now: the clock of a visitor's machine may be behind. */
 const BACKDATE_MS = 3_600_000;
 /** Key and certificate in one file, so a reader never pairs one run's key with another's certificate. */
@@ -161,7 +163,7 @@ export async function createSelfSigned(names: CertificateNames, nowMs: number): 
       serialNumber: serial.toString('hex'),
       name: 'CN=ringswarm (self-signed), O=ringswarm',
       notBefore: new Date(nowMs - BACKDATE_MS),
-      notAfter: new Date(nowMs + SELF_SIGNED_DAYS * 86_400_000),
+      notAfter: new Date(nowMs + SELF_SIGNED_DAYS * DAY_MS),
       keys,
       signingAlgorithm: ALGORITHM,
       extensions: [
@@ -183,10 +185,35 @@ export async function createSelfSigned(names: CertificateNames, nowMs: number): 
 }
 
 /**
+ * Refuses a stored key another user could have planted or can read: the file must belong to
+ * this process's user and give group and others no access (where the system has user IDs and
+ * modes: not on Windows).
+ * A missing file is fine (one is made).
+ */
+async function checkPrivate(path: string): Promise<void> {
+  let info: Awaited<ReturnType<typeof stat>>;
+  try {
+    info = await stat(path);
+  } catch {
+    return;
+  }
+  const uid = process.getuid?.();
+  const advice = ` (remove it to have a new one made, or set RINGSWARM_CONFIG_DIR to a folder of your own)`;
+  if (uid !== undefined && info.uid !== uid) {
+    throw new TlsError('ERR_TLS_STORE', `${path} belongs to user ${info.uid}, not to this user (${uid})${advice}`);
+  }
+  if (uid !== undefined && (info.mode & 0o077) !== 0) {
+    const mode = (info.mode & 0o777).toString(8).padStart(3, '0');
+    throw new TlsError('ERR_TLS_STORE', `${path} is readable or writable by others (mode ${mode}; want 600)${advice}`);
+  }
+}
+
+/**
  * The self-signed certificate kept under `configDir`, made (again) when it is missing,
  * unreadable, does not name everything in `names`, or ends within {@link SELF_SIGNED_RENEW_MS}.
  * A certificate that names more than `names` (an address that went away) is kept: making a
- * new one would bring the browser warning back for every origin.
+ * new one would bring the browser warning back for every origin. A stored file not owned by
+ * this user, or open to group or others, is refused with ERR_TLS_STORE (see {@link checkPrivate}).
  */
 export async function selfSignedIdentity(
   configDir: string,
@@ -194,6 +221,7 @@ export async function selfSignedIdentity(
   nowMs: number,
 ): Promise<TlsIdentity> {
   const path = join(configDir, SELF_SIGNED_FILE);
+  await checkPrivate(path);
   let stored = '';
   try {
     stored = await readFile(path, 'utf8');

@@ -1,3 +1,4 @@
+import { AddressesAnswerSchema } from '@ringswarm/shared/protocol';
 import { type InterfaceList, type RunningServer, startServer } from '@ringswarm/signaling-server';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -34,7 +35,10 @@ describe('GET /api/addresses', () => {
     expect(res.headers.get('content-type')).toBe('application/json');
     expect(res.headers.get('cache-control')).toBe('public, max-age=5');
     const port = server.port;
-    expect(await res.json()).toEqual({
+    const body: unknown = await res.json();
+    // What the page reads it with takes it whole.
+    expect(AddressesAnswerSchema.parse(body)).toEqual(body);
+    expect(body).toEqual({
       origins: [`http://192.168.1.20:${port}`, `http://172.17.0.1:${port}`, `http://[2001:db8::20]:${port}`],
     });
     expect(server.origins()).toEqual((await (await fetch(`${server.url}/api/addresses`)).json()).origins);

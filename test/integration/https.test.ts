@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
 import { get } from 'node:https';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { PROTOCOL_VERSION } from '@ringswarm/shared';
@@ -11,7 +12,9 @@ import {
   createSelfSigned,
   type InterfaceList,
   type RunningServer,
+  reachableAddresses,
   SELF_SIGNED_FILE,
+  selfSignedIdentity,
   startServer,
 } from '@ringswarm/signaling-server';
 import { pino } from 'pino';
@@ -53,6 +56,22 @@ function httpsGet(url: string, ca: string): Promise<{ status: number; body: stri
       });
     });
     req.on('error', reject);
+  });
+}
+
+/** A plain-HTTP GET of /p to 127.0.0.1:`port` with the given Host header. */
+function plainGet(
+  port: number,
+  host: string,
+): Promise<{ status: number; location: string | undefined; cache: string | undefined }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port, path: '/p', headers: { host }, agent: false }, (res) => {
+      res.resume();
+      const cache = res.headers['cache-control'];
+      resolve({ status: res.statusCode ?? 0, location: res.headers.location, cache });
+    });
+    req.on('error', reject);
+    req.end();
   });
 }
 
@@ -135,6 +154,44 @@ describe('built-in HTTPS with a self-signed certificate', () => {
     expect(cert.checkIP('192.0.2.44')).toBe('192.0.2.44');
   });
 
+  it('refuses a stored certificate file that group or others can read or write (ERR_TLS_STORE)', async () => {
+    const own = await mkdtemp(join(tmpdir(), 'ringswarm-tls-mode-'));
+    try {
+      const names = { dns: ['localhost'], ips: ['127.0.0.1'] };
+      const made = await selfSignedIdentity(own, names, Date.now());
+      await chmod(made.certPath, 0o644);
+      await expect(selfSignedIdentity(own, names, Date.now())).rejects.toMatchObject({
+        code: 'ERR_TLS_STORE',
+        message: expect.stringMatching(/readable or writable by others \(mode 644/),
+      });
+      await expect(startServer({ port: 0, https: true, configDir: own }, { logger: silent })).rejects.toMatchObject({
+        code: 'ERR_TLS_STORE',
+      });
+      await chmod(made.certPath, 0o600);
+      expect(await selfSignedIdentity(own, names, Date.now())).toMatchObject({ fingerprint256: made.fingerprint256 });
+    } finally {
+      await rm(own, { recursive: true, force: true });
+    }
+  });
+
+  it.skipIf(process.getuid?.() !== 0)(
+    'refuses a stored certificate file owned by another user (ERR_TLS_STORE; needs root to chown)',
+    async () => {
+      const own = await mkdtemp(join(tmpdir(), 'ringswarm-tls-owner-'));
+      try {
+        const names = { dns: ['localhost'], ips: ['127.0.0.1'] };
+        const made = await selfSignedIdentity(own, names, Date.now());
+        await chown(made.certPath, 65534, 65534);
+        await expect(selfSignedIdentity(own, names, Date.now())).rejects.toMatchObject({
+          code: 'ERR_TLS_STORE',
+          message: expect.stringMatching(/belongs to user 65534/),
+        });
+      } finally {
+        await rm(own, { recursive: true, force: true });
+      }
+    },
+  );
+
   it('redirects plain HTTP on the same port to https, and a silent connection does not hold up close()', async () => {
     server = await start(lan());
     const res = await fetch(`http://127.0.0.1:${server.port}/some/path?x=1#frag`, { redirect: 'manual' });
@@ -142,6 +199,15 @@ describe('built-in HTTPS with a self-signed certificate', () => {
     expect(res.headers.get('location')).toBe(`https://127.0.0.1:${server.port}/some/path?x=1`);
     const v6 = await fetch(`http://[::1]:${server.port}/`, { redirect: 'manual' });
     expect(v6.headers.get('location')).toBe(`https://[::1]:${server.port}/`);
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    // Behind a port mapping the client's port is not ours: the Host header's port is kept, checked.
+    const mapped = await plainGet(server.port, 'share.example:18443');
+    expect(mapped).toMatchObject({ status: 308, location: 'https://share.example:18443/p', cache: 'no-store' });
+    expect(await plainGet(server.port, 'share.example')).toMatchObject({ location: 'https://share.example/p' });
+    expect(await plainGet(server.port, '[::1]:9')).toMatchObject({ location: 'https://[::1]:9/p' });
+    expect((await plainGet(server.port, 'share.example:70000')).status).toBe(400);
+    expect((await plainGet(server.port, 'share.example:0')).status).toBe(400);
+    expect((await plainGet(server.port, 'a b:80')).status).toBe(400);
     expect((await httpsGet(`${server.url}/health`, server.certificate!.cert)).status).toBe(200);
 
     const silent = connect(server.port, '127.0.0.1');
@@ -230,8 +296,8 @@ describe('HTTPS with the operator certificate (--tls-cert, --tls-key)', () => {
   it('npm start --https prints the https URLs and the self-signed certificate it made', async () => {
     const configDir = join(dir, 'config');
     let out = '';
-    // All interfaces, as `npm start` listens (test servers otherwise stay on 127.0.0.1).
-    const proc = await startServerProcess(['--https', '--host', '::'], (command, args) => {
+    // All IPv4 interfaces (the helper would bind 127.0.0.1 alone): then every address is listed.
+    const proc = await startServerProcess(['--https', '--host', '0.0.0.0'], (command, args) => {
       const child = spawn(command, args, {
         stdio: ['ignore', 'pipe', 'pipe'],
         env: { ...process.env, RINGSWARM_CONFIG_DIR: configDir },
@@ -246,9 +312,14 @@ describe('HTTPS with the operator certificate (--tls-cert, --tls-key)', () => {
       await expect.poll(() => out).toContain('SHA-256');
       expect(out).toContain(`TLS: self-signed certificate, made now, ${join(configDir, SELF_SIGNED_FILE)}`);
       const port = new URL(proc.url).port;
-      for (const line of out.split('\n').filter((l) => /^ {2}https?:/.test(l))) {
+      const lines = out.split('\n').filter((l) => /^ {2}https?:/.test(l));
+      for (const line of lines) {
         expect(line).toMatch(new RegExp(`^  https://(\\d+\\.\\d+\\.\\d+\\.\\d+|\\[[0-9a-f:]+\\]):${port}$`));
       }
+      // One line per address of this machine, so the loop above cannot pass on none.
+      const addresses = reachableAddresses(networkInterfaces(), '0.0.0.0');
+      expect(lines).toHaveLength(addresses.length);
+      if (addresses.length === 0) expect(out).toContain('(no other network address');
     } finally {
       expect(await proc.stop()).toBe(0);
     }

@@ -1,10 +1,11 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import type { Socket } from 'node:dgram';
+import { createSocket, type Socket } from 'node:dgram';
 import { existsSync } from 'node:fs';
 import { request } from 'node:http';
+import { createServer } from 'node:net';
 import { promisify } from 'node:util';
-import { type RunningServer, startServer } from '@ringswarm/signaling-server';
+import { type RunningServer, StunResponder, startServer } from '@ringswarm/signaling-server';
 import fc from 'fast-check';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -268,6 +269,55 @@ describe('built-in STUN server settings', () => {
       ).rejects.toMatchObject({ code: 'ERR_STUN_BIND', message: expect.stringMatching(/EADDRINUSE.*--stun-port/) });
     } finally {
       await first.close();
+    }
+  });
+
+  it('frees the UDP port before a failed start rejects (the HTTP port was taken)', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const httpPort = (taken.address() as { port: number }).port;
+    // A UDP port free now, for the server to take and then let go.
+    const probe = createSocket('udp4');
+    await new Promise<void>((resolve) => probe.bind(0, '127.0.0.1', resolve));
+    const udpPort = probe.address().port;
+    await new Promise<void>((resolve) => probe.close(resolve));
+    try {
+      await expect(
+        startServer({ port: httpPort, host: '127.0.0.1', stunPort: udpPort }, { logger: pino({ level: 'silent' }) }),
+      ).rejects.toMatchObject({ code: 'EADDRINUSE' });
+      // Synchronously after the rejection: the port is bindable again.
+      const again = createSocket('udp4');
+      await new Promise<void>((resolve, reject) => {
+        again.once('error', reject);
+        again.bind(udpPort, '127.0.0.1', resolve);
+      });
+      await new Promise<void>((resolve) => again.close(resolve));
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
+  });
+
+  it('answers from the address the request was sent to, one socket per address (127.0.0.1 and 127.0.0.2)', async () => {
+    const responder = await StunResponder.listen({
+      port: 0,
+      logger: pino({ level: 'silent' }),
+      interfaces: () => ({}),
+      extraAddresses: ['127.0.0.2'],
+    });
+    const client = await udpSocket('127.0.0.1');
+    try {
+      expect(responder.addresses).toEqual(expect.arrayContaining(['127.0.0.1', '127.0.0.2']));
+      for (const to of ['127.0.0.2', '127.0.0.1']) {
+        const from = new Promise<string>((resolve) => client.once('message', (_m, rinfo) => resolve(rinfo.address)));
+        client.send(stunMessage(BINDING_REQUEST), responder.port, to);
+        // A wildcard socket would answer a request to 127.0.0.2 from 127.0.0.1 (the route back's source).
+        expect(await from).toBe(to);
+      }
+      expect(responder.counter.requests.ipv4).toBe(2);
+    } finally {
+      client.close();
+      await responder.destroy();
+      await responder.destroy();
     }
   });
 });

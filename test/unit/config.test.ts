@@ -42,11 +42,17 @@ describe('server configuration', () => {
   });
 
   it('keeps the self-signed certificate in the per-user config folder', () => {
-    expect(userConfigDir({ RINGSWARM_CONFIG_DIR: '/tmp/rs', XDG_CONFIG_HOME: '/x', HOME: '/h' })).toBe('/tmp/rs');
-    expect(userConfigDir({ XDG_CONFIG_HOME: '/x', HOME: '/h' })).toBe(join('/x', 'ringswarm'));
+    expect(
+      userConfigDir({ RINGSWARM_CONFIG_DIR: '/srv/rs', XDG_CONFIG_HOME: '/home/user/xdg', HOME: '/home/user' }),
+    ).toBe('/srv/rs');
+    expect(userConfigDir({ XDG_CONFIG_HOME: '/home/user/xdg', HOME: '/home/user' })).toBe(
+      join('/home/user/xdg', 'ringswarm'),
+    );
     // XDG: a relative XDG_CONFIG_HOME is invalid and ignored.
-    expect(userConfigDir({ XDG_CONFIG_HOME: 'rel', HOME: '/h' })).toBe(join('/h', '.config', 'ringswarm'));
-    expect(loadConfig([], { RINGSWARM_CONFIG_DIR: '/tmp/rs' }).configDir).toBe('/tmp/rs');
+    expect(userConfigDir({ XDG_CONFIG_HOME: 'rel', HOME: '/home/user' })).toBe(
+      join('/home/user', '.config', 'ringswarm'),
+    );
+    expect(loadConfig([], { RINGSWARM_CONFIG_DIR: '/srv/rs' }).configDir).toBe('/srv/rs');
   });
 
   it('prints the local URL first, then every other origin, STUN and the certificate', () => {
@@ -61,7 +67,7 @@ describe('server configuration', () => {
         certificate: {
           cert: '',
           source: 'self-signed',
-          certPath: '/h/.config/ringswarm/tls/self-signed.pem',
+          certPath: '/home/user/.config/ringswarm/tls/self-signed.pem',
           created: true,
           fingerprint256: 'AB:CD',
           validTo: new Date('2027-12-01T00:00:00Z'),
@@ -74,7 +80,7 @@ describe('server configuration', () => {
       '  https://192.168.1.20:8080',
       '  https://[2001:db8::20]:8080',
       'STUN on UDP port 3478: peers get stun:<the host they opened>:3478',
-      'TLS: self-signed certificate, made now, /h/.config/ringswarm/tls/self-signed.pem, valid until 2027-12-01',
+      'TLS: self-signed certificate, made now, /home/user/.config/ringswarm/tls/self-signed.pem, valid until 2027-12-01',
     ]);
     expect(lines[5]).toBe('  SHA-256 AB:CD');
   });

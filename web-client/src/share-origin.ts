@@ -7,6 +7,8 @@
  * or an empty list, the page's own origin stays.
  */
 
+import { addressesOf } from '@ringswarm/shared';
+
 /** Key under which the origin picked for share links is remembered, per browser. */
 export const SHARE_ORIGIN_KEY = 'ringswarm.shareOrigin';
 /** Gives up on the server's answer after this long and keeps the page's own origin. */
@@ -22,28 +24,10 @@ export function isLoopbackHost(hostname: string): boolean {
 
 /**
  * The well-formed origins of an untrusted `/api/addresses` answer, in its order, without
- * duplicates: http(s) URLs that are bare origins (no path, query, fragment or credentials).
+ * duplicates: http(s) URLs that are bare origins (see AddressesAnswerSchema).
  */
 export function parseAddresses(body: unknown): string[] {
-  if (typeof body !== 'object' || body === null || !('origins' in body)) return [];
-  const list = body.origins;
-  if (!Array.isArray(list)) return [];
-  const out: string[] = [];
-  for (const item of list as unknown[]) {
-    if (typeof item !== 'string') continue;
-    let url: URL;
-    try {
-      url = new URL(item);
-    } catch {
-      continue;
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') continue;
-    if (url.username || url.password || url.search || url.hash || (url.pathname !== '/' && url.pathname !== '')) {
-      continue;
-    }
-    if (!out.includes(url.origin)) out.push(url.origin);
-  }
-  return out;
+  return addressesOf(body);
 }
 
 export interface OriginChoice {
