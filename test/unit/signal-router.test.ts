@@ -247,6 +247,8 @@ describe('forwarding routed signals', () => {
     expect(garbler.closeCode).toBe(ErrorCode.BAD_FRAME);
     expect(router.stats().peersDropped).toBe(2);
     expect(warnings).toHaveLength(2);
+    expect(warnings.every((w) => w instanceof RingswarmError)).toBe(true);
+    expect(warnings.map((w) => (w as RingswarmError).code)).toEqual([ErrorCode.ROUTE_LOOP, ErrorCode.BAD_FRAME]);
   });
 });
 
@@ -398,5 +400,37 @@ describe('destroy', () => {
     expect(clock.pending).toBe(0);
     clock.advance(RING_SIGNAL_FALLBACK_MS);
     expect(tracker.sent).toEqual([]);
+  });
+
+  it('takes the link-close listener it added off the pool again', () => {
+    const clock = new FakeClock();
+    const links = new FakeLinkFactory();
+    const pool = new LinkPool({
+      peerId: SELF,
+      clock,
+      createLink: links.create,
+      linkOptions: {},
+      isPointer: () => false,
+      swarmFor: () => null,
+      ringMember: true,
+    });
+    const added: unknown[] = [];
+    const removed: unknown[] = [];
+    const on = pool.on.bind(pool);
+    const off = pool.off.bind(pool);
+    pool.on = ((event: 'link-close', listener: never) => {
+      if (event === 'link-close') added.push(listener);
+      return on(event, listener);
+    }) as typeof pool.on;
+    pool.off = ((event: 'link-close', listener: never) => {
+      if (event === 'link-close') removed.push(listener);
+      return off(event, listener);
+    }) as typeof pool.off;
+    const router = new SignalingRouter({ peerId: SELF, clock, links: pool, tracker: new FakeTracker() });
+    expect(added).toHaveLength(1);
+    router.destroy();
+    router.destroy();
+    expect(removed).toEqual(added);
+    pool.destroy();
   });
 });
