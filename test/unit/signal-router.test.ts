@@ -24,6 +24,7 @@ import {
 import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../helpers/fake-clock.js';
 import { FakeLinkFactory, type FakePeerLink } from '../helpers/fake-peer-link.js';
+import { nextMacrotask } from '../helpers/until.js';
 
 /** Peer IDs placed on the circle by their first byte. */
 const at = (firstByte: string) => firstByte.padEnd(40, '0');
@@ -91,9 +92,7 @@ function setup(options: { ring?: boolean } = {}) {
     link.receive(HELLO_FRAME);
     return link;
   };
-  /** Lets the fake tracker's refusals reach their handlers. */
-  const settle = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
-  return { clock, links, pool, tracker, router, ring, warnings, neighbour, settle };
+  return { clock, links, pool, tracker, router, ring, warnings, neighbour };
 }
 
 const routed = (link: FakePeerLink): RoutedSignal[] =>
@@ -306,11 +305,11 @@ describe('the replay through the tracker', () => {
   });
 
   it('closes the link with the code the tracker refused a signal with', async () => {
-    const { router, links, tracker, warnings, settle } = setup({ ring: false });
+    const { router, links, tracker, warnings } = setup({ ring: false });
     tracker.refuse = new RingswarmError(ErrorCode.UNKNOWN_PEER, 'not connected');
     router.open(TARGET, false);
     links.last(TARGET).emitSignal(OFFER);
-    await settle();
+    await nextMacrotask(); // lets the fake tracker's refusal reach its handler
     expect(links.last(TARGET).closeCode).toBe(ErrorCode.UNKNOWN_PEER);
     expect(warnings.map((w) => (w as RingswarmError).code)).toEqual([ErrorCode.UNKNOWN_PEER]);
   });
