@@ -4,7 +4,7 @@
  * TURN credentials expire. The answer's schema and the refresh schedule are the page's too
  * (shared protocol/ice.ts).
  */
-import { type IceAnswer, iceAnswerOf, refreshDelayMs } from '@ringswarm/shared';
+import { type Clock, type IceAnswer, IceRefresher, iceAnswerOf, systemClock } from '@ringswarm/shared';
 
 export { describePair, isRelayed } from '@ringswarm/shared';
 
@@ -30,43 +30,34 @@ export async function fetchIceServers(trackerUrl: string, peerId?: string): Prom
   return parseIceAnswer(await res.json());
 }
 
+/** The system clock, with timers that do not keep the process alive. */
+const unrefClock: Clock = {
+  ...systemClock,
+  setTimeout: (fn, ms) => setTimeout(fn, ms).unref(),
+};
+
 /**
- * Keeps `target` filled with fresh servers from the tracker: replaced in place after
- * {@link refreshDelayMs} of the latest credentials' lifetime, so a client holding the same
- * array uses them for its next links. Returns a stop function. A failed refresh keeps the
- * old servers and tries again after the same delay.
+ * Keeps `target` filled with fresh servers from the tracker, minted for `peerId` each time:
+ * replaced in place by the shared {@link IceRefresher} (after refreshDelayMs of the
+ * latest credentials' lifetime), so a client holding the same array uses them for its next
+ * links. A failed or empty refresh keeps the old servers. Returns a stop function.
  */
 export function refreshIceServers(
   target: RTCIceServer[],
   trackerUrl: string,
+  peerId: string,
   ttlS: number,
   onError: (err: Error) => void,
 ): () => void {
-  if (ttlS <= 0) return () => {};
-  let timer: NodeJS.Timeout | undefined;
-  let stopped = false;
-  const schedule = (seconds: number) => {
-    timer = setTimeout(() => {
-      fetchIceServers(trackerUrl).then(
-        (answer) => {
-          if (stopped) return;
-          target.splice(0, target.length, ...answer.iceServers);
-          schedule(answer.ttl > 0 ? answer.ttl : seconds);
-        },
-        (err: Error) => {
-          if (stopped) return;
-          onError(err);
-          schedule(seconds);
-        },
-      );
-    }, refreshDelayMs(seconds));
-    timer.unref();
-  };
-  schedule(ttlS);
-  return () => {
-    stopped = true;
-    clearTimeout(timer);
-  };
+  const refresher = new IceRefresher({
+    clock: unrefClock,
+    peerId,
+    ttl: ttlS,
+    fetch: (peer) => fetchIceServers(trackerUrl, peer),
+    onServers: (servers) => target.splice(0, target.length, ...servers),
+    onError,
+  });
+  return () => refresher.destroy();
 }
 
 /** The ICE URLs without credentials, for printing. */

@@ -1,6 +1,7 @@
 export * from './client.js';
 export * from './discovery/announcer.js';
 export * from './discovery/providers.js';
+export * from './net/ice-refresher.js';
 export * from './net/link.js';
 export * from './net/link-pool.js';
 export * from './net/overlay.js';

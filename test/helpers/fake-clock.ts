@@ -54,7 +54,7 @@ export class FakeClock implements Clock {
  * Lets every pending promise callback run, by waiting for the next turn of the event loop.
  * No time passes on a FakeClock meanwhile.
  */
-export const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+export const drainImmediates = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /**
  * Fires a FakeClock's due timers and runs the promise callbacks they start, again and again,
@@ -65,7 +65,7 @@ export const settle = (): Promise<void> => new Promise((resolve) => setImmediate
 export async function flush(clock: FakeClock, maxRounds = 1000): Promise<void> {
   for (let round = 0; round < maxRounds; round++) {
     clock.advance(0);
-    await settle();
+    await drainImmediates();
     if (clock.due === 0) return;
   }
   throw new Error(`the clock still had due timers after ${maxRounds} rounds`);

@@ -14,9 +14,9 @@ import {
 import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../helpers/fake-clock.js';
 import { newPeerId } from '../helpers/fake-link.js';
+import { nextMacrotask } from '../helpers/until.js';
 
 const INFO_HASH = 'ab'.repeat(32);
-const settle = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
 function setup() {
   const clock = new FakeClock();
@@ -57,7 +57,7 @@ describe('the announce loop', () => {
     const peer = newPeerId();
     answer({ peers: [peer], complete: 1, incomplete: 0, interval: 120 });
     announcer.start();
-    await settle();
+    await nextMacrotask();
     expect(requests).toEqual([
       { infoHash: INFO_HASH, event: 'started', left: 100, uploaded: 7, downloaded: 3, numwant: NUMWANT },
     ]);
@@ -65,7 +65,7 @@ describe('the announce loop', () => {
     clock.advance(120_000 - 1);
     expect(requests).toHaveLength(1);
     clock.advance(1);
-    await settle();
+    await nextMacrotask();
     expect(requests.map((r) => r.event)).toEqual(['started', 'update']);
     announcer.stop();
   });
@@ -73,16 +73,16 @@ describe('the announce loop', () => {
   it('announces again soon while a download has no peer, or the tracker failed', async () => {
     const { clock, requests, warnings, announcer, answer } = setup();
     announcer.start();
-    await settle();
+    await nextMacrotask();
     clock.advance(LONELY_ANNOUNCE_MS);
-    await settle();
+    await nextMacrotask();
     expect(requests).toHaveLength(2);
     answer(new RingswarmError(ErrorCode.TIMEOUT, 'no answer'));
     clock.advance(LONELY_ANNOUNCE_MS);
-    await settle();
+    await nextMacrotask();
     expect(warnings.map((w) => (w as RingswarmError).code)).toEqual([ErrorCode.TIMEOUT]);
     clock.advance(LONELY_ANNOUNCE_MS);
-    await settle();
+    await nextMacrotask();
     expect(requests).toHaveLength(4);
     announcer.stop();
   });
@@ -90,21 +90,21 @@ describe('the announce loop', () => {
   it('tells the next tracker of a completion no tracker acknowledged', async () => {
     const { clock, requests, swarm, announcer, answer } = setup();
     announcer.start();
-    await settle();
+    await nextMacrotask();
     swarm.done = true;
     swarm.left = 0;
     answer(new RingswarmError(ErrorCode.TIMEOUT, 'tracker connection lost, reconnecting'));
     announcer.complete();
-    await settle();
+    await nextMacrotask();
     // Reconnected: the `started` it would send is a `completed`, until one gets through.
     answer({ peers: [], complete: 1, incomplete: 0, interval: 120 });
     announcer.start();
-    await settle();
+    await nextMacrotask();
     announcer.start();
-    await settle();
+    await nextMacrotask();
     expect(requests.map((r) => r.event)).toEqual(['started', 'completed', 'completed', 'started']);
     clock.advance(120_000);
-    await settle();
+    await nextMacrotask();
     expect(requests.at(-1)?.event).toBe('update');
     announcer.stop();
   });
@@ -112,14 +112,14 @@ describe('the announce loop', () => {
   it('announces stopped once, asking for no peers, and nothing after', async () => {
     const { clock, requests, announcer } = setup();
     announcer.start();
-    await settle();
+    await nextMacrotask();
     announcer.stop();
     announcer.stop();
     announcer.start();
     announcer.complete();
-    await settle();
+    await nextMacrotask();
     clock.advance(10 * LONELY_ANNOUNCE_MS);
-    await settle();
+    await nextMacrotask();
     expect(requests.map((r) => [r.event, r.numwant])).toEqual([
       ['started', NUMWANT],
       ['stopped', 0],

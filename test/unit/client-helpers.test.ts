@@ -2,7 +2,6 @@
  * The helpers the page and the CLI share: the /api/ice answer and its refresh delay, plural
  * and describePair, loading a saved manifest, re-checking stored pieces.
  */
-import { createHash } from 'node:crypto';
 import {
   createManifest,
   describePair,
@@ -21,8 +20,7 @@ import {
 import { iceAnswer } from '@ringswarm/signaling-server';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-
-const shaHex = async (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+import { sha } from '../helpers/sha.js';
 
 describe('the /api/ice answer', () => {
   it("takes the server's own answer as it is", () => {
@@ -160,9 +158,9 @@ describe('resume data', () => {
     const hashed: number[] = [];
     const progress: [number, number][] = [];
     const have = await verifyStoredPieces(manifest, store, {
-      hash: (bytes) => {
+      hash: async (bytes) => {
         hashed.push(bytes.length);
-        return shaHex(bytes);
+        return sha(bytes);
       },
       onProgress: (done, total) => progress.push([done, total]),
     });

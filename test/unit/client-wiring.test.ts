@@ -9,9 +9,9 @@ import { FakeClock } from '../helpers/fake-clock.js';
 import { newPeerId } from '../helpers/fake-link.js';
 import { FakeLinkFactory } from '../helpers/fake-peer-link.js';
 import { FakeTrackerSockets } from '../helpers/fake-tracker-socket.js';
+import { nextMacrotask } from '../helpers/until.js';
 
 const INFO_HASH = 'cd'.repeat(32);
-const settle = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
 describe('the client with injected edges', () => {
   const clients: RingswarmClient[] = [];
@@ -42,7 +42,7 @@ describe('the client with injected edges', () => {
     const seeder = newPeerId();
     const { links, sockets, client } = setup([seeder]);
     client.download(INFO_HASH);
-    await settle();
+    await nextMacrotask();
     expect(sockets.last.emitted[0]).toMatchObject({
       event: 'announce',
       payload: { infoHash: INFO_HASH, event: 'started' },
@@ -61,7 +61,7 @@ describe('the client with injected edges', () => {
     const opened = client.connect(remote);
     const link = links.last(remote);
     link.emitSignal({ type: 'offer', sdp: 'v=0' });
-    await settle();
+    await nextMacrotask();
     const sent = sockets.last.emitted.find((e) => e.event === 'signal');
     expect(sent?.payload).toMatchObject({ to: remote, data: { type: 'offer', sdp: 'v=0' } });
     const { sid } = (sent?.payload as { data: { sid: string } } | undefined)?.data ?? { sid: '' };
@@ -76,7 +76,7 @@ describe('the client with injected edges', () => {
   it('destroy says stopped, closes every link and then the tracker socket, and leaves no timer', async () => {
     const { clock, links, sockets, client } = setup([newPeerId()]);
     client.download(INFO_HASH);
-    await settle();
+    await nextMacrotask();
     const events: string[] = [];
     client.on('close', () => events.push('close'));
     client.destroy();

@@ -113,6 +113,9 @@ describe('the CLI reading /api/ice', () => {
 });
 
 describe('the CLI renewing TURN credentials', () => {
+  const PEER = 'cd'.repeat(20);
+  /** The `peer` label of each request the stand-in fetch saw. */
+  const labels: (string | null)[] = [];
   afterEach(() => {
     vi.useRealTimers();
     vi.unstubAllGlobals();
@@ -121,8 +124,10 @@ describe('the CLI renewing TURN credentials', () => {
   /** A stand-in for fetch that answers /api/ice with `answers` in turn (an Error = a failed request). */
   const stubFetch = (answers: (object | Error)[]) => {
     const asked: string[] = [];
+    labels.length = 0;
     vi.stubGlobal('fetch', async (url: URL) => {
       asked.push(url.pathname);
+      labels.push(url.searchParams.get('peer'));
       const next = answers.shift();
       if (next === undefined || next instanceof Error) throw next ?? new Error('no more answers');
       return new Response(JSON.stringify(next), { headers: { 'content-type': 'application/json' } });
@@ -130,7 +135,7 @@ describe('the CLI renewing TURN credentials', () => {
     return asked;
   };
 
-  it('asks again after refreshDelayMs of the latest ttl, keeps the old servers on failure, and stops', async () => {
+  it('asks again after refreshDelayMs of the latest ttl for the same peer label, keeps the old servers on failure, and stops', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     const fresh = (n: number, ttl: number) => ({
       iceServers: [{ urls: [`turn:t${n}.example.org`], username: `u${n}`, credential: 'c' }],
@@ -139,7 +144,7 @@ describe('the CLI renewing TURN credentials', () => {
     const asked = stubFetch([fresh(1, 600), new Error('down'), fresh(2, 600)]);
     const target: RTCIceServer[] = [{ urls: ['turn:t0.example.org'], username: 'u0', credential: 'c' }];
     const errors: string[] = [];
-    const stop = refreshIceServers(target, 'http://tracker.example', 60, (err) => errors.push(err.message));
+    const stop = refreshIceServers(target, 'http://tracker.example', PEER, 60, (err) => errors.push(err.message));
 
     await vi.advanceTimersByTimeAsync(29_999);
     expect(asked).toEqual([]);
@@ -158,6 +163,7 @@ describe('the CLI renewing TURN credentials', () => {
     await vi.advanceTimersByTimeAsync(300_000);
     expect(asked).toHaveLength(3);
     expect(target).toEqual(fresh(2, 600).iceServers);
+    expect(labels).toEqual([PEER, PEER, PEER]);
 
     stop();
     stop();
@@ -169,7 +175,7 @@ describe('the CLI renewing TURN credentials', () => {
   it('does nothing when the credentials never expire', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     const asked = stubFetch([]);
-    const stop = refreshIceServers([], 'http://tracker.example', 0, () => {});
+    const stop = refreshIceServers([], 'http://tracker.example', PEER, 0, () => {});
     await vi.advanceTimersByTimeAsync(3_600_000);
     expect(asked).toEqual([]);
     expect(vi.getTimerCount()).toBe(0);

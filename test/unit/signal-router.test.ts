@@ -24,6 +24,7 @@ import {
 import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../helpers/fake-clock.js';
 import { FakeLinkFactory, type FakePeerLink } from '../helpers/fake-peer-link.js';
+import { nextMacrotask } from '../helpers/until.js';
 
 /** Peer IDs placed on the circle by their first byte. */
 const at = (firstByte: string) => firstByte.padEnd(40, '0');
@@ -91,9 +92,7 @@ function setup(options: { ring?: boolean } = {}) {
     link.receive(HELLO_FRAME);
     return link;
   };
-  /** Lets the fake tracker's refusals reach their handlers. */
-  const settle = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
-  return { clock, links, pool, tracker, router, ring, warnings, neighbour, settle };
+  return { clock, links, pool, tracker, router, ring, warnings, neighbour };
 }
 
 const routed = (link: FakePeerLink): RoutedSignal[] =>
@@ -247,6 +246,8 @@ describe('forwarding routed signals', () => {
     expect(garbler.closeCode).toBe(ErrorCode.BAD_FRAME);
     expect(router.stats().peersDropped).toBe(2);
     expect(warnings).toHaveLength(2);
+    expect(warnings.every((w) => w instanceof RingswarmError)).toBe(true);
+    expect(warnings.map((w) => (w as RingswarmError).code)).toEqual([ErrorCode.ROUTE_LOOP, ErrorCode.BAD_FRAME]);
   });
 });
 
@@ -304,11 +305,11 @@ describe('the replay through the tracker', () => {
   });
 
   it('closes the link with the code the tracker refused a signal with', async () => {
-    const { router, links, tracker, warnings, settle } = setup({ ring: false });
+    const { router, links, tracker, warnings } = setup({ ring: false });
     tracker.refuse = new RingswarmError(ErrorCode.UNKNOWN_PEER, 'not connected');
     router.open(TARGET, false);
     links.last(TARGET).emitSignal(OFFER);
-    await settle();
+    await nextMacrotask(); // lets the fake tracker's refusal reach its handler
     expect(links.last(TARGET).closeCode).toBe(ErrorCode.UNKNOWN_PEER);
     expect(warnings.map((w) => (w as RingswarmError).code)).toEqual([ErrorCode.UNKNOWN_PEER]);
   });
@@ -398,5 +399,37 @@ describe('destroy', () => {
     expect(clock.pending).toBe(0);
     clock.advance(RING_SIGNAL_FALLBACK_MS);
     expect(tracker.sent).toEqual([]);
+  });
+
+  it('takes the link-close listener it added off the pool again', () => {
+    const clock = new FakeClock();
+    const links = new FakeLinkFactory();
+    const pool = new LinkPool({
+      peerId: SELF,
+      clock,
+      createLink: links.create,
+      linkOptions: {},
+      isPointer: () => false,
+      swarmFor: () => null,
+      ringMember: true,
+    });
+    const added: unknown[] = [];
+    const removed: unknown[] = [];
+    const on = pool.on.bind(pool);
+    const off = pool.off.bind(pool);
+    pool.on = ((event: 'link-close', listener: never) => {
+      if (event === 'link-close') added.push(listener);
+      return on(event, listener);
+    }) as typeof pool.on;
+    pool.off = ((event: 'link-close', listener: never) => {
+      if (event === 'link-close') removed.push(listener);
+      return off(event, listener);
+    }) as typeof pool.off;
+    const router = new SignalingRouter({ peerId: SELF, clock, links: pool, tracker: new FakeTracker() });
+    expect(added).toHaveLength(1);
+    router.destroy();
+    router.destroy();
+    expect(removed).toEqual(added);
+    pool.destroy();
   });
 });

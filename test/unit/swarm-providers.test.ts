@@ -12,9 +12,9 @@ import {
 import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../helpers/fake-clock.js';
 import { newPeerId } from '../helpers/fake-link.js';
+import { nextMacrotask } from '../helpers/until.js';
 
 const INFO_HASH = 'ef'.repeat(32);
-const settle = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
 class FakeRecords implements SwarmRecords {
   joined = true;
@@ -92,18 +92,18 @@ describe('one swarm on the DHT', () => {
     await providers.lookup();
     expect(connected).toEqual([provider]);
     clock.advance(LONELY_LOOKUP_MS);
-    await settle();
+    await nextMacrotask();
     expect(records.lookups).toBe(2);
     swarm.peerIds = [provider];
     clock.advance(LONELY_LOOKUP_MS);
-    await settle();
+    await nextMacrotask();
     expect(records.lookups).toBe(3);
     // Now it has a peer: the next lookup waits the long interval.
     clock.advance(DHT_LOOKUP_INTERVAL_MS - 1);
-    await settle();
+    await nextMacrotask();
     expect(records.lookups).toBe(3);
     clock.advance(1);
-    await settle();
+    await nextMacrotask();
     expect(records.lookups).toBe(4);
     providers.stop();
     expect(clock.pending).toBe(0);
@@ -116,11 +116,11 @@ describe('one swarm on the DHT', () => {
     expect(records.lookups).toBe(0);
     records.joined = true;
     clock.advance(LONELY_LOOKUP_MS);
-    await settle();
+    await nextMacrotask();
     expect(records.lookups).toBe(1);
     providers.stop();
     clock.advance(10 * DHT_LOOKUP_INTERVAL_MS);
-    await settle();
+    await nextMacrotask();
     expect(records.lookups).toBe(1);
     expect(clock.pending).toBe(0);
   });

@@ -13,7 +13,7 @@ import {
 } from '@ringswarm/shared';
 import { describe, expect, it } from 'vitest';
 import { errorCode } from '../helpers/error-code.js';
-import { FakeClock, settle } from '../helpers/fake-clock.js';
+import { drainImmediates, FakeClock } from '../helpers/fake-clock.js';
 import { blankManifest, handshakenWire, wireHandlers } from '../helpers/swarm-fixtures.js';
 
 const PIECES = 16;
@@ -54,20 +54,20 @@ describe('Uploader', () => {
     uploader.limit.setRate(rate);
     const peer = addPeer();
     requestAll(peer.wire);
-    await settle();
+    await drainImmediates();
     const sentBytes = () => peer.link.sentOf('piece').length * BLOCK_LENGTH;
     // The first block goes at once; the limiter then owes a block's worth.
     expect(sentBytes()).toBe(BLOCK_LENGTH);
     for (let t = 250; t <= 2000; t += 250) {
       clock.advance(250);
-      await settle();
+      await drainImmediates();
       // Within one block of the rate, never above it by more than that block.
       expect(sentBytes()).toBeLessThanOrEqual((rate * t) / 1000 + BLOCK_LENGTH);
       expect(sentBytes()).toBeGreaterThanOrEqual((rate * t) / 1000 - BLOCK_LENGTH);
     }
     uploader.limit.setRate(null);
     uploader.pumpAll();
-    await settle();
+    await drainImmediates();
     const pieces = peer.link.sentOf('piece');
     expect(pieces.map((p) => p.index)).toEqual([...Array(PIECES).keys()]);
     for (const p of pieces) {
@@ -82,9 +82,9 @@ describe('Uploader', () => {
     uploader.limit.setRate(8 * BLOCK_LENGTH);
     const peer = addPeer();
     requestAll(peer.wire);
-    await settle();
+    await drainImmediates();
     clock.advance(1000);
-    await settle();
+    await drainImmediates();
     // The tighter limit (2 blocks per second) decides: 1 at once, 2 more within a second.
     expect(peer.link.sentOf('piece')).toHaveLength(3);
     uploader.destroy();
@@ -96,12 +96,12 @@ describe('Uploader', () => {
     const peer = addPeer();
     peer.link.accept = false;
     requestAll(peer.wire);
-    await settle();
+    await drainImmediates();
     expect(peer.link.sentOf('piece')).toHaveLength(1);
     expect(peer.wire.waitingForDrain).toBe(true);
     peer.link.accept = true;
     peer.link.drain();
-    await settle();
+    await drainImmediates();
     expect(peer.link.sentOf('piece')).toHaveLength(PIECES);
   });
 
@@ -112,7 +112,7 @@ describe('Uploader', () => {
     uploader.request(choked.wire, { index: 0, begin: 0, length: BLOCK_LENGTH }, manifest, have);
     const lacking = addPeer();
     uploader.request(lacking.wire, { index: 0, begin: 0, length: BLOCK_LENGTH }, manifest, new Bitfield(PIECES));
-    await settle();
+    await drainImmediates();
     expect(choked.link.sentOf('piece')).toEqual([]);
     expect(lacking.link.sentOf('piece')).toEqual([]);
 
@@ -132,7 +132,7 @@ describe('Uploader', () => {
     const peer = addPeer();
     store.destroy(); // every read now fails
     uploader.request(peer.wire, { index: 0, begin: 0, length: BLOCK_LENGTH }, manifest, have);
-    await settle();
+    await drainImmediates();
     expect(peer.link.sentOf('piece')).toEqual([]);
     expect(readErrors).toEqual(['reading piece 0']);
     expect(peer.wire.uploads).toEqual([]);
@@ -140,7 +140,7 @@ describe('Uploader', () => {
     const gone = addPeer();
     gone.wire.detach();
     uploader.request(gone.wire, { index: 1, begin: 0, length: BLOCK_LENGTH }, manifest, have);
-    await settle();
+    await drainImmediates();
     expect(gone.link.sentOf('piece')).toEqual([]);
   });
 });

@@ -6,11 +6,12 @@
  */
 import {
   ErrorCode,
+  IceRefresher,
   RingswarmClient,
   RingswarmError,
   randomBytes,
-  refreshDelayMs,
   type Swarm,
+  systemClock,
   toHex,
 } from '@ringswarm/shared';
 import { STATS_INTERVAL_MS } from './download-view.js';
@@ -57,7 +58,7 @@ export class ClientSetup {
   #client: RingswarmClient | null = null;
   #download: DownloadHandle | undefined;
   #tick: ReturnType<typeof setInterval> | undefined;
-  #renew: ReturnType<typeof setTimeout> | undefined;
+  #iceRefresher: IceRefresher | null = null;
   #destroyed = false;
 
   constructor(hooks: ClientSetupHooks) {
@@ -99,15 +100,17 @@ export class ClientSetup {
       if (err instanceof RingswarmError && err.code === ErrorCode.NO_ROUTE) this.#hooks.onNoRoute();
     });
     // TURN credentials expire: fetch fresh ones at half their lifetime, for new connections.
-    if (ice.ttl > 0) {
-      const renew = async () => {
-        const fresh = await loadIceServers(peerId);
-        if (this.#destroyed) return;
-        if (fresh.reason === 'ok') c.setIceServers(fresh.iceServers);
-        this.#renew = setTimeout(() => void renew(), refreshDelayMs(fresh.ttl > 0 ? fresh.ttl : ice.ttl));
-      };
-      this.#renew = setTimeout(() => void renew(), refreshDelayMs(ice.ttl));
-    }
+    // A refresh that fails or brings no servers keeps the ones in use.
+    this.#iceRefresher = new IceRefresher({
+      clock: systemClock,
+      peerId,
+      ttl: ice.ttl,
+      fetch: async (peer) => {
+        const fresh = await loadIceServers(peer ?? peerId);
+        return fresh.reason === 'ok' ? fresh : null;
+      },
+      onServers: (servers) => c.setIceServers(servers),
+    });
     c.tracker.on('disconnect', () => this.#hooks.onDisconnect());
     this.#tick = setInterval(() => this.#hooks.onTick(c), STATS_INTERVAL_MS);
     return c;
@@ -123,7 +126,7 @@ export class ClientSetup {
     if (this.#destroyed) return;
     this.#destroyed = true;
     clearInterval(this.#tick);
-    clearTimeout(this.#renew);
+    this.#iceRefresher?.destroy();
     this.#client?.destroy();
   }
 }

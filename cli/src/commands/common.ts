@@ -11,8 +11,10 @@ import {
   plural,
   RingswarmClient,
   type RingswarmError,
+  randomBytes,
   type SelectedPair,
   type Swarm,
+  toHex,
 } from '@ringswarm/shared';
 import { describePair, fetchIceServers, iceUrls, isRelayed, refreshIceServers } from '../ice.js';
 import { bar, type Output } from '../output.js';
@@ -53,9 +55,12 @@ export interface Peer {
  * rate limits, and warnings and tracker errors reported through `out`.
  */
 export async function startPeer(trackerUrl: string, options: PeerOptions, out: Output): Promise<Peer> {
-  const stopRefresh = await useIce(trackerUrl, options, out);
+  // Chosen here, not by the client, so the tracker mints the TURN credentials for it.
+  const peerId = toHex(randomBytes(20));
+  const stopRefresh = await useIce(trackerUrl, peerId, options, out);
   const client = new RingswarmClient({
     trackerUrl,
+    peerId,
     wrtc,
     iceServers: options.iceServers,
     ring: options.ring,
@@ -78,15 +83,15 @@ export async function startPeer(trackerUrl: string, options: PeerOptions, out: O
  * the TURN credentials fresh), then says which servers are used and what none means.
  * Returns the function that stops the refresh.
  */
-async function useIce(trackerUrl: string, options: PeerOptions, out: Output): Promise<() => void> {
+async function useIce(trackerUrl: string, peerId: string, options: PeerOptions, out: Output): Promise<() => void> {
   let source = 'flags';
   let stopRefresh = () => {};
   if (options.iceFromTracker) {
     source = 'tracker';
     try {
-      const answer = await fetchIceServers(trackerUrl);
+      const answer = await fetchIceServers(trackerUrl, peerId);
       options.iceServers.splice(0, options.iceServers.length, ...answer.iceServers);
-      stopRefresh = refreshIceServers(options.iceServers, trackerUrl, answer.ttl, (err) =>
+      stopRefresh = refreshIceServers(options.iceServers, trackerUrl, peerId, answer.ttl, (err) =>
         out.warn('ERR_ICE_REFRESH', `could not refresh the ICE servers: ${err.message}`),
       );
     } catch (err) {

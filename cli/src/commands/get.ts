@@ -34,9 +34,6 @@ import {
   watchRing,
 } from './common.js';
 
-/** The warning `get` gives when the resume data in the folder is unusable and is thrown away. */
-export const BAD_RESUME_WARNING = 'ERR_BAD_RESUME_DATA';
-
 export interface GetRequest {
   /** The share link as given. */
   link: string;
@@ -60,7 +57,7 @@ async function loadResumeManifest(path: string, infoHash: string, out: Output): 
   }
   const manifest = await loadVerifiedManifest(bytes, infoHash);
   if (manifest === null) {
-    out.warn(BAD_RESUME_WARNING, `the resume data ${path} is damaged or for another share; starting afresh`);
+    out.warn(ErrorCode.BAD_RESUME_DATA, `the resume data ${path} is damaged or for another share; starting afresh`);
     await rm(path, { force: true }).catch(() => {});
   }
   return manifest;

@@ -92,7 +92,10 @@ export interface SignalStats {
 }
 
 export type SignalingRouterEvents = {
-  /** A non-fatal problem: the tracker refused a signal, a peer routed badly. */
+  /**
+   * A non-fatal problem: the tracker refused a signal (its RingswarmError), a peer routed
+   * badly (a RingswarmError with ERR_BAD_FRAME or ERR_ROUTE_LOOP).
+   */
   warning: [error: Error];
   close: [];
 };
@@ -122,13 +125,15 @@ export class SignalingRouter extends Emitter<SignalingRouterEvents> {
   /** Peers dropped for malformed ROUTE frames or routing loops. */
   #peersDropped = 0;
   #destroyed = false;
+  /** Remembers failed peers; taken off the pool again in {@link destroy}. */
+  readonly #onLinkClose = (remoteId: string, _code: string | undefined, _infoHash: string | null, failed: boolean) => {
+    if (!this.#destroyed && failed) this.#rememberFailure(remoteId);
+  };
 
   constructor(deps: SignalingRouterDeps) {
     super();
     this.#deps = deps;
-    deps.links.on('link-close', (remoteId, _code, _infoHash, failed) => {
-      if (!this.#destroyed && failed) this.#rememberFailure(remoteId);
-    });
+    deps.links.on('link-close', this.#onLinkClose);
   }
 
   /** Lets the ring carry signaling (once this peer has joined it). Without one, the tracker carries all. */
@@ -340,9 +345,9 @@ export class SignalingRouter extends Emitter<SignalingRouterEvents> {
     this.#returnHops.set(origin, { via, expires: this.#deps.clock.now() + RETURN_HOP_MS });
   }
 
-  #dropPeer(peerId: string, code: string, why: string): void {
+  #dropPeer(peerId: string, code: ErrorCode, why: string): void {
     this.#peersDropped++;
-    this.emit('warning', new Error(`peer ${peerId}: ${code} ${why}`));
+    this.emit('warning', new RingswarmError(code, `peer ${peerId}: ${why}`));
     this.#deps.links.drop(peerId, code);
   }
 
@@ -355,6 +360,7 @@ export class SignalingRouter extends Emitter<SignalingRouterEvents> {
   destroy(): void {
     if (this.#destroyed) return;
     this.#destroyed = true;
+    this.#deps.links.off('link-close', this.#onLinkClose);
     for (const session of this.#sessions.values()) this.#deps.clock.clearTimeout(session.fallbackTimer);
     this.#sessions.clear();
     this.#returnHops.clear();

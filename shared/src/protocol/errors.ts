@@ -40,6 +40,8 @@ export const ErrorCode = {
   STORAGE: 'ERR_STORAGE',
   /** A share link could not be parsed. */
   BAD_LINK: 'ERR_BAD_LINK',
+  /** Saved resume data is damaged or belongs to another share; it is thrown away. */
+  BAD_RESUME_DATA: 'ERR_BAD_RESUME_DATA',
   /** A peer routed signaling in a loop (to its own origin) through the ring. */
   ROUTE_LOOP: 'ERR_ROUTE_LOOP',
   /** The connection budget is full and no link could be evicted for a new one. */

@@ -123,8 +123,6 @@ export class Swarm extends Emitter<SwarmEvents> {
   #have: Bitfield | null = null;
   /** Pieces to fetch (see {@link Swarm.setWanted}); null = all of them. */
   #wanted: Bitfield | null = null;
-  /** Wanted pieces not held yet. */
-  #wantedMissing = 0;
   readonly #wires = new Map<string, PeerWire>();
   #picker: PiecePicker | null = null;
   #sequential: boolean;
@@ -259,8 +257,6 @@ export class Swarm extends Emitter<SwarmEvents> {
       throw new RangeError('the wanted bitfield must match the manifest');
     }
     this.#wanted = wanted;
-    this.#wantedMissing = 0;
-    if (wanted) for (let i = 0; i < wanted.length; i++) if (wanted.has(i) && !this.#have?.has(i)) this.#wantedMissing++;
     for (const wire of this.#wires.values()) this.#updateInterest(wire);
     this.#scheduler.requestAll();
   }
@@ -268,7 +264,17 @@ export class Swarm extends Emitter<SwarmEvents> {
   /** True once every wanted piece is held (every piece, when nothing was left out). */
   get wantedDone(): boolean {
     if (!this.#have) return false;
-    return this.#wanted ? this.#wantedMissing === 0 : this.#have.complete;
+    return this.#wanted ? this.#holdsAll(this.#wanted) : this.#have.complete;
+  }
+
+  /** Every piece set in `wanted` is held; read from the two bitfields, never kept apart. */
+  #holdsAll(wanted: Bitfield): boolean {
+    const have = this.#have;
+    if (!have || have.length !== wanted.length) return false;
+    for (let i = 0; i < wanted.bytes.length; i++) {
+      if (((wanted.bytes[i] ?? 0) & ~(have.bytes[i] ?? 0)) !== 0) return false;
+    }
+    return true;
   }
 
   /** Switches between in-order (streaming) and rarest-first piece order. */
@@ -363,9 +369,13 @@ export class Swarm extends Emitter<SwarmEvents> {
     if (index >= this.#manifest.pieces.length) {
       throw new RingswarmError(ErrorCode.BAD_FRAME, `have ${index} out of range`);
     }
-    if (!wire.bits) this.#setBits(wire, new Bitfield(this.#manifest.pieces.length));
-    if (!wire.bits!.has(index)) {
-      wire.bits!.set(index);
+    let bits = wire.bits;
+    if (!bits) {
+      bits = new Bitfield(this.#manifest.pieces.length);
+      this.#setBits(wire, bits);
+    }
+    if (!bits.has(index)) {
+      bits.set(index);
       this.#picker?.addHave(index);
       if (!wire.amInterested && this.#have && !this.#have.has(index) && this.#isWanted(index)) {
         wire.setInterested(true);
@@ -460,7 +470,7 @@ export class Swarm extends Emitter<SwarmEvents> {
     this.#verifier.settle(index);
     if (this.#destroyed || have.has(index)) return;
     have.set(index);
-    const lastWanted = this.#wanted?.has(index) === true && --this.#wantedMissing === 0;
+    const lastWanted = this.#wanted?.has(index) === true && this.#holdsAll(this.#wanted);
     this.#downloadMeter.add(piece.data.length);
     for (const other of this.#wires.values()) {
       if (other.handshaken) other.send({ type: 'have', index });

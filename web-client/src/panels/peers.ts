@@ -30,13 +30,66 @@ export function connectionLabel(pair: SelectedPair): string {
 
 type Known = ConnectionType | { label: string; detail: string; badge: null };
 
+/** ICE may switch to another candidate pair mid-connection: a known pair is asked for again after this many renders. */
+export const PAIR_REREAD_RENDERS = 5;
+
+const UNKNOWN: Known = { label: '—', detail: 'not known', badge: null };
+const PENDING: Known = { label: '…', detail: 'asking the browser', badge: null };
+
+/**
+ * Connection types per peer, asked of the browser once and then again every
+ * {@link PAIR_REREAD_RENDERS} renders, so the badge follows the pair ICE selected. The last
+ * answer is shown until the next one arrives. No DOM: the panel renders what it returns.
+ */
+export class ConnectionTypes {
+  readonly #typeOf: ConnectionTypeOf | null;
+  readonly #entries = new Map<string, { type: Known; askedAt: number; asking: boolean }>();
+  #renders = 0;
+
+  constructor(typeOf: ConnectionTypeOf | null) {
+    this.#typeOf = typeOf;
+  }
+
+  /** One render begins: forgets the peers not in `live`. */
+  tick(live: ReadonlySet<string>): void {
+    this.#renders++;
+    for (const id of this.#entries.keys()) if (!live.has(id)) this.#entries.delete(id);
+  }
+
+  /** The type last known for `remoteId`, without asking. */
+  known(remoteId: string): Known | undefined {
+    return this.#entries.get(remoteId)?.type;
+  }
+
+  /** The type to show for `remoteId` now; asks the browser when it is due. */
+  get(remoteId: string): Known {
+    if (!this.#typeOf) return UNKNOWN;
+    const entry = this.#entries.get(remoteId);
+    if (entry && (entry.asking || this.#renders - entry.askedAt < PAIR_REREAD_RENDERS)) return entry.type;
+    const asking = { type: entry?.type ?? PENDING, askedAt: this.#renders, asking: true };
+    this.#entries.set(remoteId, asking);
+    this.#typeOf(remoteId).then(
+      (type) => {
+        if (this.#entries.get(remoteId) !== asking) return; // the peer left meanwhile
+        // The link may not report a selected pair yet: ask again on the next render.
+        if (type) this.#entries.set(remoteId, { type, askedAt: asking.askedAt, asking: false });
+        else this.#entries.delete(remoteId);
+      },
+      () => {
+        if (this.#entries.get(remoteId) === asking)
+          this.#entries.set(remoteId, { ...asking, type: UNKNOWN, asking: false });
+      },
+    );
+    return asking.type;
+  }
+}
+
 export class PeersPanel {
   readonly #body: HTMLTableSectionElement;
   readonly #empty: HTMLElement;
   readonly #overall: HTMLElement;
-  readonly #typeOf: ConnectionTypeOf | null;
-  /** Connection type per peer, looked up once per connection. */
-  #types = new Map<string, Known>();
+  /** Connection type per peer, asked again now and then (ICE may switch pairs). */
+  readonly #types: ConnectionTypes;
   /** Peers whose candidate pair was tapped open. */
   #open = new Set<string>();
 
@@ -44,7 +97,7 @@ export class PeersPanel {
     this.#body = table.tBodies[0] ?? table.createTBody();
     this.#empty = empty;
     this.#overall = overall;
-    this.#typeOf = typeOf;
+    this.#types = new ConnectionTypes(typeOf);
     // Rows are redrawn every second: one delegated listener instead of one per badge.
     this.#body.addEventListener('click', (event) => {
       const target = event.target instanceof Element ? event.target.closest('[data-badge]') : null;
@@ -57,26 +110,8 @@ export class PeersPanel {
     });
   }
 
-  #type(remoteId: string): Known {
-    const known = this.#types.get(remoteId);
-    if (known !== undefined) return known;
-    const unknown = { label: '—', detail: 'not known', badge: null };
-    if (!this.#typeOf) return unknown;
-    const pending = { label: '…', detail: 'asking the browser', badge: null };
-    this.#types.set(remoteId, pending);
-    this.#typeOf(remoteId).then(
-      (type) => {
-        // The link may not report a selected pair yet: ask again on the next refresh.
-        if (type) this.#types.set(remoteId, type);
-        else this.#types.delete(remoteId);
-      },
-      () => this.#types.set(remoteId, unknown),
-    );
-    return pending;
-  }
-
   #connectionCell(remoteId: string): HTMLTableCellElement {
-    const type = this.#type(remoteId);
+    const type = this.#types.get(remoteId);
     if (type.badge === null) return h('td', { class: 'conn', title: type.detail }, type.label);
     const open = this.#open.has(remoteId);
     return h(
@@ -101,7 +136,7 @@ export class PeersPanel {
     const pieceCount = swarm.manifest?.pieces.length ?? 0;
     const peers = swarm.peerStats().sort((a, b) => b.downloadRate + b.uploadRate - (a.downloadRate + a.uploadRate));
     const live = new Set(peers.map((p) => p.remoteId));
-    for (const id of this.#types.keys()) if (!live.has(id)) this.#types.delete(id);
+    this.#types.tick(live);
     for (const id of this.#open) if (!live.has(id)) this.#open.delete(id);
     this.#body.replaceChildren(
       ...peers.map((p) =>
@@ -130,7 +165,7 @@ export class PeersPanel {
   #renderOverall(peers: readonly { remoteId: string; downloaded: number; uploaded: number }[]): void {
     const known: { badge: Badge; bytes: number }[] = [];
     for (const p of peers) {
-      const badge = this.#types.get(p.remoteId)?.badge;
+      const badge = this.#types.known(p.remoteId)?.badge;
       if (badge) known.push({ badge, bytes: p.downloaded + p.uploaded });
     }
     const badge = overallBadge(known);
