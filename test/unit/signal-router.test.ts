@@ -62,10 +62,9 @@ class FakeRing implements RingPosition {
   }
 }
 
-function setup(options: { ring?: boolean } = {}) {
-  const clock = new FakeClock();
-  const links = new FakeLinkFactory();
-  const pool = new LinkPool({
+/** A link pool of a ring member on fake links, with no pointers and no swarms. */
+function newPool(clock: FakeClock, links: FakeLinkFactory): LinkPool {
+  return new LinkPool({
     peerId: SELF,
     clock,
     createLink: links.create,
@@ -74,6 +73,12 @@ function setup(options: { ring?: boolean } = {}) {
     swarmFor: () => null,
     ringMember: true,
   });
+}
+
+function setup(options: { ring?: boolean } = {}) {
+  const clock = new FakeClock();
+  const links = new FakeLinkFactory();
+  const pool = newPool(clock, links);
   const tracker = new FakeTracker();
   const router = new SignalingRouter({ peerId: SELF, clock, links: pool, tracker });
   const ring = new FakeRing();
@@ -404,15 +409,7 @@ describe('destroy', () => {
   it('takes the link-close listener it added off the pool again', () => {
     const clock = new FakeClock();
     const links = new FakeLinkFactory();
-    const pool = new LinkPool({
-      peerId: SELF,
-      clock,
-      createLink: links.create,
-      linkOptions: {},
-      isPointer: () => false,
-      swarmFor: () => null,
-      ringMember: true,
-    });
+    const pool = newPool(clock, links);
     const added: unknown[] = [];
     const removed: unknown[] = [];
     const on = pool.on.bind(pool);
