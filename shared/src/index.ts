@@ -10,6 +10,7 @@ export * from './net/peer-link.js';
 export * from './net/signal-router.js';
 export * from './net/tracker-client.js';
 export * from './protocol/addresses.js';
+export * from './protocol/capability.js';
 export * from './protocol/errors.js';
 export * from './protocol/frames.js';
 export * from './protocol/ice.js';

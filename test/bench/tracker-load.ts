@@ -109,7 +109,7 @@ class OursPeer implements LoadPeer {
 
   async announce(event: 'started' | 'update'): Promise<void> {
     const res = await this.#emit('announce', {
-      infoHash: this.infoHash,
+      discoveryKey: this.infoHash,
       event,
       left: 1000,
       uploaded: 0,

@@ -46,7 +46,7 @@ export class SocketPool {
 export const emit = (socket: Socket, event: string, payload: unknown, ms = 5_000) =>
   socket.timeout(ms).emitWithAck(event, payload) as Promise<Ack<Record<string, unknown>>>;
 
-export const announce = (socket: Socket, infoHash: string, left: number | null, event = 'started') =>
-  emit(socket, 'announce', { infoHash, event, left, uploaded: 0, downloaded: 0, numwant: 50 }) as Promise<
+export const announce = (socket: Socket, discoveryKey: string, left: number | null, event = 'started') =>
+  emit(socket, 'announce', { discoveryKey, event, left, uploaded: 0, downloaded: 0, numwant: 50 }) as Promise<
     Ack<AnnounceResult>
   >;

@@ -66,7 +66,7 @@ describe('the signaling server process', () => {
     sockets = new SocketPool(server.url);
     const { socket } = await sockets.peer(randomPeerId());
     const answer: unknown = await socket.timeout(5_000).emitWithAck('announce', {
-      infoHash: 'ab'.repeat(32),
+      discoveryKey: 'ab'.repeat(32),
       event: 'started',
       left: null,
       uploaded: 0,

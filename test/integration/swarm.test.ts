@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import {
+  discoveryKeyOf,
   ErrorCode,
   encodeMessage,
   PeerLink,
@@ -124,7 +125,7 @@ describe('swarms of Node peers over real WebRTC', () => {
       link.on('signal', (signal) => void tracker.signal(seeder.peerId, { ...signal, sid }));
       tracker.on('signal', ({ data: { sid: _sid, ...signal } }) => link.signal(signal));
       await tracker.announce({
-        infoHash: seed.infoHash,
+        discoveryKey: discoveryKeyOf(seed.infoHash),
         event: 'started',
         left: null,
         uploaded: 0,

@@ -57,7 +57,7 @@ describe('tracker client reconnects', () => {
     expect(c.connected).toBe(true);
     expect(
       await c.announce({
-        infoHash: randomInfoHash(),
+        discoveryKey: randomInfoHash(),
         event: 'started',
         left: 0,
         uploaded: 0,
@@ -93,7 +93,7 @@ describe('tracker client reconnects', () => {
     await new Promise((r) => setTimeout(r, 500));
     expect(live.io.engine.clientsCount).toBe(0);
     await expect(
-      c.announce({ infoHash: randomInfoHash(), event: 'started', left: 0, uploaded: 0, downloaded: 0, numwant: 5 }),
+      c.announce({ discoveryKey: randomInfoHash(), event: 'started', left: 0, uploaded: 0, downloaded: 0, numwant: 5 }),
     ).rejects.toMatchObject({ code: 'ERR_TIMEOUT' });
     // The same list without destroy does get there: the check above can fail.
     const control = tracker([dead, live.url]);

@@ -22,7 +22,7 @@ const field = fc.oneof(
 );
 const announceLike = fc.record(
   {
-    infoHash: fc.oneof(hex(64), field),
+    discoveryKey: fc.oneof(hex(64), field),
     event: fc.oneof(fc.constantFrom('started', 'update', 'completed', 'stopped'), field),
     left: fc.oneof(fc.nat(), fc.constant(null), field),
     uploaded: fc.oneof(fc.nat(), field),
@@ -36,7 +36,7 @@ const payload = fc.oneof(
   fc.anything({ maxDepth: 3 }),
   announceLike,
   fc.record(
-    { infoHashes: fc.oneof(fc.array(fc.oneof(hex(64), field), { maxLength: 120 }), field) },
+    { discoveryKeys: fc.oneof(fc.array(fc.oneof(hex(64), field), { maxLength: 120 }), field) },
     { requiredKeys: [] },
   ),
   fc.record(
@@ -116,7 +116,7 @@ describe('tracker under hostile input (fast-check)', () => {
     raw.emit('announce');
     raw.emit('announce', 1, 2, 3);
     raw.emit(42 as unknown as string, {});
-    expect(await emit(socket, 'scrape', { infoHashes: [randomInfoHash()] })).toMatchObject({ ok: true });
+    expect(await emit(socket, 'scrape', { discoveryKeys: [randomInfoHash()] })).toMatchObject({ ok: true });
     const health = await fetch(`${server.url}/health`);
     expect(health.status).toBe(200);
   });

@@ -33,7 +33,7 @@ describe('tracker protocol: scrape, ring bootstrap, limits, expiry, metrics', ()
     await announce(b.socket, h1, 500);
     await announce(b.socket, h2, 0);
     await announce(b.socket, h1, 0, 'completed');
-    expect(await emit(a.socket, 'scrape', { infoHashes: [h1, h2, unknown] })).toEqual({
+    expect(await emit(a.socket, 'scrape', { discoveryKeys: [h1, h2, unknown] })).toEqual({
       ok: true,
       files: {
         [h1]: { complete: 2, incomplete: 0, downloaded: 1 },
@@ -41,7 +41,7 @@ describe('tracker protocol: scrape, ring bootstrap, limits, expiry, metrics', ()
         [unknown]: { complete: 0, incomplete: 0, downloaded: 0 },
       },
     });
-    for (const bad of [{}, { infoHashes: [] }, { infoHashes: ['xyz'] }, { infoHashes: Array(101).fill(h1) }]) {
+    for (const bad of [{}, { discoveryKeys: [] }, { discoveryKeys: ['xyz'] }, { discoveryKeys: Array(101).fill(h1) }]) {
       expect(await emit(a.socket, 'scrape', bad)).toMatchObject({ ok: false, code: ErrorCode.INVALID_PAYLOAD });
     }
   });
@@ -85,7 +85,7 @@ describe('tracker protocol: scrape, ring bootstrap, limits, expiry, metrics', ()
     await start();
     const { socket } = await pool.peer();
     expect(await emit(socket, 'steal-files', {})).toMatchObject({ ok: false, code: ErrorCode.UNKNOWN_EVENT });
-    socket.emit('announce', { infoHash: randomInfoHash() }); // no ack: nothing to answer with
+    socket.emit('announce', { discoveryKey: randomInfoHash() }); // no ack: nothing to answer with
     expect(await socket.timeout(5_000).emitWithAck('announce', {}, 'extra')).toMatchObject({
       code: ErrorCode.ACK_REQUIRED,
     });
@@ -99,12 +99,12 @@ describe('tracker protocol: scrape, ring bootstrap, limits, expiry, metrics', ()
     const flooder = await pool.peer();
     const calm = await pool.peer();
     const results = await Promise.all(
-      Array.from({ length: 9 }, () => emit(flooder.socket, 'scrape', { infoHashes: [randomInfoHash()] })),
+      Array.from({ length: 9 }, () => emit(flooder.socket, 'scrape', { discoveryKeys: [randomInfoHash()] })),
     );
     expect(results.filter((r) => r.ok)).toHaveLength(5);
     expect(results.filter((r) => !r.ok && r.code === ErrorCode.RATE_LIMITED)).toHaveLength(4);
     const closed = new Promise((resolve) => flooder.socket.once('disconnect', resolve));
-    for (let i = 0; i < 10; i++) flooder.socket.emit('scrape', { infoHashes: [] }, () => {});
+    for (let i = 0; i < 10; i++) flooder.socket.emit('scrape', { discoveryKeys: [] }, () => {});
     expect(await closed).toBe('io server disconnect');
     expect(await announce(calm.socket, randomInfoHash(), 0)).toMatchObject({ ok: true });
   });

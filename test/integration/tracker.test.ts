@@ -63,11 +63,11 @@ describe('tracker over a real socket.io connection', () => {
       42,
       'announce',
       {},
-      { infoHash: 'xyz', event: 'started', left: 0, uploaded: 0, downloaded: 0, numwant: 5 },
-      { infoHash: infoHash(), event: 'bogus', left: 0, uploaded: 0, downloaded: 0, numwant: 5 },
-      { infoHash: infoHash(), event: 'started', left: -1, uploaded: 0, downloaded: 0, numwant: 5 },
-      { infoHash: infoHash(), event: 'started', left: 0, uploaded: 0.5, downloaded: 0, numwant: 5 },
-      { infoHash: infoHash(), event: 'started', left: 0, uploaded: 0, downloaded: 0, numwant: 5, extra: 1 },
+      { discoveryKey: 'xyz', event: 'started', left: 0, uploaded: 0, downloaded: 0, numwant: 5 },
+      { discoveryKey: infoHash(), event: 'bogus', left: 0, uploaded: 0, downloaded: 0, numwant: 5 },
+      { discoveryKey: infoHash(), event: 'started', left: -1, uploaded: 0, downloaded: 0, numwant: 5 },
+      { discoveryKey: infoHash(), event: 'started', left: 0, uploaded: 0.5, downloaded: 0, numwant: 5 },
+      { discoveryKey: infoHash(), event: 'started', left: 0, uploaded: 0, downloaded: 0, numwant: 5, extra: 1 },
     ];
     for (const payload of bad) {
       expect(await emit(socket, 'announce', payload)).toMatchObject({ ok: false, code: ErrorCode.INVALID_PAYLOAD });

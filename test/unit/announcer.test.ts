@@ -31,7 +31,7 @@ function setup() {
     },
   };
   const swarm = {
-    infoHash: INFO_HASH,
+    discoveryKey: INFO_HASH,
     done: false,
     left: 100 as number | null,
     stats: () => ({ uploaded: 7, downloaded: 3 }),
@@ -59,7 +59,7 @@ describe('the announce loop', () => {
     announcer.start();
     await nextMacrotask();
     expect(requests).toEqual([
-      { infoHash: INFO_HASH, event: 'started', left: 100, uploaded: 7, downloaded: 3, numwant: NUMWANT },
+      { discoveryKey: INFO_HASH, event: 'started', left: 100, uploaded: 7, downloaded: 3, numwant: NUMWANT },
     ]);
     expect(connected).toEqual([peer]);
     clock.advance(120_000 - 1);

@@ -3,7 +3,7 @@
  * tracker announce to a link and a swarm handshake, signals both ways through the tracker,
  * and destroy. No WebRTC, no server, no wall-clock waits.
  */
-import { handshakeInfoHash, RingswarmClient } from '@ringswarm/shared';
+import { discoveryKeyOf, handshakeInfoHash, RingswarmClient } from '@ringswarm/shared';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeClock } from '../helpers/fake-clock.js';
 import { newPeerId } from '../helpers/fake-link.js';
@@ -45,7 +45,7 @@ describe('the client with injected edges', () => {
     await nextMacrotask();
     expect(sockets.last.emitted[0]).toMatchObject({
       event: 'announce',
-      payload: { infoHash: INFO_HASH, event: 'started' },
+      payload: { discoveryKey: discoveryKeyOf(INFO_HASH), event: 'started' },
     });
     const link = links.last(seeder);
     expect(link.initiator).toBe(true);

@@ -15,7 +15,8 @@ export const LONELY_ANNOUNCE_MS = 3_000;
 
 /** A swarm as the tracker hears of it. */
 export interface AnnouncedSwarm {
-  readonly infoHash: string;
+  /** The tracker knows the swarm by this only. */
+  readonly discoveryKey: string;
   readonly done: boolean;
   /** Bytes still missing; null before the manifest is known. */
   readonly left: number | null;
@@ -75,7 +76,7 @@ export class SwarmAnnouncer {
     const swarm = this.#deps.swarm;
     const stats = swarm.stats();
     return this.#deps.tracker.announce({
-      infoHash: swarm.infoHash,
+      discoveryKey: swarm.discoveryKey,
       event,
       left: swarm.left,
       uploaded: stats.uploaded,

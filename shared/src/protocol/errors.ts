@@ -36,6 +36,13 @@ export const ErrorCode = {
   BAD_METADATA: 'ERR_BAD_METADATA',
   /** The remote handshake named another swarm or protocol. */
   BAD_HANDSHAKE: 'ERR_BAD_HANDSHAKE',
+  /**
+   * A swarm peer could not prove it holds the share link (the infohash), or its proof does not
+   * cover this connection's DTLS certificates (a relay in the middle). It learns nothing.
+   */
+  CAPABILITY: 'ERR_CAPABILITY',
+  /** The operator of this server has blocked this share (its deny list). */
+  BLOCKED: 'ERR_BLOCKED',
   /** Local storage could not read or write a piece. */
   STORAGE: 'ERR_STORAGE',
   /** A share link could not be parsed. */

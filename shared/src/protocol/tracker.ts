@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import type { ErrorCode } from './errors.js';
-import { InfoHashSchema, PeerIdSchema } from './ids.js';
+import { DiscoveryKeySchema, PeerIdSchema } from './ids.js';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -22,7 +22,8 @@ export const AnnounceEventSchema = z.enum(['started', 'update', 'completed', 'st
 export type AnnounceEvent = z.infer<typeof AnnounceEventSchema>;
 
 export const AnnounceRequestSchema = z.strictObject({
-  infoHash: InfoHashSchema,
+  /** The swarm, by its discovery key: the tracker never sees an infohash. */
+  discoveryKey: DiscoveryKeySchema,
   event: AnnounceEventSchema,
   /** Bytes still missing; `null` while the peer does not have the manifest yet. 0 = seeder. */
   left: Counter.nullable(),
@@ -48,11 +49,11 @@ export const SignalRequestSchema = z.strictObject({
 });
 export type SignalRequest = z.infer<typeof SignalRequestSchema>;
 
-/** Most infohashes one scrape may ask about. */
+/** Most discovery keys one scrape may ask about. */
 export const MAX_SCRAPE_HASHES = 100;
 
 export const ScrapeRequestSchema = z.strictObject({
-  infoHashes: z.array(InfoHashSchema).min(1).max(MAX_SCRAPE_HASHES),
+  discoveryKeys: z.array(DiscoveryKeySchema).min(1).max(MAX_SCRAPE_HASHES),
 });
 export type ScrapeRequest = z.infer<typeof ScrapeRequestSchema>;
 
@@ -66,6 +67,7 @@ export interface SwarmCounts {
 }
 
 export interface ScrapeResult {
+  /** Keyed by discovery key. */
   files: Record<string, SwarmCounts>;
 }
 

@@ -15,6 +15,7 @@
  * Transport-agnostic: a peer is anything that satisfies {@link FrameLink}.
  */
 
+import { discoveryKeyOf } from '../protocol/capability.js';
 import { ErrorCode, RingswarmError } from '../protocol/errors.js';
 import { type Clock, systemClock, systemRandom } from '../util/clock.js';
 import { Emitter } from '../util/emitter.js';
@@ -115,7 +116,10 @@ export interface SwarmOptions {
 }
 
 export class Swarm extends Emitter<SwarmEvents> {
+  /** The read capability (from the link); it never leaves this peer except inside proofs. */
   readonly infoHash: string;
+  /** What the network sees of this swarm ({@link discoveryKeyOf}). */
+  readonly discoveryKey: string;
   readonly peerId: string;
   readonly store: PieceStore;
   readonly #deps: { clock: Clock; random: () => number };
@@ -142,6 +146,7 @@ export class Swarm extends Emitter<SwarmEvents> {
     this.peerId = deps.peerId;
     this.store = deps.store;
     this.infoHash = options.infoHash;
+    this.discoveryKey = discoveryKeyOf(options.infoHash);
     this.#deps = { clock: deps.clock ?? systemClock, random: deps.random ?? systemRandom };
     this.#sequential = options.sequential ?? false;
     this.#downloadMeter = new RateMeter(() => this.#deps.clock.now());

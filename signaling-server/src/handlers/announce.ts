@@ -8,12 +8,12 @@ export const announce: Handler = async (ctx, peerId, payload) => {
   const req = parsed.data;
   const interval = ctx.config.announceIntervalS;
   if (req.event === 'stopped') {
-    await ctx.registry.remove(req.infoHash, peerId);
-    const { complete, incomplete } = await ctx.registry.counts(req.infoHash);
+    await ctx.registry.remove(req.discoveryKey, peerId);
+    const { complete, incomplete } = await ctx.registry.counts(req.discoveryKey);
     return { ok: true, peers: [], complete, incomplete, interval };
   }
   const outcome = await ctx.registry.announce(
-    req.infoHash,
+    req.discoveryKey,
     peerId,
     { left: req.left },
     req.event === 'completed',

@@ -6,9 +6,9 @@ export const scrape: Handler = async (ctx, _peerId, payload) => {
   const parsed = ScrapeRequestSchema.safeParse(payload);
   if (!parsed.success) return errorAck(ErrorCode.INVALID_PAYLOAD, describeIssues(parsed.error));
   const files: Record<string, SwarmCounts> = {};
-  const counts = await Promise.all(parsed.data.infoHashes.map((infoHash) => ctx.registry.counts(infoHash)));
-  parsed.data.infoHashes.forEach((infoHash, i) => {
-    files[infoHash] = counts[i]!;
+  const counts = await Promise.all(parsed.data.discoveryKeys.map((key) => ctx.registry.counts(key)));
+  parsed.data.discoveryKeys.forEach((key, i) => {
+    files[key] = counts[i]!;
   });
   return { ok: true, files };
 };
