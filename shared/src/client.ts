@@ -87,6 +87,12 @@ export interface SeedOptions {
 export type ClientEvents = {
   /** A non-fatal problem: a tracker error, a misbehaving peer. */
   warning: [error: Error];
+  /**
+   * The tracker refused to announce this swarm (`ERR_BLOCKED`: its operator blocked the
+   * share). Told once per swarm; the swarm is no longer announced to the tracker, and goes on
+   * finding peers through the ring's DHT.
+   */
+  blocked: [infoHash: string];
   /** This peer joined the ring. */
   'ring-joined': [];
   close: [];
@@ -292,12 +298,15 @@ export class RingswarmClient extends Emitter<ClientEvents> {
     }
     const connect = (remoteId: string) => this.#connect(remoteId, swarm);
     const warn = (err: Error) => this.emit('warning', err);
+    const blocked = () => {
+      if (!this.#destroyed) this.emit('blocked', swarm.infoHash);
+    };
     const entry: SwarmEntry = {
       swarm,
       mode,
       announcer:
         mode === 'tracker'
-          ? new SwarmAnnouncer({ clock: this.#clock, tracker: this.tracker, swarm, connect, warn })
+          ? new SwarmAnnouncer({ clock: this.#clock, tracker: this.tracker, swarm, connect, warn, blocked })
           : null,
       providers: this.#records
         ? new SwarmProviders({ clock: this.#clock, records: this.#records, swarm, public: listed, connect, warn })
