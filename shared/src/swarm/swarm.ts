@@ -6,6 +6,8 @@
  * This file is the facade: what the swarm holds (manifest, pieces, peers), its events and
  * stats, and the wiring between its parts, one concept per file:
  * - {@link PeerWire} (peer-wire.ts): one peer's protocol state and the dispatch of its messages
+ * - `CapabilityHandshake` (capability-handshake.ts): each link's nonces and proofs; a
+ *   peer that cannot prove it holds the infohash hears nothing of the swarm
  * - {@link MetadataExchange} (metadata-exchange.ts): fetching and serving the manifest
  * - {@link BlockScheduler} (block-scheduler.ts): what to request from whom, endgame, the window
  * - {@link PieceVerifier} (piece-verifier.ts): hash checks, suspects and liar bans
