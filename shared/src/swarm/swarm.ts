@@ -6,6 +6,8 @@
  * This file is the facade: what the swarm holds (manifest, pieces, peers), its events and
  * stats, and the wiring between its parts, one concept per file:
  * - {@link PeerWire} (peer-wire.ts): one peer's protocol state and the dispatch of its messages
+ * - `CapabilityHandshake` (capability-handshake.ts): each link's nonces and proofs; a
+ *   peer that cannot prove it holds the infohash hears nothing of the swarm
  * - {@link MetadataExchange} (metadata-exchange.ts): fetching and serving the manifest
  * - {@link BlockScheduler} (block-scheduler.ts): what to request from whom, endgame, the window
  * - {@link PieceVerifier} (piece-verifier.ts): hash checks, suspects and liar bans
@@ -15,8 +17,9 @@
  * Transport-agnostic: a peer is anything that satisfies {@link FrameLink}.
  */
 
-import { discoveryKeyOf } from '../protocol/capability.js';
+import { CAPABILITY_NONCE_BYTES, discoveryKeyOf } from '../protocol/capability.js';
 import { ErrorCode, RingswarmError } from '../protocol/errors.js';
+import { randomBytes } from '../util/bytes.js';
 import { type Clock, systemClock, systemRandom } from '../util/clock.js';
 import { Emitter } from '../util/emitter.js';
 import { Bitfield } from './bitfield.js';
@@ -31,7 +34,6 @@ import { PieceVerifier } from './piece-verifier.js';
 import type { RateLimiter } from './rate-limiter.js';
 import { RateMeter } from './rate-meter.js';
 import { Uploader } from './uploader.js';
-import { WIRE_VERSION } from './wire-codec.js';
 
 export interface SwarmStats {
   infoHash: string;
@@ -50,6 +52,7 @@ export interface SwarmStats {
   uploadRate: number;
   /** Seconds to completion at the current rate; null when unknown, 0 when done. */
   eta: number | null;
+  /** Connected peers that proved they hold the infohash (a link still at its handshake is not one). */
   peers: number;
   /** Connected peers that have every piece, and those that do not (null before the manifest). */
   seeders: number | null;
@@ -57,6 +60,8 @@ export interface SwarmStats {
   /** True once every remaining block is requested and duplicates go to idle peers. */
   endgame: boolean;
   done: boolean;
+  /** Links closed because the remote could not prove it holds the infohash (`ERR_CAPABILITY`). */
+  refused: number;
 }
 
 export interface PeerStats {
@@ -76,7 +81,7 @@ export type SwarmEvents = {
   piece: [index: number];
   progress: [stats: SwarmStats];
   done: [];
-  /** A peer completed the handshake. */
+  /** A peer completed the handshake and proved it holds the infohash. */
   peer: [remoteId: string];
   /** A peer's link was closed; `code` says why when it was our decision or the link's error. */
   'peer-closed': [remoteId: string, code: string | undefined];
@@ -95,6 +100,11 @@ export interface SwarmDeps {
   clock?: Clock;
   /** Uniform random number in [0, 1), for piece order. Default {@link systemRandom}. */
   random?: () => number;
+  /**
+   * Unpredictable bytes, for the fresh nonce of each link's handshake. Default the platform
+   * CSPRNG ({@link randomBytes}); it must never repeat an output.
+   */
+  randomBytes?: (length: number) => Uint8Array;
   /** Limiters shared by every swarm of a client (global rate limits). */
   limits?: { upload?: RateLimiter; download?: RateLimiter };
 }
@@ -123,6 +133,9 @@ export class Swarm extends Emitter<SwarmEvents> {
   readonly peerId: string;
   readonly store: PieceStore;
   readonly #deps: { clock: Clock; random: () => number };
+  readonly #randomBytes: (length: number) => Uint8Array;
+  /** Links refused at the capability check. */
+  #refused = 0;
   #manifest: Manifest | null = null;
   #have: Bitfield | null = null;
   /** Pieces to fetch (see {@link Swarm.setWanted}); null = all of them. */
@@ -148,6 +161,7 @@ export class Swarm extends Emitter<SwarmEvents> {
     this.infoHash = options.infoHash;
     this.discoveryKey = discoveryKeyOf(options.infoHash);
     this.#deps = { clock: deps.clock ?? systemClock, random: deps.random ?? systemRandom };
+    this.#randomBytes = deps.randomBytes ?? randomBytes;
     this.#sequential = options.sequential ?? false;
     this.#downloadMeter = new RateMeter(() => this.#deps.clock.now());
     const shared = deps.limits ?? {};
@@ -203,6 +217,8 @@ export class Swarm extends Emitter<SwarmEvents> {
   stats(): SwarmStats {
     const downloadRate = this.#downloadMeter.rate();
     const left = this.left;
+    let peers = 0;
+    for (const w of this.#wires.values()) if (w.handshaken) peers++;
     let seeders: number | null = null;
     if (this.#manifest) {
       seeders = 0;
@@ -219,25 +235,28 @@ export class Swarm extends Emitter<SwarmEvents> {
       downloadRate,
       uploadRate: this.#uploader.meter.rate(),
       eta: left === 0 ? 0 : left !== null && downloadRate > 0 ? left / downloadRate : null,
-      peers: this.#wires.size,
+      peers,
       seeders,
-      leechers: seeders === null ? null : this.#wires.size - seeders,
+      leechers: seeders === null ? null : peers - seeders,
       endgame: this.#scheduler.endgame,
       done: this.done,
+      refused: this.#refused,
     };
   }
 
-  /** Per-peer byte counts and rates, both ways. */
+  /** Per-peer byte counts and rates, both ways, of the peers that proved the capability. */
   peerStats(): PeerStats[] {
-    return [...this.#wires.values()].map((w) => ({
-      remoteId: w.remoteId,
-      uploaded: w.uploadMeter.total,
-      downloaded: w.downloaded,
-      uploadRate: w.uploadMeter.rate(),
-      downloadRate: w.downloadMeter.rate(),
-      pieces: w.bits?.count ?? null,
-      inflight: w.inflight.size,
-    }));
+    return [...this.#wires.values()]
+      .filter((w) => w.handshaken)
+      .map((w) => ({
+        remoteId: w.remoteId,
+        uploaded: w.uploadMeter.total,
+        downloaded: w.downloaded,
+        uploadRate: w.uploadMeter.rate(),
+        downloadRate: w.downloadMeter.rate(),
+        pieces: w.bits?.count ?? null,
+        inflight: w.inflight.size,
+      }));
   }
 
   /** Sets this swarm's upload/download limits in bytes per second (null = unlimited). */
@@ -289,8 +308,10 @@ export class Swarm extends Emitter<SwarmEvents> {
   }
 
   /**
-   * Starts the wire protocol on a connected link. `firstFrame` is a frame already read from
-   * the link (the remote's handshake, when the remote opened the connection).
+   * Starts the wire protocol on a connected link: handshakes with a fresh nonce, then the
+   * capability proofs; only a remote whose proof checks out hears anything of the swarm.
+   * `firstFrame` is a frame already read from the link (the remote's handshake, when the
+   * remote spoke first).
    */
   addLink(link: FrameLink, firstFrame?: Uint8Array): void {
     if (this.#destroyed) {
@@ -302,12 +323,15 @@ export class Swarm extends Emitter<SwarmEvents> {
       link.close(banned ? ErrorCode.BAD_PIECE : ErrorCode.BAD_HANDSHAKE);
       return;
     }
-    const wire = new PeerWire(link, this.#deps, { infoHash: this.infoHash }, this.#handlers);
+    const wire = new PeerWire(
+      link,
+      this.#deps,
+      { infoHash: this.infoHash, discoveryKey: this.discoveryKey },
+      this.#handlers,
+    );
     this.#wires.set(link.remoteId, wire);
     this.#choker.start();
-    wire.attach();
-    wire.send({ type: 'handshake', version: WIRE_VERSION, infoHash: this.infoHash, peerId: this.peerId });
-    if (firstFrame) wire.onFrame(firstFrame);
+    wire.open({ peerId: this.peerId, nonce: this.#randomBytes(CAPABILITY_NONCE_BYTES) }, firstFrame);
   }
 
   /**
@@ -504,6 +528,7 @@ export class Swarm extends Emitter<SwarmEvents> {
   // --- peers leaving ---------------------------------------------------------------------
 
   #fail(wire: PeerWire, error: RingswarmError): void {
+    if (error.code === ErrorCode.CAPABILITY && this.#wires.get(wire.remoteId) === wire) this.#refused++;
     this.emit('warning', error, wire.remoteId);
     this.#removeWire(wire, error.code);
     wire.link.close(error.code);
