@@ -63,6 +63,8 @@ export class Outsider {
   #link: PeerLink | null = null;
   #localSdp: string | null = null;
   #remoteSdp: string | null = null;
+  /** Stops an {@link Outsider.accept} still waiting for its offer. */
+  #stopWaiting: (() => void) | null = null;
 
   constructor(trackerUrl: string) {
     this.tracker = new TrackerClient(trackerUrl, this.peerId);
@@ -93,32 +95,68 @@ export class Outsider {
 
   /** Opens a WebRTC link to `remoteId` (as the offerer), signaled through the tracker. */
   async connect(remoteId: string, wrtc: object): Promise<PeerLink> {
-    const link = new PeerLink(remoteId, { initiator: true, wrtc });
-    this.#link = link;
     // Peer signaling carries a session id beside simple-peer's data (see net/signal-router.ts).
-    const sid = randomBytes(8).toString('hex');
+    const link = this.#open(remoteId, wrtc, randomBytes(8).toString('hex'), null);
+    await waitFor(link, 'connect', 20_000);
+    return link;
+  }
+
+  /** Waits for `remoteId` to open a link to us (its offer, through the tracker) and answers it. */
+  async accept(remoteId: string, wrtc: object, ms: number): Promise<PeerLink> {
+    const opened = new Promise<PeerLink>((resolve, reject) => {
+      const stop = () => {
+        clearTimeout(timer);
+        this.tracker.off('signal', onOffer);
+        this.#stopWaiting = null;
+      };
+      const timer = setTimeout(() => {
+        stop();
+        reject(new Error(`no offer from ${remoteId.slice(0, 8)} within ${ms} ms`));
+      }, ms);
+      const onOffer = ({ from, data: { sid, ...signal } }: RelayedSignal) => {
+        if (from !== remoteId || signal.type !== 'offer' || typeof sid !== 'string') return;
+        stop();
+        resolve(this.#open(remoteId, wrtc, sid, signal));
+      };
+      this.tracker.on('signal', onOffer);
+      this.#stopWaiting = stop;
+    });
+    const link = await opened;
+    await waitFor(link, 'connect', 20_000);
+    return link;
+  }
+
+  /** A link signaled under `sid`: the offerer's, or (given the remote's offer) the answerer's. */
+  #open(remoteId: string, wrtc: object, sid: string, offer: Record<string, unknown> | null): PeerLink {
+    const link = new PeerLink(remoteId, { initiator: offer === null, wrtc });
+    this.#link = link;
+    const sdpOf = (signal: Record<string, unknown>) =>
+      (signal.type === 'offer' || signal.type === 'answer') && typeof signal.sdp === 'string' ? signal.sdp : null;
     link.on('signal', (signal) => {
-      if (signal.type === 'offer' && typeof signal.sdp === 'string') this.#localSdp = signal.sdp;
+      this.#localSdp = sdpOf(signal) ?? this.#localSdp;
       this.tracker.signal(remoteId, { ...signal, sid }).catch(() => link.close());
     });
     const onSignal = ({ from, data: { sid: got, ...signal } }: RelayedSignal) => {
       if (from !== remoteId || got !== sid) return;
-      if (signal.type === 'answer' && typeof signal.sdp === 'string') this.#remoteSdp = signal.sdp;
+      this.#remoteSdp = sdpOf(signal) ?? this.#remoteSdp;
       link.signal(signal);
     };
     this.tracker.on('signal', onSignal);
     link.once('close', () => this.tracker.off('signal', onSignal));
     link.on('frame', (frame) => this.frames.push(frame.slice()));
-    await waitFor(link, 'connect', 20_000);
+    if (offer) {
+      this.#remoteSdp = sdpOf(offer);
+      link.signal(offer);
+    }
     return link;
   }
 
-  /** Normalized DTLS fingerprints of the link: ours (the WebRTC initiator's) and the remote's. */
+  /** Normalized DTLS fingerprints of the link, by WebRTC role (as the proofs order them). */
   fingerprints(): { initiator: string; responder: string } {
-    const initiator = this.#localSdp === null ? null : sdpFingerprint(this.#localSdp);
-    const responder = this.#remoteSdp === null ? null : sdpFingerprint(this.#remoteSdp);
-    if (initiator === null || responder === null) throw new Error('no fingerprint in the session descriptions');
-    return { initiator, responder };
+    const local = this.#localSdp === null ? null : sdpFingerprint(this.#localSdp);
+    const remote = this.#remoteSdp === null ? null : sdpFingerprint(this.#remoteSdp);
+    if (local === null || remote === null) throw new Error('no fingerprint in the session descriptions');
+    return this.link.initiator ? { initiator: local, responder: remote } : { initiator: remote, responder: local };
   }
 
   /** Resolves with the first received frame of type `type` (already received, or the next). */
@@ -130,6 +168,7 @@ export class Outsider {
 
   /** Closes the link and the tracker connection. Idempotent. */
   destroy(): void {
+    this.#stopWaiting?.();
     this.#link?.close();
     this.tracker.destroy();
   }

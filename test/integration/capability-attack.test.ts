@@ -7,6 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import {
+  type CapabilityRole,
   capabilityProof,
   discoveryKeyOf,
   ErrorCode,
@@ -41,8 +42,11 @@ const HARMLESS = new Set<number>([MessageType.HANDSHAKE, CAPABILITY_FRAME_TYPE])
 
 const bytesOf = async (swarm: Swarm) => Buffer.concat(await readAllPieces(swarm.manifest!, swarm.store));
 
-/** What the outsider does once its handshake is out; `discoveryKey` is all it knows of the share. */
+/** What the outsider does on its open link; `discoveryKey` is all it knows of the share. */
 type Move = (outsider: Outsider, discoveryKey: string) => Promise<void>;
+
+const sendHandshake = (outsider: Outsider, discoveryKey: string, nonce: Uint8Array = outsider.nonce) =>
+  outsider.link.send(capHandshakeFrame(discoveryKey, outsider.peerId, nonce));
 
 const theSeedersNonce = async (outsider: Outsider): Promise<Uint8Array> => {
   const nonce = capHandshakeNonce(await outsider.frameOfType(MessageType.HANDSHAKE, 10_000));
@@ -50,52 +54,89 @@ const theSeedersNonce = async (outsider: Outsider): Promise<Uint8Array> => {
   return nonce;
 };
 
-const MOVES: [string, Move][] = [
-  ['sends no proof at all', async () => {}],
+/** A proof over the link's real transcript, made with a key that is not the infohash. */
+const guessedProof = (outsider: Outsider, discoveryKey: string, seedersNonce: Uint8Array, role: CapabilityRole) => {
+  const fp = outsider.fingerprints();
+  const guess = randomBytes(32).toString('hex');
+  const transcript = {
+    discoveryKey,
+    initiatorFingerprint: fp.initiator,
+    responderFingerprint: fp.responder,
+    openerNonce: role === 'opener' ? outsider.nonce : seedersNonce,
+    responderNonce: role === 'opener' ? seedersNonce : outsider.nonce,
+  };
+  return capabilityFrame(capabilityProof(guess, transcript, role));
+};
+
+const reflectProof = async (outsider: Outsider) => {
+  outsider.link.send(await outsider.frameOfType(CAPABILITY_FRAME_TYPE, 10_000));
+};
+
+/** The outsider opens the link: its handshake goes first. */
+const AS_OPENER: [string, Move][] = [
+  ['sends no proof at all', async (o, dk) => void sendHandshake(o, dk)],
   [
     'sends a proof right in all but its key',
-    async (outsider, discoveryKey) => {
-      const responderNonce = await theSeedersNonce(outsider);
-      const fp = outsider.fingerprints();
-      const guess = randomBytes(32).toString('hex');
-      const transcript = {
-        discoveryKey,
-        initiatorFingerprint: fp.initiator,
-        responderFingerprint: fp.responder,
-        openerNonce: outsider.nonce,
-        responderNonce,
-      };
-      outsider.link.send(capabilityFrame(capabilityProof(guess, transcript, 'opener')));
+    async (o, dk) => {
+      sendHandshake(o, dk);
+      o.link.send(guessedProof(o, dk, await theSeedersNonce(o), 'opener'));
     },
   ],
   [
     "sends the seeder's own proof back",
-    async (outsider) => {
-      const theirs = await outsider.frameOfType(CAPABILITY_FRAME_TYPE, 10_000);
-      outsider.link.send(theirs);
+    async (o, dk) => {
+      sendHandshake(o, dk);
+      await reflectProof(o);
     },
   ],
   [
     'asks for the manifest and pieces without a proof',
-    async (outsider) => {
+    async (o, dk) => {
+      sendHandshake(o, dk);
       const asks: WireMessage[] = [
         { type: 'interested' },
         { type: 'metadata-request', chunk: 0 },
         { type: 'bitfield', bits: new Uint8Array(1) },
         { type: 'request', index: 0, begin: 0, length: 16 * 1024 },
       ];
-      for (const msg of asks) outsider.link.send(encodeMessage(msg));
+      for (const msg of asks) o.link.send(encodeMessage(msg));
     },
   ],
 ];
 
-describe('an outsider that knows only the discovery key', () => {
+/** The seeder opens the link (it heard of the outsider from the tracker): its handshake goes first. */
+const AS_ANSWERER: [string, Move][] = [
+  ["echoes the seeder's nonce", async (o, dk) => void sendHandshake(o, dk, await theSeedersNonce(o))],
+  [
+    'sends a proof right in all but its key',
+    async (o, dk) => {
+      const theirs = await theSeedersNonce(o);
+      sendHandshake(o, dk);
+      o.link.send(guessedProof(o, dk, theirs, 'responder'));
+    },
+  ],
+  [
+    "sends the seeder's own proof back",
+    async (o, dk) => {
+      await theSeedersNonce(o);
+      sendHandshake(o, dk);
+      await reflectProof(o);
+    },
+  ],
+];
+
+describe.each([
+  { opener: 'outsider', moves: AS_OPENER },
+  { opener: 'seeder', moves: AS_ANSWERER },
+] as const)('an outsider that knows only the discovery key, the $opener opening the link', ({ opener, moves }) => {
   let server: RunningServer;
   const clients: RingswarmClient[] = [];
   const outsiders: Outsider[] = [];
 
   beforeEach(async () => {
-    server = await startServer({ port: 0, host: '127.0.0.1' }, { logger: pino({ level: 'silent' }) });
+    // A seeder opens links only to the peers its own announces name: let it announce often.
+    const config = opener === 'seeder' ? { announceIntervalS: 1 } : {};
+    server = await startServer({ port: 0, host: '127.0.0.1', ...config }, { logger: pino({ level: 'silent' }) });
   });
 
   afterEach(async () => {
@@ -104,7 +145,7 @@ describe('an outsider that knows only the discovery key', () => {
     await server.close();
   });
 
-  it.each(MOVES)(
+  it.each(moves)(
     'that %s is refused with ERR_CAPABILITY and learns nothing',
     async (_move, move) => {
       const data = new Uint8Array(randomBytes(1 * MiB));
@@ -121,20 +162,24 @@ describe('an outsider that knows only the discovery key', () => {
       const outsider = new Outsider(server.url);
       outsiders.push(outsider);
       expect(await outsider.announce(discoveryKey)).toContain(seeder.peerId);
-      const link = await outsider.connect(seeder.peerId, wrtc);
+      const link =
+        opener === 'outsider'
+          ? await outsider.connect(seeder.peerId, wrtc)
+          : await outsider.accept(seeder.peerId, wrtc, 10_000);
       const closed = waitFor(link, 'close', REFUSAL_MS);
-      link.send(capHandshakeFrame(discoveryKey, outsider.peerId, outsider.nonce));
       await move(outsider, discoveryKey);
       await closed;
 
       expect(warnings).toContainEqual([ErrorCode.CAPABILITY, outsider.peerId]);
       expect(seeding.peerIds).not.toContain(outsider.peerId);
-      // The refusal came at the capability step: the seeder had answered the handshake (what
-      // it sent just before closing may be lost with the link, so ask the seeder's side).
+      // The refusal came at the capability step: the seeder had sent its handshake (what it
+      // sent just before closing may be lost with the link, so ask the seeder's side).
       expect(sent.to(outsider.peerId)[0]).toBe(MessageType.HANDSHAKE);
       // Nothing of the share reached the outsider, nor left the seeder for it.
       expect(outsider.received.filter((type) => !HARMLESS.has(type))).toEqual([]);
       expect(sent.to(outsider.peerId).filter((type) => !HARMLESS.has(type))).toEqual([]);
+      const infoHash = Buffer.from(seed.infoHash, 'hex');
+      expect(outsider.frames.filter((frame) => Buffer.from(frame).includes(infoHash))).toEqual([]);
 
       // The seeder still serves a peer that has the link, byte for byte.
       const leecher = new RingswarmClient({ trackerUrl: server.url, wrtc, ring: false });
