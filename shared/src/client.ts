@@ -126,8 +126,9 @@ export class RingswarmClient extends Emitter<ClientEvents> {
         createLink: options.createLink ?? createPeerLink,
         linkOptions: this.#linkOptions,
         isPointer: (peerId) => this.overlay?.isPointer(peerId) ?? false,
-        swarmFor: (infoHash) => {
-          const swarm = this.#swarms.get(infoHash)?.swarm;
+        // Handshakes name the discovery key; the few swarms of a client are looked through.
+        swarmFor: (discoveryKey) => {
+          const swarm = [...this.#swarms.values()].find((e) => e.swarm.discoveryKey === discoveryKey)?.swarm;
           return swarm ? { attach: (port, first) => swarm.addLink(port, first) } : null;
         },
         ringMember: options.ring !== false,
@@ -137,10 +138,10 @@ export class RingswarmClient extends Emitter<ClientEvents> {
     this.#router = new SignalingRouter({ peerId: this.peerId, clock, links: this.#links, tracker: this.tracker });
     this.#router.on('warning', (err) => this.emit('warning', err));
     this.#links.on('overlay-frame', (from, frame) => this.#onOverlayFrame(from, frame));
-    this.#links.on('link-close', (remoteId, code, infoHash, failed) => {
+    this.#links.on('link-close', (remoteId, code, discoveryKey, failed) => {
       if (failed) this.overlay?.linkFailed(remoteId);
       // A ring link to a node that died fails the same way; only swarm peers are worth a word.
-      if (code === ErrorCode.NO_ROUTE && infoHash !== null && !this.#destroyed) {
+      if (code === ErrorCode.NO_ROUTE && discoveryKey !== null && !this.#destroyed) {
         this.emit('warning', new RingswarmError(ErrorCode.NO_ROUTE, `peer ${remoteId}: ${NO_ROUTE_MESSAGE}`));
       }
     });
@@ -307,7 +308,7 @@ export class RingswarmClient extends Emitter<ClientEvents> {
     if (remoteId === this.peerId || swarm.peerIds.includes(remoteId)) return;
     const entry = this.#router.open(remoteId, false);
     if (!entry) return;
-    this.#links.attach(entry, swarm.infoHash, (port: SwarmPort) => swarm.addLink(port));
+    this.#links.attach(entry, swarm.discoveryKey, (port: SwarmPort) => swarm.addLink(port));
   }
 
   /**

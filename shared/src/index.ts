@@ -29,6 +29,7 @@ export * from './ring/rpc.js';
 export * from './ring/successor-list.js';
 export * from './swarm/bitfield.js';
 export * from './swarm/block-scheduler.js';
+export * from './swarm/capability-handshake.js';
 export * from './swarm/choker.js';
 export * from './swarm/manifest.js';
 export * from './swarm/metadata-exchange.js';

@@ -1,4 +1,12 @@
-import { type CreateLink, Emitter, type Link, type LinkEvents, type SelectedPair } from '@ringswarm/shared';
+import {
+  type CreateLink,
+  Emitter,
+  type Link,
+  type LinkEvents,
+  type LinkFingerprints,
+  type SelectedPair,
+} from '@ringswarm/shared';
+import { fakeFingerprint } from './fake-link.js';
 
 /**
  * A stand-in for PeerLink that the test drives by hand: nothing connects, signals or
@@ -13,6 +21,8 @@ export class FakePeerLink extends Emitter<LinkEvents> implements Link {
   /** What `send` answers (false: the channel is full). */
   sendResult = true;
   closeCode: string | undefined;
+  /** What `fingerprints()` answers: fake certificates, ours and the remote's; null when unknown. */
+  fingerprintPair: LinkFingerprints | null;
   #connected = false;
   #destroyed = false;
 
@@ -21,6 +31,11 @@ export class FakePeerLink extends Emitter<LinkEvents> implements Link {
     readonly initiator: boolean,
   ) {
     super();
+    this.fingerprintPair = { local: fakeFingerprint(`local-of:${remoteId}`), remote: fakeFingerprint(remoteId) };
+  }
+
+  fingerprints(): LinkFingerprints | null {
+    return this.fingerprintPair;
   }
 
   get connected(): boolean {

@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import {
+  capabilityProof,
+  decodeMessage,
   discoveryKeyOf,
   ErrorCode,
   encodeMessage,
@@ -115,8 +117,11 @@ describe('swarms of Node peers over real WebRTC', () => {
     const seeder = client();
     const seeding = await seeder.seed(seed.manifest, seed.store, seed.have);
 
-    // A hand-made peer: its own tracker connection and link, speaking raw frames.
+    // A hand-made peer: its own tracker connection and link, speaking raw frames. It holds
+    // the link (the infohash), so it passes the capability check honestly, then misbehaves.
     const attackerId = randomBytes(20).toString('hex');
+    const warnings: [string, string][] = [];
+    seeding.on('warning', (err, remoteId) => warnings.push([err.code, remoteId]));
     const tracker = new TrackerClient(server.url, attackerId);
     const link = new PeerLink(seeder.peerId, { initiator: true, wrtc });
     try {
@@ -134,13 +139,35 @@ describe('swarms of Node peers over real WebRTC', () => {
       });
       await waitFor(link, 'connect', 20_000);
       const closed = waitFor(link, 'close', 20_000);
-      link.send(
-        encodeMessage({ type: 'handshake', version: WIRE_VERSION, infoHash: seed.infoHash, peerId: attackerId }),
-      );
-      link.send(encodeMessage({ type: 'interested' }));
-      link.send(encodeMessage({ type: 'request', index: 1_000_000, begin: 0, length: 16 * 1024 }));
+      const discoveryKey = discoveryKeyOf(seed.infoHash);
+      const nonce = new Uint8Array(randomBytes(32));
+      const received: string[] = [];
+      link.on('frame', (frame) => {
+        const msg = decodeMessage(frame);
+        received.push(msg.type);
+        if (msg.type !== 'handshake') return;
+        // We sent the first handshake (the opener) and made the WebRTC offer (the initiator).
+        const fp = link.fingerprints();
+        if (!fp) throw new Error('the link has no DTLS fingerprints');
+        const transcript = {
+          discoveryKey,
+          initiatorFingerprint: fp.local,
+          responderFingerprint: fp.remote,
+          openerNonce: nonce,
+          responderNonce: msg.nonce,
+        };
+        link.send(encodeMessage({ type: 'capability', proof: capabilityProof(seed.infoHash, transcript, 'opener') }));
+        link.send(encodeMessage({ type: 'interested' }));
+        link.send(encodeMessage({ type: 'request', index: 1_000_000, begin: 0, length: 16 * 1024 }));
+      });
+      link.send(encodeMessage({ type: 'handshake', version: WIRE_VERSION, discoveryKey, peerId: attackerId, nonce }));
       await closed;
       expect(seeding.peerIds).not.toContain(attackerId);
+      // It passed the capability check (the seeder told it which pieces it has) and was
+      // closed for the request, not refused.
+      expect(received.slice(0, 3)).toEqual(['handshake', 'capability', 'bitfield']);
+      expect(warnings).toEqual([[ErrorCode.BAD_FRAME, attackerId]]);
+      expect(seeding.stats().refused).toBe(0);
     } finally {
       link.close();
       tracker.destroy();

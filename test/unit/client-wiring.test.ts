@@ -3,7 +3,7 @@
  * tracker announce to a link and a swarm handshake, signals both ways through the tracker,
  * and destroy. No WebRTC, no server, no wall-clock waits.
  */
-import { discoveryKeyOf, handshakeInfoHash, RingswarmClient } from '@ringswarm/shared';
+import { discoveryKeyOf, handshakeDiscoveryKey, RingswarmClient } from '@ringswarm/shared';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeClock } from '../helpers/fake-clock.js';
 import { newPeerId } from '../helpers/fake-link.js';
@@ -51,7 +51,8 @@ describe('the client with injected edges', () => {
     expect(link.initiator).toBe(true);
     link.open();
     const first = link.sent[0];
-    expect(first && handshakeInfoHash(first)).toBe(INFO_HASH);
+    expect(first && handshakeDiscoveryKey(first)).toBe(discoveryKeyOf(INFO_HASH));
+    expect(first && Buffer.from(first).toString('hex')).not.toContain(INFO_HASH);
     expect(client.hasLink(seeder)).toBe(true);
   });
 

@@ -1,10 +1,10 @@
 /**
  * The byte-0 registry: its handshake layout is the one the swarm codec writes, so the link
- * pool reads the right infohash without the codec.
+ * pool reads the right discovery key without the codec.
  */
 import {
   encodeMessage,
-  handshakeInfoHash,
+  handshakeDiscoveryKey,
   isOverlayFrame,
   isSwarmFrame,
   MessageType,
@@ -18,24 +18,38 @@ const hex = (bytes: number) =>
   fc.uint8Array({ minLength: bytes, maxLength: bytes }).map((b) => Buffer.from(b).toString('hex'));
 
 describe('the frame registry', () => {
-  it('reads the infohash of any handshake the swarm codec writes', () => {
+  it('reads the discovery key of any handshake the swarm codec writes', () => {
     fc.assert(
-      fc.property(hex(32), hex(20), fc.integer({ min: 0, max: 255 }), (infoHash, peerId, version) => {
-        const frame = encodeMessage({ type: 'handshake', version, infoHash, peerId });
-        expect(frame.byteLength).toBe(SWARM_HANDSHAKE.length);
-        expect(frame[0]).toBe(SWARM_HANDSHAKE.type);
-        expect(handshakeInfoHash(frame)).toBe(infoHash);
-      }),
+      fc.property(
+        hex(32),
+        hex(20),
+        fc.uint8Array({ minLength: 32, maxLength: 32 }),
+        fc.integer({ min: 0, max: 255 }),
+        (discoveryKey, peerId, nonce, version) => {
+          const frame = encodeMessage({ type: 'handshake', version, discoveryKey, peerId, nonce });
+          expect(frame.byteLength).toBe(SWARM_HANDSHAKE.length);
+          expect(frame[0]).toBe(SWARM_HANDSHAKE.type);
+          expect(handshakeDiscoveryKey(frame)).toBe(discoveryKey);
+          expect([...frame.subarray(SWARM_HANDSHAKE.nonceOffset)]).toEqual([...nonce]);
+        },
+      ),
     );
     expect(SWARM_HANDSHAKE.type).toBe(MessageType.HANDSHAKE);
+    expect(SWARM_HANDSHAKE.length).toBe(86);
   });
 
-  it('reads no infohash from anything but a whole handshake', () => {
-    const frame = encodeMessage({ type: 'handshake', version: 1, infoHash: 'ab'.repeat(32), peerId: 'cd'.repeat(20) });
-    expect(handshakeInfoHash(frame.subarray(0, frame.byteLength - 1))).toBeNull();
-    expect(handshakeInfoHash(Uint8Array.of(...frame, 0))).toBeNull();
-    expect(handshakeInfoHash(encodeMessage({ type: 'have', index: 1 }))).toBeNull();
-    expect(handshakeInfoHash(new Uint8Array(0))).toBeNull();
+  it('reads no discovery key from anything but a whole handshake', () => {
+    const frame = encodeMessage({
+      type: 'handshake',
+      version: 2,
+      discoveryKey: 'ab'.repeat(32),
+      peerId: 'cd'.repeat(20),
+      nonce: new Uint8Array(32),
+    });
+    expect(handshakeDiscoveryKey(frame.subarray(0, frame.byteLength - 1))).toBeNull();
+    expect(handshakeDiscoveryKey(Uint8Array.of(...frame, 0))).toBeNull();
+    expect(handshakeDiscoveryKey(encodeMessage({ type: 'have', index: 1 }))).toBeNull();
+    expect(handshakeDiscoveryKey(new Uint8Array(0))).toBeNull();
   });
 
   it('puts every swarm message in the swarm range and every overlay frame in the overlay range', () => {

@@ -17,14 +17,15 @@ import { FakeClock } from '../helpers/fake-clock.js';
 import { newPeerId } from '../helpers/fake-link.js';
 import { FakeLinkFactory } from '../helpers/fake-peer-link.js';
 
-const INFO_HASH = 'ab'.repeat(32);
+const DISCOVERY_KEY = 'ab'.repeat(32);
 
-function handshake(infoHash: string): Uint8Array {
+function handshake(discoveryKey: string): Uint8Array {
   const frame = new Uint8Array(SWARM_HANDSHAKE.length);
   frame[0] = SWARM_HANDSHAKE.type;
-  frame[SWARM_HANDSHAKE.versionOffset] = 1;
+  frame[SWARM_HANDSHAKE.versionOffset] = 2;
   for (let i = 0; i < 32; i++)
-    frame[SWARM_HANDSHAKE.infoHashOffset + i] = Number.parseInt(infoHash.slice(2 * i, 2 * i + 2), 16);
+    frame[SWARM_HANDSHAKE.discoveryKeyOffset + i] = Number.parseInt(discoveryKey.slice(2 * i, 2 * i + 2), 16);
+  frame.fill(0x5a, SWARM_HANDSHAKE.nonceOffset);
   return frame;
 }
 
@@ -46,7 +47,7 @@ function setup(maxLinks: number, overrides: Partial<LinkPoolDeps> = {}) {
     maxLinks,
   );
   const closes: [string, string | undefined, boolean][] = [];
-  pool.on('link-close', (id, code, _infoHash, failed) => closes.push([id, code, failed]));
+  pool.on('link-close', (id, code, _discoveryKey, failed) => closes.push([id, code, failed]));
   return { clock, links, pointers, pool, closes };
 }
 
@@ -110,7 +111,7 @@ describe('the idle sweep', () => {
     const [idle, pointer, swarm, chatty] = [newPeerId(), newPeerId(), newPeerId(), newPeerId()];
     pointers.add(pointer);
     for (const id of [idle, pointer, swarm, chatty]) pool.create(id, true, false);
-    pool.attach(pool.get(swarm)!, INFO_HASH, () => {});
+    pool.attach(pool.get(swarm)!, DISCOVERY_KEY, () => {});
 
     clock.advance(IDLE_LINK_MS - 1_000);
     links.last(chatty).open();
@@ -134,26 +135,50 @@ describe('frames on a new link', () => {
   it('hands a link whose handshake names a swarm of ours to that swarm, with the handshake', () => {
     const attached: [string, Uint8Array][] = [];
     const { links, pool } = setup(4, {
-      swarmFor: (infoHash) =>
-        infoHash === INFO_HASH
+      swarmFor: (discoveryKey) =>
+        discoveryKey === DISCOVERY_KEY
           ? { attach: (port: SwarmPort, first: Uint8Array) => attached.push([port.remoteId, first]) }
           : null,
     });
     const remote = newPeerId();
     const entry = pool.create(remote, false, false)!;
-    const hs = handshake(INFO_HASH);
+    const hs = handshake(DISCOVERY_KEY);
     links.last(remote).receive(hs);
     expect(attached).toEqual([[remote, hs]]);
-    expect(entry.infoHash).toBe(INFO_HASH);
+    expect(entry.discoveryKey).toBe(DISCOVERY_KEY);
+  });
+
+  it('passes the link’s WebRTC role and DTLS fingerprints through to the swarm', () => {
+    const ports: SwarmPort[] = [];
+    const { links, pool } = setup(4, { swarmFor: () => ({ attach: (port: SwarmPort) => ports.push(port) }) });
+    const [answerer, offerer] = [newPeerId(), newPeerId()];
+    pool.create(answerer, false, false);
+    links.last(answerer).receive(handshake(DISCOVERY_KEY));
+    const entry = pool.create(offerer, true, false)!;
+    pool.attach(entry, DISCOVERY_KEY, (port) => ports.push(port));
+    links.last(offerer).fingerprintPair = { local: 'sha-256 AA', remote: 'sha-256 BB' };
+    links.last(offerer).open();
+    expect(ports.map((p) => [p.remoteId, p.initiator, p.fingerprints()])).toEqual([
+      [answerer, false, links.last(answerer).fingerprints()],
+      [offerer, true, { local: 'sha-256 AA', remote: 'sha-256 BB' }],
+    ]);
+    links.last(offerer).fingerprintPair = null;
+    expect(ports[1]?.fingerprints()).toBeNull();
   });
 
   it.each([
     ['a handshake for a swarm we do not run', handshake('cd'.repeat(32)), ErrorCode.BAD_HANDSHAKE],
-    ['a truncated handshake', handshake(INFO_HASH).subarray(0, SWARM_HANDSHAKE.length - 1), ErrorCode.BAD_HANDSHAKE],
+    [
+      'a truncated handshake',
+      handshake(DISCOVERY_KEY).subarray(0, SWARM_HANDSHAKE.length - 1),
+      ErrorCode.BAD_HANDSHAKE,
+    ],
     ['another swarm frame before the handshake', Uint8Array.of(0x11, 0xff), ErrorCode.BAD_HANDSHAKE],
     ['a frame of no protocol', Uint8Array.of(0x42), ErrorCode.BAD_FRAME],
   ])('closes a link whose first frame is %s', (_what, frame, code) => {
-    const { links, pool, closes } = setup(4, { swarmFor: (h) => (h === INFO_HASH ? { attach: () => {} } : null) });
+    const { links, pool, closes } = setup(4, {
+      swarmFor: (key) => (key === DISCOVERY_KEY ? { attach: () => {} } : null),
+    });
     const remote = newPeerId();
     pool.create(remote, false, false);
     links.last(remote).receive(frame);
@@ -191,7 +216,7 @@ describe('destroy', () => {
     const { clock, links, pool, closes } = setup(4);
     const ports: string[] = [];
     const remote = newPeerId();
-    pool.attach(pool.create(remote, true, false)!, INFO_HASH, (port) => port.on('close', () => ports.push('port')));
+    pool.attach(pool.create(remote, true, false)!, DISCOVERY_KEY, (port) => port.on('close', () => ports.push('port')));
     links.last(remote).open();
     pool.create(newPeerId(), true, false);
     const events: string[] = [];

@@ -5,6 +5,7 @@ import {
   concatBytes,
   createManifest,
   decodeMessage,
+  discoveryKeyOf,
   encodeManifest,
   encodeMessage,
   hashPieces,
@@ -16,10 +17,11 @@ import {
   ReaderPieceStore,
   readAllPieces,
   Swarm,
+  WIRE_VERSION,
 } from '@ringswarm/shared';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeClock, flush } from '../helpers/fake-clock.js';
-import { connect, linkPair, newPeerId, type ScriptedPeer, scripted } from '../helpers/fake-link.js';
+import { connect, linkPair, newNonce, newPeerId, type ScriptedPeer, scripted } from '../helpers/fake-link.js';
 import { seedable } from '../helpers/seed.js';
 import { sha } from '../helpers/sha.js';
 import { nextMacrotask, until, waitFor } from '../helpers/until.js';
@@ -329,7 +331,15 @@ describe('Swarm against misbehaving peers', () => {
       ['a bitfield with spare bits set', () => [encodeMessage({ type: 'bitfield', bits: new Uint8Array([0x01]) })]],
       [
         'a second handshake',
-        (infoHash) => [encodeMessage({ type: 'handshake', version: 1, infoHash, peerId: newPeerId() })],
+        (infoHash) => [
+          encodeMessage({
+            type: 'handshake',
+            version: WIRE_VERSION,
+            discoveryKey: discoveryKeyOf(infoHash),
+            peerId: newPeerId(),
+            nonce: newNonce(),
+          }),
+        ],
       ],
     ])('%s', async (_what, badFrames) => {
       const clock = new FakeClock();
@@ -337,7 +347,7 @@ describe('Swarm against misbehaving peers', () => {
       const events = record(seeder.swarm);
       const bad = scripted(seeder.swarm, newPeerId(), clock);
       bad.handshake(seeder.infoHash);
-      for (const frame of badFrames(seeder.infoHash)) bad.link.send(frame);
+      for (const frame of badFrames(seeder.infoHash)) bad.sendFrame(frame);
       await flush(clock);
       expect(bad.atSwarm.closed).toBe(true);
 
@@ -352,7 +362,7 @@ describe('Swarm against misbehaving peers', () => {
       expect(sha(await downloaded(leecher.swarm))).toBe(sha(data));
     });
 
-    it('a frame before the handshake', async () => {
+    it('a frame before the handshake (closed at the capability check)', async () => {
       const clock = new FakeClock();
       const seeder = await newSeeder(data, { clock });
       const events = record(seeder.swarm);
@@ -361,14 +371,14 @@ describe('Swarm against misbehaving peers', () => {
       await flush(clock);
       expect(bad.atSwarm.closed).toBe(true);
 
-      expect(events.closed).toEqual([[bad.id, 'ERR_BAD_FRAME']]);
-      expect(bad.received('bitfield')).toEqual([]);
+      expect(events.closed).toEqual([[bad.id, 'ERR_CAPABILITY']]);
+      expect(bad.inbox.map((m) => m.type)).toEqual(['handshake']);
     });
   });
 
   it.each<[string, (peer: ScriptedPeer, infoHash: string) => void]>([
     ['another swarm', (peer) => peer.handshake('ab'.repeat(32))],
-    ['another wire version', (peer, infoHash) => peer.handshake(infoHash, { version: 2 })],
+    ['the previous wire version', (peer, infoHash) => peer.handshake(infoHash, { version: WIRE_VERSION - 1 })],
     [
       'another peer ID than the link was opened to',
       (peer, infoHash) => peer.handshake(infoHash, { peerId: 'f'.repeat(40) }),

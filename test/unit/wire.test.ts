@@ -44,8 +44,13 @@ const data = (min: number, max: number) =>
 const handshake = fc.record({
   type: fc.constant('handshake' as const),
   version: fc.integer({ min: 0, max: 255 }),
-  infoHash: hex(32),
+  discoveryKey: hex(32),
   peerId: hex(20),
+  nonce: fc.uint8Array({ minLength: 32, maxLength: 32 }),
+});
+const capability = fc.record({
+  type: fc.constant('capability' as const),
+  proof: fc.uint8Array({ minLength: 32, maxLength: 32 }),
 });
 const bitfield = fc.record({ type: fc.constant('bitfield' as const), bits: data(0, 300) });
 const have = fc.record({ type: fc.constant('have' as const), index: u32 });
@@ -85,6 +90,7 @@ const metadataData = fc
 
 const anyMessage: fc.Arbitrary<WireMessage> = fc.oneof(
   handshake,
+  capability,
   bitfield,
   have,
   state,
@@ -94,7 +100,7 @@ const anyMessage: fc.Arbitrary<WireMessage> = fc.oneof(
   metadataData,
 );
 /** Messages whose frame length does not depend on a payload. */
-const fixedSize: fc.Arbitrary<WireMessage> = fc.oneof(handshake, have, state, block, metadataChunk);
+const fixedSize: fc.Arbitrary<WireMessage> = fc.oneof(handshake, capability, have, state, block, metadataChunk);
 
 /** Byte fields as tagged hex: deep equality on large typed arrays is slow. */
 function comparable(msg: WireMessage): Record<string, unknown> {
@@ -143,9 +149,21 @@ describe('wire codec', () => {
   it('puts fields at their documented offsets', () => {
     const request = encodeMessage({ type: 'request', index: 0x01020304, begin: 0x05060708, length: 0x4000 });
     expect([...request]).toEqual([0x17, 1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0x40, 0]);
-    const hs = encodeMessage({ type: 'handshake', version: 1, infoHash: 'ab'.repeat(32), peerId: 'cd'.repeat(20) });
-    expect(hs.length).toBe(54);
-    expect([hs[0], hs[1], hs[2], hs[33], hs[34], hs[53]]).toEqual([0x10, 1, 0xab, 0xab, 0xcd, 0xcd]);
+    const nonce = Uint8Array.from({ length: 32 }, (_, i) => 0x40 + i);
+    const hs = encodeMessage({
+      type: 'handshake',
+      version: 2,
+      discoveryKey: 'ab'.repeat(32),
+      peerId: 'cd'.repeat(20),
+      nonce,
+    });
+    expect(hs.length).toBe(86);
+    expect([hs[0], hs[1], hs[2], hs[33], hs[34], hs[53], hs[54], hs[85]]).toEqual([
+      0x10, 2, 0xab, 0xab, 0xcd, 0xcd, 0x40, 0x5f,
+    ]);
+    const proof = Uint8Array.from({ length: 32 }, (_, i) => 0x80 + i);
+    const cap = encodeMessage({ type: 'capability', proof });
+    expect([...cap]).toEqual([0x1d, ...proof]);
   });
 
   it('rejects an empty frame', () => {

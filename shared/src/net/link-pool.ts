@@ -7,7 +7,7 @@
  */
 
 import { ErrorCode } from '../protocol/errors.js';
-import { handshakeInfoHash, isOverlayFrame, isSwarmFrame } from '../protocol/frames.js';
+import { handshakeDiscoveryKey, isOverlayFrame, isSwarmFrame } from '../protocol/frames.js';
 import type { Clock } from '../util/clock.js';
 import { Emitter } from '../util/emitter.js';
 import type { CreateLink, Link, LinkOptions } from './link.js';
@@ -20,15 +20,24 @@ export const IDLE_LINK_MS = 60_000;
 /** How often idle links are looked for. */
 export const IDLE_SWEEP_MS = 15_000;
 
-/** The frame interface a Swarm sees: only swarm frames, and closing it closes the link. */
+/**
+ * The frame interface a Swarm sees: only swarm frames, and closing it closes the link. The
+ * link's WebRTC role and DTLS fingerprints pass through, for the capability proofs.
+ */
 export class SwarmPort extends Emitter<{ frame: [Uint8Array]; drain: []; close: [code?: string] }> {
   readonly remoteId: string;
+  readonly initiator: boolean;
   readonly #link: Link;
 
   constructor(link: Link) {
     super();
     this.remoteId = link.remoteId;
+    this.initiator = link.initiator;
     this.#link = link;
+  }
+
+  fingerprints(): { local: string; remote: string } | null {
+    return this.#link.fingerprints();
   }
 
   send(frame: Uint8Array): boolean {
@@ -57,7 +66,8 @@ export interface LinkEntry {
   readonly link: Link;
   /** The swarm this link carries, once attached. */
   port: SwarmPort | null;
-  infoHash: string | null;
+  /** The discovery key of the swarm this link carries, once attached. */
+  discoveryKey: string | null;
   /** The remote said HELLO: a ring member that routes signals. */
   routesSignals: boolean;
   lastActive: number;
@@ -69,7 +79,7 @@ export interface LinkEntry {
   retired: boolean;
 }
 
-/** A swarm this client runs, as the pool sees it: it takes over a link whose handshake names it. */
+/** A swarm this client runs, as the pool sees it: it takes over a link whose handshake names its discovery key. */
 export interface SwarmHost {
   attach(port: SwarmPort, firstFrame: Uint8Array): void;
 }
@@ -83,8 +93,11 @@ export interface LinkPoolDeps {
   linkOptions: Readonly<LinkOptions>;
   /** True for ring pointers: their links are kept before all others. */
   isPointer(peerId: string): boolean;
-  /** A swarm handshake arrived on a link that carries no swarm yet: the swarm to attach, if any. */
-  swarmFor(infoHash: string): SwarmHost | null;
+  /**
+   * A swarm handshake arrived on a link that carries no swarm yet: the swarm whose discovery
+   * key it names, if this client runs it.
+   */
+  swarmFor(discoveryKey: string): SwarmHost | null;
   /** This peer is a ring member: it says HELLO on every new link, so remotes know it routes signals. */
   ringMember: boolean;
 }
@@ -93,10 +106,10 @@ export type LinkPoolEvents = {
   /** A link opened. */
   'link-open': [entry: LinkEntry];
   /**
-   * A link closed; `code` says why when it was not a plain hang-up; `infoHash`: the swarm it
-   * was for; `failed`: it broke or never opened (not retired on purpose by this client).
+   * A link closed; `code` says why when it was not a plain hang-up; `discoveryKey`: the swarm
+   * it was for; `failed`: it broke or never opened (not retired on purpose by this client).
    */
-  'link-close': [remoteId: string, code: string | undefined, infoHash: string | null, failed: boolean];
+  'link-close': [remoteId: string, code: string | undefined, discoveryKey: string | null, failed: boolean];
   /** An overlay frame other than HELLO (a RING or ROUTE frame) from a linked peer. */
   'overlay-frame': [from: string, frame: Uint8Array];
   /** The pool was destroyed; the last event. */
@@ -156,7 +169,7 @@ export class LinkPool extends Emitter<LinkPoolEvents> {
     const entry: LinkEntry = {
       link,
       port: null,
-      infoHash: null,
+      discoveryKey: null,
       routesSignals: false,
       lastActive: now,
       createdAt: now,
@@ -181,15 +194,15 @@ export class LinkPool extends Emitter<LinkPoolEvents> {
       if (this.#destroyed) return;
       if (this.#entries.get(remoteId) === entry) this.#entries.delete(remoteId);
       entry.port?.feed('close', code);
-      this.emit('link-close', remoteId, code, entry.infoHash, !entry.retired);
+      this.emit('link-close', remoteId, code, entry.discoveryKey, !entry.retired);
     });
     return entry;
   }
 
   /** Attaches a swarm to a link (now, or once it opens); false when the link carries another swarm. */
-  attach(entry: LinkEntry, infoHash: string, start: (port: SwarmPort) => void): boolean {
-    if (entry.infoHash !== null) return false;
-    entry.infoHash = infoHash;
+  attach(entry: LinkEntry, discoveryKey: string, start: (port: SwarmPort) => void): boolean {
+    if (entry.discoveryKey !== null) return false;
+    entry.discoveryKey = discoveryKey;
     const port = new SwarmPort(entry.link);
     const go = () => {
       if (entry.link.destroyed || this.#destroyed) return;
@@ -221,15 +234,15 @@ export class LinkPool extends Emitter<LinkPoolEvents> {
         return;
       }
       // The opener speaks first: its handshake names the swarm this link is for.
-      const infoHash = handshakeInfoHash(frame);
-      const swarm = infoHash === null ? null : this.#deps.swarmFor(infoHash);
-      if (infoHash === null || !swarm || entry.infoHash !== null) {
+      const discoveryKey = handshakeDiscoveryKey(frame);
+      const swarm = discoveryKey === null ? null : this.#deps.swarmFor(discoveryKey);
+      if (discoveryKey === null || !swarm || entry.discoveryKey !== null) {
         entry.link.close(ErrorCode.BAD_HANDSHAKE);
         return;
       }
       const port = new SwarmPort(entry.link);
       entry.port = port;
-      entry.infoHash = infoHash;
+      entry.discoveryKey = discoveryKey;
       swarm.attach(port, frame);
       return;
     }
@@ -247,11 +260,11 @@ export class LinkPool extends Emitter<LinkPoolEvents> {
     let victim: LinkEntry | null = null;
     for (const e of this.#entries.values()) {
       if (this.#deps.isPointer(e.link.remoteId)) continue;
-      if (e.infoHash !== null && !forRing) continue;
+      if (e.discoveryKey !== null && !forRing) continue;
       const better =
         victim === null ||
-        (victim.infoHash !== null && e.infoHash === null) ||
-        ((victim.infoHash === null) === (e.infoHash === null) && e.lastActive < victim.lastActive);
+        (victim.discoveryKey !== null && e.discoveryKey === null) ||
+        ((victim.discoveryKey === null) === (e.discoveryKey === null) && e.lastActive < victim.lastActive);
       if (better) victim = e;
     }
     if (!victim) return false;
@@ -265,7 +278,7 @@ export class LinkPool extends Emitter<LinkPoolEvents> {
       if (this.#destroyed) return;
       const cutoff = this.#deps.clock.now() - IDLE_LINK_MS;
       for (const e of [...this.#entries.values()]) {
-        if (e.infoHash === null && e.lastActive < cutoff && !this.#deps.isPointer(e.link.remoteId)) this.retire(e);
+        if (e.discoveryKey === null && e.lastActive < cutoff && !this.#deps.isPointer(e.link.remoteId)) this.retire(e);
       }
       this.#scheduleSweep();
     }, IDLE_SWEEP_MS);

@@ -36,6 +36,12 @@ export interface Link {
   close(code?: string): void;
   /** How an open connection gets through; null when not open or not known. */
   selectedPair(): Promise<SelectedPair | null>;
+  /**
+   * The DTLS certificate fingerprints of the connection, each normalized with
+   * `sdpFingerprint`: ours from the local session description, the remote's from the one it
+   * sent. Null until both descriptions are known (and when a description declares none).
+   */
+  fingerprints(): { local: string; remote: string } | null;
 }
 
 /** Options for every new link besides its role: the WebRTC implementation and ICE servers. */

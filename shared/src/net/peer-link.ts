@@ -14,6 +14,7 @@
  * says how an open link got through (host, srflx, prflx or relay on each side).
  */
 import SimplePeer from 'simple-peer';
+import { sdpFingerprint } from '../protocol/capability.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { Emitter } from '../util/emitter.js';
 import type { CreateLink, Link, LinkEvents, LinkOptions } from './link.js';
@@ -73,6 +74,11 @@ function statsEntries(report: unknown): Map<string, Stat> {
   return out;
 }
 
+/** The SDP text of a session description (an RTCSessionDescription or a plain object). */
+function sdpOf(description: unknown): string | null {
+  return isRecord(description) && typeof description.sdp === 'string' ? description.sdp : null;
+}
+
 function candidateOf(stat: Stat | undefined): CandidateInfo | null {
   if (!stat) return null;
   const type = str(stat.candidateType);
@@ -129,6 +135,8 @@ export class PeerLink extends Emitter<PeerLinkEvents> implements Link {
   #pendingBytes = 0;
   #waitingForDrain = false;
   #poll: ReturnType<typeof setInterval> | undefined;
+  /** Read once both descriptions were known; they do not change for the connection's life. */
+  #fingerprints: { local: string; remote: string } | null = null;
 
   constructor(remoteId: string, options: PeerLinkOptions) {
     super();
@@ -191,6 +199,25 @@ export class PeerLink extends Emitter<PeerLinkEvents> implements Link {
     } catch {
       return null;
     }
+  }
+
+  /**
+   * The DTLS fingerprints the local and remote session descriptions declare (normalized
+   * with `sdpFingerprint`); null until both are set, after close, or when one declares none.
+   * The remote's is the one the DTLS handshake checked its certificate against.
+   */
+  fingerprints(): { local: string; remote: string } | null {
+    if (this.#fingerprints || this.#destroyed) return this.#fingerprints;
+    // simple-peer keeps the RTCPeerConnection as `_pc` (and drops it on destroy).
+    const pc = (this.#peer as unknown as { _pc?: unknown })._pc;
+    if (!isRecord(pc)) return null;
+    const local = sdpOf(pc.localDescription);
+    const remote = sdpOf(pc.remoteDescription);
+    const localFp = local === null ? null : sdpFingerprint(local);
+    const remoteFp = remote === null ? null : sdpFingerprint(remote);
+    if (localFp === null || remoteFp === null) return null;
+    this.#fingerprints = { local: localFp, remote: remoteFp };
+    return this.#fingerprints;
   }
 
   /** Feeds signaling data received from the remote peer. Bad data closes the link. */

@@ -4,17 +4,30 @@
  * The state that concerns only this peer changes here; what concerns the swarm (pieces,
  * the manifest, the upload pump) goes to the {@link PeerWireHandlers} the swarm passes in.
  *
+ * Before anything of the swarm crosses, both sides exchange handshakes (discovery key and a
+ * fresh nonce) and capability proofs ({@link CapabilityHandshake}). Until the remote's proof
+ * checked out, the wire sends nothing but its handshake and its proof, and any other frame
+ * from the remote closes the link with `ERR_CAPABILITY`.
+ *
  * Transport-agnostic: the connection is anything that satisfies {@link FrameLink}.
  */
 
+import { discoveryKeyOf } from '../protocol/capability.js';
 import { ErrorCode, RingswarmError } from '../protocol/errors.js';
 import type { Clock } from '../util/clock.js';
 import type { Bitfield } from './bitfield.js';
+import { CapabilityHandshake, type CapabilityLink } from './capability-handshake.js';
 import { RateMeter } from './rate-meter.js';
 import { decodeMessage, encodeMessage, WIRE_VERSION, type WireMessage } from './wire-codec.js';
 
+/** A remote that has not proved the capability this long after our handshake is closed. */
+export const CAPABILITY_TIMEOUT_MS = 15_000;
+
+/** What may cross a link before the remote's capability proof checked out. */
+const BEFORE_PROOF: ReadonlySet<WireMessage['type']> = new Set(['handshake', 'capability']);
+
 /** What the engine needs from a connection to one peer. */
-export interface FrameLink {
+export interface FrameLink extends CapabilityLink {
   readonly remoteId: string;
   /** Sends one frame; returns false when the caller should wait for `drain`. */
   send(frame: Uint8Array): boolean;
@@ -55,7 +68,7 @@ export const blockKey = (index: number, begin: number) => `${index}:${begin}`;
  * own state; a handler may throw {@link RingswarmError} to close this peer (see `error`).
  */
 export interface PeerWireHandlers {
-  /** The remote proved it belongs to this swarm. */
+  /** The remote proved it holds the infohash: swarm messages may flow from now on. */
   handshake(wire: PeerWire): void;
   bitfield(wire: PeerWire, bits: Uint8Array): void;
   have(wire: PeerWire, index: number): void;
@@ -78,13 +91,27 @@ export interface PeerWireHandlers {
 }
 
 export interface PeerWireOptions {
-  /** The swarm this wire belongs to: a handshake for another one is refused. */
+  /** The swarm this wire belongs to: the key of the capability proofs. */
   infoHash: string;
+  /** What the handshakes name; default derived from `infoHash`. */
+  discoveryKey?: string;
+}
+
+/** What our handshake says about us. */
+export interface LocalHandshake {
+  /** Our peer ID (40 hex digits). */
+  peerId: string;
+  /** A fresh nonce for this link alone. */
+  nonce: Uint8Array;
 }
 
 export class PeerWire {
   readonly link: FrameLink;
   readonly remoteId: string;
+  /**
+   * The remote's handshake arrived and its capability proof checked out: only then does any
+   * swarm message go either way.
+   */
   handshaken = false;
   /** The remote's pieces, once both its bitfield and our manifest are known. */
   bits: Bitfield | null = null;
@@ -121,7 +148,11 @@ export class PeerWire {
   minRtt = Number.POSITIVE_INFINITY;
 
   readonly #infoHash: string;
+  readonly #discoveryKey: string;
+  readonly #clock: Clock;
   readonly #handlers: PeerWireHandlers;
+  #capability: CapabilityHandshake | null = null;
+  #timer: unknown = null;
   #attached = false;
   readonly #listeners = {
     frame: (frame: Uint8Array) => this.onFrame(frame),
@@ -136,6 +167,8 @@ export class PeerWire {
     this.link = link;
     this.remoteId = link.remoteId;
     this.#infoHash = options.infoHash;
+    this.#discoveryKey = options.discoveryKey ?? discoveryKeyOf(options.infoHash);
+    this.#clock = deps.clock;
     this.#handlers = handlers;
     const now = () => deps.clock.now();
     this.uploadMeter = new RateMeter(now);
@@ -156,9 +189,40 @@ export class PeerWire {
     this.link.on('close', this.#listeners.close);
   }
 
+  /**
+   * Starts the handshake: listens to the link, sends our handshake, then reads `firstFrame`
+   * (the remote's handshake, when the remote spoke first). A remote that has not proved the
+   * capability within {@link CAPABILITY_TIMEOUT_MS} is reported to the `error` handler.
+   */
+  open(local: LocalHandshake, firstFrame?: Uint8Array): void {
+    if (this.#capability) return;
+    this.attach();
+    this.#capability = new CapabilityHandshake(this.link, {
+      infoHash: this.#infoHash,
+      discoveryKey: this.#discoveryKey,
+      nonce: local.nonce,
+    });
+    this.send({
+      type: 'handshake',
+      version: WIRE_VERSION,
+      discoveryKey: this.#discoveryKey,
+      peerId: local.peerId,
+      nonce: local.nonce,
+    });
+    this.#capability.sent(firstFrame !== undefined);
+    this.#timer = this.#clock.setTimeout(() => {
+      this.#timer = null;
+      if (this.#attached && !this.handshaken) {
+        this.#handlers.error(this, new RingswarmError(ErrorCode.CAPABILITY, 'no capability proof in time'));
+      }
+    }, CAPABILITY_TIMEOUT_MS);
+    if (firstFrame) this.onFrame(firstFrame);
+  }
+
   /** Stops listening to the link (it is not closed). Frames that still arrive are ignored. */
   detach(): void {
     this.#attached = false;
+    this.#clearTimer();
     this.link.off('frame', this.#listeners.frame);
     this.link.off('drain', this.#listeners.drain);
     this.link.off('close', this.#listeners.close);
@@ -169,7 +233,12 @@ export class PeerWire {
     if (this.pendingHaves.length < MAX_PENDING_HAVES) this.pendingHaves.push(index);
   }
 
+  /**
+   * Sends one message. Before the remote's proof checked out only the handshake and our proof
+   * go out; anything else is dropped (false), so no path can leak the swarm to an outsider.
+   */
   send(msg: WireMessage): boolean {
+    if (!this.handshaken && !BEFORE_PROOF.has(msg.type)) return false;
     return this.link.send(encodeMessage(msg));
   }
 
@@ -203,12 +272,15 @@ export class PeerWire {
   }
 
   #dispatch(msg: WireMessage): void {
-    if (!this.handshaken && msg.type !== 'handshake') {
-      throw new RingswarmError(ErrorCode.BAD_FRAME, `${msg.type} before handshake`);
+    if (!this.handshaken && !BEFORE_PROOF.has(msg.type)) {
+      throw new RingswarmError(ErrorCode.CAPABILITY, `${msg.type} before the capability proof`);
     }
     switch (msg.type) {
       case 'handshake':
         this.#onHandshake(msg);
+        break;
+      case 'capability':
+        this.#onCapability(msg.proof);
         break;
       case 'bitfield':
         this.#handlers.bitfield(this, msg.bits);
@@ -248,18 +320,35 @@ export class PeerWire {
   }
 
   #onHandshake(msg: Extract<WireMessage, { type: 'handshake' }>): void {
-    if (this.handshaken) throw new RingswarmError(ErrorCode.BAD_FRAME, 'second handshake');
+    const capability = this.#capability;
+    if (!capability) throw new RingswarmError(ErrorCode.BAD_HANDSHAKE, 'handshake before the wire was opened');
+    if (capability.remoteNonceKnown) throw new RingswarmError(ErrorCode.BAD_FRAME, 'second handshake');
     if (msg.version !== WIRE_VERSION) {
       throw new RingswarmError(ErrorCode.BAD_HANDSHAKE, `wire version ${msg.version}, want ${WIRE_VERSION}`);
     }
-    if (msg.infoHash !== this.#infoHash) {
+    if (msg.discoveryKey !== this.#discoveryKey) {
       throw new RingswarmError(ErrorCode.BAD_HANDSHAKE, 'handshake for another swarm');
     }
     if (msg.peerId !== this.remoteId) {
       throw new RingswarmError(ErrorCode.BAD_HANDSHAKE, 'handshake peer ID differs from the signaled one');
     }
+    this.send({ type: 'capability', proof: capability.onRemoteNonce(msg.nonce) });
+  }
+
+  #onCapability(proof: Uint8Array): void {
+    const capability = this.#capability;
+    if (!capability) throw new RingswarmError(ErrorCode.CAPABILITY, 'capability proof before the handshake');
+    if (this.handshaken) throw new RingswarmError(ErrorCode.CAPABILITY, 'second capability proof');
+    capability.verify(proof);
+    this.#clearTimer();
     this.handshaken = true;
     this.#handlers.handshake(this);
+  }
+
+  #clearTimer(): void {
+    if (this.#timer === null) return;
+    this.#clock.clearTimeout(this.#timer);
+    this.#timer = null;
   }
 
   #onUnchoke(): void {

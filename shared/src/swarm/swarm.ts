@@ -15,8 +15,9 @@
  * Transport-agnostic: a peer is anything that satisfies {@link FrameLink}.
  */
 
-import { discoveryKeyOf } from '../protocol/capability.js';
+import { CAPABILITY_NONCE_BYTES, discoveryKeyOf } from '../protocol/capability.js';
 import { ErrorCode, RingswarmError } from '../protocol/errors.js';
+import { randomBytes } from '../util/bytes.js';
 import { type Clock, systemClock, systemRandom } from '../util/clock.js';
 import { Emitter } from '../util/emitter.js';
 import { Bitfield } from './bitfield.js';
@@ -31,7 +32,6 @@ import { PieceVerifier } from './piece-verifier.js';
 import type { RateLimiter } from './rate-limiter.js';
 import { RateMeter } from './rate-meter.js';
 import { Uploader } from './uploader.js';
-import { WIRE_VERSION } from './wire-codec.js';
 
 export interface SwarmStats {
   infoHash: string;
@@ -57,6 +57,8 @@ export interface SwarmStats {
   /** True once every remaining block is requested and duplicates go to idle peers. */
   endgame: boolean;
   done: boolean;
+  /** Links closed because the remote could not prove it holds the infohash (`ERR_CAPABILITY`). */
+  refused: number;
 }
 
 export interface PeerStats {
@@ -76,7 +78,7 @@ export type SwarmEvents = {
   piece: [index: number];
   progress: [stats: SwarmStats];
   done: [];
-  /** A peer completed the handshake. */
+  /** A peer completed the handshake and proved it holds the infohash. */
   peer: [remoteId: string];
   /** A peer's link was closed; `code` says why when it was our decision or the link's error. */
   'peer-closed': [remoteId: string, code: string | undefined];
@@ -95,6 +97,11 @@ export interface SwarmDeps {
   clock?: Clock;
   /** Uniform random number in [0, 1), for piece order. Default {@link systemRandom}. */
   random?: () => number;
+  /**
+   * Unpredictable bytes, for the fresh nonce of each link's handshake. Default the platform
+   * CSPRNG ({@link randomBytes}); it must never repeat an output.
+   */
+  randomBytes?: (length: number) => Uint8Array;
   /** Limiters shared by every swarm of a client (global rate limits). */
   limits?: { upload?: RateLimiter; download?: RateLimiter };
 }
@@ -123,6 +130,9 @@ export class Swarm extends Emitter<SwarmEvents> {
   readonly peerId: string;
   readonly store: PieceStore;
   readonly #deps: { clock: Clock; random: () => number };
+  readonly #randomBytes: (length: number) => Uint8Array;
+  /** Links refused at the capability check. */
+  #refused = 0;
   #manifest: Manifest | null = null;
   #have: Bitfield | null = null;
   /** Pieces to fetch (see {@link Swarm.setWanted}); null = all of them. */
@@ -148,6 +158,7 @@ export class Swarm extends Emitter<SwarmEvents> {
     this.infoHash = options.infoHash;
     this.discoveryKey = discoveryKeyOf(options.infoHash);
     this.#deps = { clock: deps.clock ?? systemClock, random: deps.random ?? systemRandom };
+    this.#randomBytes = deps.randomBytes ?? randomBytes;
     this.#sequential = options.sequential ?? false;
     this.#downloadMeter = new RateMeter(() => this.#deps.clock.now());
     const shared = deps.limits ?? {};
@@ -224,6 +235,7 @@ export class Swarm extends Emitter<SwarmEvents> {
       leechers: seeders === null ? null : this.#wires.size - seeders,
       endgame: this.#scheduler.endgame,
       done: this.done,
+      refused: this.#refused,
     };
   }
 
@@ -289,8 +301,10 @@ export class Swarm extends Emitter<SwarmEvents> {
   }
 
   /**
-   * Starts the wire protocol on a connected link. `firstFrame` is a frame already read from
-   * the link (the remote's handshake, when the remote opened the connection).
+   * Starts the wire protocol on a connected link: handshakes with a fresh nonce, then the
+   * capability proofs; only a remote whose proof checks out hears anything of the swarm.
+   * `firstFrame` is a frame already read from the link (the remote's handshake, when the
+   * remote spoke first).
    */
   addLink(link: FrameLink, firstFrame?: Uint8Array): void {
     if (this.#destroyed) {
@@ -302,12 +316,15 @@ export class Swarm extends Emitter<SwarmEvents> {
       link.close(banned ? ErrorCode.BAD_PIECE : ErrorCode.BAD_HANDSHAKE);
       return;
     }
-    const wire = new PeerWire(link, this.#deps, { infoHash: this.infoHash }, this.#handlers);
+    const wire = new PeerWire(
+      link,
+      this.#deps,
+      { infoHash: this.infoHash, discoveryKey: this.discoveryKey },
+      this.#handlers,
+    );
     this.#wires.set(link.remoteId, wire);
     this.#choker.start();
-    wire.attach();
-    wire.send({ type: 'handshake', version: WIRE_VERSION, infoHash: this.infoHash, peerId: this.peerId });
-    if (firstFrame) wire.onFrame(firstFrame);
+    wire.open({ peerId: this.peerId, nonce: this.#randomBytes(CAPABILITY_NONCE_BYTES) }, firstFrame);
   }
 
   /**
@@ -504,6 +521,7 @@ export class Swarm extends Emitter<SwarmEvents> {
   // --- peers leaving ---------------------------------------------------------------------
 
   #fail(wire: PeerWire, error: RingswarmError): void {
+    if (error.code === ErrorCode.CAPABILITY && this.#wires.get(wire.remoteId) === wire) this.#refused++;
     this.emit('warning', error, wire.remoteId);
     this.#removeWire(wire, error.code);
     wire.link.close(error.code);

@@ -6,12 +6,14 @@
  * `ERR_BAD_FRAME`. Checks that need the manifest live in {@link checkBlock}.
  */
 
+import { CAPABILITY_NONCE_BYTES, CAPABILITY_PROOF_BYTES } from '../protocol/capability.js';
 import { ErrorCode, RingswarmError } from '../protocol/errors.js';
 import { SWARM_HANDSHAKE } from '../protocol/frames.js';
 import { fromHex, toHex } from '../util/bytes.js';
 import { MAX_MANIFEST_BYTES, type Manifest, pieceCount, pieceSize } from './manifest.js';
 
-export const WIRE_VERSION = 1;
+/** 2: the handshake carries the discovery key and a nonce, and a capability proof follows it. */
+export const WIRE_VERSION = 2;
 /** Size of the blocks a piece is requested in. */
 export const BLOCK_LENGTH = 16 * 1024;
 /** The largest block a peer may request or send. */
@@ -34,10 +36,13 @@ export const MessageType = {
   METADATA_REQUEST: 0x1a,
   METADATA_DATA: 0x1b,
   METADATA_REJECT: 0x1c,
+  CAPABILITY: 0x1d,
 } as const;
 
 export type WireMessage =
-  | { type: 'handshake'; version: number; infoHash: string; peerId: string }
+  | { type: 'handshake'; version: number; discoveryKey: string; peerId: string; nonce: Uint8Array }
+  /** Proof that the sender holds the infohash, bound to this link (protocol/capability.ts). */
+  | { type: 'capability'; proof: Uint8Array }
   | { type: 'bitfield'; bits: Uint8Array }
   | { type: 'have'; index: number }
   | { type: 'interested' | 'not-interested' | 'choke' | 'unchoke' }
@@ -49,12 +54,16 @@ export type WireMessage =
 // Named offsets. Every frame: [0] type.
 const TYPE = 0;
 const BODY = 1;
-// handshake: [1] version, [2..34) infohash, [34..54) peer ID
+// handshake: [1] version, [2..34) discovery key, [34..54) peer ID, [54..86) nonce
 // (the layout is registered in protocol/frames.ts, so the link pool can read it unparsed)
 const HS_VERSION = SWARM_HANDSHAKE.versionOffset;
-const HS_INFO_HASH = SWARM_HANDSHAKE.infoHashOffset;
+const HS_DISCOVERY_KEY = SWARM_HANDSHAKE.discoveryKeyOffset;
 const HS_PEER_ID = SWARM_HANDSHAKE.peerIdOffset;
+const HS_NONCE = SWARM_HANDSHAKE.nonceOffset;
 const HS_LENGTH = SWARM_HANDSHAKE.length;
+// capability: [1..33) proof
+const CAP_PROOF = BODY;
+const CAP_LENGTH = CAP_PROOF + CAPABILITY_PROOF_BYTES;
 // have: [1..5) index; request/cancel: [1..5) index, [5..9) begin, [9..13) length
 const U32 = 4;
 const BLOCK_HEADER = BODY + 3 * U32;
@@ -80,9 +89,22 @@ export function encodeMessage(msg: WireMessage): Uint8Array {
   switch (msg.type) {
     case 'handshake': {
       const { bytes } = frame(MessageType.HANDSHAKE, HS_LENGTH - BODY);
+      const discoveryKey = fromHex(msg.discoveryKey);
+      const peerId = fromHex(msg.peerId);
+      if (discoveryKey.length !== HS_PEER_ID - HS_DISCOVERY_KEY || peerId.length !== HS_NONCE - HS_PEER_ID) {
+        throw new RangeError('handshake: the discovery key is 32 bytes, the peer ID 20');
+      }
+      if (msg.nonce.length !== CAPABILITY_NONCE_BYTES) throw new RangeError('handshake: bad nonce length');
       bytes[HS_VERSION] = msg.version;
-      bytes.set(fromHex(msg.infoHash), HS_INFO_HASH);
-      bytes.set(fromHex(msg.peerId), HS_PEER_ID);
+      bytes.set(discoveryKey, HS_DISCOVERY_KEY);
+      bytes.set(peerId, HS_PEER_ID);
+      bytes.set(msg.nonce, HS_NONCE);
+      return bytes;
+    }
+    case 'capability': {
+      if (msg.proof.length !== CAPABILITY_PROOF_BYTES) throw new RangeError('capability: bad proof length');
+      const { bytes } = frame(MessageType.CAPABILITY, CAP_LENGTH - BODY);
+      bytes.set(msg.proof, CAP_PROOF);
       return bytes;
     }
     case 'bitfield': {
@@ -151,9 +173,13 @@ export function decodeMessage(bytes: Uint8Array): WireMessage {
       return {
         type: 'handshake',
         version: bytes[HS_VERSION]!,
-        infoHash: toHex(bytes.subarray(HS_INFO_HASH, HS_PEER_ID)),
-        peerId: toHex(bytes.subarray(HS_PEER_ID, HS_LENGTH)),
+        discoveryKey: toHex(bytes.subarray(HS_DISCOVERY_KEY, HS_PEER_ID)),
+        peerId: toHex(bytes.subarray(HS_PEER_ID, HS_NONCE)),
+        nonce: bytes.subarray(HS_NONCE, HS_LENGTH),
       };
+    case MessageType.CAPABILITY:
+      expectLength(bytes, CAP_LENGTH, 'capability');
+      return { type: 'capability', proof: bytes.subarray(CAP_PROOF, CAP_LENGTH) };
     case MessageType.BITFIELD:
       if (bytes.length > BODY + MAX_BLOCK_LENGTH) bad('bitfield too long');
       return { type: 'bitfield', bits: bytes.subarray(BODY) };
