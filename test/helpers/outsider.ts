@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import {
   CAPABILITY_NONCE_BYTES,
+  MessageType,
   PeerLink,
   type RelayedSignal,
   SWARM_HANDSHAKE,
@@ -27,7 +28,7 @@ export const CAP_HANDSHAKE = {
 } as const;
 
 /** Type byte of the capability frame (`[0] type, [1..33) proof`). */
-export const CAPABILITY_FRAME_TYPE = 0x1d;
+export const CAPABILITY_FRAME_TYPE = MessageType.CAPABILITY;
 
 /** A capability frame carrying `proof`. */
 export function capabilityFrame(proof: Uint8Array): Uint8Array {

@@ -7,6 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import {
+  CAPABILITY_TIMEOUT_MS,
   type CapabilityRole,
   capabilityProof,
   discoveryKeyOf,
@@ -36,7 +37,7 @@ import { wrtc } from '../helpers/wrtc.js';
 
 const MiB = 1024 * 1024;
 /** How long the seeder may take to refuse (a silent outsider waits out the proof timeout). */
-const REFUSAL_MS = 20_000;
+const REFUSAL_MS = CAPABILITY_TIMEOUT_MS + 5_000;
 /** What an outsider may see: the seeder's handshake (a discovery key and a nonce) and its proof, useless without the infohash. */
 const HARMLESS = new Set<number>([MessageType.HANDSHAKE, CAPABILITY_FRAME_TYPE]);
 
