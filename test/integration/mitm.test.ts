@@ -94,6 +94,11 @@ describe('a signaling relay between a seeder and a leecher', () => {
     expect(notHarmless(on.forwardedTypes().keys())).toEqual([]);
     expect(notHarmless(sent.seeder.to(leecher.peerId))).toEqual([]);
     expect(notHarmless(sent.leecher.to(seeder.peerId))).toEqual([]);
+
+    // The relay leaves nothing behind: its port is closed, and a second destroy is a no-op.
+    await on.destroy();
+    await on.destroy();
+    await expect(fetch(`${on.url}/socket.io/?EIO=4&transport=polling`)).rejects.toThrow();
   }, 60_000);
 
   it('that relays signals unchanged carries the same share byte-identical', async () => {
