@@ -190,6 +190,8 @@ export interface ScriptedHandshake {
  */
 export class ScriptedPeer {
   readonly inbox: WireMessage[] = [];
+  /** The handshake {@link handshake} sent, once sent. */
+  sentHandshake: Extract<WireMessage, { type: 'handshake' }> | null = null;
   /** Frames held until the proof went out; null when not held. */
   #held: Uint8Array[] | null = null;
   #pending: { infoHash: string; options: ScriptedHandshake } | null = null;
@@ -239,7 +241,8 @@ export class ScriptedPeer {
       ...overrides,
     };
     const { version, peerId, discoveryKey, nonce } = options;
-    this.sendNow({ type: 'handshake', version, peerId, discoveryKey, nonce });
+    this.sentHandshake = { type: 'handshake', version, peerId, discoveryKey, nonce };
+    this.sendNow(this.sentHandshake);
     this.#held = [];
     this.#pending = { infoHash, options };
     this.#prove();
