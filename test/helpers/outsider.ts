@@ -1,8 +1,8 @@
 /**
  * A peer that knows a share's discovery key but not its infohash: it joins the swarm on the
- * tracker, opens its own WebRTC link to a member and speaks raw frames. It records every
- * frame it is sent, and the DTLS fingerprints of its link (read from the offer it sent and
- * the answer it got), so it can build a proof that is right in every part but the key.
+ * tracker, opens its own WebRTC link to a member (or answers one the member opens) and speaks
+ * raw frames. It records every frame it is sent, and the DTLS fingerprints of its link (read
+ * from the two session descriptions), so it can build a proof right in every part but the key.
  */
 import { randomBytes } from 'node:crypto';
 import {
