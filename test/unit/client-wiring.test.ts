@@ -3,10 +3,18 @@
  * tracker announce to a link and a swarm handshake, signals both ways through the tracker,
  * and destroy. No WebRTC, no server, no wall-clock waits.
  */
-import { discoveryKeyOf, handshakeDiscoveryKey, RingswarmClient } from '@ringswarm/shared';
+import {
+  decodeMessage,
+  discoveryKeyOf,
+  ErrorCode,
+  encodeMessage,
+  handshakeDiscoveryKey,
+  RingswarmClient,
+  WIRE_VERSION,
+} from '@ringswarm/shared';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeClock } from '../helpers/fake-clock.js';
-import { newPeerId } from '../helpers/fake-link.js';
+import { newNonce, newPeerId } from '../helpers/fake-link.js';
 import { FakeLinkFactory } from '../helpers/fake-peer-link.js';
 import { FakeTrackerSockets } from '../helpers/fake-tracker-socket.js';
 import { nextMacrotask } from '../helpers/until.js';
@@ -54,6 +62,25 @@ describe('the client with injected edges', () => {
     expect(first && handshakeDiscoveryKey(first)).toBe(discoveryKeyOf(INFO_HASH));
     expect(first && Buffer.from(first).toString('hex')).not.toContain(INFO_HASH);
     expect(client.hasLink(seeder)).toBe(true);
+  });
+
+  it('hands a link whose handshake names the discovery key of one of its swarms to that swarm', async () => {
+    const { links, sockets, client } = setup();
+    client.download(INFO_HASH);
+    await nextMacrotask();
+    const handshake = (discoveryKey: string, peerId: string) =>
+      encodeMessage({ type: 'handshake', version: WIRE_VERSION, discoveryKey, peerId, nonce: newNonce() });
+    const [remote, stranger] = [newPeerId(), newPeerId()];
+    for (const id of [remote, stranger]) {
+      sockets.last.fire('signal', { from: id, data: { type: 'offer', sdp: 'v=0', sid: '0123456789abcdef' } });
+      links.last(id).open();
+    }
+    links.last(remote).receive(handshake(discoveryKeyOf(INFO_HASH), remote));
+    links.last(stranger).receive(handshake(discoveryKeyOf('ef'.repeat(32)), stranger));
+    // Our swarm answers with its handshake and its proof; a swarm we do not run is refused.
+    expect(links.last(remote).sent.map((f) => decodeMessage(f).type)).toEqual(['handshake', 'capability']);
+    expect(links.last(remote).destroyed).toBe(false);
+    expect(links.last(stranger).closeCode).toBe(ErrorCode.BAD_HANDSHAKE);
   });
 
   it('sends a link’s signals through the tracker and feeds the answers back', async () => {

@@ -133,6 +133,8 @@ describe('the capability handshake against a scripted peer', () => {
     await flush(clock);
     expect(typesSent(p).slice(0, 3)).toEqual(['handshake', 'capability', 'bitfield']);
     expect(events.peers).toEqual([p.id]);
+    expect(seeder.swarm.stats()).toMatchObject({ peers: 1, refused: 0 });
+    expect(seeder.swarm.peerStats().map((s) => s.remoteId)).toEqual([p.id]);
 
     // Our proof, by Node's HMAC over the layout: we sent the first handshake (opener) on a
     // link where we made the offer (the initiator).
@@ -307,6 +309,9 @@ describe('the capability handshake against a scripted peer', () => {
     p.handshake(seeder.infoHash, { proof: null });
     await flush(clock);
     expect(p.atSwarm.closed).toBe(false);
+    // Still at the handshake: not counted or listed as a peer.
+    expect(seeder.swarm.stats()).toMatchObject({ peers: 0, seeders: 0, leechers: 0 });
+    expect(seeder.swarm.peerStats()).toEqual([]);
     clock.advance(CAPABILITY_TIMEOUT_MS);
     await flush(clock);
     expectRefused(seeder.swarm, events, p, ['handshake', 'capability']);

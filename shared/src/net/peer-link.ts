@@ -207,7 +207,8 @@ export class PeerLink extends Emitter<PeerLinkEvents> implements Link {
    * The remote's is the one the DTLS handshake checked its certificate against.
    */
   fingerprints(): { local: string; remote: string } | null {
-    if (this.#fingerprints || this.#destroyed) return this.#fingerprints;
+    if (this.#destroyed) return null;
+    if (this.#fingerprints) return this.#fingerprints;
     // simple-peer keeps the RTCPeerConnection as `_pc` (and drops it on destroy).
     const pc = (this.#peer as unknown as { _pc?: unknown })._pc;
     if (!isRecord(pc)) return null;

@@ -6,6 +6,8 @@
  * This file is the facade: what the swarm holds (manifest, pieces, peers), its events and
  * stats, and the wiring between its parts, one concept per file:
  * - {@link PeerWire} (peer-wire.ts): one peer's protocol state and the dispatch of its messages
+ * - `CapabilityHandshake` (capability-handshake.ts): each link's nonces and proofs; a
+ *   peer that cannot prove it holds the infohash hears nothing of the swarm
  * - {@link MetadataExchange} (metadata-exchange.ts): fetching and serving the manifest
  * - {@link BlockScheduler} (block-scheduler.ts): what to request from whom, endgame, the window
  * - {@link PieceVerifier} (piece-verifier.ts): hash checks, suspects and liar bans
@@ -50,6 +52,7 @@ export interface SwarmStats {
   uploadRate: number;
   /** Seconds to completion at the current rate; null when unknown, 0 when done. */
   eta: number | null;
+  /** Connected peers that proved they hold the infohash (a link still at its handshake is not one). */
   peers: number;
   /** Connected peers that have every piece, and those that do not (null before the manifest). */
   seeders: number | null;
@@ -214,6 +217,8 @@ export class Swarm extends Emitter<SwarmEvents> {
   stats(): SwarmStats {
     const downloadRate = this.#downloadMeter.rate();
     const left = this.left;
+    let peers = 0;
+    for (const w of this.#wires.values()) if (w.handshaken) peers++;
     let seeders: number | null = null;
     if (this.#manifest) {
       seeders = 0;
@@ -230,26 +235,28 @@ export class Swarm extends Emitter<SwarmEvents> {
       downloadRate,
       uploadRate: this.#uploader.meter.rate(),
       eta: left === 0 ? 0 : left !== null && downloadRate > 0 ? left / downloadRate : null,
-      peers: this.#wires.size,
+      peers,
       seeders,
-      leechers: seeders === null ? null : this.#wires.size - seeders,
+      leechers: seeders === null ? null : peers - seeders,
       endgame: this.#scheduler.endgame,
       done: this.done,
       refused: this.#refused,
     };
   }
 
-  /** Per-peer byte counts and rates, both ways. */
+  /** Per-peer byte counts and rates, both ways, of the peers that proved the capability. */
   peerStats(): PeerStats[] {
-    return [...this.#wires.values()].map((w) => ({
-      remoteId: w.remoteId,
-      uploaded: w.uploadMeter.total,
-      downloaded: w.downloaded,
-      uploadRate: w.uploadMeter.rate(),
-      downloadRate: w.downloadMeter.rate(),
-      pieces: w.bits?.count ?? null,
-      inflight: w.inflight.size,
-    }));
+    return [...this.#wires.values()]
+      .filter((w) => w.handshaken)
+      .map((w) => ({
+        remoteId: w.remoteId,
+        uploaded: w.uploadMeter.total,
+        downloaded: w.downloaded,
+        uploadRate: w.uploadMeter.rate(),
+        downloadRate: w.downloadMeter.rate(),
+        pieces: w.bits?.count ?? null,
+        inflight: w.inflight.size,
+      }));
   }
 
   /** Sets this swarm's upload/download limits in bytes per second (null = unlimited). */
