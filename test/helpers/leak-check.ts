@@ -17,9 +17,9 @@ export function noteShare(infoHash: string): void {
   shares.add(infoHash.toLowerCase());
 }
 
-/** Notes the infohash of a share link (`…#<64 hex>`); returns the link. */
+/** Notes the infohash of a share link (`…#<64 hex>`, maybe `&mode=…` after it); returns the link. */
 export function noteLink(link: string): string {
-  const match = /#([0-9a-fA-F]{64})$/.exec(link);
+  const match = /#([0-9a-fA-F]{64})(?![0-9a-fA-F])/.exec(link);
   if (!match?.[1]) throw new Error(`noteLink: not a share link: ${link}`);
   noteShare(match[1]);
   return link;
@@ -50,6 +50,14 @@ export interface LeakCheckOptions {
   get?: (url: string, headers: Record<string, string>) => Promise<string>;
   /** Shares to look for; default every share noted in this file. */
   shares?: Iterable<string>;
+}
+
+/**
+ * A `node -e` script that prints `url`'s body: how the check reaches a server in a network
+ * namespace (`get: (url, h) => lab.exec(ns, process.execPath, ['-e', fetchScript(url, h)])`).
+ */
+export function fetchScript(url: string, headers: Record<string, string>): string {
+  return `fetch(${JSON.stringify(url)}, { headers: ${JSON.stringify(headers)} }).then((r) => r.text()).then((t) => process.stdout.write(t))`;
 }
 
 const fetchText = async (url: string, headers: Record<string, string>) => (await fetch(url, { headers })).text();

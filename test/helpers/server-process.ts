@@ -78,7 +78,8 @@ export function startServerProcess(
         stop: async () => {
           const url = match[1] ?? '';
           let leak: unknown;
-          if (child.exitCode === null && child.signalCode === null) {
+          // A server the test killed is not asked.
+          if (child.exitCode === null && child.signalCode === null && !child.killed) {
             await expectNoInfoHashLeak(url, {
               ...(adminToken !== undefined ? { adminToken } : {}),
               ...(options.get ? { get: options.get } : {}),

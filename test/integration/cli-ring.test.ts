@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CliProcess, runCli } from '../helpers/cli-process.js';
+import { noteLink } from '../helpers/leak-check.js';
 import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
 import { sha } from '../helpers/sha.js';
 
@@ -29,7 +30,7 @@ describe('the CLI in the ring', () => {
     await writeFile(file, data);
     const seeder = new CliProcess(['seed', file, '--tracker', server.url, '--dht', '--json']);
     procs.push(seeder);
-    const link = String((await seeder.next((e) => e.event === 'seeding', 30_000, 'the link')).link);
+    const link = noteLink(String((await seeder.next((e) => e.event === 'seeding', 30_000, 'the link')).link));
     expect(link).toMatch(/#[0-9a-f]{64}&mode=dht$/);
     const infoHash = /#([0-9a-f]{64})/.exec(link)![1]!;
     const ringEvent = await seeder.next((e) => e.event === 'ring' && e.joined === true, 30_000, 'a ring event');
