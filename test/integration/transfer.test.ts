@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { concatBytes, RingswarmClient, readAllPieces } from '@ringswarm/shared';
+import { concatBytes, discoveryKeyOf, RingswarmClient, readAllPieces } from '@ringswarm/shared';
 import { type RunningServer, startServer } from '@ringswarm/signaling-server';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -46,7 +46,7 @@ describe('two Node peers over real WebRTC', () => {
 
     // The leecher now counts as a seeder at the tracker.
     await expect
-      .poll(() => server.registry.counts(infoHash), { timeout: 5_000 })
+      .poll(() => server.registry.counts(discoveryKeyOf(infoHash)), { timeout: 5_000 })
       .toEqual({ complete: 2, incomplete: 0, downloaded: 1 });
     // Signaling only: the tracker relayed a few kilobytes, not the file.
     expect(server.traffic.transportIn + server.traffic.transportOut).toBeLessThan(data.length / 100);
