@@ -250,7 +250,6 @@ export async function startServer(
     if (path === '/api/stats') {
       const access = adminAccess(req.headers.authorization, config.adminToken);
       if (access === 'denied') {
-        traffic.addError(ErrorCode.NOT_ALLOWED);
         return json(res, 401, { ok: false, code: ErrorCode.NOT_ALLOWED, message: 'wrong admin token' });
       }
       stats(access === 'admin').then(
