@@ -121,6 +121,7 @@ export function reportEndpoint(deps: ReportEndpointDeps): (req: IncomingMessage,
 
   return (req, res) => {
     if (req.method !== 'POST') {
+      req.resume();
       counter.reportsRefused.invalid++;
       json(res, 405, { ok: false, code: ErrorCode.NOT_ALLOWED, message: 'use POST' }, { allow: 'POST' });
       return;

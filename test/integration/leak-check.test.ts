@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { expectNoInfoHashLeak, findLeak, notedShares, noteShare } from '../helpers/leak-check.js';
 import { seedable } from '../helpers/seed.js';
+import { startServerProcess } from '../helpers/server-process.js';
 import { randomInfoHash } from '../helpers/tracker-socket.js';
 
 /** Serves `stats` at /api/stats (`admin` instead with the bearer token) and `metrics` at /metrics. */
@@ -83,5 +84,26 @@ describe('leak check', () => {
     gone?.closeAllConnections();
     await new Promise((resolve) => gone?.close(resolve));
     await expect(expectNoInfoHashLeak(url)).rejects.toThrow();
+  });
+
+  it('runs when a server process stops: a leak fails stop(), and the server is stopped all the same', async () => {
+    const hash = randomInfoHash();
+    noteShare(hash);
+    const seen: string[] = [];
+    // The server is real; what the check reads of it is doctored to show the share.
+    const proc = await startServerProcess([], undefined, {
+      get: async (url) => {
+        seen.push(new URL(url).pathname);
+        const body = await (await fetch(url)).text();
+        return url.endsWith('/metrics') ? `${body}\n# ${hash.slice(30, 46)}` : body;
+      },
+    });
+    await expect(proc.stop()).rejects.toThrow(/\/metrics leaks infohash/);
+    expect(seen).toEqual(['/api/stats', '/metrics']);
+    expect(proc.child.exitCode ?? proc.child.signalCode).not.toBeNull();
+
+    // The same server, honestly read, passes.
+    const honest = await startServerProcess();
+    expect(await honest.stop()).toBe(0);
   });
 });
