@@ -239,6 +239,22 @@ export async function startServer(
     };
   };
 
+  /** Removes every member of every live swarm the deny list now blocks; resolves with how many. */
+  const dropBlockedSwarms = async (): Promise<number> => {
+    let dropped = 0;
+    for (const [key] of await registry.swarms()) {
+      if (!denyList.has(key)) continue;
+      // A bounded number of rounds: members that join meanwhile are refused anyway.
+      for (let round = 0; round < 100; round++) {
+        const members = await registry.sample(key, '', 1_000, random);
+        if (members.length === 0) break;
+        await Promise.all(members.map((peerId) => registry.remove(key, peerId)));
+        dropped += members.length;
+      }
+    }
+    return dropped;
+  };
+
   let port = 0;
   const origins = () => originsOf(scheme, reachableAddresses(interfaces(), config.host), port);
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
@@ -349,15 +365,22 @@ export async function startServer(
     stun: stunCounter,
     operator,
     async reloadDenyList() {
+      let entries: number;
       try {
-        const { entries, warnings } = await denyList.load();
-        warnDenyList(warnings);
-        logger.info({ entries }, `deny list reloaded: ${entries} entries`);
-        return entries;
+        const loaded = await denyList.load();
+        entries = loaded.entries;
+        warnDenyList(loaded.warnings);
       } catch (err) {
         logger.error({ err: String(err), entries: denyList.size }, 'deny list reload failed, the old list stays');
         throw err;
       }
+      // Live swarms that are blocked now lose their members at once (they would on their next announce).
+      const dropped = await dropBlockedSwarms().catch((err: unknown) => {
+        logger.warn({ err: String(err) }, 'registry unavailable: blocked swarms empty on their next announces');
+        return 0;
+      });
+      logger.info({ entries, dropped }, `deny list reloaded: ${entries} entries, ${dropped} memberships dropped`);
+      return entries;
     },
     close() {
       closing ??= new Promise<void>((resolve) => {

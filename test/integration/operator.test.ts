@@ -23,6 +23,7 @@ import {
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { closeChecked, noteShare } from '../helpers/leak-check.js';
+import { RedisProcess } from '../helpers/redis-server.js';
 import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
 import { announce, emit, randomInfoHash, SocketPool } from '../helpers/tracker-socket.js';
 
@@ -246,26 +247,36 @@ describe('operator controls', () => {
       expect(metric(text, 'ringswarm_blocked_shares')).toBe(2);
     });
 
-    it('on reload blocks a live swarm: scrape shows zeros, its members leave on their next announce', async () => {
+    it('on reload empties a blocked live swarm: counts and scrape show zeros, its members are refused', async () => {
       const [old, live] = [share(), share()];
       const file = join(dir, 'deny-2.txt');
       await writeFile(file, `${old.key}\n`);
       const { s, p } = await start({ denyList: file });
       const a = await p.peer();
       const b = await p.peer();
+      const other = share();
       await announce(a.socket, live.key, 0);
       await announce(b.socket, live.key, null);
+      await announce(b.socket, other.key, 0);
+      expect(await emit(a.socket, 'signal', { to: b.id, data: { type: 'offer' } })).toEqual({ ok: true });
 
       await writeFile(file, `${old.key}\n${live.link}\n`);
       expect(await s.reloadDenyList()).toBe(2);
+      expect(await s.registry.counts(live.key)).toEqual({ complete: 0, incomplete: 0, downloaded: 0 });
+      expect(await s.registry.counts(other.key)).toEqual({ complete: 1, incomplete: 0, downloaded: 0 });
+      expect((await s.registry.totals()).swarms).toBe(1);
       expect(await emit(a.socket, 'scrape', { discoveryKeys: [live.key] })).toEqual({
         ok: true,
         files: { [live.key]: { complete: 0, incomplete: 0, downloaded: 0 } },
       });
+      // They no longer share a swarm, so the tracker no longer relays between them.
+      expect(await emit(a.socket, 'signal', { to: b.id, data: { type: 'offer' } })).toMatchObject({
+        ok: false,
+        code: ErrorCode.NOT_ALLOWED,
+      });
       expect(await announce(a.socket, live.key, 0, 'update')).toMatchObject({ ok: false, code: ErrorCode.BLOCKED });
-      expect(await s.registry.counts(live.key)).toEqual({ complete: 0, incomplete: 1, downloaded: 0 });
       expect(await announce(b.socket, live.key, null, 'update')).toMatchObject({ ok: false, code: ErrorCode.BLOCKED });
-      expect((await s.registry.totals()).swarms).toBe(0);
+      expect(await s.registry.counts(live.key)).toEqual({ complete: 0, incomplete: 0, downloaded: 0 });
       // A peer that says it stops is let go quietly.
       expect(await announce(b.socket, live.key, null, 'stopped')).toMatchObject({ ok: true, peers: [] });
 
@@ -274,6 +285,43 @@ describe('operator controls', () => {
       await expect(s.reloadDenyList()).rejects.toBeInstanceOf(DenyListError);
       expect(await announce(a.socket, old.key, 0)).toMatchObject({ ok: false, code: ErrorCode.BLOCKED });
       expect(await announce(a.socket, live.key, 0)).toMatchObject({ ok: false, code: ErrorCode.BLOCKED });
+    });
+
+    it('blocks and empties swarms the same way with the registry in Redis', async () => {
+      const redis = new RedisProcess();
+      await redis.start();
+      try {
+        const [blocked, open] = [share(), share()];
+        const file = join(dir, 'deny-redis.txt');
+        await writeFile(file, '# nothing blocked yet\n');
+        const { s, p } = await start({ denyList: file, redisUrl: redis.url });
+        const a = await p.peer();
+        const b = await p.peer();
+        for (const peer of [a, b]) {
+          expect(await announce(peer.socket, blocked.key, 0)).toMatchObject({ ok: true });
+          expect(await announce(peer.socket, open.key, null)).toMatchObject({ ok: true });
+        }
+        await writeFile(file, `${blocked.link}\n`);
+        expect(await s.reloadDenyList()).toBe(1);
+        expect(await s.registry.counts(blocked.key)).toEqual({ complete: 0, incomplete: 0, downloaded: 0 });
+        expect(await s.registry.counts(open.key)).toEqual({ complete: 0, incomplete: 2, downloaded: 0 });
+        expect(await announce(a.socket, blocked.key, 0, 'update')).toEqual({
+          ok: false,
+          code: ErrorCode.BLOCKED,
+          message: BLOCKED_MESSAGE,
+        });
+        const stats = (await send(`${s.url}/api/stats`, { headers: { authorization: `Bearer ${ADMIN}` } })).json();
+        expect(stats).toMatchObject({
+          mode: 'redis',
+          swarms: 1,
+          perSwarm: { [open.key.slice(0, 12)]: { incomplete: 2 } },
+        });
+        p.closeAll();
+        await closeChecked(s, { adminToken: ADMIN });
+        server = undefined;
+      } finally {
+        await redis.stop();
+      }
     });
 
     it('will not start on a deny list that is not there', async () => {
