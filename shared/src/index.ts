@@ -16,6 +16,7 @@ export * from './protocol/frames.js';
 export * from './protocol/ice.js';
 export * from './protocol/ids.js';
 export * from './protocol/link.js';
+export * from './protocol/report.js';
 export * from './protocol/tracker.js';
 export * from './ring/dht-store.js';
 export * from './ring/finger-table.js';

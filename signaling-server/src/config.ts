@@ -75,6 +75,16 @@ export interface ServerConfig {
    * `$XDG_CONFIG_HOME/ringswarm`, else `~/.config/ringswarm`.
    */
   configDir: string | undefined;
+  /**
+   * Bearer token that unlocks the per-swarm figures of /api/stats (`Authorization: Bearer
+   * <token>`). Default none: /api/stats shows aggregate counts only, to everyone.
+   */
+  adminToken: string | undefined;
+  /**
+   * File of blocked shares, one share link or discovery key per line (./deny-list.ts), read
+   * at start and again on SIGHUP. Default none.
+   */
+  denyList: string | undefined;
 }
 
 export const DEFAULT_STATIC_DIR = fileURLToPath(new URL('../../web-client/dist', import.meta.url));
@@ -104,6 +114,8 @@ export const DEFAULTS: ServerConfig = {
   tlsCert: undefined,
   tlsKey: undefined,
   configDir: undefined,
+  adminToken: undefined,
+  denyList: undefined,
 };
 
 /** The per-user config folder: `RINGSWARM_CONFIG_DIR`, `XDG_CONFIG_HOME/ringswarm` or `~/.config/ringswarm`. */
@@ -253,6 +265,10 @@ export const USAGE = [
   `  ${pad('--tls-key <file>')}PEM private key of --tls-cert (env TLS_KEY)`,
   `  ${pad('')}the self-signed certificate is kept in $RINGSWARM_CONFIG_DIR, else $XDG_CONFIG_HOME/ringswarm,`,
   `  ${pad('')}else ~/.config/ringswarm`,
+  `  ${pad('--admin-token <token>')}shows per-swarm figures in /api/stats to "Authorization: Bearer <token>"`,
+  `  ${pad('')}(env RINGSWARM_ADMIN_TOKEN; default none: aggregate counts only)`,
+  `  ${pad('--deny-list <file>')}blocked shares, one share link or discovery key per line, reread on SIGHUP`,
+  `  ${pad('')}(env DENY_LIST; default none)`,
   `  ${pad('-h, --help')}show this help`,
 ].join('\n');
 
@@ -269,6 +285,8 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig
     https: { type: 'boolean' },
     'tls-cert': { type: 'string' },
     'tls-key': { type: 'string' },
+    'admin-token': { type: 'string' },
+    'deny-list': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   };
   for (const o of NUMERIC) options[o.flag] = { type: 'string' };
@@ -342,6 +360,15 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig
     config.tlsKey = tlsKey;
     config.https = true;
   }
+  const adminToken = pick('admin-token', 'RINGSWARM_ADMIN_TOKEN');
+  if (adminToken !== undefined) {
+    if (!/^[\x21-\x7e]{16,512}$/.test(adminToken)) {
+      throw new ConfigError('admin token must be 16 to 512 printable characters without spaces');
+    }
+    config.adminToken = adminToken;
+  }
+  const denyList = pick('deny-list', 'DENY_LIST');
+  if (denyList !== undefined) config.denyList = resolve(denyList);
   config.configDir = userConfigDir(env);
   return config;
 }

@@ -4,6 +4,7 @@
  * so several servers in one process do not collide.
  */
 import { Counter, Gauge, Registry } from 'prom-client';
+import type { OperatorCounter } from './operator.js';
 import type { RingMembers } from './ring-members.js';
 import type { StunCounter } from './stun/responder.js';
 import type { InstanceInfo, SwarmRegistry } from './swarm-registry.js';
@@ -19,6 +20,10 @@ export interface MetricsSources {
   connections: () => number;
   /** Every live instance of the cluster (just this one without Redis). */
   instances: () => Promise<InstanceInfo[]>;
+  /** Refused announces and reports. */
+  operator: OperatorCounter;
+  /** Shares on the deny list now. */
+  blockedShares: () => number;
 }
 
 export function createMetrics(src: MetricsSources): Registry {
@@ -54,6 +59,8 @@ export function createMetrics(src: MetricsSources): Registry {
     return (await src.instances()).reduce((n, i) => n + i.connections, 0);
   });
 
+  gauge('ringswarm_blocked_shares', 'Shares on the deny list in force', src.blockedShares);
+
   const counter = (name: string, help: string, label: string, read: () => Record<string, number>) =>
     new Counter({
       name,
@@ -88,6 +95,27 @@ export function createMetrics(src: MetricsSources): Registry {
     'UDP datagrams on the STUN port dropped as not a Binding request, by reason',
     'reason',
     () => src.stun.malformed,
+  );
+  // Counts only: no metric carries a swarm's key, or any part of one, as a label.
+  const total = (name: string, help: string, read: () => number) =>
+    new Counter({
+      name,
+      help,
+      registers,
+      collect() {
+        this.reset();
+        this.inc(read());
+      },
+    });
+  total('ringswarm_blocked_announces_total', 'Announces refused for a share on the deny list', () => {
+    return src.operator.blockedAnnounces;
+  });
+  total('ringswarm_reports_total', 'Reports of a share accepted by POST /api/report', () => src.operator.reports);
+  counter(
+    'ringswarm_reports_refused_total',
+    'Reports refused, by reason (rate: rate limit, invalid: bad method, size or body)',
+    'reason',
+    () => src.operator.reportsRefused,
   );
   return registers[0]!;
 }

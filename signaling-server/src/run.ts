@@ -1,5 +1,9 @@
-/** Runs the server from command-line arguments until SIGINT/SIGTERM (npm start, `ringswarm tracker`). */
+/**
+ * Runs the server from command-line arguments until SIGINT/SIGTERM (npm start, `ringswarm
+ * tracker`); SIGHUP rereads the deny list.
+ */
 import { ConfigError, loadConfig, USAGE } from './config.js';
+import { DenyListError } from './deny-list.js';
 import { type RunningServer, startServer } from './server.js';
 import { StunBindError } from './stun/responder.js';
 import { TlsError } from './tls.js';
@@ -52,7 +56,7 @@ export async function runServer(argv: string[], env: NodeJS.ProcessEnv, program 
   try {
     server = await startServer(config);
   } catch (err) {
-    if (!(err instanceof TlsError || err instanceof StunBindError)) throw err;
+    if (!(err instanceof TlsError || err instanceof StunBindError || err instanceof DenyListError)) throw err;
     process.stderr.write(`${program}: ${err.message} (${err.code})\n`);
     process.exit(1);
   }
@@ -62,6 +66,10 @@ export async function runServer(argv: string[], env: NodeJS.ProcessEnv, program 
   };
   process.once('SIGINT', () => stop('SIGINT'));
   process.once('SIGTERM', () => stop('SIGTERM'));
+  // The server logs the outcome; a failed reload keeps the old list.
+  process.on('SIGHUP', () => {
+    server.reloadDenyList().catch(() => {});
+  });
   // Printed once the signals are handled: whoever waits for this line may stop the server at once.
   process.stdout.write(`${startupLines(server, server.origins()).join('\n')}\n`);
 }

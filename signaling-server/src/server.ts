@@ -1,6 +1,7 @@
 /**
  * The ringswarm server: one HTTP (or, with `https`, TLS) port carrying the web client, the
- * socket.io tracker and the operations endpoints (/health, /api/stats, /metrics), the ICE
+ * socket.io tracker and the operations endpoints (/health, /api/stats, /metrics,
+ * /api/report; the operator's controls are in ./operator.ts and ./deny-list.ts), the ICE
  * servers for peers (/api/ice: STUN, and TURN with short-lived credentials, see ./ice.ts) and
  * the origins other machines can use (/api/addresses, see ./addresses.ts); beside it, on UDP,
  * the built-in STUN server (./stun/). With `redisUrl` it is one instance of a cluster
@@ -12,15 +13,17 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { hostname, networkInterfaces } from 'node:os';
-import type { AddressesAnswer } from '@ringswarm/shared/protocol';
+import { type AddressesAnswer, ErrorCode } from '@ringswarm/shared/protocol';
 import { type Logger, pino } from 'pino';
 import { Server } from 'socket.io';
 import { type InterfaceList, originsOf, reachableAddresses, urlHost } from './addresses.js';
 import { type Cluster, startCluster } from './cluster.js';
 import { DEFAULTS, type ServerConfig, userConfigDir } from './config.js';
+import { DenyList, type DenyListWarning } from './deny-list.js';
 import { isDnsName } from './host.js';
 import { builtInStunUrl, credentialLabel, iceAnswer } from './ice.js';
 import { createMetrics } from './metrics.js';
+import { adminAccess, OperatorCounter, type ReportLimits, reportEndpoint, swarmPrefix } from './operator.js';
 import { RingMembers } from './ring-members.js';
 import { staticFiles } from './static-files.js';
 import { StunCounter, StunResponder } from './stun/responder.js';
@@ -49,6 +52,8 @@ export interface StartOptions {
   stunAnyPort?: boolean;
   /** The machine's interfaces, read on every /api/addresses request; default `os.networkInterfaces`. */
   networkInterfaces?: () => InterfaceList;
+  /** Rate limits of POST /api/report; default {@link DEFAULT_REPORT_LIMITS}. */
+  reportLimits?: Partial<ReportLimits>;
 }
 
 /** How long a browser may keep the /api/addresses answer: addresses change rarely, but they do (DHCP, Wi-Fi). */
@@ -82,6 +87,14 @@ export interface RunningServer {
   readonly stunPort: number | undefined;
   /** STUN requests answered and datagrams dropped (zero when STUN is off). */
   readonly stun: StunCounter;
+  /** Refused announces and reports (what /metrics shows of them). */
+  readonly operator: OperatorCounter;
+  /**
+   * Reads the deny list file again (what SIGHUP does) and logs how many entries it holds;
+   * resolves with that number. When the file cannot be read it logs why, keeps the old list
+   * and rejects with a `DenyListError`. Resolves 0 without `denyList`.
+   */
+  reloadDenyList(): Promise<number>;
   /** Stops accepting, closes every socket, resolves when the port is free. Idempotent. */
   close(): Promise<void>;
 }
@@ -117,7 +130,16 @@ export async function startServer(
   const instanceId = randomBytes(8).toString('hex');
   const interfaces = options.networkInterfaces ?? networkInterfaces;
   const scheme = config.https || config.tlsCert !== undefined ? 'https' : 'http';
-  // Before any port is taken: a certificate problem is the operator's to fix, not a half-started server.
+  const denyList = new DenyList(config.denyList);
+  const warnDenyList = (warnings: DenyListWarning[]) => {
+    for (const w of warnings)
+      logger.warn({ file: config.denyList, line: w.line }, `deny list line ${w.line}: ${w.message}`);
+  };
+  // Before any port is taken: a missing deny list, like a certificate problem, is the
+  // operator's to fix, not a half-started server.
+  const loaded = await denyList.load();
+  warnDenyList(loaded.warnings);
+  if (config.denyList !== undefined) logger.info({ entries: loaded.entries }, 'deny list loaded');
   const tls = scheme === 'https' ? await tlsIdentity(config, interfaces(), now()) : undefined;
   const stunPort = options.stunAnyPort ? 0 : config.stunPort;
   const stun =
@@ -162,12 +184,37 @@ export async function startServer(
     return [own, ...(await registry.instances()).filter((i) => i.id !== instanceId)];
   };
   const stunCounter = stun?.counter ?? new StunCounter();
-  const metrics = createMetrics({ registry, ring, traffic, stun: stunCounter, connections, instances });
+  const operator = new OperatorCounter();
+  const metrics = createMetrics({
+    registry,
+    ring,
+    traffic,
+    stun: stunCounter,
+    connections,
+    instances,
+    operator,
+    blockedShares: () => denyList.size,
+  });
   const mode = cluster ? 'redis' : 'memory';
+  const report = reportEndpoint({
+    logger,
+    counter: operator,
+    now,
+    ...(options.reportLimits ? { limits: options.reportLimits } : {}),
+  });
 
-  const stats = async () => {
-    const [totals, swarms, all] = await Promise.all([registry.totals(), registry.swarms(), instances()]);
-    return {
+  /**
+   * Aggregate counts for everyone, never a swarm's key: `swarms` is how many are live. The
+   * admin also gets `perSwarm`, keyed by a short discovery key prefix (the registry's full
+   * swarm map is read only then).
+   */
+  const stats = async (admin: boolean) => {
+    const [totals, all, perSwarm] = await Promise.all([
+      registry.totals(),
+      instances(),
+      admin ? registry.swarms() : undefined,
+    ]);
+    const body = {
       version: VERSION,
       mode,
       /** Connections to this instance; `cluster.connections` counts all of them. */
@@ -176,7 +223,7 @@ export async function startServer(
       seeders: totals.seeders,
       leechers: totals.leechers,
       ringMembers: ring.size,
-      swarms: Object.fromEntries(swarms),
+      swarms: totals.swarms,
       instance: all[0],
       cluster: {
         instances: all.length,
@@ -185,6 +232,27 @@ export async function startServer(
       },
       traffic: traffic.toJSON(),
     };
+    if (!perSwarm) return body;
+    return {
+      ...body,
+      perSwarm: Object.fromEntries(perSwarm.map(([key, counts]) => [swarmPrefix(key), { ...counts }])),
+    };
+  };
+
+  /** Removes every member of every live swarm the deny list now blocks; resolves with how many. */
+  const dropBlockedSwarms = async (): Promise<number> => {
+    let dropped = 0;
+    for (const [key] of await registry.swarms()) {
+      if (!denyList.has(key)) continue;
+      // A bounded number of rounds: members that join meanwhile are refused anyway.
+      for (let round = 0; round < 100; round++) {
+        const members = await registry.sample(key, '', 1_000, random);
+        if (members.length === 0) break;
+        await Promise.all(members.map((peerId) => registry.remove(key, peerId)));
+        dropped += members.length;
+      }
+    }
+    return dropped;
   };
 
   let port = 0;
@@ -196,7 +264,11 @@ export async function startServer(
       return json(res, 503, { ok: false, version: VERSION, mode, redis: 'unreachable' });
     }
     if (path === '/api/stats') {
-      stats().then(
+      const access = adminAccess(req.headers.authorization, config.adminToken);
+      if (access === 'denied') {
+        return json(res, 401, { ok: false, code: ErrorCode.NOT_ALLOWED, message: 'wrong admin token' });
+      }
+      stats(access === 'admin').then(
         (body) => json(res, 200, body),
         (err: unknown) => {
           logger.warn({ err: String(err) }, 'stats failed');
@@ -205,6 +277,7 @@ export async function startServer(
       );
       return;
     }
+    if (path === '/api/report') return report(req, res);
     if (path === '/api/addresses') {
       const answer: AddressesAnswer = { origins: origins() };
       return json(res, 200, answer, `public, max-age=${ADDRESSES_MAX_AGE_S}`);
@@ -250,6 +323,8 @@ export async function startServer(
     config,
     random,
     now,
+    isBlocked: (key) => denyList.has(key),
+    operator,
   });
 
   await new Promise<void>((resolve, reject) => {
@@ -288,6 +363,25 @@ export async function startServer(
     traffic,
     stunPort: stun?.port,
     stun: stunCounter,
+    operator,
+    async reloadDenyList() {
+      let entries: number;
+      try {
+        const loaded = await denyList.load();
+        entries = loaded.entries;
+        warnDenyList(loaded.warnings);
+      } catch (err) {
+        logger.error({ err: String(err), entries: denyList.size }, 'deny list reload failed, the old list stays');
+        throw err;
+      }
+      // Live swarms that are blocked now lose their members at once (they would on their next announce).
+      const dropped = await dropBlockedSwarms().catch((err: unknown) => {
+        logger.warn({ err: String(err) }, 'registry unavailable: blocked swarms empty on their next announces');
+        return 0;
+      });
+      logger.info({ entries, dropped }, `deny list reloaded: ${entries} entries, ${dropped} memberships dropped`);
+      return entries;
+    },
     close() {
       closing ??= new Promise<void>((resolve) => {
         tracker?.destroy();

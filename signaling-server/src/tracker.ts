@@ -17,6 +17,7 @@ import type { Logger } from 'pino';
 import type { Server, Socket } from 'socket.io';
 import type { ServerConfig } from './config.js';
 import { errorAck, HANDLERS, type HandlerContext } from './handlers/index.js';
+import { OperatorCounter } from './operator.js';
 import { TokenBucket } from './rate-limit.js';
 import type { RingMembers } from './ring-members.js';
 import type { SwarmRegistry } from './swarm-registry.js';
@@ -40,6 +41,10 @@ export interface TrackerDeps {
   now: () => number;
   /** This instance's ID in the registry. */
   instanceId: string;
+  /** True for a share on the operator's deny list; default none is. */
+  isBlocked?: (discoveryKey: string) => boolean;
+  /** Where refused announces are counted; default a fresh counter. */
+  operator?: OperatorCounter;
 }
 
 export interface Tracker {
@@ -84,6 +89,8 @@ export function attachTracker(deps: TrackerDeps): Tracker {
     config,
     random: deps.random,
     now: deps.now,
+    isBlocked: deps.isBlocked ?? (() => false),
+    operator: deps.operator ?? new OperatorCounter(),
     isConnected: async (peerId) => sockets.has(peerId) || (await registry.isOnline(peerId)),
     deliver: (to, event, ...args) => {
       const local = sockets.get(to);

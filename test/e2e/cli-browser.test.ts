@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CliProcess } from '../helpers/cli-process.js';
+import { noteLink } from '../helpers/leak-check.js';
 import { firstSaveLink, launchChromium, openPage, saveBytes, shareBytes } from '../helpers/pages.js';
 import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
 import { sha } from '../helpers/sha.js';
@@ -34,7 +35,7 @@ describe('the CLI and a Chromium page in one swarm', () => {
     await writeFile(file, data);
     const seeder = new CliProcess(['seed', file, '--tracker', server.url, '--json']);
     procs.push(seeder);
-    const link = String((await seeder.next((e) => e.event === 'seeding', 60_000, 'the link')).link);
+    const link = noteLink(String((await seeder.next((e) => e.event === 'seeding', 60_000, 'the link')).link));
 
     const page = await openPage(browser);
     await page.goto(link);

@@ -21,6 +21,7 @@ import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { findChromium } from '../helpers/chromium.js';
+import { fetchScript } from '../helpers/leak-check.js';
 import {
   NatLab,
   netnsUnavailable,
@@ -73,8 +74,10 @@ describe.skipIf(unavailable !== null)(
       await mkdir(ARTIFACTS, { recursive: true });
       lab = NatLab.create({ secondPeerA: true });
       // The tracker's built-in STUN responder is the only ICE server: no coturn.
-      server = await startServerProcess(['--host', PUBLIC_IP, '--stun-port', '3478'], (command, args) =>
-        lab.spawn(lab.pub, command, args),
+      server = await startServerProcess(
+        ['--host', PUBLIC_IP, '--stun-port', '3478'],
+        (command, args) => lab.spawn(lab.pub, command, args),
+        { get: (url, headers) => lab.exec(lab.pub, process.execPath, ['-e', fetchScript(url, headers)]) },
       );
     });
 
@@ -84,9 +87,12 @@ describe.skipIf(unavailable !== null)(
 
     afterAll(async () => {
       for (const b of browsers.splice(0)) await b.close();
-      await server?.stop();
-      await lab?.destroy();
-      if (dir) await rm(dir, { recursive: true, force: true });
+      try {
+        await server?.stop();
+      } finally {
+        await lab?.destroy();
+        if (dir) await rm(dir, { recursive: true, force: true });
+      }
     });
 
     /** A Chromium living in `ns`, with one page on the tracker's public address. */

@@ -7,6 +7,7 @@ import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHROMIUM_ARGS, findChromium } from '../helpers/chromium.js';
 import { CliProcess } from '../helpers/cli-process.js';
+import { noteShare } from '../helpers/leak-check.js';
 import { ringProblems } from '../helpers/ring-check.js';
 import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
 import { sleep } from '../helpers/until.js';
@@ -78,6 +79,7 @@ describe('16 Node peers and 2 Chromium pages in one ring', () => {
         procs.push(proc);
         const ev = await proc.next((e) => e.event === 'seeding', 30_000, 'the link');
         seeded.push({ proc, infoHash: String(ev.infoHash) });
+        noteShare(String(ev.infoHash));
       } else {
         procs.push(new CliProcess(['ring', '--tracker', server.url, '--json']));
       }

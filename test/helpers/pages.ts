@@ -14,6 +14,7 @@ import {
 } from 'playwright-core';
 import { expect } from 'vitest';
 import { CHROMIUM_ARGS, findChromium } from './chromium.js';
+import { noteLink } from './leak-check.js';
 
 /** Headless Chromium with the e2e flags (CHROMIUM_ARGS) and `extraArgs`. */
 export function launchChromium(extraArgs: string[] = [], executablePath = findChromium()): Promise<Browser> {
@@ -35,7 +36,7 @@ export async function openPage(
 export async function shareLink(page: Page, timeoutMs = 30_000): Promise<string> {
   const link = page.locator('#share-link');
   await expect.poll(() => link.inputValue(), { timeout: timeoutMs }).toMatch(/#[0-9a-f]{64}$/);
-  return link.inputValue();
+  return noteLink(await link.inputValue());
 }
 
 /** Picks `data` as the file `name` on a page that shows the share form; returns the share link. */

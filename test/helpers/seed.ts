@@ -7,9 +7,11 @@ import {
   type Manifest,
   ReaderPieceStore,
 } from '@ringswarm/shared';
+import { noteShare } from './leak-check.js';
 
 /**
- * Builds the manifest, infohash and a read-only store for a buffer, as a seeder would.
+ * Builds the manifest, infohash and a read-only store for a buffer, as a seeder would; notes
+ * the share for the file's leak check (./leak-check.ts).
  * @param pieceLength default: what a seeder would choose for that size
  */
 export async function seedable(name: string, data: Uint8Array, pieceLength = choosePieceLength(data.length)) {
@@ -21,9 +23,11 @@ export async function seedable(name: string, data: Uint8Array, pieceLength = cho
     pieceLength,
     pieces,
   });
+  const infoHash = await infoHashOf(manifest);
+  noteShare(infoHash);
   return {
     manifest,
-    infoHash: await infoHashOf(manifest),
+    infoHash,
     store: new ReaderPieceStore(manifest, read),
     have: Bitfield.full(pieces.length),
   };

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { expectNoInfoHashLeak, type LeakCheckOptions } from './leak-check.js';
 import { repoPath } from './repo-path.js';
 
 const MAIN = repoPath('signaling-server/dist/main.js');
@@ -6,8 +7,19 @@ const MAIN = repoPath('signaling-server/dist/main.js');
 export interface ServerProcess {
   url: string;
   child: ChildProcess;
-  /** Sends SIGTERM and resolves with the exit code. */
+  /** Everything the server wrote to stdout so far (its pino log lines too). */
+  output(): string;
+  /**
+   * While the server runs, checks that /api/stats (with the `--admin-token` of `args` too)
+   * and /metrics show no share noted in this test file (./leak-check.ts); then sends SIGTERM
+   * and resolves with the exit code. Rejects after stopping the server when the check fails.
+   */
   stop(): Promise<number | null>;
+}
+
+export interface ServerProcessOptions {
+  /** How the leak check reaches the server (one in a network namespace needs its own way); default fetch. */
+  get?: LeakCheckOptions['get'];
 }
 
 /** Starts a command with piped stdout/stderr (e.g. inside a network namespace). */
@@ -22,7 +34,13 @@ const spawnPiped: Spawner = (command, args) => spawn(command, args, { stdio: ['i
  * `/api/addresses` names no other address, and a page on localhost keeps its share links on
  * localhost whatever interfaces the machine running the tests has.
  */
-export function startServerProcess(args: string[] = [], spawner: Spawner = spawnPiped): Promise<ServerProcess> {
+export function startServerProcess(
+  args: string[] = [],
+  spawner: Spawner = spawnPiped,
+  options: ServerProcessOptions = {},
+): Promise<ServerProcess> {
+  const tokenAt = args.indexOf('--admin-token');
+  const adminToken = tokenAt >= 0 ? args[tokenAt + 1] : undefined;
   const host = args.includes('--host') ? [] : ['--host', '127.0.0.1'];
   const child = spawner(process.execPath, [
     MAIN,
@@ -56,9 +74,23 @@ export function startServerProcess(args: string[] = [], spawner: Spawner = spawn
       resolve({
         url: match[1],
         child,
-        stop: () => {
+        output: () => out,
+        stop: async () => {
+          const url = match[1] ?? '';
+          let leak: unknown;
+          // A server the test killed is not asked.
+          if (child.exitCode === null && child.signalCode === null && !child.killed) {
+            await expectNoInfoHashLeak(url, {
+              ...(adminToken !== undefined ? { adminToken } : {}),
+              ...(options.get ? { get: options.get } : {}),
+            }).catch((err: unknown) => {
+              leak = err;
+            });
+          }
           if (child.exitCode === null) child.kill('SIGTERM');
-          return exited;
+          const code = await exited;
+          if (leak) throw leak;
+          return code;
         },
       });
     });

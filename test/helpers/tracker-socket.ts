@@ -50,3 +50,22 @@ export const announce = (socket: Socket, discoveryKey: string, left: number | nu
   emit(socket, 'announce', { discoveryKey, event, left, uploaded: 0, downloaded: 0, numwant: 50 }) as Promise<
     Ack<AnnounceResult>
   >;
+
+/** The admin token the tests' servers run with (`--admin-token`, `adminToken`). */
+export const ADMIN_TOKEN = 'test-admin-token-0123456789';
+
+/** Where the admin's /api/stats lists a swarm: the first 12 hex digits of its discovery key. */
+export const swarmPrefix = (discoveryKey: string) => discoveryKey.slice(0, 12);
+
+/** /api/stats as the admin sees it (with `perSwarm`). */
+export async function adminStats(url: string, token = ADMIN_TOKEN): Promise<Record<string, unknown>> {
+  const res = await fetch(`${url}/api/stats`, { headers: { authorization: `Bearer ${token}` } });
+  if (!res.ok) throw new Error(`admin /api/stats answered ${res.status}`);
+  return (await res.json()) as Record<string, unknown>;
+}
+
+/** One swarm's counts from the admin's /api/stats; undefined while it is not listed. */
+export async function swarmCounts(url: string, discoveryKey: string, token = ADMIN_TOKEN): Promise<unknown> {
+  const perSwarm = (await adminStats(url, token)).perSwarm as Record<string, unknown> | undefined;
+  return perSwarm?.[swarmPrefix(discoveryKey)];
+}

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CliProcess, runCli } from '../helpers/cli-process.js';
+import { noteLink, noteShare } from '../helpers/leak-check.js';
 import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
 import { sha } from '../helpers/sha.js';
 
@@ -42,13 +43,14 @@ describe('the CLI in the ring', () => {
     const listed = new CliProcess(['seed', listedFile, '--tracker', server.url, '--public', '--json']);
     procs.push(seeder, listed);
     const seeding = await seeder.next((e) => e.event === 'seeding', 30_000, 'the link');
-    const link = String(seeding.link);
+    const link = noteLink(String(seeding.link));
     expect(link).toMatch(/#[0-9a-f]{64}&mode=dht$/);
     expect(seeding.public).toBe(false);
     const infoHash = /#([0-9a-f]{64})/.exec(link)![1]!;
     const listedSeeding = await listed.next((e) => e.event === 'seeding', 30_000, 'the public link');
     expect(listedSeeding.public).toBe(true);
     const listedHash = String(listedSeeding.infoHash);
+    noteShare(listedHash);
     const ringEvent = await seeder.next((e) => e.event === 'ring' && e.joined === true, 30_000, 'a ring event');
     expect(ringEvent.id).toMatch(/^[0-9a-f]{40}$/);
     await listed.next((e) => e.event === 'ring' && e.joined === true, 30_000, 'the public seeder in the ring');

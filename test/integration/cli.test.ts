@@ -14,6 +14,7 @@ import { type RunningServer, startServer } from '@ringswarm/signaling-server';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CliProcess, runCli } from '../helpers/cli-process.js';
+import { closeChecked, noteLink, noteShare } from '../helpers/leak-check.js';
 import { seedable } from '../helpers/seed.js';
 import { sha } from '../helpers/sha.js';
 import { wrtc } from '../helpers/wrtc.js';
@@ -44,7 +45,7 @@ describe('ringswarm CLI', () => {
     for (const c of clients.splice(0)) c.destroy();
     await new Promise((r) => setTimeout(r, 100));
     for (const p of procs.splice(0)) await p.stop('SIGKILL');
-    await server.close();
+    await closeChecked(server);
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -58,7 +59,7 @@ describe('ringswarm CLI', () => {
 
     // A slow seeder, so the first download can be killed half-way.
     const seeder = cli(['seed', folder, '--tracker', server.url, '--upload-limit', String(2 * MiB), '--json']);
-    const link = String((await seeder.next((e) => e.event === 'seeding', 60_000, 'the share link')).link);
+    const link = noteLink(String((await seeder.next((e) => e.event === 'seeding', 60_000, 'the share link')).link));
     expect(link).toMatch(new RegExp(`^${server.url}/#[0-9a-f]{64}$`));
 
     const out = join(dir, 'out');
@@ -88,6 +89,7 @@ describe('ringswarm CLI', () => {
       files: [{ path: '../escaped.txt', length: data.length }],
     } as Manifest;
     const infoHash = await sha256Hex(encodeManifest(evil));
+    noteShare(infoHash);
     const attacker = new RingswarmClient({ trackerUrl: server.url, wrtc, ring: false });
     clients.push(attacker);
     await attacker.seed(evil, new ReaderPieceStore(evil, honest.store.reader), Bitfield.full(evil.pieces.length));

@@ -11,6 +11,7 @@ import { CONNECT_TIMEOUT_MS, ErrorCode, NO_ROUTE_MESSAGE } from '@ringswarm/shar
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type CliEvent, CliProcess } from '../helpers/cli-process.js';
 import { startCoturn } from '../helpers/coturn.js';
+import { fetchScript, noteLink } from '../helpers/leak-check.js';
 import { NatLab, netnsUnavailable, PUBLIC_IP, ROUTER_A_IP, ROUTER_B_IP } from '../helpers/netns.js';
 import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
 import { sha } from '../helpers/sha.js';
@@ -57,10 +58,13 @@ describeNat(`NAT traversal in network namespaces${unavailable ? ` (skipped: ${un
 
   afterEach(async () => {
     for (const p of procs.splice(0)) await p.stop('SIGKILL');
-    await server?.stop();
-    server = undefined;
-    await lab?.destroy();
-    lab = undefined;
+    try {
+      await server?.stop();
+    } finally {
+      server = undefined;
+      await lab?.destroy();
+      lab = undefined;
+    }
   });
 
   afterAll(async () => {
@@ -77,8 +81,10 @@ describeNat(`NAT traversal in network namespaces${unavailable ? ` (skipped: ${un
       const turn = await startCoturn(l, l.pub, PUBLIC_IP, dir);
       iceArgs = ['--stun-url', turn.stunUrl, '--turn-url', turn.turnUrl, '--turn-secret', turn.secret];
     }
-    server = await startServerProcess(['--host', PUBLIC_IP, ...iceArgs], (command, args) =>
-      l.spawn(l.pub, command, args),
+    server = await startServerProcess(
+      ['--host', PUBLIC_IP, ...iceArgs],
+      (command, args) => l.spawn(l.pub, command, args),
+      { get: (url, headers) => l.exec(l.pub, process.execPath, ['-e', fetchScript(url, headers)]) },
     );
     return { lab: l, server };
   }
@@ -94,7 +100,7 @@ describeNat(`NAT traversal in network namespaces${unavailable ? ` (skipped: ${un
   /** Seeds from LAN A, fetches into LAN B; returns both processes and the getter's `done`. */
   async function transfer(l: NatLab, trackerUrl: string) {
     const seeder = cliIn(l.lanA, ['seed', filePath, '--tracker', trackerUrl, '--json']);
-    const link = String((await seeder.next((e) => e.event === 'seeding', 30_000, 'the share link')).link);
+    const link = noteLink(String((await seeder.next((e) => e.event === 'seeding', 30_000, 'the share link')).link));
     const out = join(dir, `out-${++runs}`);
     const getter = cliIn(l.lanB, ['get', link, '--out', out, '--json', '--no-seed']);
     const done = await getter
@@ -156,7 +162,7 @@ describeNat(`NAT traversal in network namespaces${unavailable ? ` (skipped: ${un
   it('without STUN/TURN, two NATs fail fast with ERR_NO_ROUTE and a clear message', async () => {
     const { lab: l, server: s } = await setUp({ noIce: true });
     const seeder = cliIn(l.lanA, ['seed', filePath, '--tracker', s.url, '--json']);
-    const link = String((await seeder.next((e) => e.event === 'seeding', 30_000, 'the share link')).link);
+    const link = noteLink(String((await seeder.next((e) => e.event === 'seeding', 30_000, 'the share link')).link));
     const started = Date.now();
     const getter = cliIn(l.lanB, ['get', link, '--out', join(dir, 'unreachable'), '--json', '--no-seed']);
     const ice = await getter.next((e) => e.event === 'ice', 10_000, 'the ICE servers');

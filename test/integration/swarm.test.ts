@@ -17,6 +17,7 @@ import {
 import { type RunningServer, startServer } from '@ringswarm/signaling-server';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { closeChecked } from '../helpers/leak-check.js';
 import { seedable } from '../helpers/seed.js';
 import { sha } from '../helpers/sha.js';
 import { until, waitFor } from '../helpers/until.js';
@@ -40,7 +41,7 @@ describe('swarms of Node peers over real WebRTC', () => {
 
   afterEach(async () => {
     for (const c of clients.splice(0)) c.destroy();
-    await server.close();
+    await closeChecked(server);
   });
 
   it('1 seeder and 5 leechers of 32 MiB all finish identical, trading pieces among themselves', async () => {

@@ -5,13 +5,13 @@
  * unhealthy without a crash, and its return makes it healthy again.
  */
 import { randomBytes } from 'node:crypto';
-import { concatBytes, RingswarmClient, readAllPieces, type Swarm } from '@ringswarm/shared';
+import { concatBytes, discoveryKeyOf, RingswarmClient, readAllPieces, type Swarm } from '@ringswarm/shared';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RedisProcess } from '../helpers/redis-server.js';
 import { seedable } from '../helpers/seed.js';
 import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
 import { sha } from '../helpers/sha.js';
-import { announce, emit, randomInfoHash, SocketPool } from '../helpers/tracker-socket.js';
+import { ADMIN_TOKEN, announce, emit, randomInfoHash, SocketPool, swarmCounts } from '../helpers/tracker-socket.js';
 import { waitFor } from '../helpers/until.js';
 import { wrtc } from '../helpers/wrtc.js';
 
@@ -22,7 +22,7 @@ interface Stats {
   peers: number;
   seeders: number;
   leechers: number;
-  swarms: Record<string, { complete: number; incomplete: number; downloaded: number }>;
+  swarms: number;
   instance: { id: string; connections: number };
   cluster: { instances: number; connections: number };
 }
@@ -48,14 +48,19 @@ describe('tracker cluster: two instances on one Redis', () => {
   beforeEach(async () => {
     redis = new RedisProcess();
     await redis.start();
-    servers = await Promise.all([0, 1].map(() => startServerProcess(['--redis-url', redis.url])));
+    servers = await Promise.all(
+      [0, 1].map(() => startServerProcess(['--redis-url', redis.url, '--admin-token', ADMIN_TOKEN])),
+    );
   });
 
   afterEach(async () => {
     pool?.closeAll();
     for (const c of clients.splice(0)) c.destroy();
-    await Promise.all(servers.map((s) => s.stop()));
-    await redis.stop();
+    try {
+      await Promise.all(servers.map((s) => s.stop()));
+    } finally {
+      await redis.stop();
+    }
   });
 
   const client = (urls: string[]) => {
@@ -76,10 +81,17 @@ describe('tracker cluster: two instances on one Redis', () => {
     await expectSameBytes(download, data);
     for (const server of servers) {
       await expect
-        .poll(async () => (await stats(server)).swarms[seed.infoHash], { timeout: 10_000 })
+        .poll(() => swarmCounts(server.url, discoveryKeyOf(seed.infoHash)), { timeout: 10_000 })
         .toEqual({ complete: 2, incomplete: 0, downloaded: 1 });
       const s = await stats(server);
-      expect({ peers: s.peers, seeders: s.seeders, leechers: s.leechers, connections: s.connections }).toEqual({
+      expect({
+        swarms: s.swarms,
+        peers: s.peers,
+        seeders: s.seeders,
+        leechers: s.leechers,
+        connections: s.connections,
+      }).toEqual({
+        swarms: 1,
         peers: 2,
         seeders: 2,
         leechers: 0,
@@ -129,7 +141,7 @@ describe('tracker cluster: two instances on one Redis', () => {
     // A disconnect on one instance is seen by the other.
     x.socket.disconnect();
     await expect
-      .poll(async () => (await stats(b)).swarms[hash], { timeout: 10_000 })
+      .poll(() => swarmCounts(b.url, hash), { timeout: 10_000 })
       .toEqual({
         complete: 0,
         incomplete: 1,
@@ -174,7 +186,7 @@ describe('tracker cluster: two instances on one Redis', () => {
 
     // Three peers, each counted once; the dead instance drops out of the cluster figures.
     await expect
-      .poll(async () => (await stats(b)).swarms[seed.infoHash], { timeout: 20_000 })
+      .poll(() => swarmCounts(b.url, discoveryKeyOf(seed.infoHash)), { timeout: 20_000 })
       .toEqual({ complete: 3, incomplete: 0, downloaded: 2 });
     await expect
       .poll(

@@ -3,11 +3,14 @@ import { type RunningServer, startServer } from '@ringswarm/signaling-server';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
+  ADMIN_TOKEN,
+  adminStats,
   announce,
   emit,
   randomInfoHash as infoHash,
   randomPeerId as peerId,
   SocketPool,
+  swarmPrefix,
 } from '../helpers/tracker-socket.js';
 
 describe('tracker over a real socket.io connection', () => {
@@ -15,7 +18,10 @@ describe('tracker over a real socket.io connection', () => {
   let pool: SocketPool;
 
   beforeEach(async () => {
-    server = await startServer({ port: 0, host: '127.0.0.1' }, { logger: pino({ level: 'silent' }) });
+    server = await startServer(
+      { port: 0, host: '127.0.0.1', adminToken: ADMIN_TOKEN },
+      { logger: pino({ level: 'silent' }) },
+    );
     pool = new SocketPool(server.url);
   });
 
@@ -116,6 +122,10 @@ describe('tracker over a real socket.io connection', () => {
     await announce(a.socket, hash, 0);
     const stats = await (await fetch(`${server.url}/api/stats`)).json();
     expect(stats.peers).toBe(1);
-    expect(stats.swarms[hash]).toEqual({ complete: 1, incomplete: 0, downloaded: 0 });
+    // Everyone sees how many swarms there are, not which: the admin sees each one's counts.
+    expect(stats.swarms).toBe(1);
+    expect(stats.perSwarm).toBeUndefined();
+    const admin = await adminStats(server.url);
+    expect(admin.perSwarm).toEqual({ [swarmPrefix(hash)]: { complete: 1, incomplete: 0, downloaded: 0 } });
   });
 });

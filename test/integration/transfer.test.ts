@@ -3,6 +3,7 @@ import { concatBytes, discoveryKeyOf, RingswarmClient, readAllPieces } from '@ri
 import { type RunningServer, startServer } from '@ringswarm/signaling-server';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { closeChecked } from '../helpers/leak-check.js';
 import { seedable } from '../helpers/seed.js';
 import { sha } from '../helpers/sha.js';
 import { waitFor } from '../helpers/until.js';
@@ -18,7 +19,7 @@ describe('two Node peers over real WebRTC', () => {
 
   afterEach(async () => {
     for (const c of clients.splice(0)) c.destroy();
-    await server.close();
+    await closeChecked(server);
   });
 
   it('moves a 4 MiB random file from seeder to leecher, bytes identical', async () => {

@@ -22,6 +22,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type CliEvent, CliProcess } from '../helpers/cli-process.js';
 import { startCoturn } from '../helpers/coturn.js';
+import { fetchScript, noteLink } from '../helpers/leak-check.js';
 import { NatLab, type NatLabOptions, netnsUnavailable, PUBLIC_IP } from '../helpers/netns.js';
 import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
 import { sha } from '../helpers/sha.js';
@@ -198,8 +199,11 @@ class Run {
 
   async close(): Promise<void> {
     for (const p of this.procs.splice(0)) await p.stop('SIGKILL');
-    await this.server?.stop();
-    await this.lab?.destroy();
+    try {
+      await this.server?.stop();
+    } finally {
+      await this.lab?.destroy();
+    }
   }
 }
 
@@ -231,8 +235,10 @@ async function runScenario(s: Scenario, dir: string, file: Uint8Array, filePath:
       const turn = await startCoturn(lab, lab.pub, PUBLIC_IP, dir);
       iceArgs = ['--turn-url', turn.turnUrl, '--turn-secret', turn.secret];
     }
-    const server = await startServerProcess(['--host', PUBLIC_IP, ...iceArgs], (command, args) =>
-      lab.spawn(lab.pub, command, args),
+    const server = await startServerProcess(
+      ['--host', PUBLIC_IP, ...iceArgs],
+      (command, args) => lab.spawn(lab.pub, command, args),
+      { get: (url, headers) => lab.exec(lab.pub, process.execPath, ['-e', fetchScript(url, headers)]) },
     );
     run.server = server;
     const seederAt = s.seeder(lab);
@@ -250,7 +256,9 @@ async function runScenario(s: Scenario, dir: string, file: Uint8Array, filePath:
       return p;
     };
     const seeder = cli(seederAt.ns, ['seed', filePath, '--tracker', server.url, '--json']);
-    const link = String((await seeder.next((e) => e.event === 'seeding', SEED_TIMEOUT_MS, 'the share link')).link);
+    const link = noteLink(
+      String((await seeder.next((e) => e.event === 'seeding', SEED_TIMEOUT_MS, 'the share link')).link),
+    );
     const out = join(dir, `out-${s.key}`);
     const started = Date.now();
     const getter = cli(getterAt.ns, ['get', link, '--out', out, '--json', '--no-seed']);

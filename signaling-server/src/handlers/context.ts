@@ -1,5 +1,6 @@
 import type { Ack, ErrorCode, ServerToClientEvents } from '@ringswarm/shared/protocol';
 import type { ServerConfig } from '../config.js';
+import type { OperatorCounter } from '../operator.js';
 import type { RingMembers } from '../ring-members.js';
 import type { SwarmRegistry } from '../swarm-registry.js';
 import type { TrafficCounter } from '../traffic.js';
@@ -12,6 +13,10 @@ export interface HandlerContext {
   config: ServerConfig;
   random: () => number;
   now: () => number;
+  /** True when the operator has blocked the share with this discovery key (the deny list). */
+  isBlocked(discoveryKey: string): boolean;
+  /** Refused announces and reports, for /metrics. */
+  operator: OperatorCounter;
   /** True when the peer is connected to this instance or, in a cluster, to another one. */
   isConnected(peerId: string): Promise<boolean>;
   /** Delivers an event to a connected peer, on whichever instance holds its connection. */
