@@ -134,7 +134,7 @@ export class DownloadView {
     if (this.#destroyed || this.#blocked) return;
     this.#blocked = true;
     const note = $('download-blocked');
-    note.textContent = `${BLOCKED_TEXT} It is not announced on this server, so peers cannot find each other for it here.`;
+    note.textContent = `${BLOCKED_TEXT} It is not announced on this server.`;
     note.hidden = false;
     this.#renderProgress();
   }
