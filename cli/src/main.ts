@@ -10,10 +10,10 @@ import { get, type PeerOptions, ring, search, seed } from './commands/index.js';
 import { Output } from './output.js';
 
 const USAGE = `Usage:
-  ringswarm seed <file|folder> [--tracker URL] [--name NAME] [--dht]
+  ringswarm seed <file|folder> [--tracker URL] [--name NAME] [--dht] [--public]
   ringswarm get <link> [--out DIR] [--no-seed]
   ringswarm ring [--tracker URL]       join the ring only: route signaling, hold DHT records
-  ringswarm search <name> [--tracker URL]   find shared files by exact name through the DHT
+  ringswarm search <name> [--tracker URL]   find public shares by exact file name through the DHT
   ringswarm tracker [--port N] [--host ADDR] [tracker options, see ringswarm tracker --help]
 
 Options for seed and get:
@@ -25,6 +25,9 @@ Options for seed and get:
   --turn-username U, --turn-credential C   credentials for the TURN servers
                          (without --stun/--turn: the tracker's, from its /api/ice)
   --dht                  (seed) a trackerless link: peers find it through the ring's DHT
+  --public               (seed) list the share publicly: its name and its files' names go into
+                         the ring's DHT, and reveal its link to anyone who searches for one of
+                         them (ringswarm search NAME). Default: private, found by its link only
   --no-ring              do not join the ring (tracker-only; trackerless links need the ring)
   --max-links N          most WebRTC connections at once, ring pointers first (default 32)
   --json                 one JSON object per line instead of a progress display
@@ -116,7 +119,7 @@ async function main(argv: string[]): Promise<number> {
   let parsed: { values: Record<string, string | boolean | (string | boolean)[] | undefined>; positionals: string[] };
   const commandFlags: Record<string, { type: 'string' | 'boolean' }> =
     command === 'seed'
-      ? { name: { type: 'string' }, dht: { type: 'boolean' } }
+      ? { name: { type: 'string' }, dht: { type: 'boolean' }, public: { type: 'boolean' } }
       : command === 'get'
         ? { out: { type: 'string' }, 'no-seed': { type: 'boolean' } }
         : {};
@@ -153,11 +156,14 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'seed') {
     const options = peerOptions(values, 'http://localhost:8080');
     if (values.dht === true && !options.ring) throw new UsageError('--dht needs the ring; drop --no-ring');
+    if (values.public === true && !options.ring)
+      throw new UsageError('--public lists the share in the ring; drop --no-ring');
     return seed(
       {
         target: positionals[0]!,
         name: values.name as string | undefined,
         mode: values.dht === true ? 'dht' : 'tracker',
+        public: values.public === true,
       },
       options,
       out,

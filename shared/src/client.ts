@@ -3,9 +3,10 @@
  * web client and Node peers both use it; neither talks to simple-peer or socket.io directly.
  *
  * Discovery: a swarm finds peers through the tracker's announces (mode `tracker`, the
- * default) and through the ring's DHT (`infohash -> provider peer IDs`), or through the DHT
- * alone (mode `dht`), which keeps working when the tracker is gone: connections are then
- * signaled hop by hop through the ring.
+ * default) and through the ring's DHT (`discovery key -> provider peer IDs`), or through the
+ * DHT alone (mode `dht`), which keeps working when the tracker is gone: connections are then
+ * signaled hop by hop through the ring. Neither the tracker nor the ring learns a share's
+ * infohash, unless its seeder lists it publicly ({@link SeedOptions.public}).
  */
 
 import { LONELY_ANNOUNCE_MS, SwarmAnnouncer } from './discovery/announcer.js';
@@ -17,6 +18,7 @@ import { OverlayFrameType } from './net/overlay-wire.js';
 import { createPeerLink, type SelectedPair } from './net/peer-link.js';
 import { SignalingRouter, type SignalPath } from './net/signal-router.js';
 import { type CreateTrackerSocket, TrackerClient } from './net/tracker-client.js';
+import { discoveryKeyOf } from './protocol/capability.js';
 import { ErrorCode, NO_ROUTE_MESSAGE, RingswarmError } from './protocol/errors.js';
 import type { DiscoveryMode } from './protocol/link.js';
 import type { Bitfield } from './swarm/bitfield.js';
@@ -69,9 +71,28 @@ export interface SwarmCreateOptions {
   mode?: DiscoveryMode;
 }
 
+/** How a complete file set is shared ({@link RingswarmClient.seed}). */
+export interface SeedOptions {
+  /** Where peers are found: tracker and DHT (`tracker`, default) or the DHT only (`dht`). */
+  mode?: DiscoveryMode;
+  /**
+   * List the share publicly (default false): once in the ring, publish `hash(file name) ->
+   * infohash` for its name and each file's, so anyone can find it by exact name
+   * ({@link RingswarmClient.searchByName}) and, from the infohash, download it. A private
+   * share publishes no name record: only a link holder can find it.
+   */
+  public?: boolean;
+}
+
 export type ClientEvents = {
   /** A non-fatal problem: a tracker error, a misbehaving peer. */
   warning: [error: Error];
+  /**
+   * The tracker refused to announce this swarm (`ERR_BLOCKED`: its operator blocked the
+   * share). Told once per swarm; the swarm is no longer announced to the tracker, and goes on
+   * finding peers through the ring's DHT.
+   */
+  blocked: [infoHash: string];
   /** This peer joined the ring. */
   'ring-joined': [];
   close: [];
@@ -207,30 +228,35 @@ export class RingswarmClient extends Emitter<ClientEvents> {
     return { ...ring, signals: routing.signals, peersDropped: ring.peersDropped + routing.peersDropped };
   }
 
-  /** Peers that published `infoHash` in the DHT. */
+  /** Peers that published the share `infoHash` in the DHT (under its discovery key). */
   findProviders(infoHash: string): Promise<string[]> {
     if (!this.#records) return Promise.reject(new Error('the ring is off (ring: false)'));
-    return this.#records.findProviders(infoHash);
+    return this.#records.findProviders(discoveryKeyOf(infoHash));
   }
 
-  /** Infohashes of files shared under this exact name, found through the DHT. */
+  /** Infohashes of public shares with a file of this exact name, found through the DHT. */
   searchByName(name: string): Promise<string[]> {
     if (!this.#records) return Promise.reject(new Error('the ring is off (ring: false)'));
     return this.#records.searchByName(name);
   }
 
-  /** Starts seeding a complete file set. */
-  async seed(manifest: Manifest, store: PieceStore, have: Bitfield, mode: DiscoveryMode = 'tracker'): Promise<Swarm> {
+  /** Starts seeding a complete file set; private (found by its link only) unless `options.public`. */
+  async seed(manifest: Manifest, store: PieceStore, have: Bitfield, options: SeedOptions = {}): Promise<Swarm> {
+    const { mode = 'tracker', public: listed = false } = options;
+    if (mode === 'dht' && !this.overlay) throw new RangeError('mode "dht" needs the ring (ring: false was given)');
     const infoHash = await infoHashOf(manifest);
-    return this.#add(new Swarm(this.#swarmDeps(store), { infoHash, manifest, have }), mode);
+    return this.#add(new Swarm(this.#swarmDeps(store), { infoHash, manifest, have }), mode, listed);
   }
 
-  /** Joins a swarm by infohash; the manifest is fetched from peers and verified. */
+  /**
+   * Joins a swarm by infohash; the manifest is fetched from peers and verified. A download
+   * never publishes names, even once complete: listing a share is its seeder's choice.
+   */
   download(infoHash: string, store: PieceStore = new MemoryPieceStore(), options: SwarmCreateOptions = {}): Swarm {
     const { mode = 'tracker', ...swarmOptions } = options;
     if (swarmOptions.have && !swarmOptions.manifest) throw new RangeError('have needs the manifest');
     if (mode === 'dht' && !this.overlay) throw new RangeError('mode "dht" needs the ring (ring: false was given)');
-    return this.#add(new Swarm(this.#swarmDeps(store), { infoHash, ...swarmOptions }), mode);
+    return this.#add(new Swarm(this.#swarmDeps(store), { infoHash, ...swarmOptions }), mode, false);
   }
 
   /**
@@ -263,7 +289,8 @@ export class RingswarmClient extends Emitter<ClientEvents> {
     entry.swarm.destroy();
   }
 
-  #add(swarm: Swarm, mode: DiscoveryMode): Swarm {
+  /** `listed`: publish the names of its files ({@link SeedOptions.public}). */
+  #add(swarm: Swarm, mode: DiscoveryMode, listed: boolean): Swarm {
     const existing = this.#swarms.get(swarm.infoHash);
     if (existing) {
       swarm.destroy();
@@ -271,15 +298,18 @@ export class RingswarmClient extends Emitter<ClientEvents> {
     }
     const connect = (remoteId: string) => this.#connect(remoteId, swarm);
     const warn = (err: Error) => this.emit('warning', err);
+    const blocked = () => {
+      if (!this.#destroyed) this.emit('blocked', swarm.infoHash);
+    };
     const entry: SwarmEntry = {
       swarm,
       mode,
       announcer:
         mode === 'tracker'
-          ? new SwarmAnnouncer({ clock: this.#clock, tracker: this.tracker, swarm, connect, warn })
+          ? new SwarmAnnouncer({ clock: this.#clock, tracker: this.tracker, swarm, connect, warn, blocked })
           : null,
       providers: this.#records
-        ? new SwarmProviders({ clock: this.#clock, records: this.#records, swarm, connect, warn })
+        ? new SwarmProviders({ clock: this.#clock, records: this.#records, swarm, public: listed, connect, warn })
         : null,
     };
     this.#swarms.set(swarm.infoHash, entry);

@@ -23,28 +23,49 @@ describe('the CLI in the ring', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('seeds a trackerless link, finds it by name, and downloads it through the DHT', async () => {
+  /** The infohashes `ringswarm search NAME --json` finds. */
+  async function search(name: string): Promise<string[]> {
+    const { code, stdout, stderr } = await runCli(['search', name, '--tracker', server.url, '--json']);
+    expect(code, stderr).toBe(0);
+    const line = stdout.split('\n').find((l) => l.includes('"event":"found"'));
+    expect(line, stdout).toBeDefined();
+    return (JSON.parse(line!) as { infoHashes: string[] }).infoHashes;
+  }
+
+  it('finds a --public seed by name but not a private one, which downloads through the DHT by its link', async () => {
     const data = new Uint8Array(randomBytes(700 * 1024));
     const file = join(dir, 'field-notes.bin');
     await writeFile(file, data);
+    const listedFile = join(dir, 'public-notes.bin');
+    await writeFile(listedFile, new Uint8Array(randomBytes(64 * 1024)));
     const seeder = new CliProcess(['seed', file, '--tracker', server.url, '--dht', '--json']);
-    procs.push(seeder);
-    const link = String((await seeder.next((e) => e.event === 'seeding', 30_000, 'the link')).link);
+    const listed = new CliProcess(['seed', listedFile, '--tracker', server.url, '--public', '--json']);
+    procs.push(seeder, listed);
+    const seeding = await seeder.next((e) => e.event === 'seeding', 30_000, 'the link');
+    const link = String(seeding.link);
     expect(link).toMatch(/#[0-9a-f]{64}&mode=dht$/);
+    expect(seeding.public).toBe(false);
     const infoHash = /#([0-9a-f]{64})/.exec(link)![1]!;
+    const listedSeeding = await listed.next((e) => e.event === 'seeding', 30_000, 'the public link');
+    expect(listedSeeding.public).toBe(true);
+    const listedHash = String(listedSeeding.infoHash);
     const ringEvent = await seeder.next((e) => e.event === 'ring' && e.joined === true, 30_000, 'a ring event');
     expect(ringEvent.id).toMatch(/^[0-9a-f]{40}$/);
+    await listed.next((e) => e.event === 'ring' && e.joined === true, 30_000, 'the public seeder in the ring');
 
-    // The name record is published once the seeder is in the ring.
+    // The public seed's name record is published once it is in the ring.
     let found: string[] = [];
-    for (let i = 0; i < 20 && !found.includes(infoHash); i++) {
-      const { code, stdout } = await runCli(['search', 'field-notes.bin', '--tracker', server.url, '--json']);
-      expect(code).toBe(0);
-      const line = stdout.split('\n').find((l) => l.includes('"event":"found"'));
-      found = line ? (JSON.parse(line) as { infoHashes: string[] }).infoHashes : [];
-    }
-    expect(found).toContain(infoHash);
+    for (let i = 0; i < 20 && !found.includes(listedHash); i++) found = await search('public-notes.bin');
+    expect(found).toContain(listedHash);
 
+    // The private seed joined the same ring as long or longer, and published no name record.
+    expect(await search('field-notes.bin')).toEqual([]);
+    const plain = await runCli(['search', 'field-notes.bin', '--tracker', server.url]);
+    expect(plain.code, plain.stderr).toBe(0);
+    expect(plain.stdout).toContain('Only public shares (seeded with --public) can be found by name');
+    expect(plain.stdout).not.toContain(infoHash);
+
+    // Its link still finds it: providers are looked up under its discovery key.
     const out = join(dir, 'out');
     const { code, stdout, stderr } = await runCli(['get', link, '--out', out, '--no-seed', '--json']);
     expect(code, stderr).toBe(0);
@@ -52,12 +73,16 @@ describe('the CLI in the ring', () => {
     expect(sha(await readFile(join(out, 'field-notes.bin')))).toBe(sha(data));
   }, 120_000);
 
-  it('refuses a trackerless link with --no-ring, and search with --no-ring (exit 2)', async () => {
+  it('refuses a trackerless link, search and --public with --no-ring (exit 2)', async () => {
     const link = `${server.url}/#${'ab'.repeat(32)}&mode=dht`;
     const get = await runCli(['get', link, '--no-ring', '--out', join(dir, 'x')]);
     expect(get.code).toBe(2);
     expect(get.stderr).toContain('needs the ring');
     const search = await runCli(['search', 'x', '--no-ring', '--tracker', server.url]);
     expect(search.code).toBe(2);
+    // A public listing lives in the ring.
+    const listed = await runCli(['seed', join(dir, 'field-notes.bin'), '--public', '--no-ring']);
+    expect(listed.code).toBe(2);
+    expect(listed.stderr).toContain('--public lists the share in the ring');
   });
 });

@@ -57,6 +57,8 @@ export class SimNetwork {
   messagesSent = 0;
   messagesLost = 0;
   bytesSent = 0;
+  /** Told of every message as it reaches a live host (tests watch what one node is sent). */
+  onDeliver: ((from: bigint, to: bigint, msg: RingMessage) => void) | null = null;
 
   constructor(options: SimNetworkOptions) {
     this.rng = new Prng(options.seed);
@@ -188,6 +190,7 @@ export class SimNetwork {
     this.queue.schedule(this.latency(fromId, to), () => {
       if (!target?.alive) return;
       const m = typeof payload === 'string' ? decodeRingMessage(this.space, JSON.parse(payload)) : payload;
+      this.onDeliver?.(fromId, to, m);
       target.node.handle(fromId, m);
     });
   }

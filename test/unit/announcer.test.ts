@@ -1,6 +1,7 @@
 /**
  * SwarmAnnouncer on a fake tracker and a fake clock: the announce loop's timing, the
- * completion that is retried until a tracker acknowledges it, and stop.
+ * completion that is retried until a tracker acknowledges it, a swarm the tracker blocks,
+ * and stop.
  */
 import {
   type AnnounceRequest,
@@ -38,17 +39,21 @@ function setup() {
   };
   const connected: string[] = [];
   const warnings: Error[] = [];
+  let blocked = 0;
   const announcer = new SwarmAnnouncer({
     clock,
     tracker,
     swarm,
     connect: (id) => connected.push(id),
     warn: (err) => warnings.push(err),
+    blocked: () => {
+      blocked++;
+    },
   });
   const answer = (a: AnnounceResult | RingswarmError) => {
     next = a;
   };
-  return { clock, requests, swarm, connected, warnings, announcer, answer };
+  return { clock, requests, swarm, connected, warnings, announcer, answer, blockedCalls: () => blocked };
 }
 
 describe('the announce loop', () => {
@@ -125,5 +130,59 @@ describe('the announce loop', () => {
       ['stopped', 0],
     ]);
     expect(clock.pending).toBe(0);
+  });
+});
+
+describe('a swarm the tracker blocks', () => {
+  it('stops announcing it after ERR_BLOCKED, says so once, and sends no stopped', async () => {
+    const { clock, requests, warnings, announcer, answer, blockedCalls } = setup();
+    announcer.start();
+    await nextMacrotask();
+    expect(requests).toHaveLength(1);
+    answer(new RingswarmError(ErrorCode.BLOCKED, 'blocked by the operator'));
+    clock.advance(LONELY_ANNOUNCE_MS);
+    await nextMacrotask();
+    expect(requests.map((r) => r.event)).toEqual(['started', 'update']);
+    expect(blockedCalls()).toBe(1);
+    expect(announcer.blocked).toBe(true);
+    // Not a failure to report as a warning, and no retry loop: nothing is planned.
+    expect(warnings).toEqual([]);
+    expect(clock.pending).toBe(0);
+    clock.advance(100 * LONELY_ANNOUNCE_MS);
+    await nextMacrotask();
+    // A reconnect, the download's completion and the end tell the tracker nothing either.
+    announcer.start();
+    announcer.complete();
+    announcer.announceIn(0);
+    clock.advance(1);
+    await nextMacrotask();
+    announcer.stop();
+    await nextMacrotask();
+    expect(requests).toHaveLength(2);
+    expect(blockedCalls()).toBe(1);
+    expect(clock.pending).toBe(0);
+  });
+
+  it('says so once when two announces in flight are both refused', async () => {
+    const { requests, announcer, answer, blockedCalls } = setup();
+    answer(new RingswarmError(ErrorCode.BLOCKED, 'blocked by the operator'));
+    announcer.start();
+    announcer.complete();
+    await nextMacrotask();
+    expect(requests.map((r) => r.event)).toEqual(['started', 'completed']);
+    expect(blockedCalls()).toBe(1);
+    announcer.stop();
+  });
+
+  it('keeps retrying after other refusals (a timeout is not a block)', async () => {
+    const { clock, requests, announcer, answer, blockedCalls } = setup();
+    answer(new RingswarmError(ErrorCode.TIMEOUT, 'no answer'));
+    announcer.start();
+    await nextMacrotask();
+    clock.advance(LONELY_ANNOUNCE_MS);
+    await nextMacrotask();
+    expect(requests).toHaveLength(2);
+    expect(blockedCalls()).toBe(0);
+    announcer.stop();
   });
 });

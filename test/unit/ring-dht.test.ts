@@ -86,6 +86,57 @@ describe('DhtStore by hand (m = 8)', () => {
     expect(get(net, 200n, 60n)).toEqual(['aa']);
   });
 
+  it('hands a node that joins just below it only the keys that node now owns', () => {
+    const net = ring([10n, 50n, 100n, 200n], { replicas: 2 });
+    // 100 owns (50, 100]: 60, 70 and 90. With k = 2 it also holds copies of 30 (owned by
+    // 50) and of 220 (owned by 10).
+    for (const key of [30n, 60n, 70n, 90n, 220n]) expect(put(net, 200n, key, 'aa', 30 * MIN)).toBeNull();
+    expect([30n, 60n, 70n, 90n, 220n].filter((k) => dht(net, 100n).localValues(k).length > 0)).toEqual([
+      30n,
+      60n,
+      70n,
+      90n,
+      220n,
+    ]);
+    /** Keys 100 sends to the newcomer. */
+    const handed = new Set<bigint>();
+    net.onDeliver = (from, to, msg) => {
+      if (from === 100n && to === 80n && msg.type === 'dht-store') for (const r of msg.records) handed.add(r.key);
+    };
+    const h = net.addHost(80n);
+    net.attachDht(h, { replicas: 2 });
+    h.node.join(10n);
+    net.queue.runUntil(net.now + 5 * MIN);
+    expect(h.node.predecessor).toBe(50n);
+    // 80 owns (50, 80]: 60 and 70, nothing else of 100's store (90 stays; the copies of 30 and
+    // 220 are for 50's and 10's successors, which 50 and 10 send themselves).
+    expect([...handed].sort((a, b) => (a < b ? -1 : 1))).toEqual([60n, 70n]);
+    expect(get(net, 200n, 60n)).toEqual(['aa']);
+  });
+
+  it('hands nothing to its first predecessor, whose range it cannot know; its copies still answer', () => {
+    const net = new SimNetwork({ seed: 3, bits: 8, node: { successors: 3 } });
+    const first = net.addHost(100n);
+    first.node.create();
+    net.attachDht(first);
+    // A ring of one owns every key.
+    for (const key of [30n, 150n]) expect(put(net, 100n, key, 'aa', 30 * MIN)).toBeNull();
+    const sent: bigint[] = [];
+    net.onDeliver = (from, to, msg) => {
+      if (from === 100n && to === 50n && msg.type === 'dht-store') for (const r of msg.records) sent.push(r.key);
+    };
+    const h = net.addHost(50n);
+    net.attachDht(h);
+    h.node.join(100n);
+    net.queue.runUntil(net.now + 5 * MIN);
+    expect(first.node.predecessor).toBe(50n);
+    // Only copies of 100's own range (50, 100], which holds neither key, could have been sent.
+    expect(sent).toEqual([]);
+    // 50 owns 30 and 150 now; 100, its successor, answers for them.
+    expect(get(net, 50n, 30n)).toEqual(['aa']);
+    expect(get(net, 50n, 150n)).toEqual(['aa']);
+  });
+
   it('hands everything to the successor on a graceful leave', () => {
     const net = ring([10n, 50n, 100n, 200n], { replicas: 1 });
     put(net, 10n, 20n, 'aa', 30 * MIN);

@@ -1,10 +1,12 @@
 /**
  * SwarmProviders on fake DHT records and a fake clock: what one swarm publishes (itself as a
- * provider, once joined; its file names, once complete), the lookup loop's timing, and stop.
+ * provider under the discovery key, once joined; its file names, once complete and only if
+ * public), the lookup loop's timing, and stop.
  */
 import {
   DHT_LOOKUP_INTERVAL_MS,
   type DiscoveredSwarm,
+  discoveryKeyOf,
   LONELY_LOOKUP_MS,
   SwarmProviders,
   type SwarmRecords,
@@ -15,6 +17,9 @@ import { newPeerId } from '../helpers/fake-link.js';
 import { nextMacrotask } from '../helpers/until.js';
 
 const INFO_HASH = 'ef'.repeat(32);
+const DISCOVERY_KEY = discoveryKeyOf(INFO_HASH);
+/** How the log names the discovery key and the infohash. */
+const DK = DISCOVERY_KEY.slice(0, 4);
 
 class FakeRecords implements SwarmRecords {
   joined = true;
@@ -22,29 +27,32 @@ class FakeRecords implements SwarmRecords {
   providers: string[] = [];
   lookups = 0;
 
-  provide(infoHash: string): void {
-    this.log.push(`provide ${infoHash.slice(0, 4)}`);
+  provide(key: string): void {
+    this.log.push(`provide ${key.slice(0, 4)}`);
   }
-  withdraw(infoHash: string): void {
-    this.log.push(`withdraw ${infoHash.slice(0, 4)}`);
+  withdraw(key: string): void {
+    this.log.push(`withdraw ${key.slice(0, 4)}`);
   }
-  async publishName(name: string): Promise<void> {
-    this.log.push(`name ${name}`);
+  async publishName(name: string, infoHash: string): Promise<void> {
+    this.log.push(`name ${name} ${infoHash.slice(0, 4)}`);
   }
-  async withdrawName(name: string): Promise<void> {
-    this.log.push(`unname ${name}`);
+  async withdrawName(name: string, infoHash: string): Promise<void> {
+    this.log.push(`unname ${name} ${infoHash.slice(0, 4)}`);
   }
-  async findProviders(): Promise<string[]> {
+  readonly lookedUp: string[] = [];
+  async findProviders(key: string): Promise<string[]> {
     this.lookups++;
+    this.lookedUp.push(key);
     return this.providers;
   }
 }
 
-function setup() {
+function setup(listed = true) {
   const clock = new FakeClock();
   const records = new FakeRecords();
   const swarm: { -readonly [K in keyof DiscoveredSwarm]: DiscoveredSwarm[K] } = {
     infoHash: INFO_HASH,
+    discoveryKey: DISCOVERY_KEY,
     done: false,
     peerIds: [],
     manifest: null,
@@ -54,6 +62,7 @@ function setup() {
     clock,
     records,
     swarm,
+    public: listed,
     connect: (id) => connected.push(id),
     warn: () => {},
   });
@@ -61,7 +70,7 @@ function setup() {
 }
 
 describe('one swarm on the DHT', () => {
-  it('publishes itself only once joined, and its file names once, when complete', () => {
+  it('publishes itself only once joined, and (public) its file names once, when complete', () => {
     const { records, swarm, providers } = setup();
     records.joined = false;
     providers.publish();
@@ -73,16 +82,33 @@ describe('one swarm on the DHT', () => {
     providers.publish();
     providers.publish();
     expect(records.log).toEqual([
-      'provide efef',
-      'provide efef',
-      'name album',
-      'name a.flac',
-      'name b.flac',
-      'provide efef',
+      `provide ${DK}`,
+      `provide ${DK}`,
+      'name album efef',
+      'name a.flac efef',
+      'name b.flac efef',
+      `provide ${DK}`,
     ]);
     providers.stop();
     providers.stop();
-    expect(records.log.slice(6)).toEqual(['withdraw efef', 'unname album', 'unname a.flac', 'unname b.flac']);
+    expect(records.log.slice(6)).toEqual([
+      `withdraw ${DK}`,
+      'unname album efef',
+      'unname a.flac efef',
+      'unname b.flac efef',
+    ]);
+  });
+
+  it('keeps a private share out of the name records: no publishName, even when complete', () => {
+    const { records, swarm, providers } = setup(false);
+    swarm.done = true;
+    swarm.manifest = { name: 'passport.pdf', files: [{ path: 'passport.pdf' }] };
+    providers.publish();
+    providers.publish();
+    providers.stop();
+    expect(records.log).toEqual([`provide ${DK}`, `provide ${DK}`, `withdraw ${DK}`]);
+    // Nothing it gives the ring carries the infohash.
+    expect(records.log.join(' ')).not.toContain(INFO_HASH.slice(0, 4));
   });
 
   it('connects to the providers it finds, and looks again sooner while it has no peer', async () => {
@@ -91,6 +117,7 @@ describe('one swarm on the DHT', () => {
     records.providers = [provider];
     await providers.lookup();
     expect(connected).toEqual([provider]);
+    expect(records.lookedUp).toEqual([DISCOVERY_KEY]);
     clock.advance(LONELY_LOOKUP_MS);
     await nextMacrotask();
     expect(records.lookups).toBe(2);

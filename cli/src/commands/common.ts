@@ -5,6 +5,8 @@
 
 import { createRequire } from 'node:module';
 import {
+  BLOCKED_MESSAGE,
+  ErrorCode,
   formatBytes,
   formatDuration,
   formatRate,
@@ -68,6 +70,10 @@ export async function startPeer(trackerUrl: string, options: PeerOptions, out: O
   });
   client.setRateLimits({ upload: options.uploadLimit, download: options.downloadLimit });
   client.on('warning', (err) => out.warn((err as RingswarmError).code ?? 'WARNING', err.message));
+  // With --json the code is a field of its own; people see it after the message, as with errors.
+  client.on('blocked', () =>
+    out.warn(ErrorCode.BLOCKED, out.json ? BLOCKED_MESSAGE : `${BLOCKED_MESSAGE} (${ErrorCode.BLOCKED})`),
+  );
   client.tracker.on('error', (err) => out.error(err.code, `tracker refused the connection: ${err.message}`));
   return {
     client,

@@ -1,4 +1,7 @@
-/** `ringswarm search <name>`: joins the ring, looks the exact name up in the DHT, prints the links. */
+/**
+ * `ringswarm search <name>`: joins the ring, looks the exact name up in the DHT, prints the
+ * links. Only shares seeded with --public publish their names; private ones cannot be found.
+ */
 import { formatShareLink } from '@ringswarm/shared';
 import type { Output } from '../output.js';
 import { type PeerOptions, startPeer } from './common.js';
@@ -29,7 +32,9 @@ export async function search(name: string, options: PeerOptions, out: Output): P
     out.event(
       'found',
       { name, infoHashes, links },
-      links.length > 0 ? links.join('\n') : `Nothing shared under the exact name "${name}" right now.`,
+      links.length > 0
+        ? links.join('\n')
+        : `Nothing shared publicly under the exact name "${name}" right now. Only public shares (seeded with --public) can be found by name; a private share is found through its link only.`,
     );
     return 0;
   } finally {

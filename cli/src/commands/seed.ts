@@ -1,4 +1,7 @@
-/** `ringswarm seed <file|folder>`: hashes the files where they are, prints the link, seeds until stopped. */
+/**
+ * `ringswarm seed <file|folder>`: hashes the files where they are, prints the link, seeds until
+ * stopped. Private unless --public: then the names are published in the ring for search.
+ */
 import {
   Bitfield,
   choosePieceLength,
@@ -31,6 +34,8 @@ export interface SeedRequest {
   name?: string | undefined;
   /** 'tracker' (the default link) or 'dht' (a trackerless link, found through the ring). */
   mode: DiscoveryMode;
+  /** List the share publicly (--public): its names go into the ring, for `ringswarm search`. */
+  public: boolean;
 }
 
 export async function seed(request: SeedRequest, options: PeerOptions, out: Output): Promise<number> {
@@ -59,14 +64,28 @@ export async function seed(request: SeedRequest, options: PeerOptions, out: Outp
   const qr = options.json ? '' : await QRCode.toString(link, { type: 'terminal', small: true });
   out.event(
     'seeding',
-    { link, infoHash, name: shareName, length: manifest.length, files: manifest.files.length },
-    `Sharing ${shareName} (${formatBytes(manifest.length)}, ${plural(manifest.files.length, 'file')}).\n${qr}\nShare link: ${link}\nSeeding until Ctrl-C.`,
+    {
+      link,
+      infoHash,
+      name: shareName,
+      length: manifest.length,
+      files: manifest.files.length,
+      public: request.public,
+    },
+    `Sharing ${shareName} (${formatBytes(manifest.length)}, ${plural(manifest.files.length, 'file')}).\n${qr}\nShare link: ${link}\n${
+      request.public
+        ? 'Listed publicly: anyone can find it by name with `ringswarm search`.'
+        : 'Private: only people you give the link to can find it.'
+    }\nSeeding until Ctrl-C.`,
   );
   const peer = await startPeer(options.tracker, options, out);
   const { client } = peer;
   let stopWatching = () => {};
   try {
-    const swarm = await client.seed(manifest, store, Bitfield.full(pieces.length), request.mode);
+    const swarm = await client.seed(manifest, store, Bitfield.full(pieces.length), {
+      mode: request.mode,
+      public: request.public,
+    });
     reportConnections(client, swarm, out);
     stopWatching = watch(swarm, out);
     watchRing(client, out);

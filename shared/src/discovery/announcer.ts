@@ -2,9 +2,11 @@
  * One swarm on the tracker: `started` when it begins, `update` at the tracker's interval (or
  * every {@link LONELY_ANNOUNCE_MS} while a download has no peer), `completed` once, and
  * `stopped` at the end. A completion lost to a dropped connection (mid-failover, say) is told
- * to the next tracker instead, in place of whatever event comes next.
+ * to the next tracker instead, in place of whatever event comes next. A tracker that refuses
+ * the swarm with `ERR_BLOCKED` (its operator blocked the share) is told nothing more about it.
  */
 
+import { ErrorCode, RingswarmError } from '../protocol/errors.js';
 import type { AnnounceEvent, AnnounceRequest, AnnounceResult } from '../protocol/tracker.js';
 import type { Clock } from '../util/clock.js';
 
@@ -12,6 +14,8 @@ import type { Clock } from '../util/clock.js';
 export const NUMWANT = 30;
 /** Announce again this soon while a download has no peer, instead of the tracker's interval. */
 export const LONELY_ANNOUNCE_MS = 3_000;
+/** What `ERR_BLOCKED` means, for people (the page and the CLI show it as is). */
+export const BLOCKED_MESSAGE = 'the operator of this server has blocked this share';
 
 /** A swarm as the tracker hears of it. */
 export interface AnnouncedSwarm {
@@ -30,6 +34,8 @@ export interface SwarmAnnouncerDeps {
   /** The tracker named a peer: open a link to it for this swarm. */
   connect(remoteId: string): void;
   warn(error: Error): void;
+  /** The tracker refused the swarm with `ERR_BLOCKED`: called once, and nothing is announced after. */
+  blocked(): void;
 }
 
 export class SwarmAnnouncer {
@@ -38,9 +44,16 @@ export class SwarmAnnouncer {
   /** Finished, and no tracker has acknowledged a `completed` announce yet. */
   #completionUnsent = false;
   #stopped = false;
+  /** The tracker refused the swarm with `ERR_BLOCKED`: announce nothing more, not even `stopped`. */
+  #blocked = false;
 
   constructor(deps: SwarmAnnouncerDeps) {
     this.#deps = deps;
+  }
+
+  /** True once the tracker refused the swarm with `ERR_BLOCKED`. */
+  get blocked(): boolean {
+    return this.#blocked;
   }
 
   /** Announces `started` (also after each reconnect, to the same tracker or another of its cluster). */
@@ -50,14 +63,14 @@ export class SwarmAnnouncer {
 
   /** The download finished: announces `completed`, retried until a tracker acknowledges it. */
   complete(): void {
-    if (this.#stopped) return;
+    if (this.#stopped || this.#blocked) return;
     this.#completionUnsent = true;
     void this.#announce('completed');
   }
 
   /** The next `update` in `delayMs` (replacing the one planned). */
   announceIn(delayMs: number): void {
-    if (this.#stopped) return;
+    if (this.#stopped || this.#blocked) return;
     const clock = this.#deps.clock;
     clock.clearTimeout(this.#timer);
     this.#timer = clock.setTimeout(() => void this.#announce('update'), delayMs);
@@ -69,7 +82,7 @@ export class SwarmAnnouncer {
     this.#stopped = true;
     this.#deps.clock.clearTimeout(this.#timer);
     this.#timer = null;
-    this.#announceOnce('stopped').catch(() => {});
+    if (!this.#blocked) this.#announceOnce('stopped').catch(() => {});
   }
 
   #announceOnce(event: AnnounceEvent): Promise<AnnounceResult> {
@@ -86,7 +99,7 @@ export class SwarmAnnouncer {
   }
 
   async #announce(requested: AnnounceEvent): Promise<void> {
-    if (this.#stopped) return;
+    if (this.#stopped || this.#blocked) return;
     this.#deps.clock.clearTimeout(this.#timer);
     // A completion lost to a dropped connection is told to the next tracker instead.
     const event = this.#completionUnsent ? 'completed' : requested;
@@ -98,7 +111,15 @@ export class SwarmAnnouncer {
       const lonely = res.peers.length === 0 && !this.#deps.swarm.done;
       this.announceIn(lonely ? LONELY_ANNOUNCE_MS : res.interval * 1000);
     } catch (err) {
-      if (this.#stopped) return;
+      if (this.#stopped || this.#blocked) return;
+      if (err instanceof RingswarmError && err.code === ErrorCode.BLOCKED) {
+        // An operator's decision, not a failure: asking again would only be refused again.
+        this.#blocked = true;
+        this.#deps.clock.clearTimeout(this.#timer);
+        this.#timer = null;
+        this.#deps.blocked();
+        return;
+      }
       this.#deps.warn(err instanceof Error ? err : new Error(String(err)));
       this.announceIn(LONELY_ANNOUNCE_MS);
     }

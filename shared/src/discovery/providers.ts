@@ -1,8 +1,12 @@
 /**
  * Discovery through the ring's DHT. {@link ProviderRecords} reads and writes the two kinds of
- * record (`infohash -> provider peer IDs`, `hash(file name) -> infohashes`);
+ * record (`discovery key -> provider peer IDs`, `hash(file name) -> infohashes`);
  * {@link SwarmProviders} keeps one swarm published and looks up its providers again and
  * again, so a download finds peers without the tracker.
+ *
+ * The ring never sees a private share's infohash: provider records live under the discovery
+ * key (`discoveryKeyOf`), and name records, which hold the infohash by definition, are
+ * published only for a share its seeder lists publicly.
  */
 
 import { isInfoHash, isPeerId } from '../protocol/ids.js';
@@ -50,21 +54,27 @@ export class ProviderRecords {
     return this.#ring.space.fromBytes(await sha256(new TextEncoder().encode(name)));
   }
 
-  /** Publishes this peer as a provider of `infoHash` (kept alive until withdrawn). */
-  provide(infoHash: string): void {
+  /**
+   * Publishes this peer as a provider of the share whose discovery key is `discoveryKey`
+   * (kept alive until withdrawn).
+   */
+  provide(discoveryKey: string): void {
     const ring = this.#ring;
     if (ring.destroyed) return;
-    ring.dht.put(this.#keyOf(infoHash), ring.peerId, ring.recordTtlMs, (error) => {
-      if (error) this.#warn(new Error(`DHT publish of ${infoHash.slice(0, 8)}: ${error.message}`));
+    ring.dht.put(this.#keyOf(discoveryKey), ring.peerId, ring.recordTtlMs, (error) => {
+      if (error) this.#warn(new Error(`DHT publish of ${discoveryKey.slice(0, 8)}: ${error.message}`));
     });
   }
 
-  withdraw(infoHash: string): void {
+  withdraw(discoveryKey: string): void {
     if (this.#ring.destroyed) return;
-    this.#ring.dht.unpublish(this.#keyOf(infoHash), this.#ring.peerId);
+    this.#ring.dht.unpublish(this.#keyOf(discoveryKey), this.#ring.peerId);
   }
 
-  /** Publishes `hash(name) -> infoHash`, so the file can be found by its exact name. */
+  /**
+   * Publishes `hash(name) -> infoHash`, so the file can be found by its exact name. The
+   * record reveals the infohash to anyone who guesses the name: for public shares only.
+   */
   async publishName(name: string, infoHash: string): Promise<void> {
     const key = await this.#nameKey(name);
     if (this.#ring.destroyed) return;
@@ -76,9 +86,9 @@ export class ProviderRecords {
     if (!this.#ring.destroyed) this.#ring.dht.unpublish(key, infoHash);
   }
 
-  /** Peers that published `infoHash` (never this peer). */
-  findProviders(infoHash: string): Promise<string[]> {
-    return this.#get(this.#keyOf(infoHash)).then((values) =>
+  /** Peers that published the share whose discovery key is `discoveryKey` (never this peer). */
+  findProviders(discoveryKey: string): Promise<string[]> {
+    return this.#get(this.#keyOf(discoveryKey)).then((values) =>
       values.filter((v) => isPeerId(v) && v !== this.#ring.peerId),
     );
   }
@@ -105,7 +115,10 @@ export class ProviderRecords {
 
 /** A swarm as its discovery sees it. */
 export interface DiscoveredSwarm {
+  /** Goes into name records only, and only for a public share. */
   readonly infoHash: string;
+  /** The key of its provider records (`discoveryKeyOf`). */
+  readonly discoveryKey: string;
   readonly done: boolean;
   readonly peerIds: readonly string[];
   readonly manifest: { name: string; files: readonly { path: string }[] } | null;
@@ -121,14 +134,20 @@ export interface SwarmProvidersDeps {
   clock: Clock;
   records: SwarmRecords;
   swarm: DiscoveredSwarm;
+  /**
+   * Listed publicly: once complete, the names of its files are published (`hash(name) ->
+   * infoHash`), so anyone can find it by name. False: no name record, nothing in the ring
+   * that leads to the infohash.
+   */
+  public: boolean;
   /** A provider was found: open a link to it for this swarm. */
   connect(remoteId: string): void;
   warn(error: Error): void;
 }
 
 /**
- * One swarm on the DHT: this peer as one of its providers (and, once complete, the names of
- * its files), and a lookup loop for other providers: every {@link DHT_LOOKUP_INTERVAL_MS},
+ * One swarm on the DHT: this peer as one of its providers (and, for a public share once
+ * complete, the names of its files), and a lookup loop for other providers: every {@link DHT_LOOKUP_INTERVAL_MS},
  * or every {@link LONELY_LOOKUP_MS} while a download has no peer.
  */
 export class SwarmProviders {
@@ -142,13 +161,13 @@ export class SwarmProviders {
     this.#deps = deps;
   }
 
-  /** Tells the DHT this peer serves the swarm, and (once complete) the names of its files. */
+  /** Tells the DHT this peer serves the swarm, and (public and complete) the names of its files. */
   publish(): void {
     const { records, swarm } = this.#deps;
     if (!records.joined || this.#stopped) return;
-    records.provide(swarm.infoHash);
+    records.provide(swarm.discoveryKey);
     const manifest = swarm.manifest;
-    if (!swarm.done || !manifest || this.#names.length > 0) return;
+    if (!this.#deps.public || !swarm.done || !manifest || this.#names.length > 0) return;
     const names = new Set([manifest.name, ...manifest.files.map((f) => f.path.split('/').pop() ?? manifest.name)]);
     this.#names = [...names];
     for (const name of this.#names) void records.publishName(name, swarm.infoHash);
@@ -165,7 +184,7 @@ export class SwarmProviders {
     }
     let providers: string[] = [];
     try {
-      providers = await records.findProviders(swarm.infoHash);
+      providers = await records.findProviders(swarm.discoveryKey);
     } catch (err) {
       this.#deps.warn(err instanceof Error ? err : new Error(String(err)));
     }
@@ -190,7 +209,7 @@ export class SwarmProviders {
     this.#deps.clock.clearTimeout(this.#timer);
     this.#timer = null;
     const { records, swarm } = this.#deps;
-    records.withdraw(swarm.infoHash);
+    records.withdraw(swarm.discoveryKey);
     for (const name of this.#names) void records.withdrawName(name, swarm.infoHash);
   }
 }

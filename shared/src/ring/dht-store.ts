@@ -2,11 +2,11 @@
  * The DHT on the ring: key -> set of values, each value with its own time to live.
  * A value is stored at the key's owner (its successor on the ring) and copied to the
  * owner's next k successors; the publisher puts it again before it expires; the owner
- * re-copies its keys when its successors change and on a timer, hands keys to a new
- * predecessor that now owns them, and hands everything to its successor when leaving.
+ * re-copies its keys when its successors change and on a timer, hands a new predecessor the
+ * keys it now owns (only those), and hands everything to its successor when leaving.
  *
- * Records in use: `infohash -> provider peer IDs` (who has the file) and
- * `hash(file name) -> infohashes` (search by name). Keys are the top m bits of the digest
+ * Records in use: `discovery key -> provider peer IDs` (who has the file) and
+ * `hash(file name) -> infohashes` (search by name, published for public shares only). Keys are the top m bits of the digest
  * ({@link RingSpace.fromBytes}); values are lowercase hex.
  */
 import { ErrorCode, RingswarmError } from '../protocol/errors.js';
@@ -356,9 +356,13 @@ export class DhtStore extends Emitter<DhtStoreEvents> {
   }
 
   /**
-   * A new predecessor between the old one and us owns part of our keys now: hand them
-   * over. A predecessor further back (the old one failed or left) means we own more keys:
-   * copy them to our successors at once.
+   * A new predecessor between the old one and us owns part of our keys now: hand over those,
+   * the keys in (old predecessor, new predecessor], and nothing else (not the copies we hold
+   * of other nodes' keys, which a node that joins just below us could otherwise harvest). A
+   * predecessor further back (the old one failed or left) means we own more keys: copy them
+   * to our successors at once. With no old predecessor we cannot tell where the newcomer's
+   * range begins, so it gets nothing: we are its successor, so our copies answer for its keys
+   * (a get falls back to the owner's successors) until their publishers put them again.
    */
   #onPredecessor(pred: bigint | null): void {
     if (this.#destroyed || pred === null) return;
@@ -366,12 +370,10 @@ export class DhtStore extends Emitter<DhtStoreEvents> {
     this.#lastPredecessor = pred;
     if (!this.#node.joined) return;
     const space = this.#node.space;
-    const id = this.#node.id;
-    if (old === null || space.between(pred, old, id)) {
-      // Keys outside (pred, id] belong to the new predecessor (or lie before it): send them all.
+    if (old !== null && space.between(pred, old, this.#node.id)) {
       this.#sendRecords(
         pred,
-        this.#recordsWhere((key) => !space.betweenRight(key, pred, id)),
+        this.#recordsWhere((key) => space.betweenRight(key, old, pred)),
       );
     } else {
       this.#replicate(this.#owned());
