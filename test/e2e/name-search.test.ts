@@ -83,7 +83,8 @@ describe('finding public shares by file name through the ring', () => {
     expect(missing).toMatchObject({ state: 'none', infoHashes: [] });
     expect(missing.message).toMatch(/^No public share has that name/);
 
-    // The result is a link that opens the download.
+    // Found again, the result is a link that opens the download.
+    expect(await searchByName(searcher, publicName)).toMatchObject({ state: 'found', infoHashes: [publicHash] });
     await searcher.locator(`#search-list a[data-infohash="${publicHash}"]`).click();
     await expect.poll(() => new URL(searcher.url()).hash).toBe(`#${publicHash}`);
     const saved = await saveBytes(searcher, await firstSaveLink(searcher));
