@@ -23,7 +23,7 @@ export interface ShareViewOptions {
   status: Status;
   /** A share started: refresh the panel of what this tab shares. */
   onShared: (client: RingswarmClient) => void;
-  /** Whether the tracker already refused this share (ERR_BLOCKED) before its view existed. */
+  /** Whether the tracker refused this share (ERR_BLOCKED: the operator blocked it). */
   isBlocked: (infoHash: string) => boolean;
 }
 
@@ -47,8 +47,6 @@ export class ShareView {
   #copyReset: ReturnType<typeof setTimeout> | undefined;
   /** Refreshes the seeding line of the share shown (it knows whether it is blocked). */
   #renderSeeding: (() => void) | null = null;
-  /** Shares the tracker refused (ERR_BLOCKED). */
-  readonly #blocked = new Set<string>();
   readonly #ui = {
     dropZone: $('drop-zone'),
     fileInput: $<HTMLInputElement>('file-input'),
@@ -158,13 +156,12 @@ export class ShareView {
 
   /** The tracker refused the share `infoHash` (ERR_BLOCKED): say so if it is the one shown. */
   blocked(infoHash: string): void {
-    this.#blocked.add(infoHash);
     if (infoHash === this.#infoHash) this.#showBlocked();
   }
 
   #showBlocked(): void {
     const ui = this.#ui;
-    const blocked = this.#infoHash !== null && this.#blocked.has(this.#infoHash);
+    const blocked = this.#infoHash !== null && this.#options.isBlocked(this.#infoHash);
     ui.blocked.hidden = !blocked;
     ui.blocked.textContent = blocked ? `${BLOCKED_TEXT} It is not announced on this server.` : '';
     this.#renderSeeding?.();
@@ -210,7 +207,6 @@ export class ShareView {
       const what = count === 1 || prepared.manifest.name === `${count} files` ? '' : ` (${count} files)`;
       setStatus(`Sharing ${prepared.manifest.name}${what}. Send the link to whoever should get it.`, 'ok');
       this.#trackSeeding(swarm);
-      if (this.#options.isBlocked(swarm.infoHash)) this.#blocked.add(swarm.infoHash);
       this.#showBlocked();
       this.#options.onShared(c);
     } catch (err) {
@@ -225,7 +221,7 @@ export class ShareView {
     const render = () => {
       if (swarm.infoHash !== this.#infoHash) return;
       const s = swarm.stats();
-      const blocked = this.#blocked.has(swarm.infoHash) ? ' · not announced on this server' : '';
+      const blocked = this.#options.isBlocked(swarm.infoHash) ? ' · not announced on this server' : '';
       ui.seedStats.textContent = `${plural(s.peers, 'peer')} connected · ${formatBytes(s.uploaded)} uploaded${blocked}`;
     };
     this.#renderSeeding = render;
