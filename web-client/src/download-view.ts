@@ -134,8 +134,9 @@ export class DownloadView {
     if (this.#destroyed || this.#blocked) return;
     this.#blocked = true;
     const note = $('download-blocked');
-    note.textContent = `${BLOCKED_TEXT} It is not announced on this server.`;
+    // Shown first, then filled: screen readers announce an alert's text as it appears.
     note.hidden = false;
+    note.textContent = `${BLOCKED_TEXT} It is not announced on this server.`;
     this.#renderProgress();
   }
 
