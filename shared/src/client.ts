@@ -20,6 +20,7 @@ import { SignalingRouter, type SignalPath } from './net/signal-router.js';
 import { type CreateTrackerSocket, TrackerClient } from './net/tracker-client.js';
 import { discoveryKeyOf } from './protocol/capability.js';
 import { ErrorCode, NO_ROUTE_MESSAGE, RingswarmError } from './protocol/errors.js';
+import { isInfoHash } from './protocol/ids.js';
 import type { DiscoveryMode } from './protocol/link.js';
 import type { Bitfield } from './swarm/bitfield.js';
 import { infoHashOf, type Manifest } from './swarm/manifest.js';
@@ -231,6 +232,7 @@ export class RingswarmClient extends Emitter<ClientEvents> {
   /** Peers that published the share `infoHash` in the DHT (under its discovery key). */
   findProviders(infoHash: string): Promise<string[]> {
     if (!this.#records) return Promise.reject(new Error('the ring is off (ring: false)'));
+    if (!isInfoHash(infoHash)) return Promise.reject(new RingswarmError(ErrorCode.BAD_LINK, 'not an infohash'));
     return this.#records.findProviders(discoveryKeyOf(infoHash));
   }
 

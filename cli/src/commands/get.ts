@@ -5,6 +5,7 @@
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import {
+  BLOCKED_MESSAGE,
   ErrorCode,
   encodeManifest,
   formatBytes,
@@ -118,7 +119,10 @@ export async function get(request: GetRequest, options: PeerOptions, out: Output
     const started = Date.now();
     const outcome = await downloadOutcome(client, swarm);
     stopWatching();
-    if (outcome instanceof RingswarmError && outcome.code === ErrorCode.NO_ROUTE) {
+    if (
+      outcome instanceof RingswarmError &&
+      (outcome.code === ErrorCode.NO_ROUTE || outcome.code === ErrorCode.BLOCKED)
+    ) {
       out.error(outcome.code, outcome.message);
       return 1;
     }
@@ -159,13 +163,24 @@ export async function get(request: GetRequest, options: PeerOptions, out: Output
 
 /**
  * How the download ends: 'done', the swarm's error, ERR_NO_ROUTE when every peer tried was
- * out of reach, or the signal that stopped the process.
+ * out of reach, ERR_BLOCKED when the tracker refused the share and there is no ring to find
+ * peers through instead (--no-ring), or the signal that stopped the process.
  */
 function downloadOutcome(client: RingswarmClient, swarm: Swarm): Promise<'done' | RingswarmError | string> {
   return new Promise((resolve) => {
     if (swarm.done) resolve('done');
     swarm.once('done', () => resolve('done'));
     swarm.once('error', (err) => resolve(err));
+    client.on('blocked', (infoHash) => {
+      if (infoHash === swarm.infoHash && !client.overlay) {
+        resolve(
+          new RingswarmError(
+            ErrorCode.BLOCKED,
+            `${BLOCKED_MESSAGE}; without the ring (--no-ring) no peer can be found`,
+          ),
+        );
+      }
+    });
     // Every peer tried was out of reach and none is connected or still connecting: say so
     // rather than wait forever (ICE gives up within CONNECT_TIMEOUT_MS of each attempt).
     client.on('warning', (err) => {

@@ -147,8 +147,8 @@ export interface SwarmProvidersDeps {
 
 /**
  * One swarm on the DHT: this peer as one of its providers (and, for a public share once
- * complete, the names of its files), and a lookup loop for other providers: every {@link DHT_LOOKUP_INTERVAL_MS},
- * or every {@link LONELY_LOOKUP_MS} while a download has no peer.
+ * complete, the names of its files), and a lookup loop for other providers: every
+ * {@link DHT_LOOKUP_INTERVAL_MS}, or every {@link LONELY_LOOKUP_MS} while a download has no peer.
  */
 export class SwarmProviders {
   readonly #deps: SwarmProvidersDeps;

@@ -79,7 +79,7 @@ export class RingSpace {
     return id.toString(16).padStart(this.hexLength, '0');
   }
 
-  /** Reads an identifier from the top m bits of a digest (for keys: infohashes, file-name hashes). */
+  /** Reads an identifier from the top m bits of a digest (for keys: discovery keys, file-name hashes). */
   fromBytes(bytes: Uint8Array): bigint {
     let id = 0n;
     let have = 0;
