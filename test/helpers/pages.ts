@@ -109,3 +109,54 @@ export function setUploadLimit(page: Page, upload: number | null): Promise<void>
     upload,
   );
 }
+
+/**
+ * Ticks or unticks "List publicly", then picks `data` as the file `name`; returns the share link
+ * once the page shows the share's visibility (a new link: the page may have shown another).
+ */
+export async function shareBytesAs(
+  page: Page,
+  visibility: 'public' | 'private',
+  name: string,
+  data: Uint8Array,
+): Promise<string> {
+  await page.locator('#list-public').setChecked(visibility === 'public');
+  const before = await page.locator('#share-link').inputValue();
+  await page.setInputFiles('#file-input', { name, mimeType: 'application/octet-stream', buffer: Buffer.from(data) });
+  await expect.poll(() => page.locator('#share-link').inputValue(), { timeout: 30_000 }).not.toBe(before);
+  await expect.poll(() => page.locator('#share-visibility').getAttribute('data-visibility')).toBe(visibility);
+  return shareLink(page);
+}
+
+/** What the page's search box answered: its state (`data-state` of #search-results) and the infohashes it links to. */
+export interface SearchAnswer {
+  state: string | null;
+  message: string;
+  infoHashes: string[];
+}
+
+/** Types `name` into the page's search box, presses Search and waits for the answer. */
+export async function searchByName(page: Page, name: string, timeoutMs = 15_000): Promise<SearchAnswer> {
+  await page.locator('#search-name').fill(name);
+  await page.locator('#search-button').click();
+  const results = page.locator('#search-results');
+  await expect.poll(() => results.getAttribute('data-state'), { timeout: timeoutMs }).not.toBe('searching');
+  const infoHashes = await page
+    .locator('#search-list a[data-infohash]')
+    .evaluateAll((links) => links.map((a) => a.getAttribute('data-infohash') ?? ''));
+  return {
+    state: await results.getAttribute('data-state'),
+    message: (await page.locator('#search-message').textContent()) ?? '',
+    infoHashes,
+  };
+}
+
+/** Reports the download shown on `page` with `reason` through its form; returns the result it shows. */
+export async function reportShown(page: Page, reason: string): Promise<{ outcome: string | null; message: string }> {
+  const result = page.locator('#report-result');
+  if (await page.locator('#report-form').isHidden()) await page.locator('#report-open').click();
+  await page.locator('#report-reason').fill(reason);
+  await page.locator('#report-send').click();
+  await expect.poll(() => result.getAttribute('data-result'), { timeout: 10_000 }).not.toBeNull();
+  return { outcome: await result.getAttribute('data-result'), message: (await result.textContent()) ?? '' };
+}

@@ -48,6 +48,8 @@ export interface ClientSetupHooks {
   onDisconnect(): void;
   /** ICE found no way to a swarm peer (`ERR_NO_ROUTE`). */
   onNoRoute(): void;
+  /** The tracker refused to announce the swarm `infoHash` (`ERR_BLOCKED`: the operator blocked it). */
+  onBlocked(infoHash: string): void;
   /** Every {@link STATS_INTERVAL_MS} while the client lives: refresh the panels. */
   onTick(client: RingswarmClient): void;
 }
@@ -112,6 +114,7 @@ export class ClientSetup {
       onServers: (servers) => c.setIceServers(servers),
     });
     c.tracker.on('disconnect', () => this.#hooks.onDisconnect());
+    c.on('blocked', (infoHash) => this.#hooks.onBlocked(infoHash));
     this.#tick = setInterval(() => this.#hooks.onTick(c), STATS_INTERVAL_MS);
     return c;
   }

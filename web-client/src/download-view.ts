@@ -27,6 +27,9 @@ export const STATS_INTERVAL_MS = 1_000;
 /** With no peer after this long, the page says that nobody sharing the file is online yet. */
 export const NO_PEERS_NOTICE_MS = 4_000;
 
+/** What the page says when the operator blocked a share (the tracker answered ERR_BLOCKED). */
+export const BLOCKED_TEXT = 'The operator of this server has blocked this share.';
+
 export type Status = (text: string, kind?: 'info' | 'error' | 'ok' | 'wait') => void;
 
 export interface DownloadViewOptions {
@@ -36,6 +39,8 @@ export interface DownloadViewOptions {
   status: Status;
   /** Called when the person deletes the stored copy. */
   onDelete: () => void;
+  /** The tracker already refused this share (ERR_BLOCKED) before the view existed. */
+  blocked: boolean;
 }
 
 interface FileRow {
@@ -67,6 +72,8 @@ export class DownloadView {
   readonly #timer: ReturnType<typeof setInterval>;
   readonly #lonelyTimer: ReturnType<typeof setTimeout>;
   #everConnected = false;
+  /** The tracker refused to announce this share (ERR_BLOCKED). */
+  #blocked = false;
   readonly #resumedCount: number;
   #destroyed = false;
 
@@ -87,6 +94,8 @@ export class DownloadView {
     $('delete-download').hidden = !isKeptStore(store);
     $('delete-download').onclick = () => options.onDelete();
     $('save-folder').onclick = () => void this.#saveFolder();
+    $('download-blocked').hidden = true;
+    if (options.blocked) this.blocked();
 
     swarm.on('metadata', (manifest) => this.#onManifest(manifest));
     swarm.on('piece', (index) => this.#onPiece(index));
@@ -109,7 +118,7 @@ export class DownloadView {
     if (swarm.done) this.#onDone();
     this.#timer = setInterval(() => this.#tick(), STATS_INTERVAL_MS);
     this.#lonelyTimer = setTimeout(() => {
-      if (this.#everConnected || this.#destroyed || swarm.peerIds.length > 0) return;
+      if (this.#everConnected || this.#destroyed || this.#blocked || swarm.peerIds.length > 0) return;
       options.status(
         swarm.manifest && !swarm.done
           ? 'No one who has the rest of this file is online yet. Keep this tab open: the download goes on as soon as someone sharing it is back.'
@@ -118,6 +127,17 @@ export class DownloadView {
       );
     }, NO_PEERS_NOTICE_MS);
     this.#tick();
+  }
+
+  /** The tracker refused to announce this share (ERR_BLOCKED): say so, here and in the progress line. */
+  blocked(): void {
+    if (this.#destroyed || this.#blocked) return;
+    this.#blocked = true;
+    const note = $('download-blocked');
+    // Shown first, then filled: screen readers announce an alert's text as it appears.
+    note.hidden = false;
+    note.textContent = `${BLOCKED_TEXT} It is not announced on this server.`;
+    this.#renderProgress();
   }
 
   get have(): Bitfield | null {
@@ -274,16 +294,18 @@ export class DownloadView {
   #renderProgress(): void {
     const s = this.#swarm.stats();
     const peers = plural(s.peers, 'peer');
+    const blocked = this.#blocked ? ' · not announced on this server (blocked by its operator)' : '';
     if (s.length === null) {
-      $('download-stats').textContent = `${peers} connected · waiting for the file description`;
+      $('download-stats').textContent = `${peers} connected · waiting for the file description${blocked}`;
       return;
     }
     $<HTMLProgressElement>('download-progress').value = s.length === 0 ? 1 : s.have / s.length;
     const resumed = this.#resumedCount;
     const resumedNote = resumed > 0 ? ` · ${plural(resumed, 'piece')} resumed from this browser` : '';
-    $('download-stats').textContent = s.done
+    const line = s.done
       ? `${formatBytes(s.length)} · ${peers} · ${formatBytes(s.uploaded)} uploaded${resumedNote}`
       : `${formatBytes(s.have)} of ${formatBytes(s.length)} (${Math.floor((100 * s.have) / Math.max(1, s.length))}%) · ${peers}${resumedNote}`;
+    $('download-stats').textContent = `${line}${blocked}`;
     this.#map.draw(this.#have);
   }
 

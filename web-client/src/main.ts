@@ -1,9 +1,11 @@
 /**
- * The ringswarm page: pick or drop files or a folder to share them; open a share link to
- * download them from the browsers that have them (into OPFS, or IndexedDB on plain HTTP;
- * resumable), then keep serving.
+ * The ringswarm page: pick or drop files or a folder to share them (privately by link, or
+ * listed publicly by name); open a share link to download them from the browsers that have
+ * them (into OPFS, or IndexedDB on plain HTTP; resumable), then keep serving; find public
+ * shares by file name.
  * This file wires the parts: the client (client-setup.ts), the share view (share-view.ts),
- * storage (storage.ts) and the download view (download-view.ts).
+ * the search box (search-view.ts), storage (storage.ts), the download view (download-view.ts)
+ * and its report form (report.ts).
  */
 import { type DiscoveryMode, describePair, formatBytes, type Manifest, parseShareLink } from '@ringswarm/shared';
 import { ClientSetup } from './client-setup.js';
@@ -14,6 +16,8 @@ import { connectionLabel } from './panels/peers.js';
 import { RingPanel } from './panels/ring.js';
 import { SeedingPanel } from './panels/seeding.js';
 import { showPlainHttpNote } from './plain-http.js';
+import { ReportForm } from './report.js';
+import { SearchView } from './search-view.js';
 import { ShareView } from './share-view.js';
 import { checkQuota, isKeptStore, openStorage, removeKept, resumedBytesOf, saveKeptManifest } from './storage.js';
 import './style.css';
@@ -38,6 +42,10 @@ const ring = new RingPanel($('ring-section'), ringSvg, $('ring-figures'));
 
 /** STUN/TURN servers the server offered, for explaining an ICE failure. */
 let iceServerCount = 0;
+/** Swarms the tracker refused to announce (ERR_BLOCKED), for views made after the refusal. */
+const blocked = new Set<string>();
+/** The download view of this page's download, once it exists. */
+let downloadView: DownloadView | null = null;
 
 const setup = new ClientSetup({
   onIce: (ice) => {
@@ -54,6 +62,11 @@ const setup = new ClientSetup({
     ui.networkNote.hidden = false;
     ui.networkNote.dataset.kind = 'no-route';
     ui.networkNote.textContent = noRouteAdvice(iceServerCount);
+  },
+  onBlocked: (infoHash) => {
+    blocked.add(infoHash);
+    shareView.blocked(infoHash);
+    if (setup.download?.infoHash === infoHash) downloadView?.blocked();
   },
   onTick: (c) => {
     seeding.render(c);
@@ -78,7 +91,10 @@ const shareView = new ShareView({
   getClient: () => setup.get(),
   status: setStatus,
   onShared: (c) => seeding.render(c),
+  isBlocked: (infoHash) => blocked.has(infoHash),
 });
+
+const search = new SearchView({ current: () => setup.current });
 
 function showManifestName(manifest: Manifest): void {
   ui.downloadName.textContent = `${manifest.name} (${formatBytes(manifest.length)})`;
@@ -86,8 +102,10 @@ function showManifestName(manifest: Manifest): void {
 
 async function download(infoHash: string, mode: DiscoveryMode): Promise<void> {
   ui.shareSection.hidden = true;
+  search.hide();
   ui.downloadSection.hidden = false;
   ui.downloadName.textContent = `Share ${infoHash.slice(0, 12)}…`;
+  new ReportForm(infoHash);
   setStatus('Looking for peers that have this…');
   const progress = $<HTMLProgressElement>('download-progress');
   const [c, storage] = await Promise.all([
@@ -122,6 +140,7 @@ async function download(infoHash: string, mode: DiscoveryMode): Promise<void> {
   }
   const view = new DownloadView(swarm, store, {
     resumed,
+    blocked: blocked.has(infoHash),
     typeOf: async (remoteId) => {
       const pair = await c.connectionInfo(remoteId);
       return pair ? { label: connectionLabel(pair), detail: describePair(pair), badge: badgeOf(pair) } : null;
@@ -136,6 +155,7 @@ async function download(infoHash: string, mode: DiscoveryMode): Promise<void> {
       });
     },
   });
+  downloadView = view;
   const onManifest = (manifest: Manifest) => {
     if (isKeptStore(store) && !options.manifest) {
       saveKeptManifest(store, manifest).catch((err: Error) => console.warn('ringswarm: manifest not kept:', err));

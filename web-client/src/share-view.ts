@@ -1,12 +1,13 @@
 /**
  * The share half of the page: pick or drop files or a folder, hash them in the worker, seed
- * them, and show the link (text, QR code, copy and native share buttons) on an origin others
- * can reach (share-origin.ts), with a picker when the server has several.
+ * them (private, or listed publicly by file name when the person ticks "List publicly"), and
+ * show the link (text, QR code, copy and native share buttons) on an origin others can reach
+ * (share-origin.ts), with a picker when the server has several.
  */
 import { formatBytes, formatRate, formatShareLink, plural, type RingswarmClient, type Swarm } from '@ringswarm/shared';
 import QRCode from 'qrcode';
 import { $, h } from './dom.js';
-import { STATS_INTERVAL_MS, type Status } from './download-view.js';
+import { BLOCKED_TEXT, STATS_INTERVAL_MS, type Status } from './download-view.js';
 import { copyText, remembered } from './plain-http.js';
 import { type PickedFile, pickedFromDrop, pickedFromInput, prepareFiles } from './share.js';
 import {
@@ -22,7 +23,15 @@ export interface ShareViewOptions {
   status: Status;
   /** A share started: refresh the panel of what this tab shares. */
   onShared: (client: RingswarmClient) => void;
+  /** Whether the tracker refused this share (ERR_BLOCKED: the operator blocked it). */
+  isBlocked: (infoHash: string) => boolean;
 }
+
+/** What the share view says of a share's visibility. */
+export const VISIBILITY_TEXT = {
+  public: 'Listed publicly: anyone can find it by its file name.',
+  private: 'Private: only people with the link can open it.',
+} as const;
 
 /** How long the copy button shows its result. */
 export const COPY_RESULT_MS = 2_000;
@@ -36,9 +45,14 @@ export class ShareView {
   /** The origin picked in this page (kept even where localStorage is unavailable). */
   #picked: string | null = null;
   #copyReset: ReturnType<typeof setTimeout> | undefined;
+  /** Refreshes the seeding line of the share shown (it knows whether it is blocked). */
+  #renderSeeding: (() => void) | null = null;
   readonly #ui = {
     dropZone: $('drop-zone'),
     fileInput: $<HTMLInputElement>('file-input'),
+    listPublic: $<HTMLInputElement>('list-public'),
+    visibility: $('share-visibility'),
+    blocked: $('share-blocked'),
     folderInput: $<HTMLInputElement>('folder-input'),
     hashing: $('hashing'),
     hashName: $('hash-name'),
@@ -137,6 +151,20 @@ export class ShareView {
   disable(): void {
     this.#ui.fileInput.disabled = true;
     this.#ui.folderInput.disabled = true;
+    this.#ui.listPublic.disabled = true;
+  }
+
+  /** The tracker refused the share `infoHash` (ERR_BLOCKED): say so if it is the one shown. */
+  blocked(infoHash: string): void {
+    if (infoHash === this.#infoHash) this.#showBlocked();
+  }
+
+  #showBlocked(): void {
+    const ui = this.#ui;
+    const blocked = this.#infoHash !== null && this.#options.isBlocked(this.#infoHash);
+    ui.blocked.hidden = !blocked;
+    ui.blocked.textContent = blocked ? `${BLOCKED_TEXT} It is not announced on this server.` : '';
+    this.#renderSeeding?.();
   }
 
   async share(picked: PickedFile[]): Promise<void> {
@@ -145,6 +173,8 @@ export class ShareView {
     const setStatus = this.#options.status;
     const total = picked.reduce((sum, p) => sum + p.file.size, 0);
     const label = picked.length === 1 ? picked[0]!.file.name : `${picked.length} files`;
+    // Read when the files are picked: ticking the box afterwards does not change this share.
+    const listed = ui.listPublic.checked;
     ui.dropZone.hidden = true;
     ui.hashing.hidden = false;
     ui.hashName.textContent = label;
@@ -163,18 +193,21 @@ export class ShareView {
         }),
         this.#options.getClient(),
       ]);
-      const swarm = await c.seed(prepared.manifest, prepared.store, prepared.have);
+      const swarm = await c.seed(prepared.manifest, prepared.store, prepared.have, { public: listed });
       const choice = await this.#origins();
       ui.hashing.hidden = true;
       ui.dropZone.hidden = false;
       ui.shared.hidden = false;
       this.#infoHash = swarm.infoHash;
+      ui.visibility.textContent = listed ? VISIBILITY_TEXT.public : VISIBILITY_TEXT.private;
+      ui.visibility.dataset.visibility = listed ? 'public' : 'private';
       this.#showChoice(choice);
       ui.nativeShare.hidden = typeof navigator.share !== 'function';
       const count = prepared.manifest.files.length;
       const what = count === 1 || prepared.manifest.name === `${count} files` ? '' : ` (${count} files)`;
       setStatus(`Sharing ${prepared.manifest.name}${what}. Send the link to whoever should get it.`, 'ok');
       this.#trackSeeding(swarm);
+      this.#showBlocked();
       this.#options.onShared(c);
     } catch (err) {
       ui.hashing.hidden = true;
@@ -186,14 +219,17 @@ export class ShareView {
   #trackSeeding(swarm: Swarm): void {
     const ui = this.#ui;
     const render = () => {
+      if (swarm.infoHash !== this.#infoHash) return;
       const s = swarm.stats();
-      ui.seedStats.textContent = `${plural(s.peers, 'peer')} connected · ${formatBytes(s.uploaded)} uploaded`;
+      const blocked = this.#options.isBlocked(swarm.infoHash) ? ' · not announced on this server' : '';
+      ui.seedStats.textContent = `${plural(s.peers, 'peer')} connected · ${formatBytes(s.uploaded)} uploaded${blocked}`;
     };
+    this.#renderSeeding = render;
     render();
     const timer = setInterval(render, STATS_INTERVAL_MS);
     swarm.on('close', () => {
       clearInterval(timer);
-      ui.seedStats.textContent = 'Not shared any more.';
+      if (swarm.infoHash === this.#infoHash) ui.seedStats.textContent = 'Not shared any more.';
     });
   }
 
