@@ -22,6 +22,7 @@ import {
 import { type RunningServer, startServer } from '@ringswarm/signaling-server';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { closeChecked } from '../helpers/leak-check.js';
 import {
   CAPABILITY_FRAME_TYPE,
   capabilityFrame,
@@ -143,7 +144,7 @@ describe.each([
   afterEach(async () => {
     for (const o of outsiders.splice(0)) o.destroy();
     for (const c of clients.splice(0)) c.destroy();
-    await server.close();
+    await closeChecked(server);
   });
 
   it.each(moves)(

@@ -126,7 +126,12 @@ export class SignalingRouter extends Emitter<SignalingRouterEvents> {
   #peersDropped = 0;
   #destroyed = false;
   /** Remembers failed peers; taken off the pool again in {@link destroy}. */
-  readonly #onLinkClose = (remoteId: string, _code: string | undefined, _infoHash: string | null, failed: boolean) => {
+  readonly #onLinkClose = (
+    remoteId: string,
+    _code: string | undefined,
+    _discoveryKey: string | null,
+    failed: boolean,
+  ) => {
     if (!this.#destroyed && failed) this.#rememberFailure(remoteId);
   };
 
