@@ -1,6 +1,7 @@
 export * from './client.js';
 export * from './discovery/announcer.js';
 export * from './discovery/providers.js';
+export * from './identity/identity.js';
 export * from './net/ice-refresher.js';
 export * from './net/link.js';
 export * from './net/link-pool.js';
@@ -14,6 +15,7 @@ export * from './protocol/capability.js';
 export * from './protocol/errors.js';
 export * from './protocol/frames.js';
 export * from './protocol/ice.js';
+export * from './protocol/identity.js';
 export * from './protocol/ids.js';
 export * from './protocol/link.js';
 export * from './protocol/report.js';

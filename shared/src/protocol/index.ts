@@ -9,6 +9,7 @@ export * from './capability.js';
 export * from './errors.js';
 export * from './frames.js';
 export * from './ice.js';
+export * from './identity.js';
 export * from './ids.js';
 export * from './link.js';
 export * from './report.js';
