@@ -11,6 +11,7 @@
 
 import { LONELY_ANNOUNCE_MS, SwarmAnnouncer } from './discovery/announcer.js';
 import { LONELY_LOOKUP_MS, ProviderRecords, SwarmProviders } from './discovery/providers.js';
+import { type PeerIdentity, randomIdentity } from './identity/identity.js';
 import type { CreateLink, LinkOptions } from './net/link.js';
 import { LinkPool, MAX_LINKS, type SwarmPort } from './net/link-pool.js';
 import { Overlay, type OverlayOptions, type RingStats } from './net/overlay.js';
@@ -27,7 +28,6 @@ import { infoHashOf, type Manifest } from './swarm/manifest.js';
 import { MemoryPieceStore, type PieceStore } from './swarm/piece-store.js';
 import { RateLimiter } from './swarm/rate-limiter.js';
 import { type RateLimits, Swarm } from './swarm/swarm.js';
-import { randomBytes, toHex } from './util/bytes.js';
 import { type Clock, systemClock, systemRandom } from './util/clock.js';
 import { Emitter } from './util/emitter.js';
 
@@ -38,8 +38,11 @@ export interface ClientOptions {
    * announces its swarms again after each reconnect.
    */
   trackerUrl: string | readonly string[];
-  /** 40 hex digits; default random. */
-  peerId?: string;
+  /**
+   * This peer's key pair; its peer ID is derived from the public key. Default a fresh random
+   * identity (a new ID on every start).
+   */
+  identity?: PeerIdentity;
   /** WebRTC implementation for Node (`@roamhq/wrtc`). */
   wrtc?: object;
   /** STUN/TURN servers for new links; default none. */
@@ -109,7 +112,9 @@ interface SwarmEntry {
 }
 
 export class RingswarmClient extends Emitter<ClientEvents> {
+  /** The ID of {@link identity}'s public key. */
   readonly peerId: string;
+  readonly identity: PeerIdentity;
   readonly tracker: TrackerClient;
   /** The ring membership; null when the client runs with `ring: false`. */
   readonly overlay: Overlay | null;
@@ -133,7 +138,8 @@ export class RingswarmClient extends Emitter<ClientEvents> {
       upload: new RateLimiter(() => clock.now()),
       download: new RateLimiter(() => clock.now()),
     };
-    this.peerId = options.peerId ?? toHex(randomBytes(20));
+    this.identity = options.identity ?? randomIdentity();
+    this.peerId = this.identity.peerId;
     this.tracker = new TrackerClient(options.trackerUrl, this.peerId, {
       clock,
       random,

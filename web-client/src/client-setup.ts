@@ -9,10 +9,9 @@ import {
   IceRefresher,
   RingswarmClient,
   RingswarmError,
-  randomBytes,
+  randomIdentity,
   type Swarm,
   systemClock,
-  toHex,
 } from '@ringswarm/shared';
 import { STATS_INTERVAL_MS } from './download-view.js';
 import { type IceConfig, loadIceServers } from './ice.js';
@@ -90,11 +89,12 @@ export class ClientSetup {
   }
 
   async #create(): Promise<RingswarmClient> {
-    const peerId = toHex(randomBytes(20));
+    const identity = randomIdentity();
+    const peerId = identity.peerId;
     const ice = await loadIceServers(peerId);
     if (this.#destroyed) throw new Error('page closing');
     this.#hooks.onIce(ice);
-    const c = new RingswarmClient({ trackerUrl: window.location.origin, peerId, iceServers: ice.iceServers });
+    const c = new RingswarmClient({ trackerUrl: window.location.origin, identity, iceServers: ice.iceServers });
     this.#client = c;
     this.#publish();
     c.on('warning', (err) => {

@@ -13,10 +13,9 @@ import {
   plural,
   RingswarmClient,
   type RingswarmError,
-  randomBytes,
+  randomIdentity,
   type SelectedPair,
   type Swarm,
-  toHex,
 } from '@ringswarm/shared';
 import { describePair, fetchIceServers, iceUrls, isRelayed, refreshIceServers } from '../ice.js';
 import { bar, type Output } from '../output.js';
@@ -58,11 +57,12 @@ export interface Peer {
  */
 export async function startPeer(trackerUrl: string, options: PeerOptions, out: Output): Promise<Peer> {
   // Chosen here, not by the client, so the tracker mints the TURN credentials for it.
-  const peerId = toHex(randomBytes(20));
+  const identity = randomIdentity();
+  const peerId = identity.peerId;
   const stopRefresh = await useIce(trackerUrl, peerId, options, out);
   const client = new RingswarmClient({
     trackerUrl,
-    peerId,
+    identity,
     wrtc,
     iceServers: options.iceServers,
     ring: options.ring,
