@@ -205,6 +205,11 @@ export class MitmRelay {
     return { ok: true };
   }
 
+  /** Lies: delivers `data` to `to` as a signal from `from` (whoever `from` is). */
+  inject(to: string, from: string, data: Record<string, unknown>): void {
+    this.#deliver(to, from, data);
+  }
+
   #deliver(to: string, from: string, data: Record<string, unknown>): void {
     if (this.#destroyed) return;
     this.#sockets.get(to)?.emit('signal', { from, data });
