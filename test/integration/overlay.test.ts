@@ -17,7 +17,7 @@ import { rogueLinkTo } from '../helpers/rogue-link.js';
 import { seedable } from '../helpers/seed.js';
 import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
 import { sha } from '../helpers/sha.js';
-import { emit, randomPeerId, SocketPool } from '../helpers/tracker-socket.js';
+import { emit, SocketPool } from '../helpers/tracker-socket.js';
 import { sleep, until, waitFor } from '../helpers/until.js';
 import { wrtc } from '../helpers/wrtc.js';
 
