@@ -163,7 +163,7 @@ export class RingswarmClient extends Emitter<ClientEvents> {
       },
       options.maxLinks ?? MAX_LINKS,
     );
-    this.#router = new SignalingRouter({ peerId: this.peerId, clock, links: this.#links, tracker: this.tracker });
+    this.#router = new SignalingRouter({ identity: this.identity, clock, links: this.#links, tracker: this.tracker });
     this.#router.on('warning', (err) => this.emit('warning', err));
     this.#links.on('overlay-frame', (from, frame) => this.#onOverlayFrame(from, frame));
     this.#links.on('link-close', (remoteId, code, discoveryKey, failed) => {

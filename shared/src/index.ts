@@ -19,6 +19,7 @@ export * from './protocol/identity.js';
 export * from './protocol/ids.js';
 export * from './protocol/link.js';
 export * from './protocol/report.js';
+export * from './protocol/signal-envelope.js';
 export * from './protocol/tracker.js';
 export * from './ring/dht-store.js';
 export * from './ring/finger-table.js';

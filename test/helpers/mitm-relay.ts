@@ -5,11 +5,13 @@
  *
  * - `honest`: signals are relayed unchanged, `from` stamped with the sender's bound peer ID;
  *   the peers then connect to each other directly.
- * - `splice`: the relay terminates both WebRTC connections itself. It answers the
- *   initiator's offer with a PeerLink of its own (posing as the responder), opens its own
- *   offer to the responder (posing as the initiator, under the same `sid`), and pipes every
- *   data-channel frame from one leg to the other. It sees every frame in plaintext, and
- *   counts them by type byte.
+ * - `splice`: the relay terminates both WebRTC connections itself. It reads the initiator's
+ *   signed offer and answers it with a PeerLink of its own (posing as the responder), opens
+ *   its own offer to the responder (posing as the initiator, under the same `sid`), and
+ *   pipes every data-channel frame from one leg to the other; it sees every frame in
+ *   plaintext, and counts them by type byte. It cannot sign as either peer, so it signs its
+ *   legs' signals with a key of its own (the best a lying server can do; signed signals,
+ *   issue 17, make both peers refuse them).
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -25,8 +27,11 @@ import {
   PeerLink,
   PROTOCOL_VERSION,
   type RingBootstrapResult,
+  randomIdentity,
   type ServerToClientEvents,
+  SignalEnvelopeSchema,
   SignalRequestSchema,
+  signSignal,
 } from '@ringswarm/shared';
 import { Server, type Socket } from 'socket.io';
 
@@ -91,6 +96,8 @@ export class MitmRelay {
     'responder-to-initiator': new Map(),
   };
   #spliced = 0;
+  /** The relay's own key: what it signs its legs' signals with. */
+  readonly #identity = randomIdentity();
   #destroyed = false;
   #closed: Promise<void> | null = null;
 
@@ -205,6 +212,11 @@ export class MitmRelay {
     return { ok: true };
   }
 
+  /** Lies: delivers `data` to `to` as a signal from `from` (whoever `from` is). */
+  inject(to: string, from: string, data: Record<string, unknown>): void {
+    this.#deliver(to, from, data);
+  }
+
   #deliver(to: string, from: string, data: Record<string, unknown>): void {
     if (this.#destroyed) return;
     this.#sockets.get(to)?.emit('signal', { from, data });
@@ -215,8 +227,15 @@ export class MitmRelay {
    * offer starts a splice; signals of no splice are dropped.
    */
   #splice(from: string, to: string, raw: Record<string, unknown>): void {
-    const { sid, ...data } = raw;
-    if (typeof sid !== 'string' || this.#destroyed) return;
+    const envelope = SignalEnvelopeSchema.safeParse(raw);
+    if (!envelope.success || this.#destroyed) return;
+    const { sid } = envelope.data;
+    let data: Record<string, unknown>;
+    try {
+      data = JSON.parse(envelope.data.body) as Record<string, unknown>;
+    } catch {
+      return;
+    }
     const asInitiator = this.#splices.get(spliceKey(from, to, sid));
     const asResponder = this.#splices.get(spliceKey(to, from, sid));
     if (asInitiator) asInitiator.toInitiator.signal(data);
@@ -235,9 +254,17 @@ export class MitmRelay {
     }
     this.#splices.set(key, splice);
     this.#spliced++;
-    // Each leg's signals go out as if they came from the peer on the other leg.
-    toInitiator.on('signal', (signal) => this.#deliver(from, to, { ...signal, sid }));
-    toResponder.on('signal', (signal) => this.#deliver(to, from, { ...signal, sid }));
+    // Each leg's signals go out as if they came from the peer on the other leg, in order.
+    const leg = (link: PeerLink, target: string, claimed: string) => {
+      let queue = Promise.resolve();
+      link.on('signal', (signal) => {
+        queue = queue
+          .then(() => signSignal(this.#identity, target, sid, signal))
+          .then((signed) => this.#deliver(target, claimed, signed));
+      });
+    };
+    leg(toInitiator, from, to);
+    leg(toResponder, to, from);
     const pipe = (source: PeerLink, sink: PeerLink, direction: SpliceDirection) => {
       source.on('frame', (frame) => {
         const counts = this.#counts[direction];

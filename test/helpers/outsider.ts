@@ -10,9 +10,12 @@ import {
   MessageType,
   PeerLink,
   type RelayedSignal,
+  randomIdentity,
   SWARM_HANDSHAKE,
   sdpFingerprint,
+  signSignal,
   TrackerClient,
+  verifySignalEnvelope,
   WIRE_VERSION,
 } from '@ringswarm/shared';
 import { until, waitFor } from './until.js';
@@ -56,7 +59,9 @@ export function capHandshakeNonce(frame: Uint8Array): Uint8Array | null {
 }
 
 export class Outsider {
-  readonly peerId = randomBytes(20).toString('hex');
+  /** It signs its signals honestly, with a key of its own: what it lacks is the infohash. */
+  readonly identity = randomIdentity();
+  readonly peerId = this.identity.peerId;
   readonly nonce = new Uint8Array(randomBytes(CAPABILITY_NONCE_BYTES));
   readonly tracker: TrackerClient;
   /** Every frame the remote sent, in order. */
@@ -114,10 +119,11 @@ export class Outsider {
         stop();
         reject(new Error(`no offer from ${remoteId.slice(0, 8)} within ${ms} ms`));
       }, ms);
-      const onOffer = ({ from, data: { sid, ...signal } }: RelayedSignal) => {
-        if (from !== remoteId || signal.type !== 'offer' || typeof sid !== 'string') return;
+      const onOffer = ({ from, data }: RelayedSignal) => {
+        const verified = from === remoteId ? verifySignalEnvelope(data, remoteId, this.peerId) : null;
+        if (verified?.data.type !== 'offer') return;
         stop();
-        resolve(this.#open(remoteId, wrtc, sid, signal));
+        resolve(this.#open(remoteId, wrtc, verified.sid, verified.data));
       };
       this.tracker.on('signal', onOffer);
       this.#stopWaiting = stop;
@@ -133,14 +139,20 @@ export class Outsider {
     this.#link = link;
     const sdpOf = (signal: Record<string, unknown>) =>
       (signal.type === 'offer' || signal.type === 'answer') && typeof signal.sdp === 'string' ? signal.sdp : null;
+    // Signed in order: the offer goes out before its candidates.
+    let queue = Promise.resolve();
     link.on('signal', (signal) => {
       this.#localSdp = sdpOf(signal) ?? this.#localSdp;
-      this.tracker.signal(remoteId, { ...signal, sid }).catch(() => link.close());
+      queue = queue
+        .then(() => signSignal(this.identity, remoteId, sid, signal))
+        .then((envelope) => this.tracker.signal(remoteId, envelope))
+        .catch(() => link.close());
     });
-    const onSignal = ({ from, data: { sid: got, ...signal } }: RelayedSignal) => {
-      if (from !== remoteId || got !== sid) return;
-      this.#remoteSdp = sdpOf(signal) ?? this.#remoteSdp;
-      link.signal(signal);
+    const onSignal = ({ from, data }: RelayedSignal) => {
+      const verified = from === remoteId ? verifySignalEnvelope(data, remoteId, this.peerId) : null;
+      if (verified?.sid !== sid) return;
+      this.#remoteSdp = sdpOf(verified.data) ?? this.#remoteSdp;
+      link.signal(verified.data);
     };
     this.tracker.on('signal', onSignal);
     link.once('close', () => this.tracker.off('signal', onSignal));

@@ -1,4 +1,11 @@
-import { createPeerLink, type LinkEntry, LinkPool, SignalingRouter, systemClock } from '@ringswarm/shared';
+import {
+  createPeerLink,
+  type LinkEntry,
+  LinkPool,
+  randomIdentity,
+  SignalingRouter,
+  systemClock,
+} from '@ringswarm/shared';
 import { afterEach, describe, expect, it } from 'vitest';
 import { randomPeerId } from '../helpers/tracker-socket.js';
 import { until } from '../helpers/until.js';
@@ -15,7 +22,8 @@ describe('the connection budget', () => {
   it('keeps ring pointers, evicts idle links first, and swarm links only for the ring', async () => {
     const pointer = randomPeerId();
     const signalled: string[] = [];
-    const peerId = randomPeerId();
+    const identity = randomIdentity();
+    const peerId = identity.peerId;
     pool = new LinkPool(
       {
         peerId,
@@ -30,7 +38,7 @@ describe('the connection budget', () => {
     );
     // No ring here: every signal goes through the (stand-in) tracker.
     router = new SignalingRouter({
-      peerId,
+      identity,
       clock: systemClock,
       links: pool,
       tracker: {

@@ -4,19 +4,24 @@ import {
   encodeRouteFrame,
   MemoryPieceStore,
   OverlayFrameType,
-  PeerLink,
+  type PeerLink,
   RingswarmClient,
   ROUTE_MAX_HOPS,
+  randomIdentity,
   readAllPieces,
+  signSignal,
 } from '@ringswarm/shared';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ringProblems } from '../helpers/ring-check.js';
+import { rogueLinkTo } from '../helpers/rogue-link.js';
 import { seedable } from '../helpers/seed.js';
 import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
 import { sha } from '../helpers/sha.js';
-import { emit, randomPeerId, SocketPool } from '../helpers/tracker-socket.js';
+import { emit, SocketPool } from '../helpers/tracker-socket.js';
 import { sleep, until, waitFor } from '../helpers/until.js';
 import { wrtc } from '../helpers/wrtc.js';
+
+const OFFER = { type: 'offer', sdp: 'x' };
 
 describe('the ring over real WebRTC (Node peers, tracker in its own process)', () => {
   let server: ServerProcess | undefined;
@@ -107,23 +112,13 @@ describe('the ring over real WebRTC (Node peers, tracker in its own process)', (
     const [victim, other] = (await ringOf(2, server.url)) as [RingswarmClient, RingswarmClient];
     sockets = new SocketPool(server.url);
 
-    // A rogue peer that speaks the tracker protocol by hand and opens raw links.
-    const rogue = await sockets.peer(randomPeerId());
+    // A rogue peer that speaks the tracker protocol by hand and opens raw links (signing
+    // its signals with its own key: it misbehaves in the ring, not in the signaling).
+    const rogueKey = randomIdentity();
+    const rogue = await sockets.peer(rogueKey.peerId);
     await emit(rogue.socket, 'ring:bootstrap', { k: 1 });
-    const rogueLink = async () => {
-      const sid = randomBytes(8).toString('hex');
-      const link = new PeerLink(victim.peerId, { initiator: true, wrtc });
-      links.push(link);
-      link.on('signal', (data) => void emit(rogue.socket, 'signal', { to: victim.peerId, data: { ...data, sid } }));
-      const onSignal = ({ from, data }: { from: string; data: Record<string, unknown> }) => {
-        if (from !== victim.peerId || data.sid !== sid) return;
-        const { sid: _sid, ...rest } = data;
-        link.signal(rest);
-      };
-      rogue.socket.on('signal', onSignal);
-      await waitFor(link, 'connect', 15_000);
-      return link;
-    };
+    const rogueLink = () => rogueLinkTo(rogue.socket, rogueKey, victim.peerId, links);
+    const signedBy = (target: string) => signSignal(rogueKey, target, randomBytes(8).toString('hex'), OFFER);
     const dropped = () => victim.ringStats()!.peersDropped;
 
     // 1. A RING frame that is not a ring message.
@@ -136,7 +131,7 @@ describe('the ring over real WebRTC (Node peers, tracker in its own process)', (
     // 2. A signal routed from the rogue to itself: a loop by construction.
     const looper = await rogueLink();
     const closed2 = waitFor(looper, 'close', 10_000);
-    looper.send(encodeRouteFrame({ origin: rogue.id, target: rogue.id, hops: 0, data: { type: 'offer', sdp: 'x' } }));
+    looper.send(encodeRouteFrame({ origin: rogue.id, target: rogue.id, hops: 0, data: await signedBy(rogue.id) }));
     await closed2;
     expect(dropped()).toBe(2);
 
@@ -149,7 +144,7 @@ describe('the ring over real WebRTC (Node peers, tracker in its own process)', (
         origin: rogue.id,
         target: other.peerId,
         hops: ROUTE_MAX_HOPS,
-        data: { type: 'offer', sdp: 'x' },
+        data: await signedBy(other.peerId),
       }),
     );
     await until(() => victim.ringStats()!.signals.dropped === droppedSignals + 1, 5_000, 'the signal to be dropped');

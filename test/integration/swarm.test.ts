@@ -9,9 +9,12 @@ import {
   PeerLink,
   ReaderPieceStore,
   RingswarmClient,
+  randomIdentity,
   readAllPieces,
   type Swarm,
+  signSignal,
   TrackerClient,
+  verifySignalEnvelope,
   WIRE_VERSION,
 } from '@ringswarm/shared';
 import { type RunningServer, startServer } from '@ringswarm/signaling-server';
@@ -121,16 +124,25 @@ describe('swarms of Node peers over real WebRTC', () => {
 
     // A hand-made peer: its own tracker connection and link, speaking raw frames. It holds
     // the link (the infohash), so it passes the capability check honestly, then misbehaves.
-    const attackerId = randomBytes(20).toString('hex');
+    const attackerKey = randomIdentity();
+    const attackerId = attackerKey.peerId;
     const warnings: [string, string][] = [];
     seeding.on('warning', (err, remoteId) => warnings.push([err.code, remoteId]));
     const tracker = new TrackerClient(server.url, attackerId);
     const link = new PeerLink(seeder.peerId, { initiator: true, wrtc });
     try {
-      // Peer signaling carries a session id beside simple-peer's data (see net/link-pool.ts).
+      // Peer signaling is signed by its origin, under a session id (see net/signal-router.ts).
       const sid = randomBytes(8).toString('hex');
-      link.on('signal', (signal) => void tracker.signal(seeder.peerId, { ...signal, sid }));
-      tracker.on('signal', ({ data: { sid: _sid, ...signal } }) => link.signal(signal));
+      let queue = Promise.resolve();
+      link.on('signal', (signal) => {
+        queue = queue
+          .then(() => signSignal(attackerKey, seeder.peerId, sid, signal))
+          .then((envelope) => tracker.signal(seeder.peerId, envelope));
+      });
+      tracker.on('signal', ({ from, data }) => {
+        const verified = verifySignalEnvelope(data, from, attackerId);
+        if (from === seeder.peerId && verified?.sid === sid) link.signal(verified.data);
+      });
       await tracker.announce({
         discoveryKey: discoveryKeyOf(seed.infoHash),
         event: 'started',

@@ -10,6 +10,9 @@ import {
   encodeMessage,
   handshakeDiscoveryKey,
   RingswarmClient,
+  randomIdentity,
+  type SignalEnvelope,
+  signSignal,
   WIRE_VERSION,
 } from '@ringswarm/shared';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -70,10 +73,12 @@ describe('the client with injected edges', () => {
     await nextMacrotask();
     const handshake = (discoveryKey: string, peerId: string) =>
       encodeMessage({ type: 'handshake', version: WIRE_VERSION, discoveryKey, peerId, nonce: newNonce() });
-    const [remote, stranger] = [newPeerId(), newPeerId()];
-    for (const id of [remote, stranger]) {
-      sockets.last.fire('signal', { from: id, data: { type: 'offer', sdp: 'v=0', sid: '0123456789abcdef' } });
-      links.last(id).open();
+    const [remoteKey, strangerKey] = [randomIdentity(), randomIdentity()];
+    const [remote, stranger] = [remoteKey.peerId, strangerKey.peerId];
+    for (const key of [remoteKey, strangerKey]) {
+      const data = await signSignal(key, client.peerId, '0123456789abcdef', { type: 'offer', sdp: 'v=0' });
+      sockets.last.fire('signal', { from: key.peerId, data });
+      links.last(key.peerId).open();
     }
     links.last(remote).receive(handshake(discoveryKeyOf(INFO_HASH), remote));
     links.last(stranger).receive(handshake(discoveryKeyOf('ef'.repeat(32)), stranger));
@@ -85,16 +90,20 @@ describe('the client with injected edges', () => {
 
   it('sends a link’s signals through the tracker and feeds the answers back', async () => {
     const { clock, links, sockets, client } = setup();
-    const remote = newPeerId();
+    const remoteKey = randomIdentity();
+    const remote = remoteKey.peerId;
     const opened = client.connect(remote);
     const link = links.last(remote);
     link.emitSignal({ type: 'offer', sdp: 'v=0' });
     await nextMacrotask();
     const sent = sockets.last.emitted.find((e) => e.event === 'signal');
-    expect(sent?.payload).toMatchObject({ to: remote, data: { type: 'offer', sdp: 'v=0' } });
-    const { sid } = (sent?.payload as { data: { sid: string } } | undefined)?.data ?? { sid: '' };
+    const envelope = (sent?.payload as { to: string; data: SignalEnvelope } | undefined)?.data;
+    expect(sent?.payload).toMatchObject({ to: remote });
+    expect(JSON.parse(envelope?.body ?? 'null')).toEqual({ type: 'offer', sdp: 'v=0' });
+    const sid = envelope?.sid ?? '';
     expect(sid).toMatch(/^[0-9a-f]{16}$/);
-    sockets.last.fire('signal', { from: remote, data: { type: 'answer', sdp: 'v=0 a', sid } });
+    const answer = await signSignal(remoteKey, client.peerId, sid, { type: 'answer', sdp: 'v=0 a' });
+    sockets.last.fire('signal', { from: remote, data: answer });
     expect(link.signalled).toEqual([{ type: 'answer', sdp: 'v=0 a' }]);
     clock.advance(250);
     link.open();

@@ -84,7 +84,8 @@ describe('the connection budget', () => {
   it('evicts the idle link that was silent longest, not the oldest one', () => {
     const { clock, links, pool, closes } = setup(2);
     const [first, second, third] = [newPeerId(), newPeerId(), newPeerId()];
-    pool.create(first, true, false);
+    // Set up through verified signals (the router marks such links), so ring frames count.
+    pool.create(first, true, false)!.proven = true;
     clock.advance(10);
     pool.create(second, true, false);
     clock.advance(10);
@@ -111,6 +112,7 @@ describe('the idle sweep', () => {
     const [idle, pointer, swarm, chatty] = [newPeerId(), newPeerId(), newPeerId(), newPeerId()];
     pointers.add(pointer);
     for (const id of [idle, pointer, swarm, chatty]) pool.create(id, true, false);
+    pool.get(chatty)!.proven = true;
     pool.attach(pool.get(swarm)!, DISCOVERY_KEY, () => {});
 
     clock.advance(IDLE_LINK_MS - 1_000);
@@ -189,7 +191,7 @@ describe('frames on a new link', () => {
   it('marks a peer that says HELLO as one that routes signals, and passes other overlay frames on', () => {
     const { links, pool } = setup(4);
     const remote = newPeerId();
-    pool.create(remote, true, false);
+    pool.create(remote, true, false)!.proven = true;
     const overlay: [string, number | undefined][] = [];
     pool.on('overlay-frame', (from, frame) => overlay.push([from, frame[0]]));
     links.last(remote).open();
@@ -198,6 +200,18 @@ describe('frames on a new link', () => {
     links.last(remote).receive(Uint8Array.of(0x20, 0x7b, 0x7d));
     expect([...pool.routablePeers()]).toEqual([remote]);
     expect(overlay).toEqual([[remote, 0x20]]);
+  });
+
+  it('refuses overlay frames from a link not set up through verified signals (ERR_BAD_SIGNATURE)', () => {
+    const { links, pool, closes } = setup(4);
+    const remote = newPeerId();
+    expect(pool.create(remote, true, false)!.proven).toBe(false);
+    const overlay: string[] = [];
+    pool.on('overlay-frame', (from) => overlay.push(from));
+    links.last(remote).open();
+    links.last(remote).receive(Uint8Array.of(0x20, 0x7b, 0x7d));
+    expect(overlay).toEqual([]);
+    expect(closes).toEqual([[remote, ErrorCode.BAD_SIGNATURE, true]]);
   });
 
   it('says HELLO on every link it opens when this peer is a ring member, and not otherwise', () => {

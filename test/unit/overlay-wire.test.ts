@@ -20,7 +20,13 @@ const json = (type: number, text: string) => Uint8Array.of(type, ...new TextEnco
 
 describe('overlay frames', () => {
   it('round-trips a routed signal and a ring message', () => {
-    const signal = { origin: A, target: B, hops: 3, data: { type: 'offer', sdp: 'v=0' } };
+    const data = {
+      sid: '01'.repeat(8),
+      body: '{"type":"offer","sdp":"v=0"}',
+      key: 'c'.repeat(64),
+      sig: 'd'.repeat(128),
+    };
+    const signal = { origin: A, target: B, hops: 3, data };
     const frame = encodeRouteFrame(signal);
     expect(frame[0]).toBe(OverlayFrameType.ROUTE);
     expect(isOverlayFrame(frame) && !isSwarmFrame(frame)).toBe(true);
@@ -44,6 +50,13 @@ describe('overlay frames', () => {
     [
       'data that is not an object',
       json(OverlayFrameType.ROUTE, JSON.stringify({ origin: A, target: B, hops: 0, data: 'sdp' })),
+    ],
+    [
+      'data that is not a signed envelope',
+      json(
+        OverlayFrameType.ROUTE,
+        JSON.stringify({ origin: A, target: B, hops: 0, data: { type: 'offer', sdp: 'x' } }),
+      ),
     ],
     [
       'an extra field',

@@ -77,6 +77,13 @@ export interface LinkEntry {
   setupMs: number | null;
   /** Closed by this client on purpose (eviction, idle, a newer connection): not a failure. */
   retired: boolean;
+  /**
+   * The remote proved its ID: the link was set up through signals it signed (the router
+   * sets this when it creates a link from a verified offer, or applies a verified answer).
+   * Overlay frames (HELLO, RING, ROUTE) from a link that is not are refused. Today every link
+   * comes from the router, so this is a guard, not a path.
+   */
+  proven: boolean;
 }
 
 /** A swarm this client runs, as the pool sees it: it takes over a link whose handshake names its discovery key. */
@@ -175,6 +182,7 @@ export class LinkPool extends Emitter<LinkPoolEvents> {
       createdAt: now,
       setupMs: null,
       retired: false,
+      proven: false,
     };
     this.#entries.set(remoteId, entry);
     link.on('connect', () => {
@@ -247,6 +255,11 @@ export class LinkPool extends Emitter<LinkPoolEvents> {
       return;
     }
     if (isOverlayFrame(frame)) {
+      // Ring frames (join, get-state, routed signals) only from a remote that proved its ID.
+      if (!entry.proven) {
+        entry.link.close(ErrorCode.BAD_SIGNATURE);
+        return;
+      }
       if (frame[0] === OverlayFrameType.HELLO) entry.routesSignals = frame.byteLength === 1;
       else this.emit('overlay-frame', remoteId, frame);
       return;

@@ -5,6 +5,7 @@
  * |------|-------|--------------------------------------------------------------|
  * | 0x20 | RING  | UTF-8 JSON of a ring message in wire form (hex identifiers)  |
  * | 0x21 | ROUTE | UTF-8 JSON `{origin, target, hops, data}`: signaling routed  |
+ * |      |       | (`data`: the origin's signed envelope, protocol/signal-envelope) |
  * | 0x22 | HELLO | empty: the sender is a ring member and routes signals        |
  *
  * A ROUTE frame carries WebRTC signaling data hop by hop through the ring towards
@@ -14,6 +15,7 @@
 import { z } from 'zod';
 import { ErrorCode, RingswarmError } from '../protocol/errors.js';
 import { PeerIdSchema } from '../protocol/ids.js';
+import { type SignalEnvelope, SignalEnvelopeSchema } from '../protocol/signal-envelope.js';
 import type { RingSpace } from '../ring/id.js';
 
 export const OverlayFrameType = {
@@ -34,14 +36,15 @@ export interface RoutedSignal {
   target: string;
   /** Links crossed so far. */
   hops: number;
-  data: Record<string, unknown>;
+  /** The signal, signed by `origin` for `target` (every hop verifies it). */
+  data: SignalEnvelope;
 }
 
 const RoutedSignalSchema = z.strictObject({
   origin: PeerIdSchema,
   target: PeerIdSchema,
   hops: z.number().int().nonnegative().max(ROUTE_MAX_HOPS),
-  data: z.record(z.string(), z.unknown()),
+  data: SignalEnvelopeSchema,
 });
 
 const encoder = new TextEncoder();

@@ -17,9 +17,28 @@
  *
  * Signals carry a session id `sid` next to simple-peer's data, so that data from an earlier
  * attempt, or the same data arriving by both paths, never reaches a new connection.
+ *
+ * Signed signals (protocol/signal-envelope.ts). Every signal this peer originates is signed
+ * over (origin, target, sid, body); signing is asynchronous, so the signals of one session
+ * are chained and go out in the order simple-peer produced them (offer before candidates).
+ * Every signal that arrives, from the tracker (whose `from` is checked against the key, so a
+ * lying server cannot forge one) or in a ROUTE frame, is verified before it is acted on:
+ * before a link is created, fed, closed or replaced, and before a return hop is learned. A
+ * hop verifies what it forwards too, and drops what does not check out. So a link exists only
+ * after a verified offer (we answer) or carries traffic only after a verified answer (we
+ * offered): its remote proved its ID, and the DTLS fingerprint in the signed description
+ * binds the connection to it. The router marks such a link `proven` in the pool.
  */
 
+import type { PeerIdentity } from '../identity/identity.js';
 import { ErrorCode, RingswarmError } from '../protocol/errors.js';
+import {
+  SID_BYTES,
+  type SignalEnvelope,
+  signSignal,
+  type VerifiedSignal,
+  verifySignalEnvelope,
+} from '../protocol/signal-envelope.js';
 import { randomBytes, toHex } from '../util/bytes.js';
 import type { Clock } from '../util/clock.js';
 import { Emitter } from '../util/emitter.js';
@@ -43,9 +62,11 @@ export const MAX_REPLAYED_SIGNALS = 64;
 export const RETURN_HOP_MS = 60_000;
 /** The most return hops remembered. */
 export const MAX_RETURN_HOPS = 1_024;
-/** Bytes of a session id; on the wire it is twice as many hex digits. */
-export const SID_BYTES = 8;
-const SID_PATTERN = new RegExp(`^[0-9a-f]{${2 * SID_BYTES}}$`);
+/**
+ * The most (peer, session id) pairs remembered as used: an offer for a session this peer
+ * already had with that peer (a replay of a genuine old offer) never replaces a link.
+ */
+export const MAX_REMEMBERED_SESSIONS = 1_024;
 
 export type SignalPath = 'ring' | 'tracker';
 
@@ -71,7 +92,8 @@ export interface RingPosition {
 }
 
 export interface SignalingRouterDeps {
-  peerId: string;
+  /** Signs every signal this peer originates; its peer ID is this peer's. */
+  identity: PeerIdentity;
   clock: Clock;
   links: LinkPool;
   tracker: SignalTracker;
@@ -89,12 +111,18 @@ export interface SignalStats {
   received: number;
   /** Routed signals dropped: hop limit, loops, or no way forward. */
   dropped: number;
+  /**
+   * Signals refused, from the tracker or the ring, here or passing through: unsigned, a key
+   * that is not the origin's, a bad signature, or signed for another target or session.
+   */
+  refused: number;
 }
 
 export type SignalingRouterEvents = {
   /**
    * A non-fatal problem: the tracker refused a signal (its RingswarmError), a peer routed
-   * badly (a RingswarmError with ERR_BAD_FRAME or ERR_ROUTE_LOOP).
+   * badly (a RingswarmError with ERR_BAD_FRAME or ERR_ROUTE_LOOP), a signal did not verify
+   * (ERR_BAD_SIGNATURE).
    */
   warning: [error: Error];
   close: [];
@@ -106,8 +134,10 @@ interface SignalSession {
   readonly sid: string;
   /** How our signals for this connection travel now. */
   path: SignalPath;
-  /** Our signals so far, for a replay through the tracker. */
-  sent: Record<string, unknown>[];
+  /** Our signals so far, signed, for a replay through the tracker. */
+  sent: SignalEnvelope[];
+  /** Our signals being signed, in order: each send waits for the one before. */
+  queue: Promise<void>;
   /** The remote's answer (or offer) was applied; duplicates are ignored. */
   gotDescription: boolean;
   fallbackTimer: unknown;
@@ -121,7 +151,9 @@ export class SignalingRouter extends Emitter<SignalingRouterEvents> {
   readonly #failedAt = new Map<string, number>();
   /** For each origin of a routed signal: the neighbour that last handed us one, and until when. */
   readonly #returnHops = new Map<string, { via: string; expires: number }>();
-  readonly #counts: SignalStats = { viaRing: 0, viaTracker: 0, relayed: 0, received: 0, dropped: 0 };
+  /** `${peer}/${sid}` of the sessions this peer had, oldest first. */
+  readonly #usedSessions = new Set<string>();
+  readonly #counts: SignalStats = { viaRing: 0, viaTracker: 0, relayed: 0, received: 0, dropped: 0, refused: 0 };
   /** Peers dropped for malformed ROUTE frames or routing loops. */
   #peersDropped = 0;
   #destroyed = false;
@@ -138,8 +170,11 @@ export class SignalingRouter extends Emitter<SignalingRouterEvents> {
   constructor(deps: SignalingRouterDeps) {
     super();
     this.#deps = deps;
+    this.#self = deps.identity.peerId;
     deps.links.on('link-close', this.#onLinkClose);
   }
+
+  readonly #self: string;
 
   /** Lets the ring carry signaling (once this peer has joined it). Without one, the tracker carries all. */
   useRing(ring: RingPosition): void {
@@ -156,7 +191,7 @@ export class SignalingRouter extends Emitter<SignalingRouterEvents> {
    * nothing can be evicted. `forRing` links may evict swarm links.
    */
   open(remoteId: string, forRing: boolean, via?: SignalPath): LinkEntry | null {
-    if (this.#destroyed || remoteId === this.#deps.peerId) return null;
+    if (this.#destroyed || remoteId === this.#self) return null;
     const existing = this.#deps.links.get(remoteId);
     if (existing) return existing;
     const entry = this.#deps.links.create(remoteId, true, forRing);
@@ -173,11 +208,31 @@ export class SignalingRouter extends Emitter<SignalingRouterEvents> {
     return recentlyFailed && this.#deps.tracker.connected ? 'tracker' : 'ring';
   }
 
-  /** Handles signaling data from a remote, as relayed by the tracker or routed by the ring. */
-  handleSignal(from: string, raw: Record<string, unknown>, via: SignalPath): void {
-    if (this.#destroyed || from === this.#deps.peerId) return;
-    const { sid, ...data } = raw;
-    if (typeof sid !== 'string' || !SID_PATTERN.test(sid)) return;
+  /**
+   * Handles a signal from a remote, as relayed by the tracker (`from` stamped by the server)
+   * or routed by the ring: acted on only when its envelope verifies as `from`'s, for us.
+   */
+  handleSignal(from: string, envelope: unknown, via: SignalPath): void {
+    if (this.#destroyed || from === this.#self) return;
+    const verified = verifySignalEnvelope(envelope, from, this.#self);
+    if (!verified) {
+      this.#refuse(from, via);
+      return;
+    }
+    this.#apply(from, verified, via);
+  }
+
+  /** Counts and reports a signal that did not verify; nothing else happens. */
+  #refuse(origin: string, via: SignalPath): void {
+    this.#counts.refused++;
+    this.emit(
+      'warning',
+      new RingswarmError(ErrorCode.BAD_SIGNATURE, `a signal claimed to be from ${origin} (via ${via}) did not verify`),
+    );
+  }
+
+  /** A verified signal from `from`, for us. */
+  #apply(from: string, { sid, data }: VerifiedSignal, via: SignalPath): void {
     const links = this.#deps.links;
     const entry = links.get(from);
     const session = entry ? this.#sessions.get(entry.link) : undefined;
@@ -188,28 +243,42 @@ export class SignalingRouter extends Emitter<SignalingRouterEvents> {
       if (isOffer || data.type === 'answer') {
         if (session.gotDescription || (isOffer && entry.link.initiator)) return;
         session.gotDescription = true;
+        // Its signed description (with its DTLS fingerprint) is what the link will connect to.
+        entry.proven = true;
       }
       entry.link.signal(data);
       return;
     }
-    if (!isOffer) return;
+    // A genuine old offer played again (by a tracker or a hop that kept it) replaces nothing.
+    if (!isOffer || this.#usedSessions.has(`${from}/${sid}`)) return;
     if (entry) {
       // Both sides offered at once: the lower peer ID keeps its offer, the other yields.
-      if (entry.link.initiator && !entry.link.connected && this.#deps.peerId < from) return;
+      if (entry.link.initiator && !entry.link.connected && this.#self < from) return;
       links.retire(entry);
     }
+    // Incoming links come only from here, after a verified offer: every link's remote proved its ID.
     const created = links.create(from, false, false);
     if (!created) return;
+    created.proven = true;
     this.#startSession(created.link, sid, via).gotDescription = true;
     created.link.signal(data);
   }
 
   #startSession(link: Link, sid: string, path: SignalPath): SignalSession {
-    const session: SignalSession = { link, sid, path, sent: [], gotDescription: false, fallbackTimer: null };
+    const session: SignalSession = {
+      link,
+      sid,
+      path,
+      sent: [],
+      queue: Promise.resolve(),
+      gotDescription: false,
+      fallbackTimer: null,
+    };
     this.#sessions.set(link, session);
+    this.#rememberSession(link.remoteId, sid);
     const clock = this.#deps.clock;
     link.on('signal', (data) => {
-      if (!this.#destroyed) this.#send(session, { ...data, sid });
+      if (!this.#destroyed) this.#sign(session, data);
     });
     link.once('connect', () => clock.clearTimeout(session.fallbackTimer));
     link.once('close', () => {
@@ -225,7 +294,36 @@ export class SignalingRouter extends Emitter<SignalingRouterEvents> {
     return session;
   }
 
-  #send(session: SignalSession, data: Record<string, unknown>): void {
+  /**
+   * Signs one of our signals and sends it once every earlier signal of the session went
+   * out; nothing is sent after {@link destroy} or once the link closed.
+   */
+  #sign(session: SignalSession, data: Record<string, unknown>): void {
+    session.queue = session.queue
+      .then(() => signSignal(this.#deps.identity, session.link.remoteId, session.sid, data))
+      .then(
+        (envelope) => {
+          if (!this.#destroyed && !session.link.destroyed) this.#send(session, envelope);
+        },
+        (err: unknown) => {
+          if (this.#destroyed || session.link.destroyed) return;
+          this.emit('warning', err instanceof Error ? err : new Error(String(err)));
+          session.link.close();
+        },
+      );
+  }
+
+  #rememberSession(peer: string, sid: string): void {
+    const key = `${peer}/${sid}`;
+    this.#usedSessions.delete(key);
+    this.#usedSessions.add(key);
+    if (this.#usedSessions.size > MAX_REMEMBERED_SESSIONS) {
+      const oldest = this.#usedSessions.values().next().value;
+      if (oldest !== undefined) this.#usedSessions.delete(oldest);
+    }
+  }
+
+  #send(session: SignalSession, data: SignalEnvelope): void {
     if (session.sent.length < MAX_REPLAYED_SIGNALS) session.sent.push(data);
     if (session.path === 'ring') {
       if (this.#sendViaRing(session.link.remoteId, data)) return;
@@ -234,7 +332,7 @@ export class SignalingRouter extends Emitter<SignalingRouterEvents> {
     this.#sendViaTracker(session, data);
   }
 
-  #sendViaTracker(session: SignalSession, data: Record<string, unknown>): void {
+  #sendViaTracker(session: SignalSession, data: SignalEnvelope): void {
     this.#counts.viaTracker++;
     this.#deps.tracker.signal(session.link.remoteId, data).catch((err: unknown) => {
       if (this.#destroyed) return;
@@ -266,9 +364,9 @@ export class SignalingRouter extends Emitter<SignalingRouterEvents> {
   // --- routing through the ring ------------------------------------------------------------
 
   /** This peer's own signal for `to`, into the ring. False when no linked ring member can take it. */
-  #sendViaRing(to: string, data: Record<string, unknown>): boolean {
-    if (!this.#ring || this.#ring.destroyed || to === this.#deps.peerId) return false;
-    const sent = this.#forward({ origin: this.#deps.peerId, target: to, hops: 0, data }, null);
+  #sendViaRing(to: string, data: SignalEnvelope): boolean {
+    if (!this.#ring || this.#ring.destroyed || to === this.#self) return false;
+    const sent = this.#forward({ origin: this.#self, target: to, hops: 0, data }, null);
     if (sent) this.#counts.viaRing++;
     return sent;
   }
@@ -290,15 +388,22 @@ export class SignalingRouter extends Emitter<SignalingRouterEvents> {
       this.#dropPeer(from, ErrorCode.ROUTE_LOOP, 'routed a signal to its own origin');
       return;
     }
-    if (signal.origin === this.#deps.peerId) {
+    if (signal.origin === this.#self) {
       // Our own signal came back: a loop somewhere; drop it.
       this.#counts.dropped++;
       return;
     }
+    // Checked at every hop, before anything is learned from it: a frame that claims an
+    // origin it cannot sign for is neither delivered, nor forwarded, nor a return hop.
+    const verified = verifySignalEnvelope(signal.data, signal.origin, signal.target);
+    if (!verified) {
+      this.#refuse(signal.origin, 'ring');
+      return;
+    }
     this.#rememberReturnHop(signal.origin, from);
-    if (signal.target === this.#deps.peerId) {
+    if (signal.target === this.#self) {
       this.#counts.received++;
-      this.handleSignal(signal.origin, signal.data, 'ring');
+      this.#apply(signal.origin, verified, 'ring');
       return;
     }
     if (signal.hops + 1 > ROUTE_MAX_HOPS || !this.#forward({ ...signal, hops: signal.hops + 1 }, from)) {
@@ -369,6 +474,7 @@ export class SignalingRouter extends Emitter<SignalingRouterEvents> {
     for (const session of this.#sessions.values()) this.#deps.clock.clearTimeout(session.fallbackTimer);
     this.#sessions.clear();
     this.#returnHops.clear();
+    this.#usedSessions.clear();
     this.#failedAt.clear();
     this.emit('close');
     this.removeAllListeners();

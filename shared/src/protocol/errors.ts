@@ -51,6 +51,13 @@ export const ErrorCode = {
   BAD_RESUME_DATA: 'ERR_BAD_RESUME_DATA',
   /** A peer routed signaling in a loop (to its own origin) through the ring. */
   ROUTE_LOOP: 'ERR_ROUTE_LOOP',
+  /**
+   * A signal was unsigned, or its signature, key or fields do not check out for the peer it
+   * claims to come from (forged, tampered, or meant for someone else); it is dropped. Also the
+   * code a link is closed with when it carries ring frames without having been set up through
+   * verified signals.
+   */
+  BAD_SIGNATURE: 'ERR_BAD_SIGNATURE',
   /** The connection budget is full and no link could be evicted for a new one. */
   TOO_MANY_LINKS: 'ERR_TOO_MANY_LINKS',
   /**

@@ -13,4 +13,5 @@ export * from './identity.js';
 export * from './ids.js';
 export * from './link.js';
 export * from './report.js';
+export * from './signal-envelope.js';
 export * from './tracker.js';

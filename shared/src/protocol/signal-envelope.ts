@@ -1,0 +1,110 @@
+/**
+ * Signed signals. Every piece of WebRTC signaling a peer originates (offer, answer, ICE
+ * candidate, renegotiation) travels, through the tracker or routed through the ring, in an
+ * envelope its origin signed:
+ *
+ *     { sid, body, key, sig }
+ *
+ * - `sid`: the session id (16 hex digits) the signal belongs to;
+ * - `body`: simple-peer's signaling data as the exact UTF-8 JSON string the origin signed;
+ *   the receiver parses this string after checking it, never re-serializes an object (key
+ *   order is not guaranteed);
+ * - `key`: the origin's raw Ed25519 public key, 64 hex digits; its SHA-256 prefix must be the
+ *   origin's peer ID ({@link publicKeyMatches});
+ * - `sig`: 128 hex digits, Ed25519 over {@link signalSigningBytes}:
+ *
+ *     "ringswarm/signal/v1" ‖ 0x00 ‖ origin (20 bytes) ‖ target (20 bytes)
+ *       ‖ len(sid) (1 byte) ‖ sid (ASCII) ‖ body (UTF-8, to the end)
+ *
+ * Since an offer or answer carries the DTLS certificate fingerprint, the signature binds the
+ * connection to the origin's peer ID: a lying tracker or ring hop can neither forge a signal
+ * from X nor redirect one meant for someone else.
+ *
+ * Checking is synchronous (@noble/curves), so a receiver checks before it acts, in arrival
+ * order.
+ */
+
+import { z } from 'zod';
+import type { PeerIdentity } from '../identity/identity.js';
+import { concatBytes, fromHex, toHex } from '../util/bytes.js';
+import { publicKeyMatches, verifySignature } from './identity.js';
+import { PeerIdSchema } from './ids.js';
+
+/** Domain label of a signal signature. */
+export const SIGNAL_LABEL = 'ringswarm/signal/v1';
+/** Bytes of a session id; on the wire it is twice as many hex digits. */
+export const SID_BYTES = 8;
+/** The longest signaling body accepted, in UTF-16 code units (a ROUTE frame is capped at 64 KiB anyway). */
+export const MAX_SIGNAL_BODY_CHARS = 48 * 1024;
+
+export const SidSchema = z.string().regex(new RegExp(`^[0-9a-f]{${2 * SID_BYTES}}$`), 'sid must be 16 hex digits');
+
+export const SignalEnvelopeSchema = z.strictObject({
+  sid: SidSchema,
+  body: z.string().max(MAX_SIGNAL_BODY_CHARS),
+  key: z.string().regex(/^[0-9a-f]{64}$/, 'key must be 64 lowercase hex digits'),
+  sig: z.string().regex(/^[0-9a-f]{128}$/, 'sig must be 128 lowercase hex digits'),
+});
+export type SignalEnvelope = z.infer<typeof SignalEnvelopeSchema>;
+
+const encoder = new TextEncoder();
+const LABEL_BYTES = concatBytes([encoder.encode(SIGNAL_LABEL), Uint8Array.of(0)]);
+
+/** The bytes an origin signs: see the module comment. Throws RangeError on malformed IDs or sid. */
+export function signalSigningBytes(origin: string, target: string, sid: string, body: string): Uint8Array {
+  if (!PeerIdSchema.safeParse(origin).success || !PeerIdSchema.safeParse(target).success) {
+    throw new RangeError('origin and target must be peer IDs');
+  }
+  if (!SidSchema.safeParse(sid).success) throw new RangeError('sid must be 16 hex digits');
+  const sidBytes = encoder.encode(sid);
+  return concatBytes([
+    LABEL_BYTES,
+    fromHex(origin),
+    fromHex(target),
+    Uint8Array.of(sidBytes.length),
+    sidBytes,
+    encoder.encode(body),
+  ]);
+}
+
+/** Signs `data` (simple-peer's signaling object) for `target` in session `sid`. */
+export async function signSignal(
+  identity: PeerIdentity,
+  target: string,
+  sid: string,
+  data: Record<string, unknown>,
+): Promise<SignalEnvelope> {
+  const body = JSON.stringify(data);
+  const sig = await identity.sign(signalSigningBytes(identity.peerId, target, sid, body));
+  return { sid, body, key: toHex(identity.publicKey), sig: toHex(sig) };
+}
+
+/** A verified signal: its session id and the signaling data, parsed from the signed body. */
+export interface VerifiedSignal {
+  sid: string;
+  data: Record<string, unknown>;
+}
+
+/**
+ * Checks an envelope claimed to come from `origin` and meant for `target` (a receiver passes
+ * its own ID; a hop that forwards it passes the ROUTE frame's target): the shape, that `key`
+ * is `origin`'s key, the signature, and that the body is a JSON object. Null when any check
+ * fails; never throws.
+ */
+export function verifySignalEnvelope(envelope: unknown, origin: string, target: string): VerifiedSignal | null {
+  const parsed = SignalEnvelopeSchema.safeParse(envelope);
+  if (!parsed.success) return null;
+  const { sid, body, key, sig } = parsed.data;
+  if (!PeerIdSchema.safeParse(origin).success || !PeerIdSchema.safeParse(target).success) return null;
+  const publicKey = fromHex(key);
+  if (!publicKeyMatches(origin, publicKey)) return null;
+  if (!verifySignature(publicKey, fromHex(sig), signalSigningBytes(origin, target, sid, body))) return null;
+  let data: unknown;
+  try {
+    data = JSON.parse(body);
+  } catch {
+    return null;
+  }
+  const record = z.record(z.string(), z.unknown()).safeParse(data);
+  return record.success && !Array.isArray(data) ? { sid, data: record.data } : null;
+}
