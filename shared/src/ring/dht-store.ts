@@ -11,9 +11,10 @@
  *
  * Authenticated: a provider value is always the put's sender (the link's proven remote), a
  * name value is signed by its publisher, who must be the put's sender (name-record.ts), and
- * copies are taken only from the nodes that replicate to us (our predecessor and the nodes
- * up to `replicas` behind us, found by asking predecessors for theirs) and, for a hand-over
- * to a new predecessor, from our successor. Quotas bound what any sender can make us hold.
+ * copies are taken only from the nodes that replicate to us (our predecessor and the
+ * `replicas` nodes behind it, found by asking predecessors for theirs; a graceful leaver is
+ * our predecessor when it hands over) and, for a hand-over to a new predecessor, from our
+ * successor; anything else is dropped and counted ({@link DhtStore.dropped}). Quotas bound what any sender can make us hold.
  */
 import { ErrorCode, RingswarmError } from '../protocol/errors.js';
 import { fromHex } from '../util/bytes.js';
@@ -116,7 +117,7 @@ export class DhtStore extends Emitter<DhtStoreEvents> {
   #byVia = new Map<bigint, Set<Held>>();
   #count = 0;
   #seq = 0;
-  /** The nodes behind our predecessor that replicate to us (up to replicas - 1 of them). */
+  /** The nodes behind our predecessor that may replicate to us (up to `replicas` of them). */
   #behind = new Set<bigint>();
   #walking = false;
   readonly #dropped: Record<DhtDropReason, number> = { 'not-neighbour': 0, 'bad-signature': 0, 'not-publisher': 0 };
@@ -527,14 +528,16 @@ export class DhtStore extends Emitter<DhtStoreEvents> {
   }
 
   /**
-   * Learns the nodes behind our predecessor that copy their keys to us: an owner replicates
-   * to its first `replicas` successors, so up to `replicas - 1` nodes behind our predecessor.
-   * Walks back asking each for its predecessor; the set found replaces the old one when done.
+   * Learns the nodes behind our predecessor that may copy their keys to us. An owner
+   * replicates to its first `replicas` successors, so up to `replicas - 1` nodes behind our
+   * predecessor; one more is allowed because an owner's successor list lags a join just
+   * ahead of it (a node that joined between it and us). Walks back asking each node for its
+   * predecessor (a ping); the set found replaces the old one when the walk is done.
    */
   #learnBehind(): void {
     if (this.#walking || this.#destroyed) return;
     const start = this.#node.predecessor;
-    if (start === null || this.#replicas < 2) {
+    if (start === null) {
       this.#behind = new Set();
       return;
     }
@@ -553,7 +556,7 @@ export class DhtStore extends Emitter<DhtStoreEvents> {
           return;
         }
         found.add(pred);
-        if (found.size >= this.#replicas - 1) done();
+        if (found.size >= this.#replicas) done();
         else step(pred);
       });
     };
