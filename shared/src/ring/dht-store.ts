@@ -87,6 +87,40 @@ interface Held {
   via: bigint;
   /** Order of first arrival; a refresh keeps it. */
   seq: number;
+  dropped: boolean;
+}
+
+/**
+ * The records of one origin or one deliverer, oldest first. Removal is lazy (a queue with
+ * stale entries skipped), since deleting from the front of a large Set is slow in V8.
+ */
+class Holding {
+  count = 0;
+  #queue: Held[] = [];
+  #head = 0;
+  readonly #belongs: (held: Held) => boolean;
+
+  constructor(belongs: (held: Held) => boolean) {
+    this.#belongs = belongs;
+  }
+
+  add(held: Held): void {
+    this.#queue.push(held);
+    this.count++;
+    if (this.#queue.length - this.#head > 2 * this.count + 64) {
+      this.#queue = this.#queue.slice(this.#head).filter(this.#belongs);
+      this.#head = 0;
+    }
+  }
+
+  oldest(): Held | undefined {
+    while (this.#head < this.#queue.length) {
+      const held = this.#queue[this.#head];
+      if (held !== undefined && this.#belongs(held)) return held;
+      this.#head++;
+    }
+    return undefined;
+  }
 }
 
 /**
@@ -110,11 +144,11 @@ export class DhtStore extends Emitter<DhtStoreEvents> {
   /** key -> value -> record. */
   #records = new Map<bigint, Map<string, Held>>();
   /** origin -> its records, oldest first. */
-  #byOrigin = new Map<bigint, Set<Held>>();
+  #byOrigin = new Map<bigint, Holding>();
   /** origin -> key -> how many of its records under that key. */
   #originKeys = new Map<bigint, Map<bigint, number>>();
   /** deliverer -> the records it delivered, oldest first. */
-  #byVia = new Map<bigint, Set<Held>>();
+  #byVia = new Map<bigint, Holding>();
   #count = 0;
   #seq = 0;
   /** The nodes behind our predecessor that may replicate to us (up to `replicas` of them). */
@@ -382,18 +416,23 @@ export class DhtStore extends Emitter<DhtStoreEvents> {
     if (old) {
       if (old.expires < expires) old.expires = expires;
       if (old.via !== via) {
-        this.#viaSet(old.via, false)?.delete(old);
+        this.#release(this.#byVia, old.via);
         old.via = via;
-        this.#viaSet(via, true)?.add(old);
+        this.#holding(this.#byVia, via, (h) => !h.dropped && h.via === via).add(old);
       }
       return;
     }
     // An origin competes with itself first.
     const mine = this.#byOrigin.get(origin);
-    while (mine && mine.size >= DHT_MAX_RECORDS_PER_SENDER) this.#drop(first(mine));
     const keys = this.#originKeys.get(origin);
-    while (keys && !keys.has(key) && keys.size >= DHT_MAX_KEYS_PER_SENDER && mine && mine.size > 0)
-      this.#drop(first(mine));
+    while (
+      mine &&
+      (mine.count >= DHT_MAX_RECORDS_PER_SENDER || (keys && !keys.has(key) && keys.size >= DHT_MAX_KEYS_PER_SENDER))
+    ) {
+      const oldest = mine.oldest();
+      if (!oldest) break;
+      this.#drop(oldest);
+    }
     const values = this.#records.get(key);
     if (values && values.size >= DHT_MAX_VALUES_PER_KEY) this.#drop(this.#keyVictim(values));
     while (this.#count >= DHT_MAX_RECORDS) {
@@ -401,36 +440,39 @@ export class DhtStore extends Emitter<DhtStoreEvents> {
       if (!victim) break;
       this.#drop(victim);
     }
-    const held: Held = { kind, key, value, expires, origin, via, seq: this.#seq++ };
+    const held: Held = { kind, key, value, expires, origin, via, seq: this.#seq++, dropped: false };
     let under = this.#records.get(key);
     if (!under) {
       under = new Map();
       this.#records.set(key, under);
     }
     under.set(value, held);
-    let set = this.#byOrigin.get(origin);
-    if (!set) {
-      set = new Set();
-      this.#byOrigin.set(origin, set);
-    }
-    set.add(held);
+    this.#holding(this.#byOrigin, origin, (h) => !h.dropped).add(held);
     let perKey = this.#originKeys.get(origin);
     if (!perKey) {
       perKey = new Map();
       this.#originKeys.set(origin, perKey);
     }
     perKey.set(key, (perKey.get(key) ?? 0) + 1);
-    this.#viaSet(via, true)?.add(held);
+    this.#holding(this.#byVia, via, (h) => !h.dropped && h.via === via).add(held);
     this.#count++;
   }
 
-  #viaSet(via: bigint, create: boolean): Set<Held> | undefined {
-    let set = this.#byVia.get(via);
-    if (!set && create) {
-      set = new Set();
-      this.#byVia.set(via, set);
+  #holding(map: Map<bigint, Holding>, id: bigint, belongs: (held: Held) => boolean): Holding {
+    let holding = map.get(id);
+    if (!holding) {
+      holding = new Holding(belongs);
+      map.set(id, holding);
     }
-    return set;
+    return holding;
+  }
+
+  /** One record fewer for `id` in `map`. */
+  #release(map: Map<bigint, Holding>, id: bigint): void {
+    const holding = map.get(id);
+    if (!holding) return;
+    holding.count--;
+    if (holding.count <= 0) map.delete(id);
   }
 
   /** A full key's victim: from the origin with most values under it, the latest arrival. */
@@ -446,25 +488,24 @@ export class DhtStore extends Emitter<DhtStoreEvents> {
         victimWeight = w;
       }
     }
-    // values is non-empty (it is full).
-    return victim ?? first(new Set(values.values()));
+    // values is full, so never empty.
+    return victim ?? (values.values().next().value as Held);
   }
 
   /** The store's victim: the oldest record of the node that delivered most. */
   #globalVictim(): Held | undefined {
-    let heaviest: Set<Held> | undefined;
-    for (const set of this.#byVia.values()) if (!heaviest || set.size > heaviest.size) heaviest = set;
-    return heaviest && heaviest.size > 0 ? first(heaviest) : undefined;
+    let heaviest: Holding | undefined;
+    for (const h of this.#byVia.values()) if (!heaviest || h.count > heaviest.count) heaviest = h;
+    return heaviest?.oldest();
   }
 
   #drop(held: Held): void {
     const under = this.#records.get(held.key);
-    if (!under || under.get(held.value) !== held) return;
+    if (held.dropped || !under || under.get(held.value) !== held) return;
+    held.dropped = true;
     under.delete(held.value);
     if (under.size === 0) this.#records.delete(held.key);
-    const set = this.#byOrigin.get(held.origin);
-    set?.delete(held);
-    if (set?.size === 0) this.#byOrigin.delete(held.origin);
+    this.#release(this.#byOrigin, held.origin);
     const perKey = this.#originKeys.get(held.origin);
     if (perKey) {
       const n = (perKey.get(held.key) ?? 1) - 1;
@@ -472,9 +513,7 @@ export class DhtStore extends Emitter<DhtStoreEvents> {
       else perKey.delete(held.key);
       if (perKey.size === 0) this.#originKeys.delete(held.origin);
     }
-    const via = this.#byVia.get(held.via);
-    via?.delete(held);
-    if (via?.size === 0) this.#byVia.delete(held.via);
+    this.#release(this.#byVia, held.via);
     this.#count--;
   }
 
@@ -660,9 +699,4 @@ export class DhtStore extends Emitter<DhtStoreEvents> {
         this.#recordsWhere(() => true),
       );
   }
-}
-
-function first<T>(set: Set<T>): T {
-  // Callers pass non-empty sets.
-  return set.values().next().value as T;
 }
