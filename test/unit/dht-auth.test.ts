@@ -11,7 +11,10 @@ import {
   type DhtStore,
   decodeRingMessage,
   encodeNameValue,
+  encodeRingFrame,
+  encodeRingMessage,
   identityFromSeed,
+  MAX_OVERLAY_FRAME_BYTES,
   OVERLAY_RECORD_TTL_MS,
   type PeerIdentity,
   ProviderRecords,
@@ -364,5 +367,37 @@ describe('authenticated DHT: signed name records', () => {
       () => {},
     );
     expect(await records.searchByName('movie.mkv')).toEqual([infoHash]);
+  });
+});
+
+describe('authenticated DHT: name records fit the overlay’s frames', () => {
+  it('replicates and answers 300 signed name values in frames under 64 KiB', async () => {
+    const [a, b] = identities(2);
+    const idOf = (i: PeerIdentity) => BigInt(`0x${i.peerId}`);
+    const net = ring([idOf(a!), idOf(b!)], 160, 1);
+    const frames: number[] = [];
+    net.onDeliver = (_from, _to, msg) => {
+      if (msg.type === 'dht-store' || msg.type === 'dht-get-reply')
+        frames.push(encodeRingFrame(encodeRingMessage(net.space, msg)).byteLength);
+    };
+    const key = await nameKey(net, 'popular.iso');
+    const values: string[] = [];
+    for (let i = 0; i < 300; i++) {
+      const infoHash = i.toString(16).padStart(64, '0');
+      const value = await encodeNameValue(net.space, key, infoHash, a!);
+      values.push(value);
+      net.hosts.get(idOf(a!))!.dht!.putName(key, value, DHT_MAX_TTL_MS);
+    }
+    net.queue.runUntil(net.now + 2 * MIN);
+    // Both nodes hold the key's values (owner and its one copy), at most DHT_MAX_VALUES_PER_KEY.
+    for (const i of [a!, b!]) expect(dht(net, idOf(i)).localValues(key)).toHaveLength(256);
+    let got: string[] = [];
+    dht(net, idOf(b!)).get(key, (r) => {
+      got = r.values;
+    });
+    net.queue.runUntil(net.now + 10_000);
+    expect(got.length).toBeGreaterThan(100);
+    expect(frames.length).toBeGreaterThan(2);
+    for (const bytes of frames) expect(bytes).toBeLessThanOrEqual(MAX_OVERLAY_FRAME_BYTES);
   });
 });

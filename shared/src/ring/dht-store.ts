@@ -21,12 +21,14 @@ import { fromHex } from '../util/bytes.js';
 import type { Clock } from '../util/clock.js';
 import { Emitter } from '../util/emitter.js';
 import {
+  DHT_MAX_MESSAGE_VALUE_BYTES,
   DHT_MAX_TTL_MS,
   DHT_MAX_VALUES_PER_MESSAGE,
   type DhtNotice,
   type DhtRecord,
   type DhtRecordKind,
   type DhtRequest,
+  dhtRecordBytes,
 } from './messages.js';
 import { verifyNameValue } from './name-record.js';
 import type { RingNode } from './ring-node.js';
@@ -529,10 +531,25 @@ export class DhtStore extends Emitter<DhtStoreEvents> {
     return out;
   }
 
+  /** Sends records in frames of at most DHT_MAX_VALUES_PER_MESSAGE records and DHT_MAX_MESSAGE_VALUE_BYTES. */
   #sendRecords(to: bigint, records: DhtRecord[]): void {
-    for (let i = 0; i < records.length; i += DHT_MAX_VALUES_PER_MESSAGE) {
-      this.#node.send(to, { type: 'dht-store', records: records.slice(i, i + DHT_MAX_VALUES_PER_MESSAGE) });
+    const hexLength = this.#node.space.hexLength;
+    let batch: DhtRecord[] = [];
+    let bytes = 0;
+    for (const r of records) {
+      const cost = dhtRecordBytes(r.value, hexLength);
+      if (
+        batch.length >= DHT_MAX_VALUES_PER_MESSAGE ||
+        (batch.length > 0 && bytes + cost > DHT_MAX_MESSAGE_VALUE_BYTES)
+      ) {
+        this.#node.send(to, { type: 'dht-store', records: batch });
+        batch = [];
+        bytes = 0;
+      }
+      batch.push(r);
+      bytes += cost;
     }
+    if (batch.length > 0) this.#node.send(to, { type: 'dht-store', records: batch });
   }
 
   /** Copies records to the first k successors. */
@@ -618,7 +635,8 @@ export class DhtStore extends Emitter<DhtStoreEvents> {
           // The value is the authenticated sender, never a field it filled in.
           record = { kind: 'provider', key: msg.key, value: space.toHex(from), ttlMs: msg.ttlMs };
         } else {
-          const publisher = this.#namePublisher(msg.key, msg.value);
+          const known = this.#records.get(msg.key)?.get(msg.value);
+          const publisher = known?.kind === 'name' ? known.origin : this.#namePublisher(msg.key, msg.value);
           if (publisher !== from) {
             if (publisher !== null) this.#dropped['not-publisher']++;
             this.#node.send(from, { type: 'dht-put-reply', rid: msg.rid, ok: false });
@@ -632,7 +650,13 @@ export class DhtStore extends Emitter<DhtStoreEvents> {
         return;
       }
       case 'dht-get': {
-        const values = this.localValues(msg.key).slice(0, DHT_MAX_VALUES_PER_MESSAGE);
+        const values: string[] = [];
+        let bytes = 0;
+        for (const v of this.localValues(msg.key)) {
+          bytes += dhtRecordBytes(v, 0);
+          if (values.length >= DHT_MAX_VALUES_PER_MESSAGE || bytes > DHT_MAX_MESSAGE_VALUE_BYTES) break;
+          values.push(v);
+        }
         this.#node.send(from, { type: 'dht-get-reply', rid: msg.rid, values });
         return;
       }
@@ -643,7 +667,14 @@ export class DhtStore extends Emitter<DhtStoreEvents> {
         }
         const space = this.#node.space;
         for (const r of msg.records) {
-          const origin = r.kind === 'provider' ? space.fromHex(r.value) : this.#namePublisher(r.key, r.value);
+          // A record held already was checked when it came (the value includes its signature).
+          const known = this.#records.get(r.key)?.get(r.value);
+          const origin =
+            known?.kind === r.kind
+              ? known.origin
+              : r.kind === 'provider'
+                ? space.fromHex(r.value)
+                : this.#namePublisher(r.key, r.value);
           if (origin !== null) this.#keep(r, origin, from);
         }
         return;

@@ -76,6 +76,15 @@ const ridSchema = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 /** The most values one DHT answer or hand-over carries. */
 export const DHT_MAX_VALUES_PER_MESSAGE = 256;
 /**
+ * Bytes of values (as JSON) one DHT answer or hand-over carries at most, so that it stays
+ * under the overlay's 64 KiB frame limit (a name value is 258 characters).
+ */
+export const DHT_MAX_MESSAGE_VALUE_BYTES = 40 * 1024;
+/** What one record costs of {@link DHT_MAX_MESSAGE_VALUE_BYTES}: its value, key and JSON around them. */
+export function dhtRecordBytes(value: string, keyHexLength: number): number {
+  return value.length + keyHexLength + 64;
+}
+/**
  * How often clients put their records again (ms): the overlay's record TTL (20 min) times
  * the republish fraction (0.5) of dht-store.ts.
  */
