@@ -174,7 +174,9 @@ export class RingswarmClient extends Emitter<ClientEvents> {
       }
     });
     this.overlay = options.ring === false ? null : this.#createOverlay(clock, random, options.ring);
-    this.#records = this.overlay ? new ProviderRecords(this.overlay, (err) => this.emit('warning', err)) : null;
+    this.#records = this.overlay
+      ? new ProviderRecords(this.overlay, this.identity, (err) => this.emit('warning', err))
+      : null;
     if (this.overlay) this.#router.useRing(this.overlay);
     this.tracker.on('signal', ({ from, data }) => this.#router.handleSignal(from, data, 'tracker'));
     this.tracker.on('error', (err) => this.emit('warning', err));

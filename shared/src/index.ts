@@ -28,6 +28,7 @@ export * from './ring/liveness.js';
 export * from './ring/lookup.js';
 export * from './ring/maintenance.js';
 export * from './ring/messages.js';
+export * from './ring/name-record.js';
 export * from './ring/ring-node.js';
 export * from './ring/rpc.js';
 export * from './ring/successor-list.js';

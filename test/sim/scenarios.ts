@@ -327,7 +327,7 @@ export function churnScenario(o: {
   const publish = (id: bigint) => {
     const h = net.hosts.get(id)!;
     const key = rng.bigint(net.space.bits);
-    h.dht!.put(key, net.space.toHex(id), ttl, (error) => {
+    h.dht!.provide(key, ttl, (error) => {
       if (!error) published.set(id, key);
     });
   };

@@ -1,4 +1,5 @@
 import {
+  DHT_MAX_TTL_MS,
   decodeRingMessage,
   encodeRingMessage,
   FingerTable,
@@ -145,6 +146,8 @@ describe('FingerTable', () => {
 
 describe('ring messages', () => {
   const s16 = new RingSpace(16);
+  /** Shaped as a signed name value (infohash.public key.signature); decoding does not check the signature. */
+  const NAME_VALUE = `${'ab'.repeat(32)}.${'cd'.repeat(32)}.${'ef'.repeat(64)}`;
   const samples: RingMessage[] = [
     { type: 'ping', rid: 1 },
     { type: 'pong', rid: 1, predecessor: null },
@@ -158,11 +161,18 @@ describe('ring messages', () => {
     { type: 'successors', successors: [9n] },
     { type: 'leave', predecessor: 1n, successors: [2n, 3n] },
     { type: 'find', rid: 6, key: 2n, exclude: [3n, 4n] },
-    { type: 'dht-put', rid: 7, key: 0x1234n, value: 'ab'.repeat(20), ttlMs: 60_000 },
+    { type: 'dht-put', rid: 7, kind: 'provider', key: 0x1234n, ttlMs: 60_000 },
+    { type: 'dht-put', rid: 7, kind: 'name', key: 0x1234n, value: NAME_VALUE, ttlMs: 60_000 },
     { type: 'dht-put-reply', rid: 7, ok: true },
     { type: 'dht-get', rid: 8, key: 0x1234n },
-    { type: 'dht-get-reply', rid: 8, values: ['cd'.repeat(32)] },
-    { type: 'dht-store', records: [{ key: 5n, value: 'ef', ttlMs: 1 }] },
+    { type: 'dht-get-reply', rid: 8, values: ['cdef', NAME_VALUE] },
+    {
+      type: 'dht-store',
+      records: [
+        { kind: 'provider', key: 5n, value: '00ef', ttlMs: 1 },
+        { kind: 'name', key: 5n, value: NAME_VALUE, ttlMs: 1 },
+      ],
+    },
   ];
 
   it('round-trip through JSON', () => {
@@ -187,8 +197,19 @@ describe('ring messages', () => {
       { type: 'ping', rid: 1, extra: true },
       { type: 'nope', rid: 1 },
       { type: 'dht-put', rid: 1, key: '0001', value: 'NOT-HEX', ttlMs: 1 },
-      { type: 'dht-put', rid: 1, key: '0001', value: 'ab', ttlMs: 25 * 60 * 60 * 1000 },
+      { type: 'dht-put', rid: 1, kind: 'provider', key: '0001', ttlMs: 25 * 60 * 60 * 1000 },
       { type: 'dht-store', records: [{ key: '0001', value: 'ab' }] },
+      // A provider put names no value (the value is the sender); a name value must be signed-shaped.
+      { type: 'dht-put', rid: 1, kind: 'provider', key: '0001', value: '00ab', ttlMs: 1 },
+      { type: 'dht-put', rid: 1, kind: 'name', key: '0001', value: 'ab'.repeat(32), ttlMs: 1 },
+      { type: 'dht-put', rid: 1, kind: 'name', key: '0001', ttlMs: 1 },
+      { type: 'dht-put', rid: 1, kind: 'other', key: '0001', ttlMs: 1 },
+      // TTLs are capped at twice the publish interval.
+      { type: 'dht-put', rid: 1, kind: 'provider', key: '0001', ttlMs: DHT_MAX_TTL_MS + 1 },
+      { type: 'dht-put', rid: 1, kind: 'provider', key: '0001', ttlMs: 0 },
+      { type: 'dht-store', records: [{ kind: 'provider', key: '0001', value: 'ab', ttlMs: 1 }] },
+      { type: 'dht-store', records: [{ kind: 'provider', key: '0001', value: '00ab', ttlMs: 1, from: '0002' }] },
+      { type: 'dht-store', records: [{ kind: 'name', key: '0001', value: '00ab', ttlMs: 1 }] },
     ];
     for (const raw of bad) {
       expect(() => decodeRingMessage(s16, raw)).toThrow(expect.objectContaining({ code: RingErrorCode.BAD_MESSAGE }));

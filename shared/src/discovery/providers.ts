@@ -9,9 +9,11 @@
  * published only for a share its seeder lists publicly.
  */
 
-import { isInfoHash, isPeerId } from '../protocol/ids.js';
+import type { PeerIdentity } from '../identity/identity.js';
+import { isPeerId } from '../protocol/ids.js';
 import type { DhtStore } from '../ring/dht-store.js';
 import type { RingSpace } from '../ring/id.js';
+import { encodeNameValue, verifyNameValue } from '../ring/name-record.js';
 import { fromHex, sha256 } from '../util/bytes.js';
 import type { Clock } from '../util/clock.js';
 
@@ -34,11 +36,16 @@ export interface ProviderRing {
 /** Provider and name records in the DHT. */
 export class ProviderRecords {
   readonly #ring: ProviderRing;
+  readonly #identity: PeerIdentity;
   readonly #warn: (error: Error) => void;
 
-  /** @param warn told when a record could not be published */
-  constructor(ring: ProviderRing, warn: (error: Error) => void) {
+  /**
+   * @param identity signs this peer's name records (its peer ID is the ring's)
+   * @param warn told when a record could not be published
+   */
+  constructor(ring: ProviderRing, identity: PeerIdentity, warn: (error: Error) => void) {
     this.#ring = ring;
+    this.#identity = identity;
     this.#warn = warn;
   }
 
@@ -61,29 +68,37 @@ export class ProviderRecords {
   provide(discoveryKey: string): void {
     const ring = this.#ring;
     if (ring.destroyed) return;
-    ring.dht.put(this.#keyOf(discoveryKey), ring.peerId, ring.recordTtlMs, (error) => {
+    // The owner stores the link's remote (this peer) as the value; no value is sent.
+    ring.dht.provide(this.#keyOf(discoveryKey), ring.recordTtlMs, (error) => {
       if (error) this.#warn(new Error(`DHT publish of ${discoveryKey.slice(0, 8)}: ${error.message}`));
     });
   }
 
   withdraw(discoveryKey: string): void {
     if (this.#ring.destroyed) return;
-    this.#ring.dht.unpublish(this.#keyOf(discoveryKey), this.#ring.peerId);
+    this.#ring.dht.unprovide(this.#keyOf(discoveryKey));
   }
 
   /**
    * Publishes `hash(name) -> infoHash`, so the file can be found by its exact name. The
-   * record reveals the infohash to anyone who guesses the name: for public shares only.
+   * record reveals the infohash to anyone who guesses the name: for public shares only. It is
+   * signed by this peer's identity (ring/name-record.ts).
    */
   async publishName(name: string, infoHash: string): Promise<void> {
-    const key = await this.#nameKey(name);
+    const value = await this.#nameValue(name, infoHash);
     if (this.#ring.destroyed) return;
-    this.#ring.dht.put(key, infoHash, this.#ring.recordTtlMs);
+    this.#ring.dht.putName(value.key, value.value, this.#ring.recordTtlMs);
   }
 
   async withdrawName(name: string, infoHash: string): Promise<void> {
+    const value = await this.#nameValue(name, infoHash);
+    if (!this.#ring.destroyed) this.#ring.dht.unpublish(value.key, value.value);
+  }
+
+  /** Signed name values, one per (name, infohash): Ed25519 is deterministic, so withdraw finds it again. */
+  async #nameValue(name: string, infoHash: string): Promise<{ key: bigint; value: string }> {
     const key = await this.#nameKey(name);
-    if (!this.#ring.destroyed) this.#ring.dht.unpublish(key, infoHash);
+    return { key, value: await encodeNameValue(this.#ring.space, key, infoHash, this.#identity) };
   }
 
   /** Peers that published the share whose discovery key is `discoveryKey` (never this peer). */
@@ -93,10 +108,16 @@ export class ProviderRecords {
     );
   }
 
-  /** Infohashes published under this exact file name. */
+  /** Infohashes published under this exact file name, from name records whose signature checks. */
   async searchByName(name: string): Promise<string[]> {
-    const values = await this.#get(await this.#nameKey(name));
-    return values.filter((v) => isInfoHash(v));
+    const key = await this.#nameKey(name);
+    const values = await this.#get(key);
+    const out = new Set<string>();
+    for (const v of values) {
+      const record = verifyNameValue(this.#ring.space, key, v);
+      if (record) out.add(record.infoHash);
+    }
+    return [...out];
   }
 
   #get(key: bigint): Promise<string[]> {

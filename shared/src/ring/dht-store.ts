@@ -7,18 +7,30 @@
  *
  * Records in use: `discovery key -> provider peer IDs` (who has the file) and
  * `hash(file name) -> infohashes` (search by name, published for public shares only). Keys are the top m bits of the digest
- * ({@link RingSpace.fromBytes}); values are lowercase hex.
+ * ({@link RingSpace.fromBytes}).
+ *
+ * Authenticated: a provider value is always the put's sender (the link's proven remote), a
+ * name value is signed by its publisher, who must be the put's sender (name-record.ts), and
+ * copies are taken only from the nodes that replicate to us (our predecessor and the
+ * `replicas` nodes behind it, found by asking predecessors for theirs; a graceful leaver is
+ * our predecessor when it hands over) and, for a hand-over to a new predecessor, from our
+ * successor; anything else is dropped and counted ({@link DhtStore.dropped}). Quotas bound what any sender can make us hold.
  */
 import { ErrorCode, RingswarmError } from '../protocol/errors.js';
+import { fromHex } from '../util/bytes.js';
 import type { Clock } from '../util/clock.js';
 import { Emitter } from '../util/emitter.js';
 import {
+  DHT_MAX_MESSAGE_VALUE_BYTES,
   DHT_MAX_TTL_MS,
   DHT_MAX_VALUES_PER_MESSAGE,
   type DhtNotice,
   type DhtRecord,
+  type DhtRecordKind,
   type DhtRequest,
+  dhtRecordBytes,
 } from './messages.js';
+import { verifyNameValue } from './name-record.js';
 import type { RingNode } from './ring-node.js';
 
 /** Successors that hold a copy of each key besides its owner. */
@@ -29,8 +41,17 @@ export const DHT_REPLICATE_INTERVAL_MS = 60_000;
 export const DHT_REPUBLISH_FRACTION = 0.5;
 /** A put that failed is tried again after this long. */
 export const DHT_PUT_RETRY_MS = 30_000;
-/** The most values kept under one key (the newest win). */
+/** Values kept under one key (records); a full key evicts as {@link DhtStore} explains. */
 export const DHT_MAX_VALUES_PER_KEY = 256;
+/** Records one origin (a provider, a name publisher) may have here, over all keys; its oldest goes first. */
+export const DHT_MAX_RECORDS_PER_SENDER = 1024;
+/** Keys one origin may have records under; a new key past this drops the origin's oldest records. */
+export const DHT_MAX_KEYS_PER_SENDER = 512;
+/** Records held in all (about 0.5 KiB each at most: ~16 MiB); past it the heaviest deliverer's oldest go. */
+export const DHT_MAX_RECORDS = 32_768;
+
+/** Why an inbound DHT record or message was not taken, counted in {@link DhtStore.dropped}. */
+export type DhtDropReason = 'not-neighbour' | 'bad-signature' | 'not-publisher';
 
 export interface DhtStoreDeps {
   node: RingNode;
@@ -56,16 +77,88 @@ export type DhtStoreEvents = {
   close: [];
 };
 
+/** One record held here. */
+interface Held {
+  kind: DhtRecordKind;
+  key: bigint;
+  value: string;
+  expires: number;
+  /** Whose record it is: the provider, or the name's publisher (as a ring ID). */
+  origin: bigint;
+  /** The node that delivered it to us (the origin itself for a put, else a neighbour). */
+  via: bigint;
+  /** Order of first arrival; a refresh keeps it. */
+  seq: number;
+  dropped: boolean;
+}
+
+/**
+ * The records of one origin or one deliverer, oldest first. Removal is lazy (a queue with
+ * stale entries skipped), since deleting from the front of a large Set is slow in V8.
+ */
+class Holding {
+  count = 0;
+  #queue: Held[] = [];
+  #head = 0;
+  readonly #belongs: (held: Held) => boolean;
+
+  constructor(belongs: (held: Held) => boolean) {
+    this.#belongs = belongs;
+  }
+
+  add(held: Held): void {
+    this.#queue.push(held);
+    this.count++;
+    if (this.#queue.length - this.#head > 2 * this.count + 64) {
+      this.#queue = this.#queue.slice(this.#head).filter(this.#belongs);
+      this.#head = 0;
+    }
+  }
+
+  oldest(): Held | undefined {
+    while (this.#head < this.#queue.length) {
+      const held = this.#queue[this.#head];
+      if (held !== undefined && this.#belongs(held)) return held;
+      this.#head++;
+    }
+    return undefined;
+  }
+}
+
+/**
+ * Quotas and eviction (all counted in records):
+ * - an origin past {@link DHT_MAX_RECORDS_PER_SENDER} or {@link DHT_MAX_KEYS_PER_SENDER} loses
+ *   its own oldest records: a flooder only competes with itself;
+ * - a full key ({@link DHT_MAX_VALUES_PER_KEY}) always takes a newcomer and evicts from the
+ *   origin holding most values under that key, and among equals the latest arrival: providers
+ *   that were there first and keep republishing (a refresh keeps their place) are never pushed
+ *   out by a crowd of later ones, which can only churn the slots they took themselves (not
+ *   first-come-wins: a newcomer gets in; not newest-wins: it does not displace incumbents);
+ * - the store past {@link DHT_MAX_RECORDS} evicts the oldest record of the node that delivered
+ *   most of them (a flooding sender or neighbour is the heaviest).
+ */
 export class DhtStore extends Emitter<DhtStoreEvents> {
   readonly #node: RingNode;
   readonly #clock: Clock;
   readonly #replicas: number;
   readonly #replicateIntervalMs: number;
   readonly #putRetryMs: number;
-  /** key -> value -> expiry time. */
-  #records = new Map<bigint, Map<string, number>>();
+  /** key -> value -> record. */
+  #records = new Map<bigint, Map<string, Held>>();
+  /** origin -> its records, oldest first. */
+  #byOrigin = new Map<bigint, Holding>();
+  /** origin -> key -> how many of its records under that key. */
+  #originKeys = new Map<bigint, Map<bigint, number>>();
+  /** deliverer -> the records it delivered, oldest first. */
+  #byVia = new Map<bigint, Holding>();
+  #count = 0;
+  #seq = 0;
+  /** The nodes behind our predecessor that may replicate to us (up to `replicas` of them). */
+  #behind = new Set<bigint>();
+  #walking = false;
+  readonly #dropped: Record<DhtDropReason, number> = { 'not-neighbour': 0, 'bad-signature': 0, 'not-publisher': 0 };
   /** What this node publishes itself, kept alive by republishing. */
-  #published = new Map<string, { key: bigint; value: string; ttlMs: number; timer: unknown }>();
+  #published = new Map<string, { kind: DhtRecordKind; key: bigint; value: string; ttlMs: number; timer: unknown }>();
   #replicateTimer: unknown = null;
   /** The successors that received our keys last time. */
   #replicatedTo: bigint[] = [];
@@ -113,7 +206,7 @@ export class DhtStore extends Emitter<DhtStoreEvents> {
     if (!values) return [];
     const now = this.#clock.now();
     const out: string[] = [];
-    for (const [v, expires] of values) if (expires > now) out.push(v);
+    for (const [v, held] of values) if (held.expires > now) out.push(v);
     return out;
   }
 
@@ -122,29 +215,64 @@ export class DhtStore extends Emitter<DhtStoreEvents> {
     return this.#records.size;
   }
 
+  /** Records held here (all keys, live or not yet swept); never above {@link DHT_MAX_RECORDS}. */
+  get recordCount(): number {
+    return this.#count;
+  }
+
+  /** Inbound records and messages not taken, by reason (since this store started). */
+  get dropped(): Readonly<Record<DhtDropReason, number>> {
+    return { ...this.#dropped };
+  }
+
   /**
-   * Publishes `value` under `key` for `ttlMs`, and keeps publishing it before it expires
-   * until {@link unpublish}. `callback` reports whether the owner stored it.
+   * Publishes this node as a provider under `key` for `ttlMs` (at most {@link DHT_MAX_TTL_MS}),
+   * and keeps publishing it before it expires until {@link unpublish}. `callback` reports
+   * whether the owner stored it. The value is this node's ID: the owner takes it from the link.
    */
-  put(key: bigint, value: string, ttlMs: number, callback: (error: RingswarmError | null) => void = () => {}): void {
+  provide(key: bigint, ttlMs: number, callback: (error: RingswarmError | null) => void = () => {}): void {
+    this.#publish('provider', key, this.#node.space.toHex(this.#node.id), ttlMs, callback);
+  }
+
+  /**
+   * Publishes a signed name value (name-record.ts `encodeNameValue`, signed by this node's
+   * identity) under `key`, kept alive as {@link provide} does.
+   */
+  putName(
+    key: bigint,
+    value: string,
+    ttlMs: number,
+    callback: (error: RingswarmError | null) => void = () => {},
+  ): void {
+    this.#publish('name', key, value, ttlMs, callback);
+  }
+
+  #publish(
+    kind: DhtRecordKind,
+    key: bigint,
+    value: string,
+    ttlMs: number,
+    callback: (error: RingswarmError | null) => void,
+  ): void {
     if (this.#destroyed) return;
-    if (!(ttlMs > 0 && ttlMs <= DHT_MAX_TTL_MS)) throw new RangeError(`ttl must be in (0, ${DHT_MAX_TTL_MS}] ms`);
+    if (!(ttlMs > 0)) throw new RangeError('ttl must be positive');
+    const ttl = Math.min(ttlMs, DHT_MAX_TTL_MS);
     const id = `${key.toString(16)}:${value}`;
     const old = this.#published.get(id);
     if (old) this.#clock.clearTimeout(old.timer);
-    const entry = { key, value, ttlMs, timer: null as unknown };
+    const entry = { kind, key, value, ttlMs: ttl, timer: null as unknown };
     const again = (delay: number) =>
       this.#clock.setTimeout(() => {
         if (this.#destroyed || this.#published.get(id) !== entry) return;
-        this.put(key, value, ttlMs);
+        this.#publish(kind, key, value, ttl, () => {});
       }, delay);
-    entry.timer = again(ttlMs * DHT_REPUBLISH_FRACTION);
+    entry.timer = again(ttl * DHT_REPUBLISH_FRACTION);
     this.#published.set(id, entry);
-    this.#store(key, value, ttlMs, (error) => {
+    this.#store({ kind, key, value, ttlMs: ttl }, (error) => {
       if (error && !this.#destroyed && this.#published.get(id) === entry) {
         // Not stored: try again soon rather than at the next republish, when it may have expired.
         this.#clock.clearTimeout(entry.timer);
-        entry.timer = again(Math.min(this.#putRetryMs, ttlMs * DHT_REPUBLISH_FRACTION));
+        entry.timer = again(Math.min(this.#putRetryMs, ttl * DHT_REPUBLISH_FRACTION));
       }
       callback(error);
     });
@@ -156,10 +284,11 @@ export class DhtStore extends Emitter<DhtStoreEvents> {
    */
   republishAll(): void {
     if (this.#destroyed) return;
-    for (const { key, value, ttlMs } of [...this.#published.values()]) this.put(key, value, ttlMs);
+    for (const { kind, key, value, ttlMs } of [...this.#published.values()])
+      this.#publish(kind, key, value, ttlMs, () => {});
   }
 
-  /** Stops republishing `value` under `key` (it lives out its TTL). */
+  /** Stops republishing `value` under `key` (it lives out its TTL); a provider's value is its ID. */
   unpublish(key: bigint, value: string): void {
     const id = `${key.toString(16)}:${value}`;
     const entry = this.#published.get(id);
@@ -168,9 +297,15 @@ export class DhtStore extends Emitter<DhtStoreEvents> {
     this.#published.delete(id);
   }
 
+  /** Stops republishing this node as a provider under `key`. */
+  unprovide(key: bigint): void {
+    this.unpublish(key, this.#node.space.toHex(this.#node.id));
+  }
+
   /**
    * Finds the values under `key`: asks the owner, and the owner's successors (which hold
-   * copies) when the owner does not answer or knows none.
+   * copies) when the owner does not answer or knows none. Name values are checked by the
+   * reader (name-record.ts); provider values are ring IDs.
    */
   get(key: bigint, callback: (result: DhtGetResult) => void): void {
     if (this.#destroyed) return;
@@ -239,7 +374,8 @@ export class DhtStore extends Emitter<DhtStoreEvents> {
     });
   }
 
-  #store(key: bigint, value: string, ttlMs: number, callback: (error: RingswarmError | null) => void): void {
+  #store(record: DhtRecord, callback: (error: RingswarmError | null) => void): void {
+    const { kind, key, value, ttlMs } = record;
     this.#locate(key, (holders, error) => {
       const owner = holders[0];
       if (owner === undefined) {
@@ -247,35 +383,140 @@ export class DhtStore extends Emitter<DhtStoreEvents> {
         return;
       }
       if (owner === this.#node.id) {
-        this.#keep(key, value, ttlMs);
-        this.#replicate([{ key, value, ttlMs }]);
+        this.#keep(record, this.#node.id, this.#node.id);
+        this.#replicate([record]);
         callback(null);
         return;
       }
-      this.#node.request(owner, { type: 'dht-put', key, value, ttlMs }, (reply) => {
-        if (this.#destroyed) return;
-        if (reply?.type === 'dht-put-reply' && reply.ok) callback(null);
-        else callback(new RingswarmError(ErrorCode.RING_LOOKUP_FAILED, 'the owner did not store the value'));
-      });
+      this.#node.request(
+        owner,
+        kind === 'provider' ? { type: 'dht-put', kind, key, ttlMs } : { type: 'dht-put', kind, key, value, ttlMs },
+        (reply) => {
+          if (this.#destroyed) return;
+          if (reply?.type === 'dht-put-reply' && reply.ok) callback(null);
+          else callback(new RingswarmError(ErrorCode.RING_LOOKUP_FAILED, 'the owner did not store the value'));
+        },
+      );
     });
   }
 
-  /** Stores a value locally, keeping the later expiry. */
-  #keep(key: bigint, value: string, ttlMs: number): void {
-    const expires = this.#clock.now() + Math.min(ttlMs, DHT_MAX_TTL_MS);
-    let values = this.#records.get(key);
-    if (!values) {
-      values = new Map();
-      this.#records.set(key, values);
+  /** The ring ID of a name value's publisher, or null when its signature does not check. */
+  #namePublisher(key: bigint, value: string): bigint | null {
+    const record = verifyNameValue(this.#node.space, key, value);
+    if (!record) {
+      this.#dropped['bad-signature']++;
+      return null;
     }
-    const old = values.get(value);
-    if (old === undefined && values.size >= DHT_MAX_VALUES_PER_KEY) {
-      // Full: drop the value closest to expiry.
-      let worst: string | undefined;
-      for (const [v, e] of values) if (worst === undefined || e < values.get(worst)!) worst = v;
-      if (worst !== undefined) values.delete(worst);
+    return this.#node.space.fromBytes(fromHex(record.publisher));
+  }
+
+  /** Stores a record locally (keeping the later expiry), within the quotas. */
+  #keep(record: DhtRecord, origin: bigint, via: bigint): void {
+    const { kind, key, value } = record;
+    const expires = this.#clock.now() + Math.min(record.ttlMs, DHT_MAX_TTL_MS);
+    const old = this.#records.get(key)?.get(value);
+    if (old) {
+      if (old.expires < expires) old.expires = expires;
+      if (old.via !== via) {
+        this.#release(this.#byVia, old.via);
+        old.via = via;
+        this.#holding(this.#byVia, via, (h) => !h.dropped && h.via === via).add(old);
+      }
+      return;
     }
-    if (old === undefined || old < expires) values.set(value, expires);
+    // An origin competes with itself first.
+    const mine = this.#byOrigin.get(origin);
+    const keys = this.#originKeys.get(origin);
+    while (
+      mine &&
+      (mine.count >= DHT_MAX_RECORDS_PER_SENDER || (keys && !keys.has(key) && keys.size >= DHT_MAX_KEYS_PER_SENDER))
+    ) {
+      const oldest = mine.oldest();
+      if (!oldest) break;
+      this.#drop(oldest);
+    }
+    const values = this.#records.get(key);
+    if (values && values.size >= DHT_MAX_VALUES_PER_KEY) this.#drop(this.#keyVictim(values));
+    while (this.#count >= DHT_MAX_RECORDS) {
+      const victim = this.#globalVictim();
+      if (!victim) break;
+      this.#drop(victim);
+    }
+    const held: Held = { kind, key, value, expires, origin, via, seq: this.#seq++, dropped: false };
+    let under = this.#records.get(key);
+    if (!under) {
+      under = new Map();
+      this.#records.set(key, under);
+    }
+    under.set(value, held);
+    this.#holding(this.#byOrigin, origin, (h) => !h.dropped).add(held);
+    let perKey = this.#originKeys.get(origin);
+    if (!perKey) {
+      perKey = new Map();
+      this.#originKeys.set(origin, perKey);
+    }
+    perKey.set(key, (perKey.get(key) ?? 0) + 1);
+    this.#holding(this.#byVia, via, (h) => !h.dropped && h.via === via).add(held);
+    this.#count++;
+  }
+
+  #holding(map: Map<bigint, Holding>, id: bigint, belongs: (held: Held) => boolean): Holding {
+    let holding = map.get(id);
+    if (!holding) {
+      holding = new Holding(belongs);
+      map.set(id, holding);
+    }
+    return holding;
+  }
+
+  /** One record fewer for `id` in `map`. */
+  #release(map: Map<bigint, Holding>, id: bigint): void {
+    const holding = map.get(id);
+    if (!holding) return;
+    holding.count--;
+    if (holding.count <= 0) map.delete(id);
+  }
+
+  /** A full key's victim: from the origin with most values under it, the latest arrival. */
+  #keyVictim(values: Map<string, Held>): Held {
+    const weight = new Map<bigint, number>();
+    for (const h of values.values()) weight.set(h.origin, (weight.get(h.origin) ?? 0) + 1);
+    let victim: Held | undefined;
+    let victimWeight = -1;
+    for (const h of values.values()) {
+      const w = weight.get(h.origin) ?? 0;
+      if (w > victimWeight || (w === victimWeight && victim !== undefined && h.seq > victim.seq)) {
+        victim = h;
+        victimWeight = w;
+      }
+    }
+    // values is full, so never empty.
+    return victim ?? (values.values().next().value as Held);
+  }
+
+  /** The store's victim: the oldest record of the node that delivered most. */
+  #globalVictim(): Held | undefined {
+    let heaviest: Holding | undefined;
+    for (const h of this.#byVia.values()) if (!heaviest || h.count > heaviest.count) heaviest = h;
+    return heaviest?.oldest();
+  }
+
+  #drop(held: Held): void {
+    const under = this.#records.get(held.key);
+    if (held.dropped || !under || under.get(held.value) !== held) return;
+    held.dropped = true;
+    under.delete(held.value);
+    if (under.size === 0) this.#records.delete(held.key);
+    this.#release(this.#byOrigin, held.origin);
+    const perKey = this.#originKeys.get(held.origin);
+    if (perKey) {
+      const n = (perKey.get(held.key) ?? 1) - 1;
+      if (n > 0) perKey.set(held.key, n);
+      else perKey.delete(held.key);
+      if (perKey.size === 0) this.#originKeys.delete(held.origin);
+    }
+    this.#release(this.#byVia, held.via);
+    this.#count--;
   }
 
   /** Live records under the keys for which `pick` is true. */
@@ -284,15 +525,31 @@ export class DhtStore extends Emitter<DhtStoreEvents> {
     const out: DhtRecord[] = [];
     for (const [key, values] of this.#records) {
       if (!pick(key)) continue;
-      for (const [value, expires] of values) if (expires > now) out.push({ key, value, ttlMs: expires - now });
+      for (const [value, held] of values)
+        if (held.expires > now) out.push({ kind: held.kind, key, value, ttlMs: held.expires - now });
     }
     return out;
   }
 
+  /** Sends records in frames of at most DHT_MAX_VALUES_PER_MESSAGE records and DHT_MAX_MESSAGE_VALUE_BYTES. */
   #sendRecords(to: bigint, records: DhtRecord[]): void {
-    for (let i = 0; i < records.length; i += DHT_MAX_VALUES_PER_MESSAGE) {
-      this.#node.send(to, { type: 'dht-store', records: records.slice(i, i + DHT_MAX_VALUES_PER_MESSAGE) });
+    const hexLength = this.#node.space.hexLength;
+    let batch: DhtRecord[] = [];
+    let bytes = 0;
+    for (const r of records) {
+      const cost = dhtRecordBytes(r.value, hexLength);
+      if (
+        batch.length >= DHT_MAX_VALUES_PER_MESSAGE ||
+        (batch.length > 0 && bytes + cost > DHT_MAX_MESSAGE_VALUE_BYTES)
+      ) {
+        this.#node.send(to, { type: 'dht-store', records: batch });
+        batch = [];
+        bytes = 0;
+      }
+      batch.push(r);
+      bytes += cost;
     }
+    if (batch.length > 0) this.#node.send(to, { type: 'dht-store', records: batch });
   }
 
   /** Copies records to the first k successors. */
@@ -312,6 +569,7 @@ export class DhtStore extends Emitter<DhtStoreEvents> {
       if (this.#node.joined) {
         this.#replicatedTo = this.#node.successors.slice(0, this.#replicas);
         this.#replicate(this.#owned(), this.#replicatedTo);
+        this.#learnBehind();
       }
       this.#scheduleReplication();
     }, this.#replicateIntervalMs);
@@ -320,29 +578,107 @@ export class DhtStore extends Emitter<DhtStoreEvents> {
   /** Drops expired values. */
   #sweep(): void {
     const now = this.#clock.now();
-    for (const [key, values] of this.#records) {
-      for (const [v, expires] of values) if (expires <= now) values.delete(v);
-      if (values.size === 0) this.#records.delete(key);
+    for (const values of [...this.#records.values()]) {
+      for (const held of [...values.values()]) if (held.expires <= now) this.#drop(held);
     }
+  }
+
+  /**
+   * Learns the nodes behind our predecessor that may copy their keys to us. An owner
+   * replicates to its first `replicas` successors, so up to `replicas - 1` nodes behind our
+   * predecessor; one more is allowed because an owner's successor list lags a join just
+   * ahead of it (a node that joined between it and us). Walks back asking each node for its
+   * predecessor (a ping); the set found replaces the old one when the walk is done.
+   */
+  #learnBehind(): void {
+    if (this.#walking || this.#destroyed) return;
+    const start = this.#node.predecessor;
+    if (start === null) {
+      this.#behind = new Set();
+      return;
+    }
+    this.#walking = true;
+    const found = new Set<bigint>();
+    const step = (at: bigint) => {
+      if (this.#destroyed) return;
+      this.#node.predecessorOf(at, (pred) => {
+        if (this.#destroyed) return;
+        const done = () => {
+          this.#walking = false;
+          this.#behind = found;
+        };
+        if (pred === undefined || pred === null || pred === this.#node.id || pred === start || found.has(pred)) {
+          done();
+          return;
+        }
+        found.add(pred);
+        if (found.size >= this.#replicas) done();
+        else step(pred);
+      });
+    };
+    step(start);
+  }
+
+  /** True when `from` may copy records to us: it replicates to us, or it is handing our keys over. */
+  #mayStore(from: bigint): boolean {
+    const node = this.#node;
+    return from === node.predecessor || from === node.successors[0] || this.#behind.has(from);
   }
 
   #onMessage(from: bigint, msg: DhtRequest | DhtNotice): void {
     if (this.#destroyed) return;
     switch (msg.type) {
       case 'dht-put': {
-        this.#keep(msg.key, msg.value, msg.ttlMs);
-        this.#replicate([{ key: msg.key, value: msg.value, ttlMs: msg.ttlMs }]);
+        const space = this.#node.space;
+        let record: DhtRecord;
+        if (msg.kind === 'provider') {
+          // The value is the authenticated sender, never a field it filled in.
+          record = { kind: 'provider', key: msg.key, value: space.toHex(from), ttlMs: msg.ttlMs };
+        } else {
+          const known = this.#records.get(msg.key)?.get(msg.value);
+          const publisher = known?.kind === 'name' ? known.origin : this.#namePublisher(msg.key, msg.value);
+          if (publisher !== from) {
+            if (publisher !== null) this.#dropped['not-publisher']++;
+            this.#node.send(from, { type: 'dht-put-reply', rid: msg.rid, ok: false });
+            return;
+          }
+          record = { kind: 'name', key: msg.key, value: msg.value, ttlMs: msg.ttlMs };
+        }
+        this.#keep(record, from, from);
+        this.#replicate([record]);
         this.#node.send(from, { type: 'dht-put-reply', rid: msg.rid, ok: true });
         return;
       }
       case 'dht-get': {
-        const values = this.localValues(msg.key).slice(0, DHT_MAX_VALUES_PER_MESSAGE);
+        const values: string[] = [];
+        let bytes = 0;
+        for (const v of this.localValues(msg.key)) {
+          bytes += dhtRecordBytes(v, 0);
+          if (values.length >= DHT_MAX_VALUES_PER_MESSAGE || bytes > DHT_MAX_MESSAGE_VALUE_BYTES) break;
+          values.push(v);
+        }
         this.#node.send(from, { type: 'dht-get-reply', rid: msg.rid, values });
         return;
       }
-      case 'dht-store':
-        for (const r of msg.records) this.#keep(r.key, r.value, r.ttlMs);
+      case 'dht-store': {
+        if (!this.#mayStore(from)) {
+          this.#dropped['not-neighbour']++;
+          return;
+        }
+        const space = this.#node.space;
+        for (const r of msg.records) {
+          // A record held already was checked when it came (the value includes its signature).
+          const known = this.#records.get(r.key)?.get(r.value);
+          const origin =
+            known?.kind === r.kind
+              ? known.origin
+              : r.kind === 'provider'
+                ? space.fromHex(r.value)
+                : this.#namePublisher(r.key, r.value);
+          if (origin !== null) this.#keep(r, origin, from);
+        }
         return;
+      }
     }
   }
 
@@ -363,6 +699,7 @@ export class DhtStore extends Emitter<DhtStoreEvents> {
    * to our successors at once. With no old predecessor we cannot tell where the newcomer's
    * range begins, so it gets nothing: we are its successor, so our copies answer for its keys
    * (a get falls back to the owner's successors) until their publishers put them again.
+   * Either way the nodes behind us that replicate to us are learnt again.
    */
   #onPredecessor(pred: bigint | null): void {
     if (this.#destroyed || pred === null) return;
@@ -378,6 +715,9 @@ export class DhtStore extends Emitter<DhtStoreEvents> {
     } else {
       this.#replicate(this.#owned());
     }
+    // The old predecessor stays trusted until the walk from the new one is done.
+    if (old !== null) this.#behind.add(old);
+    this.#learnBehind();
   }
 
   /** Leaving: everything we hold goes to our successor, the keys' next owner. */

@@ -37,16 +37,26 @@ export type RingNotice =
   /** A graceful leave, to both neighbours: here are my predecessor and successors. */
   | { type: 'leave'; predecessor: bigint | null; successors: bigint[] };
 
-/** One stored DHT value and how long it has left to live. */
+/**
+ * The two kinds of DHT record. `provider`: the value is a peer's ring ID (hex), and a put
+ * carries none: the value is the put's authenticated sender. `name`: the value is a signed
+ * name record ({@link encodeNameValue} in name-record.ts), checked wherever it is stored or read.
+ */
+export type DhtRecordKind = 'provider' | 'name';
+
+/** One stored DHT value and how long it has left to live (as replicated between neighbours). */
 export interface DhtRecord {
+  kind: DhtRecordKind;
   key: bigint;
   value: string;
   ttlMs: number;
 }
 
 export type DhtRequest =
-  /** Store `value` under `key` (at the key's owner, which replicates it). */
-  | { type: 'dht-put'; rid: number; key: bigint; value: string; ttlMs: number }
+  /** Store the sender itself as a provider under `key` (at the key's owner, which replicates it). */
+  | { type: 'dht-put'; rid: number; kind: 'provider'; key: bigint; ttlMs: number }
+  /** Store a name record signed by the sender under `key`. */
+  | { type: 'dht-put'; rid: number; kind: 'name'; key: bigint; value: string; ttlMs: number }
   | { type: 'dht-get'; rid: number; key: bigint };
 
 export type DhtReply =
@@ -65,11 +75,26 @@ const ridSchema = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 
 /** The most values one DHT answer or hand-over carries. */
 export const DHT_MAX_VALUES_PER_MESSAGE = 256;
-/** The longest a DHT record may live. */
-export const DHT_MAX_TTL_MS = 24 * 60 * 60 * 1000;
-/** DHT values are hex strings: peer IDs (40 digits) and infohashes (64 digits). */
-const valueSchema = z.string().regex(/^[0-9a-f]{1,128}$/);
-const ttlSchema = z.number().int().nonnegative().max(DHT_MAX_TTL_MS);
+/**
+ * Bytes of values (as JSON) one DHT answer or hand-over carries at most, so that it stays
+ * under the overlay's 64 KiB frame limit (a name value is 258 characters).
+ */
+export const DHT_MAX_MESSAGE_VALUE_BYTES = 40 * 1024;
+/** What one record costs of {@link DHT_MAX_MESSAGE_VALUE_BYTES}: its value, key and JSON around them. */
+export function dhtRecordBytes(value: string, keyHexLength: number): number {
+  return value.length + keyHexLength + 64;
+}
+/**
+ * How often clients put their records again (ms): the overlay's record TTL (20 min) times
+ * the republish fraction (0.5) of dht-store.ts.
+ */
+export const DHT_PUBLISH_INTERVAL_MS = 10 * 60 * 1000;
+/** The longest a DHT record may live (ms): twice the publish interval, so one missed put is survived. */
+export const DHT_MAX_TTL_MS = 2 * DHT_PUBLISH_INTERVAL_MS;
+/** A name value: infohash (64 hex), publisher's Ed25519 public key (64 hex), signature (128 hex), dot-separated. */
+export const NAME_VALUE_PATTERN = /^[0-9a-f]{64}\.[0-9a-f]{64}\.[0-9a-f]{128}$/;
+const nameValueSchema = z.string().regex(NAME_VALUE_PATTERN);
+const ttlSchema = z.number().int().positive().max(DHT_MAX_TTL_MS);
 
 /** Builds the validator for one identifier width. */
 function wireSchema(space: RingSpace) {
@@ -77,8 +102,13 @@ function wireSchema(space: RingSpace) {
     .string()
     .length(space.hexLength)
     .regex(/^[0-9a-f]+$/)
-    .refine((hex) => space.contains(BigInt(`0x${hex}`)), 'identifier out of range');
+    // zod runs refinements even after the regex failed: check the digits again before BigInt.
+    .refine((hex) => /^[0-9a-f]+$/.test(hex) && space.contains(BigInt(`0x${hex}`)), 'identifier out of range');
   const ids = z.array(id).max(RING_MAX_NODES_PER_MESSAGE);
+  const record = z.discriminatedUnion('kind', [
+    z.strictObject({ kind: z.literal('provider'), key: id, value: id, ttlMs: ttlSchema }),
+    z.strictObject({ kind: z.literal('name'), key: id, value: nameValueSchema, ttlMs: ttlSchema }),
+  ]);
   return z.discriminatedUnion('type', [
     z.strictObject({ type: z.literal('ping'), rid: ridSchema }),
     z.strictObject({ type: z.literal('find'), rid: ridSchema, key: id, exclude: ids.optional() }),
@@ -90,19 +120,33 @@ function wireSchema(space: RingSpace) {
     z.strictObject({ type: z.literal('join-ack'), rid: ridSchema, predecessor: id.nullable(), successors: ids }),
     z.strictObject({ type: z.literal('successors'), successors: ids }),
     z.strictObject({ type: z.literal('leave'), predecessor: id.nullable(), successors: ids }),
-    z.strictObject({ type: z.literal('dht-put'), rid: ridSchema, key: id, value: valueSchema, ttlMs: ttlSchema }),
+    z.discriminatedUnion('kind', [
+      z.strictObject({
+        type: z.literal('dht-put'),
+        rid: ridSchema,
+        kind: z.literal('provider'),
+        key: id,
+        ttlMs: ttlSchema,
+      }),
+      z.strictObject({
+        type: z.literal('dht-put'),
+        rid: ridSchema,
+        kind: z.literal('name'),
+        key: id,
+        value: nameValueSchema,
+        ttlMs: ttlSchema,
+      }),
+    ]),
     z.strictObject({ type: z.literal('dht-get'), rid: ridSchema, key: id }),
     z.strictObject({ type: z.literal('dht-put-reply'), rid: ridSchema, ok: z.boolean() }),
     z.strictObject({
       type: z.literal('dht-get-reply'),
       rid: ridSchema,
-      values: z.array(valueSchema).max(DHT_MAX_VALUES_PER_MESSAGE),
+      values: z.array(z.union([id, nameValueSchema])).max(DHT_MAX_VALUES_PER_MESSAGE),
     }),
     z.strictObject({
       type: z.literal('dht-store'),
-      records: z
-        .array(z.strictObject({ key: id, value: valueSchema, ttlMs: ttlSchema }))
-        .max(DHT_MAX_VALUES_PER_MESSAGE),
+      records: z.array(record).max(DHT_MAX_VALUES_PER_MESSAGE),
     }),
   ]);
 }
@@ -170,7 +214,9 @@ export function decodeRingMessage(space: RingSpace, raw: unknown): RingMessage {
     case 'leave':
       return { type: 'leave', predecessor: idOrNull(w.predecessor), successors: w.successors.map(id) };
     case 'dht-put':
-      return { type: 'dht-put', rid: w.rid, key: id(w.key), value: w.value, ttlMs: w.ttlMs };
+      return w.kind === 'provider'
+        ? { type: 'dht-put', rid: w.rid, kind: 'provider', key: id(w.key), ttlMs: w.ttlMs }
+        : { type: 'dht-put', rid: w.rid, kind: 'name', key: id(w.key), value: w.value, ttlMs: w.ttlMs };
     case 'dht-get':
       return { type: 'dht-get', rid: w.rid, key: id(w.key) };
     case 'dht-put-reply':
@@ -178,6 +224,9 @@ export function decodeRingMessage(space: RingSpace, raw: unknown): RingMessage {
     case 'dht-get-reply':
       return { type: 'dht-get-reply', rid: w.rid, values: w.values };
     case 'dht-store':
-      return { type: 'dht-store', records: w.records.map((r) => ({ key: id(r.key), value: r.value, ttlMs: r.ttlMs })) };
+      return {
+        type: 'dht-store',
+        records: w.records.map((r) => ({ kind: r.kind, key: id(r.key), value: r.value, ttlMs: r.ttlMs })),
+      };
   }
 }

@@ -355,6 +355,17 @@ export class RingNode extends Emitter<RingNodeEvents> {
     this.#rpc.request(to, body, DHT_REPLY_TYPES, callback);
   }
 
+  /**
+   * Asks `node` for its predecessor (a ping: no side effect at the other end); `callback`
+   * gets it, or undefined when no answer came.
+   */
+  predecessorOf(node: bigint, callback: (predecessor: bigint | null | undefined) => void): void {
+    if (this.#state === 'destroyed') return;
+    this.#rpc.request(node, { type: 'ping' }, ['pong'], (reply) => {
+      callback(reply?.type === 'pong' ? reply.predecessor : undefined);
+    });
+  }
+
   /** Sends a DHT answer or notice. */
   send(to: bigint, msg: DhtReply | DhtNotice): void {
     if (this.#state === 'destroyed') return;
