@@ -14,3 +14,4 @@ export * from './ids.js';
 export * from './link.js';
 export * from './report.js';
 export * from './tracker.js';
+export * from './tracker-auth.js';
