@@ -7,8 +7,8 @@
  * past the rate limit, an oversize message) disconnects.
  */
 import {
-  checkTrackerAuth,
   type ClientToServerEvents,
+  checkTrackerAuth,
   describeIssues,
   ErrorCode,
   HandshakeAuthSchema,

@@ -10,6 +10,7 @@ import {
   MessageType,
   PeerLink,
   type RelayedSignal,
+  randomIdentity,
   SWARM_HANDSHAKE,
   sdpFingerprint,
   TrackerClient,
@@ -56,7 +57,8 @@ export function capHandshakeNonce(frame: Uint8Array): Uint8Array | null {
 }
 
 export class Outsider {
-  readonly peerId = randomBytes(20).toString('hex');
+  readonly identity = randomIdentity();
+  readonly peerId = this.identity.peerId;
   readonly nonce = new Uint8Array(randomBytes(CAPABILITY_NONCE_BYTES));
   readonly tracker: TrackerClient;
   /** Every frame the remote sent, in order. */
@@ -68,7 +70,7 @@ export class Outsider {
   #stopWaiting: (() => void) | null = null;
 
   constructor(trackerUrl: string) {
-    this.tracker = new TrackerClient(trackerUrl, this.peerId);
+    this.tracker = new TrackerClient(trackerUrl, this.identity);
   }
 
   /** The type byte of every frame received, in order. */

@@ -14,7 +14,7 @@ import { ringProblems } from '../helpers/ring-check.js';
 import { seedable } from '../helpers/seed.js';
 import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
 import { sha } from '../helpers/sha.js';
-import { emit, randomPeerId, SocketPool } from '../helpers/tracker-socket.js';
+import { emit, SocketPool } from '../helpers/tracker-socket.js';
 import { sleep, until, waitFor } from '../helpers/until.js';
 import { wrtc } from '../helpers/wrtc.js';
 
@@ -108,7 +108,7 @@ describe('the ring over real WebRTC (Node peers, tracker in its own process)', (
     sockets = new SocketPool(server.url);
 
     // A rogue peer that speaks the tracker protocol by hand and opens raw links.
-    const rogue = await sockets.peer(randomPeerId());
+    const rogue = await sockets.peer();
     await emit(rogue.socket, 'ring:bootstrap', { k: 1 });
     const rogueLink = async () => {
       const sid = randomBytes(8).toString('hex');

@@ -9,6 +9,7 @@ import {
   PeerLink,
   ReaderPieceStore,
   RingswarmClient,
+  randomIdentity,
   readAllPieces,
   type Swarm,
   TrackerClient,
@@ -121,10 +122,11 @@ describe('swarms of Node peers over real WebRTC', () => {
 
     // A hand-made peer: its own tracker connection and link, speaking raw frames. It holds
     // the link (the infohash), so it passes the capability check honestly, then misbehaves.
-    const attackerId = randomBytes(20).toString('hex');
+    const attacker = randomIdentity();
+    const attackerId = attacker.peerId;
     const warnings: [string, string][] = [];
     seeding.on('warning', (err, remoteId) => warnings.push([err.code, remoteId]));
-    const tracker = new TrackerClient(server.url, attackerId);
+    const tracker = new TrackerClient(server.url, attacker);
     const link = new PeerLink(seeder.peerId, { initiator: true, wrtc });
     try {
       // Peer signaling carries a session id beside simple-peer's data (see net/link-pool.ts).

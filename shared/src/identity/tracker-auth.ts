@@ -1,6 +1,7 @@
 /** Signs the tracker handshake proof (`protocol/tracker-auth.ts`) with a peer's identity. */
-import { TRACKER_AUTH_NONCE_BYTES, trackerAuthMessage } from '../protocol/tracker-auth.js';
+
 import { type HandshakeAuth, PROTOCOL_VERSION } from '../protocol/tracker.js';
+import { TRACKER_AUTH_NONCE_BYTES, trackerAuthMessage } from '../protocol/tracker-auth.js';
 import { randomBytes, toHex } from '../util/bytes.js';
 import type { PeerIdentity } from './identity.js';
 
