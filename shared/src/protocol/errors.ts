@@ -54,6 +54,11 @@ export const ErrorCode = {
   CAPABILITY: 'ERR_CAPABILITY',
   /** The operator of this server has blocked this share (its deny list). */
   BLOCKED: 'ERR_BLOCKED',
+  /**
+   * The CLI's identity file (`--identity FILE`) belongs to another user, is readable by others,
+   * is damaged, or cannot be written. It is never overwritten.
+   */
+  IDENTITY_STORE: 'ERR_IDENTITY_STORE',
   /** Local storage could not read or write a piece. */
   STORAGE: 'ERR_STORAGE',
   /** A share link could not be parsed. */
