@@ -20,7 +20,7 @@ import type { Logger } from 'pino';
 import type { Server, Socket } from 'socket.io';
 import type { ServerConfig } from './config.js';
 import { errorAck, HANDLERS, type HandlerContext } from './handlers/index.js';
-import { NewIdLimiter, NonceCache } from './handshake-guard.js';
+import { NewIdLimiter, NonceCache, verifyEd25519 } from './handshake-guard.js';
 import { OperatorCounter } from './operator.js';
 import { TokenBucket } from './rate-limit.js';
 import type { RingMembers } from './ring-members.js';
@@ -130,7 +130,7 @@ export function attachTracker(deps: TrackerDeps): Tracker {
     if (!newIds.allows(address, peerId)) {
       return next(refuse(ErrorCode.RATE_LIMITED, 'too many new peer IDs from this address, try later'));
     }
-    const failure = checkTrackerAuth(auth.data, deps.now());
+    const failure = checkTrackerAuth(auth.data, deps.now(), verifyEd25519);
     if (failure) return next(refuse(ErrorCode.BAD_PROOF, `handshake proof refused: ${failure}`));
     // Only a proof that held is remembered: junk cannot fill the cache.
     const nonce = nonces.use(auth.data.nonce);

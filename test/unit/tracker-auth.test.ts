@@ -17,7 +17,7 @@ import {
   toHex,
   trackerAuthMessage,
 } from '@ringswarm/shared';
-import { addressKey, NewIdLimiter, NonceCache } from '@ringswarm/signaling-server';
+import { addressKey, NewIdLimiter, NonceCache, verifyEd25519 } from '@ringswarm/signaling-server';
 import { describe, expect, it } from 'vitest';
 
 const SEED = Uint8Array.from({ length: 32 }, (_, i) => i);
@@ -58,6 +58,8 @@ describe('tracker handshake proof', () => {
     expect(auth.signature).toMatch(/^[0-9a-f]{128}$/);
     expect(verify(null, message, nodeKey(PUBLIC_KEY), Buffer.from(auth.signature, 'hex'))).toBe(true);
     expect(checkTrackerAuth(auth, TS)).toBeNull();
+    // The server's verifier (OpenSSL) agrees.
+    expect(checkTrackerAuth(auth, TS, verifyEd25519)).toBeNull();
   });
 
   it('refuses a proof with any one field changed', async () => {
@@ -73,7 +75,10 @@ describe('tracker handshake proof', () => {
       ['nonce', { ...auth, nonce: flip(auth.nonce) }, 'bad-signature'],
       ['signature', { ...auth, signature: flip(auth.signature) }, 'bad-signature'],
     ];
-    for (const [field, proof, failure] of tampered) expect(checkTrackerAuth(proof, TS), field).toBe(failure);
+    for (const [field, proof, failure] of tampered) {
+      expect(checkTrackerAuth(proof, TS), field).toBe(failure);
+      expect(checkTrackerAuth(proof, TS, verifyEd25519), `${field} (server verifier)`).toBe(failure);
+    }
   });
 
   it('refuses a proof signed more than 60 s from the server clock, either way', async () => {

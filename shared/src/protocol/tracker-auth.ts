@@ -63,15 +63,23 @@ export interface TrackerAuthProof {
 /** Why a proof failed, for logs; every failure is `ERR_BAD_PROOF` on the wire. */
 export type TrackerAuthFailure = 'key-mismatch' | 'bad-signature' | 'stale';
 
+/** An Ed25519 verifier: true when `signature` is `publicKey`'s over `message`; never throws. */
+export type VerifySignature = (publicKey: Uint8Array, signature: Uint8Array, message: Uint8Array) => boolean;
+
 /**
  * Checks a proof's key, signature and age (not replay: that needs the server's memory).
  * Returns null when it holds.
+ * @param verify default {@link verifySignature} (@noble/curves); a server may pass a faster one
  */
-export function checkTrackerAuth(proof: TrackerAuthProof, now: number): TrackerAuthFailure | null {
+export function checkTrackerAuth(
+  proof: TrackerAuthProof,
+  now: number,
+  verify: VerifySignature = verifySignature,
+): TrackerAuthFailure | null {
   const publicKey = fromHex(proof.publicKey);
   if (!publicKeyMatches(proof.peerId, publicKey)) return 'key-mismatch';
   if (Math.abs(now - proof.ts) > TRACKER_AUTH_MAX_SKEW_MS) return 'stale';
   const message = trackerAuthMessage(proof.peerId, proof.ts, proof.nonce);
-  if (!verifySignature(publicKey, fromHex(proof.signature), message)) return 'bad-signature';
+  if (!verify(publicKey, fromHex(proof.signature), message)) return 'bad-signature';
   return null;
 }
