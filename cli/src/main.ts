@@ -30,6 +30,9 @@ Options for seed and get:
                          them (ringswarm search NAME). Default: private, found by its link only
   --no-ring              do not join the ring (tracker-only; trackerless links need the ring)
   --max-links N          most WebRTC connections at once, ring pointers first (default 32)
+  --identity FILE        the peer's key, kept across runs (default
+                         $RINGSWARM_CONFIG_DIR, $XDG_CONFIG_HOME/ringswarm or ~/.config/ringswarm,
+                         file identity.json, mode 600); a second run on a file in use gets a fresh ID
   --json                 one JSON object per line instead of a progress display
   -h, --help             show this help`;
 
@@ -46,6 +49,7 @@ const PEER_FLAGS = {
   json: { type: 'boolean' },
   'no-ring': { type: 'boolean' },
   'max-links': { type: 'string' },
+  identity: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -100,6 +104,7 @@ function peerOptions(values: Record<string, unknown>, defaultTracker: string): P
     json: values.json === true,
     ring: values['no-ring'] !== true,
     maxLinks: maxLinks(values['max-links'] as string | undefined),
+    identityFile: values.identity as string | undefined,
   };
 }
 

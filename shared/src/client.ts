@@ -140,7 +140,7 @@ export class RingswarmClient extends Emitter<ClientEvents> {
     };
     this.identity = options.identity ?? randomIdentity();
     this.peerId = this.identity.peerId;
-    this.tracker = new TrackerClient(options.trackerUrl, this.peerId, {
+    this.tracker = new TrackerClient(options.trackerUrl, this.identity, {
       clock,
       random,
       ...(options.createTrackerSocket ? { createSocket: options.createTrackerSocket } : {}),

@@ -38,6 +38,14 @@ export interface ServerConfig {
   /** Rate-limited events in a row after which the socket is disconnected. Default 100. */
   rateStrikes: number;
   /**
+   * Most distinct new peer IDs one source address (an IPv6 /64) may bring per
+   * {@link ServerConfig.idWindowS}; 0 turns the limit off (e.g. behind a proxy that hides
+   * addresses). Loopback is not exempt. Default 32.
+   */
+  maxIdsPerIp: number;
+  /** The window of {@link ServerConfig.maxIdsPerIp}, seconds. Default 600. */
+  idWindowS: number;
+  /**
    * `redis://` URL: the registry lives in Redis and socket.io uses the Redis adapter, so
    * several instances act as one tracker. Default none: one process, in-memory registry.
    */
@@ -104,6 +112,8 @@ export const DEFAULTS: ServerConfig = {
   rateLimitPerS: 50,
   rateBurst: 200,
   rateStrikes: 100,
+  maxIdsPerIp: 32,
+  idWindowS: 600,
   redisUrl: undefined,
   stunUrls: [],
   turnUrls: [],
@@ -209,6 +219,22 @@ const NUMERIC: { key: NumericKey; flag: string; env: string; min: number; max: n
     min: 1,
     max: 1_000_000,
     help: 'refused events in a row before disconnect',
+  },
+  {
+    key: 'maxIdsPerIp',
+    flag: 'max-ids-per-ip',
+    env: 'MAX_IDS_PER_IP',
+    min: 0,
+    max: 1_000_000,
+    help: 'new peer IDs per address per window (0 = no limit)',
+  },
+  {
+    key: 'idWindowS',
+    flag: 'id-window',
+    env: 'ID_WINDOW',
+    min: 1,
+    max: 86_400,
+    help: 'seconds of the --max-ids-per-ip window',
   },
   {
     key: 'stunPort',

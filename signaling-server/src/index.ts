@@ -2,6 +2,7 @@ export * from './addresses.js';
 export * from './cluster.js';
 export * from './config.js';
 export * from './deny-list.js';
+export * from './handshake-guard.js';
 export * from './host.js';
 export * from './ice.js';
 export * from './operator.js';

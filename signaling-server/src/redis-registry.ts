@@ -7,6 +7,7 @@
  * - `swarm:<infohash>:downloaded`: completed downloads
  * - `peer:<peerId>:swarms`: sorted set, infohash → last announce
  * - `peer:<peerId>:owner`: the instance holding the peer's connection
+ * - `peer:<peerId>:socket`: the socket.io ID of that connection (set with the owner by a claim)
  * - `swarms`, `peers`, `members` (`"<infohash> <peerId>"`): sorted sets by last announce, for
  *   totals and for the expiry sweep
  * - `instance:<id>`: an instance's own figures, kept alive by its heartbeat
@@ -121,17 +122,28 @@ return out`,
   /** ARGV: prefix, infohash, peer */
   remove: `${LIB}
 return removeMember(ARGV[2], ARGV[3])`,
-  /** ARGV: prefix, peer, instance, ownerTtlMs */
+  /**
+   * ARGV: prefix, peer, instance, ownerTtlMs, socket. Check-and-set: returns the previous
+   * owner's socket when it is on another live instance, else false (nil).
+   */
   claim: `${LIB}
-redis.call('SET', P .. 'peer:' .. ARGV[2] .. ':owner', ARGV[3], 'PX', ARGV[4])
-return 1`,
+local ownerKey = P .. 'peer:' .. ARGV[2] .. ':owner'
+local socketKey = P .. 'peer:' .. ARGV[2] .. ':socket'
+local previous = redis.call('GET', ownerKey)
+local previousSocket = redis.call('GET', socketKey)
+redis.call('SET', ownerKey, ARGV[3], 'PX', ARGV[4])
+redis.call('SET', socketKey, ARGV[5], 'PX', ARGV[4])
+if previous and previous ~= ARGV[3] and previousSocket and redis.call('EXISTS', P .. 'instance:' .. previous) == 1 then
+  return previousSocket
+end
+return false`,
   /** ARGV: prefix, peer, instance */
   release: `${LIB}
 local id = ARGV[2]
 local ownerKey = P .. 'peer:' .. id .. ':owner'
 local owner = redis.call('GET', ownerKey)
 if owner and owner ~= ARGV[3] then return 0 end
-redis.call('DEL', ownerKey)
+redis.call('DEL', ownerKey, P .. 'peer:' .. id .. ':socket')
 redis.call('SREM', P .. 'ring', id)
 for _, ih in ipairs(redis.call('ZRANGE', pk(id), 0, -1)) do removeMember(ih, id) end
 return 1`,
@@ -294,8 +306,9 @@ export class RedisSwarmRegistry implements SwarmRegistry {
     await this.#run('remove', infoHash, peerId);
   }
 
-  async claim(peerId: string): Promise<void> {
-    await this.#run('claim', peerId, this.instanceId, OWNER_TTL_MS);
+  async claim(peerId: string, socketId: string): Promise<string | null> {
+    const previous = await this.#run('claim', peerId, this.instanceId, OWNER_TTL_MS, socketId);
+    return typeof previous === 'string' ? previous : null;
   }
 
   async release(peerId: string): Promise<void> {

@@ -72,8 +72,14 @@ export interface SwarmRegistry {
     maxSwarms?: number,
   ): Promise<AnnounceOutcome | null>;
   remove(infoHash: string, peerId: string): Promise<void>;
-  /** Records that `peerId` is connected to this tracker instance (it owns the peer from now on). */
-  claim(peerId: string): Promise<void>;
+  /**
+   * Records that `peerId` is connected to this tracker instance through socket `socketId` (it
+   * owns the peer from now on), in one atomic step with reading the previous owner. Resolves
+   * with the previous owner's socket ID when that socket is on another live instance (the
+   * caller closes it through the adapter), else null. Only call it for a socket that proved
+   * the peer ID's key: the claim takes the ID over.
+   */
+  claim(peerId: string, socketId: string): Promise<string | null>;
   /**
    * The peer disconnected from this instance: it leaves every swarm, unless another
    * instance has claimed it since (it failed over); then nothing changes.
@@ -212,8 +218,10 @@ export class MemorySwarmRegistry implements SwarmRegistry {
     if (swarms?.size === 0) this.#peerSwarms.delete(peerId);
   }
 
-  async claim(peerId: string): Promise<void> {
+  async claim(peerId: string, _socketId: string): Promise<string | null> {
+    // One process: a previous socket is the tracker's own, and it replaces that itself.
     this.#online.add(peerId);
+    return null;
   }
 
   async release(peerId: string): Promise<void> {

@@ -1,11 +1,14 @@
 /**
- * The tracker's socket.io side: binds each socket to a peer ID, checks rate and event
+ * The tracker's socket.io side: binds each socket to the peer ID whose key its handshake
+ * proved (`protocol/tracker-auth.ts`; a proven newer socket replaces the ID's old one, here or
+ * on another instance of the cluster), checks rate and event
  * names, and dispatches each event to its handler (./handlers). Every inbound payload is
  * validated there; bad input gets an error ack and the socket stays. Only abuse (a flood
  * past the rate limit, an oversize message) disconnects.
  */
 import {
   type ClientToServerEvents,
+  checkTrackerAuth,
   describeIssues,
   ErrorCode,
   HandshakeAuthSchema,
@@ -17,6 +20,7 @@ import type { Logger } from 'pino';
 import type { Server, Socket } from 'socket.io';
 import type { ServerConfig } from './config.js';
 import { errorAck, HANDLERS, type HandlerContext } from './handlers/index.js';
+import { NewIdLimiter, NonceCache, verifyEd25519 } from './handshake-guard.js';
 import { OperatorCounter } from './operator.js';
 import { TokenBucket } from './rate-limit.js';
 import type { RingMembers } from './ring-members.js';
@@ -105,6 +109,9 @@ export function attachTracker(deps: TrackerDeps): Tracker {
     return new HandshakeError(code, message);
   };
 
+  const nonces = new NonceCache(deps.now);
+  const newIds = new NewIdLimiter(config.maxIdsPerIp, config.idWindowS * 1000, deps.now);
+
   io.use((socket, next) => {
     const auth = HandshakeAuthSchema.safeParse(socket.handshake.auth);
     if (!auth.success) {
@@ -114,13 +121,35 @@ export function attachTracker(deps: TrackerDeps): Tracker {
       const message = `protocol version ${auth.data.version}, server speaks ${PROTOCOL_VERSION}`;
       return next(refuse(ErrorCode.VERSION_MISMATCH, message));
     }
-    if (sockets.has(auth.data.peerId)) return next(refuse(ErrorCode.DUPLICATE_PEER_ID, 'peer ID already connected'));
-    if (sockets.size >= config.maxConnections) return next(refuse(ErrorCode.SERVER_FULL, 'server is full, try later'));
-    socket.data.peerId = auth.data.peerId;
+    const { peerId } = auth.data;
+    const replacing = sockets.has(peerId);
+    if (!replacing && sockets.size >= config.maxConnections) {
+      return next(refuse(ErrorCode.SERVER_FULL, 'server is full, try later'));
+    }
+    const address = socket.handshake.address;
+    if (!newIds.allows(address, peerId)) {
+      return next(refuse(ErrorCode.RATE_LIMITED, 'too many new peer IDs from this address, try later'));
+    }
+    const failure = checkTrackerAuth(auth.data, deps.now(), verifyEd25519);
+    if (failure) return next(refuse(ErrorCode.BAD_PROOF, `handshake proof refused: ${failure}`));
+    // Only a proof that held is remembered: junk cannot fill the cache.
+    const nonce = nonces.use(auth.data.nonce);
+    if (nonce === 'replayed') return next(refuse(ErrorCode.BAD_PROOF, 'handshake proof refused: nonce already used'));
+    if (nonce === 'full') return next(refuse(ErrorCode.SERVER_FULL, 'too many handshakes, try later'));
+    newIds.record(address, peerId);
+    socket.data.peerId = peerId;
     // The claim makes this instance the peer's owner before any event: a disconnect from an
-    // instance it failed over from can then no longer remove its fresh memberships.
-    registry.claim(auth.data.peerId).then(
-      () => next(),
+    // instance it failed over from can then no longer remove its fresh memberships. The
+    // socket proved the key, so it takes the ID over from a socket on another instance.
+    registry.claim(peerId, socket.id).then(
+      (previous) => {
+        if (previous !== null) {
+          traffic.addError(ErrorCode.DUPLICATE_PEER_ID);
+          logger.debug({ peer: peerId.slice(0, 8) }, 'proven reconnect: closing the socket on the previous instance');
+          io.in(previous).disconnectSockets(true);
+        }
+        next();
+      },
       (err: unknown) => {
         logger.warn({ err: String(err) }, 'registry unavailable: accepting the connection unclaimed');
         next();
@@ -144,13 +173,15 @@ export function attachTracker(deps: TrackerDeps): Tracker {
   io.on('connection', (socket: TrackerSocket) => {
     const peerId = socket.data.peerId;
     const peer = peerId.slice(0, 8);
-    if (sockets.has(peerId)) {
-      // Two handshakes with one ID raced past the middleware: the first one keeps it.
-      traffic.addError(ErrorCode.DUPLICATE_PEER_ID);
-      socket.disconnect(true);
-      return;
-    }
+    const stale = sockets.get(peerId);
     sockets.set(peerId, socket);
+    if (stale) {
+      // Both proved the key: the newer one is the owner reconnecting (its old socket has not
+      // timed out yet). The old one's disconnect leaves the peer's state alone.
+      traffic.addError(ErrorCode.DUPLICATE_PEER_ID);
+      logger.debug({ peer }, 'replaced by a newer connection that proved the key');
+      stale.disconnect(true);
+    }
     void socket.join(peerRoom(peerId));
     const bucket = new TokenBucket(config.rateLimitPerS, config.rateBurst, deps.now);
     let strikes = 0;

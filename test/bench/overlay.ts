@@ -45,7 +45,11 @@ const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const round = (x: number, digits = 1) => Number(x.toFixed(digits));
 
 async function main(): Promise<void> {
-  const server = await startServer({ port: 0, host: '127.0.0.1' }, { logger: pino({ level: 'silent' }) });
+  // Every peer is on 127.0.0.1: the new-IDs-per-address limit is off here (--peers may pass it).
+  const server = await startServer(
+    { port: 0, host: '127.0.0.1', maxIdsPerIp: 0 },
+    { logger: pino({ level: 'silent' }) },
+  );
   const clients: RingswarmClient[] = [];
   const joinMs: number[] = [];
   try {

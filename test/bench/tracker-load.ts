@@ -16,6 +16,7 @@ import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
+import { randomIdentity, signTrackerAuth } from '@ringswarm/shared';
 import WebSocket from 'ws';
 
 const { values } = parseArgs({
@@ -56,7 +57,8 @@ interface LoadPeer {
 // --- ringswarm: socket.io v4 / engine.io v4 frames over a raw WebSocket -------------------
 
 class OursPeer implements LoadPeer {
-  readonly id = randomBytes(20).toString('hex');
+  readonly identity = randomIdentity();
+  readonly id = this.identity.peerId;
   onSignal: (from: string, seq: number) => void = () => {};
   #ws: WebSocket;
   #nextAck = 0;
@@ -76,8 +78,10 @@ class OursPeer implements LoadPeer {
       ws.on('error', reject);
       ws.on('message', (raw: WebSocket.RawData) => {
         const text = raw.toString();
-        if (text.startsWith('0')) ws.send(`40${JSON.stringify({ peerId: peer.id, version: 1 })}`);
-        else if (text === '2') ws.send('3');
+        if (text.startsWith('0')) {
+          // The handshake proves the peer's key, as every real client's does.
+          signTrackerAuth(peer.identity, Date.now()).then((auth) => ws.send(`40${JSON.stringify(auth)}`), reject);
+        } else if (text === '2') ws.send('3');
         else if (text.startsWith('40')) resolve(peer);
         else if (text.startsWith('44')) reject(new Error(`refused: ${text}`));
         else peer.#onPacket(text);

@@ -1,7 +1,31 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { repoPath } from './repo-path.js';
 
 const CLI = repoPath('cli/dist/main.js');
+
+/** Commands that run a peer, and so keep an identity file. */
+const PEER_COMMANDS = new Set(['seed', 'get', 'ring', 'search']);
+let identityRoot: string | undefined;
+
+/**
+ * Each test process its own identity file (in a temp folder removed when the test process
+ * exits), unless the test passes `--identity` itself: many CLI processes at once would
+ * otherwise share the user's one file, all but one on a fresh ID with a warning, and tests
+ * would write to the real ~/.config.
+ */
+export function withOwnIdentity(args: string[]): string[] {
+  if (!PEER_COMMANDS.has(args[0] ?? '') || args.includes('--identity')) return args;
+  if (!identityRoot) {
+    const root = mkdtempSync(join(tmpdir(), 'ringswarm-identities-'));
+    identityRoot = root;
+    process.once('exit', () => rmSync(root, { recursive: true, force: true }));
+  }
+  const dir = mkdtempSync(join(identityRoot, 'peer-'));
+  return [...args, '--identity', join(dir, 'identity.json')];
+}
 
 export interface CliEvent {
   event: string;
@@ -22,7 +46,7 @@ export class CliProcess {
     spawner: (command: string, args: string[]) => ChildProcess = (command, a) =>
       spawn(command, a, { stdio: ['ignore', 'pipe', 'pipe'] }),
   ) {
-    this.child = spawner(process.execPath, [CLI, ...args]);
+    this.child = spawner(process.execPath, [CLI, ...withOwnIdentity(args)]);
     let buffer = '';
     this.child.stdout?.on('data', (chunk: Buffer) => {
       buffer += chunk.toString();
@@ -73,7 +97,7 @@ export class CliProcess {
 
 /** Runs `ringswarm` to completion and returns its exit code and output. */
 export async function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, ...withOwnIdentity(args)], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout?.on('data', (c: Buffer) => {

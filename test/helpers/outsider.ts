@@ -73,7 +73,7 @@ export class Outsider {
   #stopWaiting: (() => void) | null = null;
 
   constructor(trackerUrl: string) {
-    this.tracker = new TrackerClient(trackerUrl, this.peerId);
+    this.tracker = new TrackerClient(trackerUrl, this.identity);
   }
 
   /** The type byte of every frame received, in order. */

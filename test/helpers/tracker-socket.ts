@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { type Ack, type AnnounceResult, PROTOCOL_VERSION } from '@ringswarm/shared';
+import { type Ack, type AnnounceResult, type PeerIdentity, randomIdentity } from '@ringswarm/shared';
 import { io, type Socket } from 'socket.io-client';
+import { signedAuth } from './signed-auth.js';
 
 export const randomPeerId = () => randomBytes(20).toString('hex');
 export const randomInfoHash = () => randomBytes(32).toString('hex');
@@ -9,22 +10,34 @@ export const randomInfoHash = () => randomBytes(32).toString('hex');
 export class SocketPool {
   readonly sockets: Socket[] = [];
 
-  constructor(readonly url: string) {}
+  /** @param now the clock proofs are signed with (a server on a fake clock checks them with its own) */
+  constructor(
+    readonly url: string,
+    readonly now: () => number = Date.now,
+  ) {}
 
+  /** A socket with this `auth` (an object sent as is, or a function socket.io calls per connect). */
   open(auth: unknown): Socket {
     const socket = io(this.url, { auth: auth as object, transports: ['websocket'], reconnection: false });
     this.sockets.push(socket);
     return socket;
   }
 
-  /** Connects a well-formed peer and waits until the server accepts it. */
-  async peer(id = randomPeerId()): Promise<{ id: string; socket: Socket }> {
-    const socket = this.open({ peerId: id, version: PROTOCOL_VERSION });
+  /**
+   * Connects a peer that proves `identity`'s key (a fresh proof per connect, as the real client
+   * does) and waits until the server accepts it.
+   */
+  async peer(
+    identity: PeerIdentity = randomIdentity(),
+  ): Promise<{ id: string; socket: Socket; identity: PeerIdentity }> {
+    const socket = this.open((send: (auth: object) => void) => {
+      void signedAuth(identity, this.now()).then(send);
+    });
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', resolve);
       socket.once('connect_error', reject);
     });
-    return { id, socket };
+    return { id: identity.peerId, socket, identity };
   }
 
   /** Resolves with the refusal's message and code; rejects if the server accepts. */

@@ -7,7 +7,6 @@ import { connect } from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
-import { PROTOCOL_VERSION } from '@ringswarm/shared';
 import {
   createSelfSigned,
   type InterfaceList,
@@ -21,7 +20,8 @@ import { pino } from 'pino';
 import { io } from 'socket.io-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startServerProcess } from '../helpers/server-process.js';
-import { announce, randomInfoHash, randomPeerId } from '../helpers/tracker-socket.js';
+import { signedAuth } from '../helpers/signed-auth.js';
+import { announce, randomInfoHash } from '../helpers/tracker-socket.js';
 
 const silent = pino({ level: 'silent' });
 
@@ -121,7 +121,7 @@ describe('built-in HTTPS with a self-signed certificate', () => {
       ca,
       transports: ['websocket'],
       reconnection: false,
-      auth: { peerId: randomPeerId(), version: PROTOCOL_VERSION },
+      auth: await signedAuth(),
     });
     try {
       await new Promise<void>((resolve, reject) => {

@@ -119,7 +119,7 @@ describe('operator controls', () => {
       { port: 0, host: '127.0.0.1', adminToken: ADMIN, ...config },
       { logger: pino({ level: 'silent' }), ...options },
     );
-    pool = new SocketPool(server.url);
+    pool = new SocketPool(server.url, options.now);
     return { s: server, p: pool };
   }
 

@@ -115,7 +115,7 @@ describe('the ring over real WebRTC (Node peers, tracker in its own process)', (
     // A rogue peer that speaks the tracker protocol by hand and opens raw links (signing
     // its signals with its own key: it misbehaves in the ring, not in the signaling).
     const rogueKey = randomIdentity();
-    const rogue = await sockets.peer(rogueKey.peerId);
+    const rogue = await sockets.peer(rogueKey);
     await emit(rogue.socket, 'ring:bootstrap', { k: 1 });
     const rogueLink = () => rogueLinkTo(rogue.socket, rogueKey, victim.peerId, links);
     const signedBy = (target: string) => signSignal(rogueKey, target, randomBytes(8).toString('hex'), OFFER);

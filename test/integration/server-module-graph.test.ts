@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
-import { randomPeerId, SocketPool } from '../helpers/tracker-socket.js';
+import { SocketPool } from '../helpers/tracker-socket.js';
 
 /** Runs in the loader thread: appends each module URL before the module is loaded. */
 const HOOKS = `
@@ -64,7 +64,7 @@ describe('the signaling server process', () => {
     // that modules loaded on demand are in the log too.
     expect((await fetch(`${server.url}/api/ice`)).status).toBe(200);
     sockets = new SocketPool(server.url);
-    const { socket } = await sockets.peer(randomPeerId());
+    const { socket } = await sockets.peer();
     const answer: unknown = await socket.timeout(5_000).emitWithAck('announce', {
       discoveryKey: 'ab'.repeat(32),
       event: 'started',

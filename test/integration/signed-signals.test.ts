@@ -79,7 +79,7 @@ describe('forged signals (real WebRTC)', () => {
     // A ring member with a key of its own, linked to the victim honestly.
     sockets = new SocketPool(server.url);
     const forgerKey = randomIdentity();
-    const forger = await sockets.peer(forgerKey.peerId);
+    const forger = await sockets.peer(forgerKey);
     await emit(forger.socket, 'ring:bootstrap', { k: 1 });
     const hop = await rogueLinkTo(forger.socket, forgerKey, victim.peerId, links);
     const offer = await realOffer(victim.peerId, links);

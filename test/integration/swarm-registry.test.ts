@@ -132,7 +132,7 @@ describe.each(IMPLEMENTATIONS)('SwarmRegistry contract: %s', (_name, make) => {
     await r.publishInstance({ id: 'ignored-by-memory', connections: 3, ringMembers: 0 });
     const [h1, h2] = [hash(), hash()];
     const [a, b, c] = [peer(), peer(), peer()];
-    for (const id of [a, b, c]) await r.claim(id);
+    for (const id of [a, b, c]) await r.claim(id, `socket-${id}`);
     await r.upsert(h1, a, { left: 0 }, false, T0);
     await r.upsert(h2, a, { left: 0 }, false, T0);
     await r.upsert(h2, b, { left: 1 }, false, T0);
@@ -159,7 +159,7 @@ describe.each(IMPLEMENTATIONS)('SwarmRegistry contract: %s', (_name, make) => {
       ringMembers: 3,
     });
     const [a, b, c] = [peer(), peer(), peer()];
-    for (const id of [a, b, c]) await r.claim(id);
+    for (const id of [a, b, c]) await r.claim(id, `socket-${id}`);
     expect(await r.sampleRing(a, 4, fixedRandom)).toEqual([]);
     await r.joinRing(a);
     await r.joinRing(a);
@@ -209,15 +209,16 @@ describe('RedisSwarmRegistry: what a shared registry adds', () => {
     await b.publishInstance({ id: 'instance-b', connections: 1, ringMembers: 0 });
     const h = hash();
     const [p, q] = [peer(), peer()];
-    await a.claim(p);
+    await a.claim(p, 'socket-a-p');
     await a.upsert(h, p, { left: 10 }, false, T0);
-    await b.claim(q);
+    expect(await b.claim(q, 'socket-b-q')).toBeNull();
     await b.upsert(h, q, { left: 0 }, false, T0);
     // Instances see each other's members.
     expect(await b.sample(h, q, 10, fixedRandom)).toEqual([p]);
     expect(await a.shareSwarm(p, q)).toBe(true);
     // p fails over to b and announces again; then a's late disconnect handler runs.
-    await b.claim(p);
+    // The claim is a check-and-set: it names the socket on the live instance it takes over from.
+    expect(await b.claim(p, 'socket-b-p')).toBe('socket-a-p');
     await b.upsert(h, p, { left: 10 }, false, T0 + 1);
     await a.release(p);
     expect(await b.counts(h)).toEqual({ complete: 1, incomplete: 1, downloaded: 0 });
@@ -235,7 +236,7 @@ describe('RedisSwarmRegistry: what a shared registry adds', () => {
     await dead.publishInstance({ id: 'dead', connections: 1, ringMembers: 0 });
     const h = hash();
     const p = peer();
-    await dead.claim(p);
+    await dead.claim(p, 'socket-dead-p');
     await dead.upsert(h, p, { left: 0 }, false, T0);
     expect(await live.isOnline(p)).toBe(true);
     expect((await live.instances()).map((i) => i.id)).toEqual(['dead']);
@@ -252,9 +253,9 @@ describe('RedisSwarmRegistry: what a shared registry adds', () => {
     await dead.publishInstance({ id: 'dead', connections: 1, ringMembers: 1 });
     await live.publishInstance({ id: 'live', connections: 1, ringMembers: 1 });
     const [p, q] = [peer(), peer()];
-    await dead.claim(p);
+    await dead.claim(p, 'socket-dead-p');
     await dead.joinRing(p);
-    await live.claim(q);
+    await live.claim(q, 'socket-live-q');
     await live.joinRing(q);
     expect(await live.sampleRing(q, 4, fixedRandom)).toEqual([p]);
     expect(await live.bothInRing(p, q)).toBe(true);
@@ -269,7 +270,7 @@ describe('RedisSwarmRegistry: what a shared registry adds', () => {
     await r.publishInstance({ id: 'solo', connections: 1, ringMembers: 0 });
     const h = hash();
     const [a, b] = [peer(), peer()];
-    await r.claim(a);
+    await r.claim(a, 'socket-r-a');
     await r.upsert(h, a, { left: 5 }, false, T0);
     await r.upsert(h, a, { left: 0 }, true, T0);
     await r.upsert(h, b, { left: 5 }, false, T0);

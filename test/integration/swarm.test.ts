@@ -128,7 +128,7 @@ describe('swarms of Node peers over real WebRTC', () => {
     const attackerId = attackerKey.peerId;
     const warnings: [string, string][] = [];
     seeding.on('warning', (err, remoteId) => warnings.push([err.code, remoteId]));
-    const tracker = new TrackerClient(server.url, attackerId);
+    const tracker = new TrackerClient(server.url, attackerKey);
     const link = new PeerLink(seeder.peerId, { initiator: true, wrtc });
     try {
       // Peer signaling is signed by its origin, under a session id (see net/signal-router.ts).

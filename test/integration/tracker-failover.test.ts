@@ -2,13 +2,13 @@
  * TrackerClient's reconnects: the backoff's bounds, moving past a dead URL, coming back to
  * a single URL once its server is up again, and silence after destroy.
  */
-import { backoffDelayMs, TrackerClient } from '@ringswarm/shared';
+import { backoffDelayMs, randomIdentity, TrackerClient } from '@ringswarm/shared';
 import { type RunningServer, startServer } from '@ringswarm/signaling-server';
 import fc from 'fast-check';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '../helpers/redis-server.js';
-import { randomInfoHash, randomPeerId } from '../helpers/tracker-socket.js';
+import { randomInfoHash } from '../helpers/tracker-socket.js';
 import { waitFor } from '../helpers/until.js';
 
 const silent = pino({ level: 'silent' });
@@ -29,7 +29,7 @@ describe('tracker client reconnects', () => {
     return s;
   };
   const tracker = (urls: string | string[]) => {
-    const c = new TrackerClient(urls, randomPeerId(), FAST);
+    const c = new TrackerClient(urls, randomIdentity(), FAST);
     clients.push(c);
     return c;
   };
@@ -87,7 +87,7 @@ describe('tracker client reconnects', () => {
   it('stops retrying after destroy: the next URL never sees a connection', async () => {
     const live = await serve();
     const dead = `http://127.0.0.1:${await freePort()}`;
-    const c = new TrackerClient([dead, live.url], randomPeerId(), FAST);
+    const c = new TrackerClient([dead, live.url], randomIdentity(), FAST);
     c.destroy();
     c.destroy();
     await new Promise((r) => setTimeout(r, 500));

@@ -2,7 +2,8 @@ import { ErrorCode } from '@ringswarm/shared';
 import { type RunningServer, type ServerConfig, startServer } from '@ringswarm/signaling-server';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { announce, emit, randomInfoHash, randomPeerId, SocketPool } from '../helpers/tracker-socket.js';
+import { signedAuth } from '../helpers/signed-auth.js';
+import { announce, emit, randomInfoHash, SocketPool } from '../helpers/tracker-socket.js';
 
 describe('tracker protocol: scrape, ring bootstrap, limits, expiry, metrics', () => {
   let server: RunningServer | undefined;
@@ -14,7 +15,7 @@ describe('tracker protocol: scrape, ring bootstrap, limits, expiry, metrics', ()
       { port: 0, host: '127.0.0.1', ...config },
       { logger: pino({ level: 'silent' }), now: () => clock },
     );
-    pool = new SocketPool(server.url);
+    pool = new SocketPool(server.url, () => clock);
     return server;
   }
 
@@ -128,7 +129,7 @@ describe('tracker protocol: scrape, ring bootstrap, limits, expiry, metrics', ()
     expect(await announce(a.socket, h[2]!, 0)).toMatchObject({ ok: false, code: ErrorCode.TOO_MANY_SWARMS });
     expect(await announce(a.socket, h[1]!, 0, 'update')).toMatchObject({ ok: true });
     await pool.peer();
-    expect((await pool.refused({ peerId: randomPeerId(), version: 1 })).code).toBe(ErrorCode.SERVER_FULL);
+    expect((await pool.refused(await signedAuth(undefined, clock))).code).toBe(ErrorCode.SERVER_FULL);
   });
 
   it('drops swarm members that stop announcing after the TTL, keeps those that announce', async () => {

@@ -2,6 +2,7 @@ import { ErrorCode, PROTOCOL_VERSION } from '@ringswarm/shared';
 import { type RunningServer, startServer } from '@ringswarm/signaling-server';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { signedAuth } from '../helpers/signed-auth.js';
 import {
   ADMIN_TOKEN,
   adminStats,
@@ -33,12 +34,16 @@ describe('tracker over a real socket.io connection', () => {
   const peer = () => pool.peer();
   const refused = (auth: unknown) => pool.refused(auth);
 
-  it('refuses a missing, malformed or duplicate peer ID and a wrong version, with codes', async () => {
+  it('refuses a missing, malformed or unproven peer ID and a wrong version, with codes', async () => {
     expect((await refused({})).code).toBe(ErrorCode.INVALID_HANDSHAKE);
-    expect((await refused({ peerId: 'not-hex', version: PROTOCOL_VERSION })).code).toBe(ErrorCode.INVALID_HANDSHAKE);
-    expect((await refused({ peerId: peerId(), version: PROTOCOL_VERSION + 1 })).code).toBe(ErrorCode.VERSION_MISMATCH);
+    expect((await refused({ ...(await signedAuth()), peerId: 'not-hex' })).code).toBe(ErrorCode.INVALID_HANDSHAKE);
+    expect((await refused({ peerId: peerId(), version: PROTOCOL_VERSION })).code).toBe(ErrorCode.INVALID_HANDSHAKE);
+    expect((await refused({ ...(await signedAuth()), version: PROTOCOL_VERSION + 1 })).code).toBe(
+      ErrorCode.VERSION_MISMATCH,
+    );
+    // A live peer's ID with a proof by another key (squatting: attack-squatting.test.ts).
     const { id } = await peer();
-    expect((await refused({ peerId: id, version: PROTOCOL_VERSION })).code).toBe(ErrorCode.DUPLICATE_PEER_ID);
+    expect((await refused({ ...(await signedAuth()), peerId: id })).code).toBe(ErrorCode.BAD_PROOF);
   });
 
   it('answers announces with other peers and seeder/leecher counts, never the caller', async () => {

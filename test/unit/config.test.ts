@@ -18,6 +18,16 @@ describe('server configuration', () => {
     });
   });
 
+  it('limits new peer IDs per address to 32 per 10 minutes unless told otherwise; 0 turns it off', () => {
+    expect(loadConfig([], {})).toMatchObject({ maxIdsPerIp: 32, idWindowS: 600 });
+    expect(loadConfig(['--max-ids-per-ip', '0', '--id-window', '60'], { MAX_IDS_PER_IP: '5' })).toMatchObject({
+      maxIdsPerIp: 0,
+      idWindowS: 60,
+    });
+    expect(loadConfig([], { MAX_IDS_PER_IP: '5', ID_WINDOW: '30' })).toMatchObject({ maxIdsPerIp: 5, idWindowS: 30 });
+    expect(() => loadConfig(['--max-ids-per-ip=-1'], {})).toThrow(/max-ids-per-ip must be an integer/);
+  });
+
   it('runs the built-in STUN server on UDP 3478 unless told otherwise; 0 turns it off', () => {
     expect(loadConfig([], {}).stunPort).toBe(3478);
     expect(loadConfig([], { STUN_PORT: '0' }).stunPort).toBe(0);

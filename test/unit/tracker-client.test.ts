@@ -4,7 +4,14 @@
  * pending reconnect and emits close last. (tracker-failover.test.ts runs the same client
  * against real servers.)
  */
-import { backoffDelayMs, ErrorCode, TrackerClient } from '@ringswarm/shared';
+import {
+  backoffDelayMs,
+  checkTrackerAuth,
+  ErrorCode,
+  type HandshakeAuth,
+  randomIdentity,
+  TrackerClient,
+} from '@ringswarm/shared';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeClock } from '../helpers/fake-clock.js';
 import { newPeerId } from '../helpers/fake-link.js';
@@ -20,9 +27,10 @@ describe('the tracker client on a fake socket', () => {
     const clock = new FakeClock();
     const factory = new FakeTrackerSockets();
     const sockets = factory.made;
-    const peerId = newPeerId();
+    const identity = randomIdentity();
+    const peerId = identity.peerId;
     const random = () => 0.5;
-    const client = new TrackerClient(urls, peerId, {
+    const client = new TrackerClient(urls, identity, {
       clock,
       random,
       createSocket: factory.create,
@@ -33,12 +41,20 @@ describe('the tracker client on a fake socket', () => {
     return { clock, sockets, client, peerId, random };
   }
 
-  it('opens one websocket-only socket per attempt, with its own reconnection off', () => {
+  it('opens one websocket-only socket per attempt, with its own reconnection off', async () => {
     const { sockets, peerId } = setup(['http://a.test']);
     expect(sockets).toHaveLength(1);
     expect(sockets[0]!.url).toBe('http://a.test');
+    // auth is a function: socket.io calls it on every connect, and each call signs anew.
+    const auth = sockets[0]!.options.auth;
+    if (typeof auth !== 'function') throw new Error('auth should be a function');
+    const sign = () => new Promise<HandshakeAuth>((resolve) => auth((a: object) => resolve(a as HandshakeAuth)));
+    const [first, second] = [await sign(), await sign()];
+    expect(first.peerId).toBe(peerId);
+    expect(checkTrackerAuth(first, Date.now())).toBeNull();
+    expect(checkTrackerAuth(second, Date.now())).toBeNull();
+    expect(second.nonce).not.toBe(first.nonce);
     expect(sockets[0]!.options).toMatchObject({
-      auth: { peerId },
       transports: ['websocket'],
       reconnection: false,
       forceNew: true,

@@ -4,17 +4,10 @@
  * destroy() clears. It also owns `window.ringswarm`, the debug handle that tests and
  * benchmarks read: it is written here and nowhere else.
  */
-import {
-  ErrorCode,
-  IceRefresher,
-  RingswarmClient,
-  RingswarmError,
-  randomIdentity,
-  type Swarm,
-  systemClock,
-} from '@ringswarm/shared';
+import { ErrorCode, IceRefresher, RingswarmClient, RingswarmError, type Swarm, systemClock } from '@ringswarm/shared';
 import { STATS_INTERVAL_MS } from './download-view.js';
 import { type IceConfig, loadIceServers } from './ice.js';
+import { loadPageIdentity } from './identity-store.js';
 import type { StorageKind } from './storage.js';
 
 /** What the page exposes for debugging from the console, and for tests and benchmarks. */
@@ -89,7 +82,7 @@ export class ClientSetup {
   }
 
   async #create(): Promise<RingswarmClient> {
-    const identity = randomIdentity();
+    const { identity } = await loadPageIdentity();
     const peerId = identity.peerId;
     const ice = await loadIceServers(peerId);
     if (this.#destroyed) throw new Error('page closing');

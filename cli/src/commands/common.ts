@@ -13,11 +13,11 @@ import {
   plural,
   RingswarmClient,
   type RingswarmError,
-  randomIdentity,
   type SelectedPair,
   type Swarm,
 } from '@ringswarm/shared';
 import { describePair, fetchIceServers, iceUrls, isRelayed, refreshIceServers } from '../ice.js';
+import { loadIdentity } from '../identity.js';
 import { bar, type Output } from '../output.js';
 
 /** How often the status line is redrawn. */
@@ -41,6 +41,8 @@ export interface PeerOptions {
   ring: boolean;
   /** Most live WebRTC connections. */
   maxLinks: number;
+  /** `--identity FILE`: where the peer's key lives; default the per-user config dir (see ../identity.ts). */
+  identityFile?: string | undefined;
 }
 
 const wrtc: object = createRequire(import.meta.url)('@roamhq/wrtc');
@@ -57,7 +59,9 @@ export interface Peer {
  */
 export async function startPeer(trackerUrl: string, options: PeerOptions, out: Output): Promise<Peer> {
   // Chosen here, not by the client, so the tracker mints the TURN credentials for it.
-  const identity = randomIdentity();
+  const held = loadIdentity(options.identityFile);
+  if (held.note) out.warn('IDENTITY_IN_USE', held.note);
+  const { identity } = held;
   const peerId = identity.peerId;
   const stopRefresh = await useIce(trackerUrl, peerId, options, out);
   const client = new RingswarmClient({
@@ -80,6 +84,7 @@ export async function startPeer(trackerUrl: string, options: PeerOptions, out: O
     stop() {
       stopRefresh();
       client.destroy();
+      held.release();
     },
   };
 }

@@ -6,13 +6,14 @@
  * drops or is refused, after a capped, jittered exponential backoff on the given clock.
  */
 import { io, type ManagerOptions, type Socket, type SocketOptions } from 'socket.io-client';
+import type { PeerIdentity } from '../identity/identity.js';
+import { signTrackerAuth } from '../identity/tracker-auth.js';
 import { ErrorCode, RingswarmError } from '../protocol/errors.js';
 import {
   type Ack,
   type AnnounceRequest,
   type AnnounceResult,
   type ClientToServerEvents,
-  PROTOCOL_VERSION,
   type RelayedSignal,
   RelayedSignalSchema,
   type ServerToClientEvents,
@@ -47,6 +48,8 @@ export interface TrackerClientOptions {
   clock?: Clock;
   /** Opens the socket to a tracker; default socket.io-client's `io`. */
   createSocket?: CreateTrackerSocket;
+  /** Wall-clock time (ms since the epoch) stamped into each handshake proof; default Date.now. */
+  now?: () => number;
 }
 
 /** Refusals after which trying again (here or on another instance) cannot help. */
@@ -66,6 +69,8 @@ export class TrackerClient extends Emitter<TrackerClientEvents> {
   /** Every tracker URL, tried in turn. */
   readonly urls: readonly string[];
   readonly peerId: string;
+  readonly #identity: PeerIdentity;
+  readonly #now: () => number;
   #socket!: TrackerSocket;
   #index = 0;
   #attempt = 0;
@@ -80,11 +85,14 @@ export class TrackerClient extends Emitter<TrackerClientEvents> {
   #destroyed = false;
 
   /** @param url one tracker URL, or several instances of one cluster (the first is tried first) */
-  constructor(url: string | readonly string[], peerId: string, options: TrackerClientOptions = {}) {
+  /** @param identity the key the handshake proves; the connection is bound to its peer ID */
+  constructor(url: string | readonly string[], identity: PeerIdentity, options: TrackerClientOptions = {}) {
     super();
     this.urls = typeof url === 'string' ? [url] : [...url];
     if (this.urls.length === 0) throw new RangeError('at least one tracker URL is needed');
-    this.peerId = peerId;
+    this.peerId = identity.peerId;
+    this.#identity = identity;
+    this.#now = options.now ?? Date.now;
     this.#ackTimeoutMs = options.ackTimeoutMs ?? ACK_TIMEOUT_MS;
     this.#baseMs = options.reconnectBaseMs ?? RECONNECT_BASE_MS;
     this.#maxMs = options.reconnectMaxMs ?? RECONNECT_MAX_MS;
@@ -106,7 +114,11 @@ export class TrackerClient extends Emitter<TrackerClientEvents> {
   #open(): void {
     // WebSocket only: no long-polling, so no sticky sessions are needed behind a load balancer.
     const socket: TrackerSocket = this.#createSocket(this.url, {
-      auth: { peerId: this.peerId, version: PROTOCOL_VERSION },
+      // A function, so every (re)connect of this socket signs a fresh ts and nonce. A signer
+      // that fails sends an empty auth: the tracker refuses it (ERR_INVALID_HANDSHAKE).
+      auth: (send: (auth: object) => void) => {
+        signTrackerAuth(this.#identity, this.#now()).then(send, () => send({}));
+      },
       transports: ['websocket'],
       reconnection: false,
       timeout: TRACKER_CONNECT_TIMEOUT_MS,

@@ -8,8 +8,16 @@ export const ErrorCode = {
   INVALID_HANDSHAKE: 'ERR_INVALID_HANDSHAKE',
   /** The peer speaks another protocol version. */
   VERSION_MISMATCH: 'ERR_VERSION_MISMATCH',
-  /** Another live connection already holds this peer ID. */
+  /**
+   * A newer connection proved this peer ID's key and replaced this one (counted by the
+   * tracker when it closes the stale socket; the owner reconnecting is the usual cause).
+   */
   DUPLICATE_PEER_ID: 'ERR_DUPLICATE_PEER_ID',
+  /**
+   * The tracker handshake did not prove the peer ID: the public key does not hash to it, the
+   * signature does not verify, its timestamp is more than 60 s off, or its nonce was used.
+   */
+  BAD_PROOF: 'ERR_BAD_PROOF',
   /** The target of a signal is not connected. */
   UNKNOWN_PEER: 'ERR_UNKNOWN_PEER',
   /** The sender may not signal that peer (no shared swarm, never introduced). */
@@ -20,7 +28,10 @@ export const ErrorCode = {
   ACK_REQUIRED: 'ERR_ACK_REQUIRED',
   /** The event name is not part of the protocol. */
   UNKNOWN_EVENT: 'ERR_UNKNOWN_EVENT',
-  /** The socket sent events faster than its rate limit allows. */
+  /**
+   * The socket sent events faster than its rate limit allows, or its address brought more new
+   * peer IDs to the tracker than it allows per window.
+   */
   RATE_LIMITED: 'ERR_RATE_LIMITED',
   /** The peer is already in as many swarms as one connection may join. */
   TOO_MANY_SWARMS: 'ERR_TOO_MANY_SWARMS',
@@ -43,6 +54,11 @@ export const ErrorCode = {
   CAPABILITY: 'ERR_CAPABILITY',
   /** The operator of this server has blocked this share (its deny list). */
   BLOCKED: 'ERR_BLOCKED',
+  /**
+   * The CLI's identity file (`--identity FILE`) belongs to another user, is readable by others,
+   * is damaged, or cannot be written. It is never overwritten.
+   */
+  IDENTITY_STORE: 'ERR_IDENTITY_STORE',
   /** Local storage could not read or write a piece. */
   STORAGE: 'ERR_STORAGE',
   /** A share link could not be parsed. */

@@ -15,3 +15,4 @@ export * from './link.js';
 export * from './report.js';
 export * from './signal-envelope.js';
 export * from './tracker.js';
+export * from './tracker-auth.js';

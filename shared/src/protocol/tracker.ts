@@ -7,12 +7,24 @@ import { z } from 'zod';
 import type { ErrorCode } from './errors.js';
 import { DiscoveryKeySchema, PeerIdSchema } from './ids.js';
 
-export const PROTOCOL_VERSION = 1;
+/** 2: the handshake proves the peer ID's key (`./tracker-auth.ts`). */
+export const PROTOCOL_VERSION = 2;
 
-/** The socket.io handshake `auth` object. */
+/**
+ * The socket.io handshake `auth` object: the peer ID, and a proof that the sender holds its
+ * key, signed over `trackerAuthMessage(peerId, ts, nonce)` (`./tracker-auth.ts`).
+ */
 export const HandshakeAuthSchema = z.strictObject({
   peerId: PeerIdSchema,
   version: z.number().int().positive(),
+  /** The raw Ed25519 public key, 64 lowercase hex digits; SHA-256 of it starts with the peer ID. */
+  publicKey: z.string().regex(/^[0-9a-f]{64}$/, 'public key must be 64 lowercase hex digits'),
+  /** When the proof was signed, ms since the epoch. */
+  ts: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+  /** 16 random bytes, 32 lowercase hex digits: each proof is used once. */
+  nonce: z.string().regex(/^[0-9a-f]{32}$/, 'nonce must be 32 lowercase hex digits'),
+  /** The Ed25519 signature, 128 lowercase hex digits. */
+  signature: z.string().regex(/^[0-9a-f]{128}$/, 'signature must be 128 lowercase hex digits'),
 });
 export type HandshakeAuth = z.infer<typeof HandshakeAuthSchema>;
 

@@ -5,7 +5,8 @@
 import { startServer } from '../../../signaling-server/dist/index.js';
 
 const redisUrl = process.env.REDIS_URL || undefined;
-const server = await startServer({ port: 0, host: '127.0.0.1', logLevel: 'silent', redisUrl });
+// Every load peer comes from 127.0.0.1: the new-IDs-per-address limit is off here.
+const server = await startServer({ port: 0, host: '127.0.0.1', logLevel: 'silent', redisUrl, maxIdsPerIp: 0 });
 console.log(`listening on ${server.port}`);
 process.on('SIGUSR2', () => {
   globalThis.gc?.();
