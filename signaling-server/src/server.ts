@@ -2,7 +2,7 @@
  * The ringswarm server: one HTTP (or, with `https`, TLS) port carrying the web client, the
  * socket.io tracker and the operations endpoints (/health, /api/stats, /metrics,
  * /api/report; the operator's controls are in ./operator.ts and ./deny-list.ts), the ICE
- * servers for peers (/api/ice: STUN, and TURN with short-lived credentials, see ./ice.ts) and
+ * servers for peers (/api/ice: STUN only; TURN credentials come over the socket, see ./ice.ts) and
  * the origins other machines can use (/api/addresses, see ./addresses.ts); beside it, on UDP,
  * the built-in STUN server (./stun/). With `redisUrl` it is one instance of a cluster
  * (./cluster.ts); without, everything stays in this process.
@@ -21,7 +21,7 @@ import { type Cluster, startCluster } from './cluster.js';
 import { DEFAULTS, type ServerConfig, userConfigDir } from './config.js';
 import { DenyList, type DenyListWarning } from './deny-list.js';
 import { isDnsName } from './host.js';
-import { builtInStunUrl, credentialLabel, iceAnswer } from './ice.js';
+import { builtInStunUrl, stunAnswer } from './ice.js';
 import { createMetrics } from './metrics.js';
 import { adminAccess, OperatorCounter, type ReportLimits, reportEndpoint, swarmPrefix } from './operator.js';
 import { RingMembers } from './ring-members.js';
@@ -258,7 +258,7 @@ export async function startServer(
   let port = 0;
   const origins = () => originsOf(scheme, reachableAddresses(interfaces(), config.host), port);
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
-    const [path, query] = (req.url ?? '/').split('?');
+    const [path] = (req.url ?? '/').split('?');
     if (path === '/health') {
       if (!cluster || cluster.healthy()) return json(res, 200, { ok: true, version: VERSION, mode });
       return json(res, 503, { ok: false, version: VERSION, mode, redis: 'unreachable' });
@@ -283,9 +283,9 @@ export async function startServer(
       return json(res, 200, answer, `public, max-age=${ADDRESSES_MAX_AGE_S}`);
     }
     if (path === '/api/ice') {
-      const label = credentialLabel(new URLSearchParams(query ?? '').get('peer'));
+      // STUN only: TURN credentials go to connected peers over their socket (the `ice` event).
       const own = stun && builtInStunUrl(req.headers.host, stun.port);
-      return json(res, 200, iceAnswer(config, label, now(), own));
+      return json(res, 200, stunAnswer(config, own));
     }
     if (path === '/metrics') {
       metrics.metrics().then(
@@ -325,6 +325,8 @@ export async function startServer(
     now,
     isBlocked: (key) => denyList.has(key),
     operator,
+    stunPort: stun?.port,
+    ...(cluster ? { introductions: cluster.introductions } : {}),
   });
 
   await new Promise<void>((resolve, reject) => {

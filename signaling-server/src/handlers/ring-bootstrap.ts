@@ -3,13 +3,16 @@ import { errorAck, type Handler } from './context.js';
 
 /**
  * `ring:bootstrap`: names up to k live ring members for the caller to send its JOIN to,
- * and counts the caller as a ring member from now on (until it disconnects).
+ * and counts the caller as a ring member from now on (until it disconnects). The caller and
+ * the members named may signal each other through the tracker (./signal.ts); membership
+ * alone lets no one signal anyone.
  */
 export const ringBootstrap: Handler = async (ctx, peerId, payload) => {
   const parsed = RingBootstrapRequestSchema.safeParse(payload);
   if (!parsed.success) return errorAck(ErrorCode.INVALID_PAYLOAD, describeIssues(parsed.error));
   // The registry's ring spans every instance of a cluster; ctx.ring counts this instance's.
   const peers = await ctx.registry.sampleRing(peerId, Math.min(parsed.data.k, MAX_BOOTSTRAP_PEERS), ctx.random);
+  ctx.introductions.introduce(peerId, peers, ctx.now());
   await ctx.registry.joinRing(peerId);
   ctx.ring.add(peerId);
   return { ok: true, peers };
