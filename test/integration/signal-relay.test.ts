@@ -1,14 +1,15 @@
 import { ErrorCode } from '@ringswarm/shared';
-import { type RunningServer, startServer } from '@ringswarm/signaling-server';
+import {
+  INTRODUCTION_WINDOW_MS,
+  type RunningServer,
+  SIGNAL_TARGET_BURST,
+  SIGNALS_PER_TARGET_PER_S,
+  startServer,
+} from '@ringswarm/signaling-server';
 import { pino } from 'pino';
 import type { Socket } from 'socket.io-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { announce, emit, randomInfoHash, SocketPool } from '../helpers/tracker-socket.js';
-
-// The server's constants (signaling-server/src/introductions.ts, handlers/signal.ts).
-const INTRODUCTION_WINDOW_MS = 10 * 60_000;
-const SIGNALS_PER_TARGET_PER_S = 50;
-const SIGNAL_TARGET_BURST = 200;
 
 /** The tracker relays a signal only between peers it introduced to each other, at a bounded rate per target. */
 describe('signal relay between introduced peers only', () => {
