@@ -117,16 +117,20 @@ describe('signal relay between introduced peers only', () => {
   it('a ring:bootstrap answer introduces the caller to the members it names, both ways', async () => {
     await start();
     const member = await pool.peer();
+    const other = await pool.peer();
     const joiner = await pool.peer();
     const bystander = await pool.peer();
     expect(await emit(member.socket, 'ring:bootstrap', { k: 4 })).toEqual({ ok: true, peers: [] });
-    expect(await emit(joiner.socket, 'ring:bootstrap', { k: 4 })).toEqual({ ok: true, peers: [member.id] });
+    expect(await emit(other.socket, 'ring:bootstrap', { k: 1 })).toEqual({ ok: true, peers: [member.id] });
+    expect(await emit(joiner.socket, 'ring:bootstrap', { k: 1 })).toEqual({ ok: true, peers: [member.id] });
     const atMember = received(member.socket);
     const atJoiner = received(joiner.socket);
     expect(await signal(joiner.socket, member.id, { type: 'offer' })).toEqual({ ok: true });
     expect(await signal(member.socket, joiner.id, { type: 'answer' })).toEqual({ ok: true });
     await expect.poll(() => atMember).toEqual([{ from: joiner.id, data: { type: 'offer' } }]);
     await expect.poll(() => atJoiner).toEqual([{ from: member.id, data: { type: 'answer' } }]);
+    // A member the answer did not name is out of reach, though both are members.
+    expect(await signal(joiner.socket, other.id)).toMatchObject({ ok: false, code: ErrorCode.NOT_ALLOWED });
     // Not a member, never named: refused either way.
     expect(await signal(bystander.socket, member.id)).toMatchObject({ ok: false, code: ErrorCode.NOT_ALLOWED });
     expect(await signal(member.socket, bystander.id)).toMatchObject({ ok: false, code: ErrorCode.NOT_ALLOWED });
