@@ -25,6 +25,8 @@ export interface Introductions {
   introduced(a: string, b: string, now: number): Promise<boolean>;
   /** `peerId` left this instance: what was introduced to it may go (a shared store lets it expire). */
   forget(peerId: string): void;
+  /** Drops everything introduced to `peerId`, in every store (the operator blocked its swarm). */
+  revoke(peerId: string): Promise<void>;
 }
 
 /**
@@ -68,6 +70,10 @@ export class MemoryIntroductions implements Introductions {
   }
 
   forget(peerId: string): void {
+    this.#byPeer.delete(peerId);
+  }
+
+  async revoke(peerId: string): Promise<void> {
     this.#byPeer.delete(peerId);
   }
 

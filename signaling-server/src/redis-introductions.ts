@@ -98,6 +98,10 @@ export class RedisIntroductions implements Introductions {
     return res === 1 || res === '1';
   }
 
+  async revoke(peerId: string): Promise<void> {
+    await this.#client.del(`${this.prefix}intro:${peerId}`);
+  }
+
   forget(_peerId: string): void {
     // It may have failed over to another instance, which still needs them: they expire instead.
   }

@@ -22,6 +22,7 @@ import { DEFAULTS, type ServerConfig, userConfigDir } from './config.js';
 import { DenyList, type DenyListWarning } from './deny-list.js';
 import { isDnsName } from './host.js';
 import { builtInStunUrl, stunAnswer } from './ice.js';
+import { MemoryIntroductions } from './introductions.js';
 import { createMetrics } from './metrics.js';
 import { adminAccess, OperatorCounter, type ReportLimits, reportEndpoint, swarmPrefix } from './operator.js';
 import { RingMembers } from './ring-members.js';
@@ -164,6 +165,7 @@ export async function startServer(
   }
   const registry: SwarmRegistry = cluster?.registry ?? new MemorySwarmRegistry();
   const ring = new RingMembers();
+  const introductions = cluster?.introductions ?? new MemoryIntroductions();
   const traffic = new TrafficCounter();
   const serveStatic = staticFiles(config.staticDir);
   const fallback: Handler =
@@ -248,7 +250,10 @@ export async function startServer(
       for (let round = 0; round < 100; round++) {
         const members = await registry.sample(key, '', 1_000, random);
         if (members.length === 0) break;
-        await Promise.all(members.map((peerId) => registry.remove(key, peerId)));
+        // Introductions made by its announce answers go too: they may no longer signal each other.
+        await Promise.all(
+          members.map((peerId) => Promise.all([registry.remove(key, peerId), introductions.revoke(peerId)])),
+        );
         dropped += members.length;
       }
     }
@@ -326,7 +331,7 @@ export async function startServer(
     isBlocked: (key) => denyList.has(key),
     operator,
     stunPort: stun?.port,
-    ...(cluster ? { introductions: cluster.introductions } : {}),
+    introductions,
   });
 
   await new Promise<void>((resolve, reject) => {

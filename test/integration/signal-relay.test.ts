@@ -43,7 +43,7 @@ describe('signal relay between introduced peers only', () => {
     return got;
   };
 
-  it('refuses a signal to a connected peer the tracker never introduced, ring members included', async () => {
+  it('refuses a signal to a connected peer the tracker never introduced, swarm mates included', async () => {
     await start();
     const s = await pool.peer();
     const t = await pool.peer();
@@ -73,15 +73,39 @@ describe('signal relay between introduced peers only', () => {
       }),
     ).toMatchObject({ ok: true, peers: [] });
     expect(await signal(s.socket, t.id)).toMatchObject({ ok: false, code: ErrorCode.NOT_ALLOWED });
-    // Two ring members that were never named to each other (each bootstrap named only the
-    // hub) may not signal each other: membership alone used to be enough.
-    const hub = await pool.peer();
-    expect(await emit(hub.socket, 'ring:bootstrap', { k: 1 })).toEqual({ ok: true, peers: [] });
-    expect(await emit(s.socket, 'ring:bootstrap', { k: 1 })).toEqual({ ok: true, peers: [hub.id] });
-    expect(await emit(t.socket, 'ring:bootstrap', { k: 1 })).toEqual({ ok: true, peers: [hub.id] });
-    expect(server?.ring.size).toBe(3);
+    expect(got).toEqual([]);
+  });
+
+  /** Ring members with chosen IDs: `prefix` then zeros, so their ring order is known. */
+  const member = async (prefix: string) => {
+    const p = await pool.peer(prefix.padEnd(40, '0'));
+    expect(await emit(p.socket, 'ring:bootstrap', { k: 1 })).toMatchObject({ ok: true });
+    return p;
+  };
+
+  it('a bootstrap introduces the joiner to its ring neighbours, not to every member', async () => {
+    await start();
+    // Eleven members on each arc between 01… and 80…: more than RING_NEIGHBOURS_INTRODUCED.
+    for (let i = 0; i < 11; i++) await member(`1${i.toString(16)}`);
+    for (let i = 0; i < 11; i++) await member(`a${i.toString(16)}`);
+    const s = await member('01');
+    const t = await member('80');
+    const got = received(t.socket);
+    // Both ring members, never named to each other, far apart on the ring: no relay. (Any
+    // ring member could signal every other one before.)
     expect(await signal(s.socket, t.id)).toMatchObject({ ok: false, code: ErrorCode.NOT_ALLOWED });
     expect(await signal(t.socket, s.id)).toMatchObject({ ok: false, code: ErrorCode.NOT_ALLOWED });
+    // Its eight successors and eight predecessors it may signal, though the bootstrap answer
+    // named only the first member; the ones further along it may not.
+    const id = (prefix: string) => prefix.padEnd(40, '0');
+    for (const near of ['a0', 'a7', '1a', '13']) expect(await signal(t.socket, id(near)), near).toEqual({ ok: true });
+    for (const far of ['a8', '12', '11']) {
+      expect(await signal(t.socket, id(far)), far).toMatchObject({ ok: false, code: ErrorCode.NOT_ALLOWED });
+    }
+    expect(await signal(t.socket, id('10'))).toEqual({ ok: true });
+    expect(await signal(s.socket, id('17'))).toEqual({ ok: true });
+    expect(await signal(s.socket, id('a3'))).toEqual({ ok: true });
+    expect(await signal(s.socket, id('a2'))).toMatchObject({ ok: false, code: ErrorCode.NOT_ALLOWED });
     expect(got).toEqual([]);
   });
 
@@ -117,20 +141,16 @@ describe('signal relay between introduced peers only', () => {
   it('a ring:bootstrap answer introduces the caller to the members it names, both ways', async () => {
     await start();
     const member = await pool.peer();
-    const other = await pool.peer();
     const joiner = await pool.peer();
     const bystander = await pool.peer();
     expect(await emit(member.socket, 'ring:bootstrap', { k: 4 })).toEqual({ ok: true, peers: [] });
-    expect(await emit(other.socket, 'ring:bootstrap', { k: 1 })).toEqual({ ok: true, peers: [member.id] });
-    expect(await emit(joiner.socket, 'ring:bootstrap', { k: 1 })).toEqual({ ok: true, peers: [member.id] });
+    expect(await emit(joiner.socket, 'ring:bootstrap', { k: 4 })).toEqual({ ok: true, peers: [member.id] });
     const atMember = received(member.socket);
     const atJoiner = received(joiner.socket);
     expect(await signal(joiner.socket, member.id, { type: 'offer' })).toEqual({ ok: true });
     expect(await signal(member.socket, joiner.id, { type: 'answer' })).toEqual({ ok: true });
     await expect.poll(() => atMember).toEqual([{ from: joiner.id, data: { type: 'offer' } }]);
     await expect.poll(() => atJoiner).toEqual([{ from: member.id, data: { type: 'answer' } }]);
-    // A member the answer did not name is out of reach, though both are members.
-    expect(await signal(joiner.socket, other.id)).toMatchObject({ ok: false, code: ErrorCode.NOT_ALLOWED });
     // Not a member, never named: refused either way.
     expect(await signal(bystander.socket, member.id)).toMatchObject({ ok: false, code: ErrorCode.NOT_ALLOWED });
     expect(await signal(member.socket, bystander.id)).toMatchObject({ ok: false, code: ErrorCode.NOT_ALLOWED });
