@@ -31,7 +31,7 @@ import { StunCounter, StunResponder } from './stun/responder.js';
 import { type InstanceInfo, MemorySwarmRegistry, type SwarmRegistry } from './swarm-registry.js';
 import { type CertificateNames, loadTlsFiles, selfSignedIdentity, type TlsIdentity } from './tls.js';
 import { type TlsFront, tlsFront } from './tls-front.js';
-import { attachTracker, INSTANCE_TTL_MS, type Tracker, type TrackerServer } from './tracker.js';
+import { attachTracker, INSTANCE_TTL_MS, type SignalLimit, type Tracker, type TrackerServer } from './tracker.js';
 import { TrafficCounter } from './traffic.js';
 
 export const VERSION: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
@@ -55,6 +55,8 @@ export interface StartOptions {
   networkInterfaces?: () => InterfaceList;
   /** Rate limits of POST /api/report; default {@link DEFAULT_REPORT_LIMITS}. */
   reportLimits?: Partial<ReportLimits>;
+  /** Signals relayed to one target; default SIGNALS_PER_TARGET_PER_S, SIGNAL_TARGET_BURST (./handlers/signal.ts). */
+  signalLimit?: SignalLimit;
 }
 
 /** How long a browser may keep the /api/addresses answer: addresses change rarely, but they do (DHCP, Wi-Fi). */
@@ -332,6 +334,7 @@ export async function startServer(
     operator,
     stunPort: stun?.port,
     introductions,
+    signalLimit: options.signalLimit,
   });
 
   await new Promise<void>((resolve, reject) => {

@@ -53,6 +53,14 @@ export interface TrackerDeps {
   introductions?: Introductions;
   /** UDP port of the built-in STUN server, for `ice` answers; undefined when it is off. */
   stunPort?: number | undefined;
+  /** Signals to one target from all senders; default {@link SIGNALS_PER_TARGET_PER_S}, {@link SIGNAL_TARGET_BURST}. */
+  signalLimit?: SignalLimit | undefined;
+}
+
+/** The per-target signal limit: tokens a second and the burst. */
+export interface SignalLimit {
+  perTargetPerS: number;
+  targetBurst: number;
 }
 
 export interface Tracker {
@@ -101,7 +109,11 @@ export function attachTracker(deps: TrackerDeps): Tracker {
     isBlocked: deps.isBlocked ?? (() => false),
     operator: deps.operator ?? new OperatorCounter(),
     introductions,
-    signalLimit: new KeyedRateLimit(SIGNALS_PER_TARGET_PER_S, SIGNAL_TARGET_BURST, deps.now),
+    signalLimit: new KeyedRateLimit(
+      deps.signalLimit?.perTargetPerS ?? SIGNALS_PER_TARGET_PER_S,
+      deps.signalLimit?.targetBurst ?? SIGNAL_TARGET_BURST,
+      deps.now,
+    ),
     iceLimit: {
       perSocket: new KeyedRateLimit(ICE_PER_SOCKET_PER_S, ICE_SOCKET_BURST, deps.now),
       perAddress: new KeyedRateLimit(ICE_PER_ADDRESS_PER_S, ICE_ADDRESS_BURST, deps.now),
