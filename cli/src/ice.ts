@@ -1,10 +1,17 @@
 /**
- * ICE servers for the CLI peer: from --stun/--turn, or else from the tracker's /api/ice
- * (STUN, and TURN with short-lived credentials the tracker signs), refreshed before the
- * TURN credentials expire. The answer's schema and the refresh schedule are the page's too
- * (shared protocol/ice.ts).
+ * ICE servers for the CLI peer: from --stun/--turn, or else from the tracker: STUN from its
+ * /api/ice before the socket is up, then STUN and TURN (short-lived credentials the tracker
+ * signs for this peer's ID) over the socket, renewed before they expire. The answer's schema
+ * and the renewal schedule are the page's too (shared protocol/ice.ts, net/socket-ice.ts).
  */
-import { type Clock, type IceAnswer, IceRefresher, iceAnswerOf, systemClock } from '@ringswarm/shared';
+import {
+  type Clock,
+  type IceAnswer,
+  iceAnswerOf,
+  SocketIce,
+  type SocketIceTracker,
+  systemClock,
+} from '@ringswarm/shared';
 
 export { describePair, isRelayed } from '@ringswarm/shared';
 
@@ -21,10 +28,9 @@ export function parseIceAnswer(body: unknown): IceAnswer {
   return answer;
 }
 
-/** GET <tracker>/api/ice. */
-export async function fetchIceServers(trackerUrl: string, peerId?: string): Promise<IceAnswer> {
+/** GET <tracker>/api/ice: STUN entries only (TURN credentials come over the socket, {@link iceOverSocket}). */
+export async function fetchIceServers(trackerUrl: string): Promise<IceAnswer> {
   const url = new URL('/api/ice', trackerUrl);
-  if (peerId !== undefined) url.searchParams.set('peer', peerId);
   const res = await fetch(url, { signal: AbortSignal.timeout(ICE_FETCH_TIMEOUT_MS) });
   if (!res.ok) throw new Error(`${url.pathname} answered ${res.status}`);
   return parseIceAnswer(await res.json());
@@ -37,27 +43,26 @@ const unrefClock: Clock = {
 };
 
 /**
- * Keeps `target` filled with fresh servers from the tracker, minted for `peerId` each time:
- * replaced in place by the shared {@link IceRefresher} (after refreshDelayMs of the
- * latest credentials' lifetime), so a client holding the same array uses them for its next
- * links. A failed or empty refresh keeps the old servers. Returns a stop function.
+ * Asks the tracker over the client's socket for STUN and TURN servers (TURN credentials
+ * labelled with this peer's ID) once it is connected, and renews them before they expire
+ * (the shared {@link SocketIce}); each answer replaces `target`'s contents and goes to
+ * `apply` (the client's setIceServers). A failed or empty renewal keeps the old servers.
  */
-export function refreshIceServers(
+export function iceOverSocket(
+  tracker: SocketIceTracker,
   target: RTCIceServer[],
-  trackerUrl: string,
-  peerId: string,
-  ttlS: number,
+  apply: (servers: RTCIceServer[]) => void,
   onError: (err: Error) => void,
-): () => void {
-  const refresher = new IceRefresher({
+): SocketIce {
+  return new SocketIce({
     clock: unrefClock,
-    peerId,
-    ttl: ttlS,
-    fetch: (peer) => fetchIceServers(trackerUrl, peer),
-    onServers: (servers) => target.splice(0, target.length, ...servers),
+    tracker,
+    onServers: (servers) => {
+      target.splice(0, target.length, ...servers);
+      apply(target);
+    },
     onError,
   });
-  return () => refresher.destroy();
 }
 
 /** The ICE URLs without credentials, for printing. */

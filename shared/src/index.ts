@@ -10,6 +10,7 @@ export * from './net/overlay.js';
 export * from './net/overlay-wire.js';
 export * from './net/peer-link.js';
 export * from './net/signal-router.js';
+export * from './net/socket-ice.js';
 export * from './net/tracker-client.js';
 export * from './protocol/addresses.js';
 export * from './protocol/capability.js';

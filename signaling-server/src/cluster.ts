@@ -9,6 +9,7 @@ import { backoffDelayMs } from '@ringswarm/shared/protocol';
 import { createAdapter } from '@socket.io/redis-adapter';
 import type { Logger } from 'pino';
 import { createClient } from 'redis';
+import { RedisIntroductions } from './redis-introductions.js';
 import { type RedisClient, RedisSwarmRegistry } from './redis-registry.js';
 
 /** First reconnect delay after Redis goes away. */
@@ -29,6 +30,8 @@ export interface ClusterOptions {
 
 export interface Cluster {
   registry: RedisSwarmRegistry;
+  /** Who was introduced to whom, shared by the cluster (./redis-introductions.ts). */
+  introductions: RedisIntroductions;
   adapter: ReturnType<typeof createAdapter>;
   /** True while every Redis connection is up. */
   healthy(): boolean;
@@ -97,10 +100,14 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     peerTtlMs: options.peerTtlMs,
     instanceTtlMs: options.instanceTtlMs,
   });
+  const introductions = new RedisIntroductions(data, {
+    onError: (err) => logger.debug({ err: String(err) }, 'could not record an introduction'),
+  });
   const adapter = createAdapter(pub, sub, { key: 'ringswarm:socket.io' });
   let closing: Promise<void> | undefined;
   return {
     registry,
+    introductions,
     adapter,
     healthy: () => clients.every((c) => c.isReady),
     close() {

@@ -59,7 +59,7 @@ export interface ServerConfig {
   turnUrls: string[];
   /** The secret shared with the TURN server (coturn's `static-auth-secret`). Default none. */
   turnSecret: string | undefined;
-  /** Seconds a TURN credential stays valid. Default 86,400 (one day). */
+  /** Seconds a TURN credential stays valid (it is renewed at half its lifetime). Default 600 (10 minutes). */
   turnTtlS: number;
   /**
    * UDP port of the built-in STUN server; 0 turns it off. While it runs, /api/ice hands out
@@ -118,7 +118,7 @@ export const DEFAULTS: ServerConfig = {
   stunUrls: [],
   turnUrls: [],
   turnSecret: undefined,
-  turnTtlS: 86_400,
+  turnTtlS: 600,
   stunPort: DEFAULT_STUN_PORT,
   https: false,
   tlsCert: undefined,

@@ -52,4 +52,27 @@ export class RingMembers {
     }
     return [...picked];
   }
+
+  /**
+   * Up to `perSide` members that follow `id` on the ring and up to `perSide` that precede it
+   * (IDs are equal-length hex, so string order is ring order), never `id` itself: the
+   * successors and predecessors a peer joining at `id` will link to. O(n log n), once per join.
+   */
+  nearest(id: string, perSide: number): string[] {
+    const others = this.#ids.filter((x) => x !== id).sort();
+    if (others.length <= 2 * perSide) return others;
+    let lo = 0;
+    let hi = others.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (others[mid]! < id) lo = mid + 1;
+      else hi = mid;
+    }
+    const out: string[] = [];
+    for (let i = 0; i < perSide; i++) {
+      out.push(others[(lo + i) % others.length]!);
+      out.push(others[(lo - 1 - i + others.length) % others.length]!);
+    }
+    return out;
+  }
 }

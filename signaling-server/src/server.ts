@@ -2,7 +2,7 @@
  * The ringswarm server: one HTTP (or, with `https`, TLS) port carrying the web client, the
  * socket.io tracker and the operations endpoints (/health, /api/stats, /metrics,
  * /api/report; the operator's controls are in ./operator.ts and ./deny-list.ts), the ICE
- * servers for peers (/api/ice: STUN, and TURN with short-lived credentials, see ./ice.ts) and
+ * servers for peers (/api/ice: STUN only; TURN credentials come over the socket, see ./ice.ts) and
  * the origins other machines can use (/api/addresses, see ./addresses.ts); beside it, on UDP,
  * the built-in STUN server (./stun/). With `redisUrl` it is one instance of a cluster
  * (./cluster.ts); without, everything stays in this process.
@@ -21,7 +21,8 @@ import { type Cluster, startCluster } from './cluster.js';
 import { DEFAULTS, type ServerConfig, userConfigDir } from './config.js';
 import { DenyList, type DenyListWarning } from './deny-list.js';
 import { isDnsName } from './host.js';
-import { builtInStunUrl, credentialLabel, iceAnswer } from './ice.js';
+import { builtInStunUrl, stunAnswer } from './ice.js';
+import { MemoryIntroductions } from './introductions.js';
 import { createMetrics } from './metrics.js';
 import { adminAccess, OperatorCounter, type ReportLimits, reportEndpoint, swarmPrefix } from './operator.js';
 import { RingMembers } from './ring-members.js';
@@ -30,7 +31,7 @@ import { StunCounter, StunResponder } from './stun/responder.js';
 import { type InstanceInfo, MemorySwarmRegistry, type SwarmRegistry } from './swarm-registry.js';
 import { type CertificateNames, loadTlsFiles, selfSignedIdentity, type TlsIdentity } from './tls.js';
 import { type TlsFront, tlsFront } from './tls-front.js';
-import { attachTracker, INSTANCE_TTL_MS, type Tracker, type TrackerServer } from './tracker.js';
+import { attachTracker, INSTANCE_TTL_MS, type SignalLimit, type Tracker, type TrackerServer } from './tracker.js';
 import { TrafficCounter } from './traffic.js';
 
 export const VERSION: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
@@ -54,6 +55,8 @@ export interface StartOptions {
   networkInterfaces?: () => InterfaceList;
   /** Rate limits of POST /api/report; default {@link DEFAULT_REPORT_LIMITS}. */
   reportLimits?: Partial<ReportLimits>;
+  /** Signals relayed to one target; default SIGNALS_PER_TARGET_PER_S, SIGNAL_TARGET_BURST (./handlers/signal.ts). */
+  signalLimit?: SignalLimit;
 }
 
 /** How long a browser may keep the /api/addresses answer: addresses change rarely, but they do (DHCP, Wi-Fi). */
@@ -164,6 +167,7 @@ export async function startServer(
   }
   const registry: SwarmRegistry = cluster?.registry ?? new MemorySwarmRegistry();
   const ring = new RingMembers();
+  const introductions = cluster?.introductions ?? new MemoryIntroductions();
   const traffic = new TrafficCounter();
   const serveStatic = staticFiles(config.staticDir);
   const fallback: Handler =
@@ -248,7 +252,10 @@ export async function startServer(
       for (let round = 0; round < 100; round++) {
         const members = await registry.sample(key, '', 1_000, random);
         if (members.length === 0) break;
-        await Promise.all(members.map((peerId) => registry.remove(key, peerId)));
+        // Introductions made by its announce answers go too: they may no longer signal each other.
+        await Promise.all(
+          members.map((peerId) => Promise.all([registry.remove(key, peerId), introductions.revoke(peerId)])),
+        );
         dropped += members.length;
       }
     }
@@ -258,7 +265,7 @@ export async function startServer(
   let port = 0;
   const origins = () => originsOf(scheme, reachableAddresses(interfaces(), config.host), port);
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
-    const [path, query] = (req.url ?? '/').split('?');
+    const [path] = (req.url ?? '/').split('?');
     if (path === '/health') {
       if (!cluster || cluster.healthy()) return json(res, 200, { ok: true, version: VERSION, mode });
       return json(res, 503, { ok: false, version: VERSION, mode, redis: 'unreachable' });
@@ -283,9 +290,9 @@ export async function startServer(
       return json(res, 200, answer, `public, max-age=${ADDRESSES_MAX_AGE_S}`);
     }
     if (path === '/api/ice') {
-      const label = credentialLabel(new URLSearchParams(query ?? '').get('peer'));
+      // STUN only: TURN credentials go to connected peers over their socket (the `ice` event).
       const own = stun && builtInStunUrl(req.headers.host, stun.port);
-      return json(res, 200, iceAnswer(config, label, now(), own));
+      return json(res, 200, stunAnswer(config, own));
     }
     if (path === '/metrics') {
       metrics.metrics().then(
@@ -325,6 +332,9 @@ export async function startServer(
     now,
     isBlocked: (key) => denyList.has(key),
     operator,
+    stunPort: stun?.port,
+    introductions,
+    signalLimit: options.signalLimit,
   });
 
   await new Promise<void>((resolve, reject) => {

@@ -19,8 +19,12 @@ import {
 import type { Logger } from 'pino';
 import type { Server, Socket } from 'socket.io';
 import type { ServerConfig } from './config.js';
+import { ICE_ADDRESS_BURST, ICE_PER_ADDRESS_PER_S, ICE_PER_SOCKET_PER_S, ICE_SOCKET_BURST } from './handlers/ice.js';
 import { errorAck, HANDLERS, type HandlerContext } from './handlers/index.js';
+import { SIGNAL_TARGET_BURST, SIGNALS_PER_TARGET_PER_S } from './handlers/signal.js';
 import { NewIdLimiter, NonceCache, verifyEd25519 } from './handshake-guard.js';
+import { type Introductions, MemoryIntroductions } from './introductions.js';
+import { KeyedRateLimit } from './keyed-rate-limit.js';
 import { OperatorCounter } from './operator.js';
 import { TokenBucket } from './rate-limit.js';
 import type { RingMembers } from './ring-members.js';
@@ -49,6 +53,18 @@ export interface TrackerDeps {
   isBlocked?: (discoveryKey: string) => boolean;
   /** Where refused announces are counted; default a fresh counter. */
   operator?: OperatorCounter;
+  /** Who was introduced to whom; default in this process (a cluster passes the Redis one). */
+  introductions?: Introductions;
+  /** UDP port of the built-in STUN server, for `ice` answers; undefined when it is off. */
+  stunPort?: number | undefined;
+  /** Signals to one target from all senders; default {@link SIGNALS_PER_TARGET_PER_S}, {@link SIGNAL_TARGET_BURST}. */
+  signalLimit?: SignalLimit | undefined;
+}
+
+/** The per-target signal limit: tokens a second and the burst. */
+export interface SignalLimit {
+  perTargetPerS: number;
+  targetBurst: number;
 }
 
 export interface Tracker {
@@ -86,6 +102,7 @@ export function attachTracker(deps: TrackerDeps): Tracker {
   /** peer ID -> socket, for relaying and duplicate detection. */
   const sockets = new Map<string, TrackerSocket>();
   const releases = new Set<Promise<void>>();
+  const introductions = deps.introductions ?? new MemoryIntroductions();
   const ctx: HandlerContext = {
     registry,
     ring,
@@ -95,6 +112,21 @@ export function attachTracker(deps: TrackerDeps): Tracker {
     now: deps.now,
     isBlocked: deps.isBlocked ?? (() => false),
     operator: deps.operator ?? new OperatorCounter(),
+    introductions,
+    signalLimit: new KeyedRateLimit(
+      deps.signalLimit?.perTargetPerS ?? SIGNALS_PER_TARGET_PER_S,
+      deps.signalLimit?.targetBurst ?? SIGNAL_TARGET_BURST,
+      deps.now,
+    ),
+    iceLimit: {
+      perSocket: new KeyedRateLimit(ICE_PER_SOCKET_PER_S, ICE_SOCKET_BURST, deps.now),
+      perAddress: new KeyedRateLimit(ICE_PER_ADDRESS_PER_S, ICE_ADDRESS_BURST, deps.now),
+    },
+    stunPort: deps.stunPort,
+    socketInfo: (peerId) => {
+      const socket = sockets.get(peerId);
+      return socket && { address: socket.handshake.address, host: socket.handshake.headers.host };
+    },
     isConnected: async (peerId) => sockets.has(peerId) || (await registry.isOnline(peerId)),
     deliver: (to, event, ...args) => {
       const local = sockets.get(to);
@@ -240,6 +272,7 @@ export function attachTracker(deps: TrackerDeps): Tracker {
       if (sockets.get(peerId) !== socket) return;
       sockets.delete(peerId);
       ring.remove(peerId);
+      introductions.forget(peerId);
       const release = registry.release(peerId).catch((err: unknown) => {
         // Its memberships expire after the TTL instead.
         logger.warn({ peer, err: String(err) }, 'registry unavailable: could not release a peer');

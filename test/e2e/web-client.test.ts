@@ -292,7 +292,7 @@ describe('the web client', () => {
     await leecher.context().close();
   });
 
-  it('asks the server for STUN/TURN before connecting, with fresh TURN credentials for its peer ID', async () => {
+  it('asks the server for STUN over HTTP, then STUN/TURN over its socket, with TURN credentials for its peer ID', async () => {
     const withTurn = await startServerProcess([
       '--stun-url',
       'stun:192.0.2.1:3478',
@@ -304,18 +304,31 @@ describe('the web client', () => {
     try {
       const page = await newPage();
       const answer = page.waitForResponse((r) => r.url().includes('/api/ice'));
+      // Every frame the tracker sends the page over its socket.
+      const frames: string[] = [];
+      page.on('websocket', (ws) => ws.on('framereceived', (f) => frames.push(String(f.payload))));
       await page.goto(withTurn.url);
       const response = await answer;
-      const body = (await response.json()) as { iceServers: { urls: string[]; username?: string }[] };
-      expect(body.iceServers.map((s) => s.urls[0])).toEqual([
-        'stun:192.0.2.1:3478',
-        'turn:192.0.2.1:3478?transport=udp',
-      ]);
+      const text = await response.text();
+      expect(JSON.parse(text)).toEqual({ iceServers: [{ urls: ['stun:192.0.2.1:3478'] }], ttl: 0 });
+      for (const leak of ['turn:', 'username', 'credential']) expect(text).not.toContain(leak);
       const peerId = await page.evaluate(
         () => (window as unknown as { ringswarm: { client: { peerId: string } } }).ringswarm.client.peerId,
       );
-      expect(new URL(response.url()).searchParams.get('peer')).toBe(peerId);
-      expect(body.iceServers[1]!.username).toMatch(new RegExp(`^\\d+:${peerId}$`));
+      // The socket's `ice` answer: STUN and TURN, the TURN username labelled with the page's peer ID.
+      const isIceAck = (f: string) => f.includes('"iceServers"');
+      await expect.poll(() => frames.some(isIceAck), { timeout: 10_000 }).toBe(true);
+      const ack = frames.find(isIceAck)!;
+      const body = JSON.parse(ack.slice(ack.indexOf('['))) as [
+        { ok: boolean; ttl: number; iceServers: { urls: string[]; username?: string }[] },
+      ];
+      expect(body[0].ok).toBe(true);
+      expect(body[0].ttl).toBe(600);
+      expect(body[0].iceServers.map((s) => s.urls[0])).toEqual([
+        'stun:192.0.2.1:3478',
+        'turn:192.0.2.1:3478?transport=udp',
+      ]);
+      expect(body[0].iceServers[1]!.username).toMatch(new RegExp(`^\\d+:${peerId}$`));
       expect(await page.locator('#network-note').isHidden()).toBe(true);
       await page.context().close();
     } finally {

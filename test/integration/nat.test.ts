@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { CONNECT_TIMEOUT_MS, ErrorCode, NO_ROUTE_MESSAGE } from '@ringswarm/shared';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type CliEvent, CliProcess } from '../helpers/cli-process.js';
-import { startCoturn } from '../helpers/coturn.js';
+import { type Coturn, startCoturn } from '../helpers/coturn.js';
 import { fetchScript, noteLink } from '../helpers/leak-check.js';
 import { NatLab, netnsUnavailable, PUBLIC_IP, ROUTER_A_IP, ROUTER_B_IP } from '../helpers/netns.js';
 import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
@@ -77,8 +77,9 @@ describeNat(`NAT traversal in network namespaces${unavailable ? ` (skipped: ${un
     const l = NatLab.create({ randomFullyB: options.randomFullyB === true });
     lab = l;
     let iceArgs: string[] = [];
+    let turn: Coturn | undefined;
     if (!options.noIce) {
-      const turn = await startCoturn(l, l.pub, PUBLIC_IP, dir);
+      turn = await startCoturn(l, l.pub, PUBLIC_IP, dir);
       iceArgs = ['--stun-url', turn.stunUrl, '--turn-url', turn.turnUrl, '--turn-secret', turn.secret];
     }
     server = await startServerProcess(
@@ -86,7 +87,7 @@ describeNat(`NAT traversal in network namespaces${unavailable ? ` (skipped: ${un
       (command, args) => l.spawn(l.pub, command, args),
       { get: (url, headers) => l.exec(l.pub, process.execPath, ['-e', fetchScript(url, headers)]) },
     );
-    return { lab: l, server };
+    return { lab: l, server, turn };
   }
 
   function cliIn(ns: string, args: string[]): CliProcess {
@@ -125,10 +126,13 @@ describeNat(`NAT traversal in network namespaces${unavailable ? ` (skipped: ${un
     const { lab: l, server: s } = await setUp({});
     const { seeder, getter, connections } = await transfer(l, s.url);
 
-    // The CLI took its ICE servers from the tracker: STUN and TURN.
+    // The CLI took its ICE servers from the tracker: STUN over HTTP, then STUN and TURN over
+    // its socket (the only place TURN credentials come from).
     const ice = await getter.next((e) => e.event === 'ice', 1_000, 'the ICE servers');
     expect(ice.source).toBe('tracker');
-    expect(ice.urls).toEqual([`stun:${PUBLIC_IP}:3478`, `turn:${PUBLIC_IP}:3478?transport=udp`]);
+    expect(ice.urls).toEqual([`stun:${PUBLIC_IP}:3478`]);
+    const viaSocket = await getter.next((e) => e.event === 'ice' && e.source === 'socket', 1_000, 'TURN');
+    expect(viaSocket.urls).toEqual([`stun:${PUBLIC_IP}:3478`, `turn:${PUBLIC_IP}:3478?transport=udp`]);
 
     expect(connections).toHaveLength(1);
     const [c] = connections;
@@ -150,13 +154,31 @@ describeNat(`NAT traversal in network namespaces${unavailable ? ` (skipped: ${un
     expect(serverBytes).toBeLessThan(FILE_BYTES / 100);
   }, 150_000);
 
-  it('falls back to TURN when one NAT is symmetric (MASQUERADE --random-fully)', async () => {
-    const { lab: l, server: s } = await setUp({ randomFullyB: true });
-    const { connections } = await transfer(l, s.url);
+  it('falls back to TURN when one NAT is symmetric (MASQUERADE --random-fully), with credentials from the socket', async () => {
+    const { lab: l, server: s, turn } = await setUp({ randomFullyB: true });
+    const startedS = Math.floor(Date.now() / 1000);
+    const { seeder, getter, connections } = await transfer(l, s.url);
     expect(connections).toHaveLength(1);
     const [c] = connections;
     expect(c?.relayed).toBe(true);
     expect([c?.local?.type, c?.remote?.type]).toContain('relay');
+
+    // Plain HTTP gave STUN only: the TURN credential the relay used came over the socket.
+    expect(getter.events.filter((e) => e.event === 'ice').map((e) => e.source)).toEqual(['tracker', 'socket']);
+    expect(await l.fetchJson(l.lanB, `${s.url}/api/ice`)).toEqual({
+      iceServers: [{ urls: [`stun:${PUBLIC_IP}:3478`] }],
+      ttl: 0,
+    });
+    // coturn accepted an allocation for the getter's proven peer ID, valid 10 minutes.
+    const seen = await seeder.next((e) => e.event === 'connection', 5_000, "the seeder's connection report");
+    const getterId = String(seen.peerId);
+    expect(getterId).toMatch(/^[0-9a-f]{40}$/);
+    const users = [...(turn?.log() ?? '').matchAll(/user <(\d+):([0-9a-f]{40})>[^\n]*ALLOCATE processed, success/g)];
+    const mine = users.filter((m) => m[2] === getterId);
+    expect(mine.length, `coturn log:\n${turn?.log().slice(-4_000)}`).toBeGreaterThan(0);
+    const expiry = Number(mine[0]?.[1]);
+    expect(expiry - startedS).toBeGreaterThanOrEqual(600);
+    expect(expiry - startedS).toBeLessThan(600 + 120);
   }, 150_000);
 
   it('without STUN/TURN, two NATs fail fast with ERR_NO_ROUTE and a clear message', async () => {

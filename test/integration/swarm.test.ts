@@ -149,7 +149,8 @@ describe('swarms of Node peers over real WebRTC', () => {
         left: null,
         uploaded: 0,
         downloaded: 0,
-        numwant: 0,
+        // The answer names the seeder: the tracker relays only between peers it introduced.
+        numwant: 1,
       });
       await waitFor(link, 'connect', 20_000);
       const closed = waitFor(link, 'close', 20_000);

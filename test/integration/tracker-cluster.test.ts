@@ -137,6 +137,10 @@ describe('tracker cluster: two instances on one Redis', () => {
     });
     expect(await emit(y.socket, 'signal', { to: x.id, data: { type: 'offer', sdp: 'v=0' } })).toEqual({ ok: true });
     expect(await got).toEqual({ from: y.id, data: { type: 'offer', sdp: 'v=0' } });
+    // The reply goes through A, which gave no answer naming them: the introduction is shared.
+    const answered = new Promise((resolve) => y.socket.once('signal', resolve));
+    expect(await emit(x.socket, 'signal', { to: y.id, data: { type: 'answer' } })).toEqual({ ok: true });
+    expect(await answered).toEqual({ from: x.id, data: { type: 'answer' } });
     expect(await emit(stranger.socket, 'signal', { to: x.id, data: {} })).toMatchObject({ code: 'ERR_NOT_ALLOWED' });
     // A disconnect on one instance is seen by the other.
     x.socket.disconnect();
@@ -157,6 +161,11 @@ describe('tracker cluster: two instances on one Redis', () => {
     const offered = new Promise((resolve) => ringA.socket.once('signal', resolve));
     expect(await emit(ringB.socket, 'signal', { to: ringA.id, data: { type: 'offer' } })).toEqual({ ok: true });
     expect(await offered).toEqual({ from: ringB.id, data: { type: 'offer' } });
+    const ringAnswer = new Promise((resolve) => ringB.socket.once('signal', resolve));
+    expect(await emit(ringA.socket, 'signal', { to: ringB.id, data: { type: 'answer' } })).toEqual({ ok: true });
+    expect(await ringAnswer).toEqual({ from: ringA.id, data: { type: 'answer' } });
+    // y was introduced to x only: ringA is out of its reach.
+    expect(await emit(y.socket, 'signal', { to: ringA.id, data: {} })).toMatchObject({ code: 'ERR_NOT_ALLOWED' });
   });
 
   it('when an instance is killed mid-run its peers fail over, re-announce, and the transfer completes', async () => {

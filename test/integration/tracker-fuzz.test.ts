@@ -68,10 +68,11 @@ describe('tracker under hostile input (fast-check)', () => {
   let pool: SocketPool;
 
   beforeAll(async () => {
-    // A generous rate limit: this suite is about malformed input; floods are tested elsewhere.
+    // Generous rate limits (per socket and per signal target): this suite is about malformed
+    // input; floods are tested elsewhere.
     server = await startServer(
       { port: 0, host: '127.0.0.1', rateLimitPerS: 100_000, rateBurst: 100_000 },
-      { logger: pino({ level: 'silent' }) },
+      { logger: pino({ level: 'silent' }), signalLimit: { perTargetPerS: 100_000, targetBurst: 100_000 } },
     );
     pool = new SocketPool(server.url);
   });

@@ -47,7 +47,7 @@ describe('tracker protocol: scrape, ring bootstrap, limits, expiry, metrics', ()
     }
   });
 
-  it('ring:bootstrap names live members, never the caller, and lets members signal each other', async () => {
+  it('ring:bootstrap names live members, never the caller, and lets the named ones signal each other', async () => {
     await start();
     const first = await pool.peer();
     expect(await emit(first.socket, 'ring:bootstrap', { k: 4 })).toEqual({ ok: true, peers: [] });
@@ -64,7 +64,7 @@ describe('tracker protocol: scrape, ring bootstrap, limits, expiry, metrics', ()
     expect(seen.has(first.id)).toBe(true);
     expect(server!.ring.size).toBe(4);
 
-    // Ring members may signal each other without sharing a swarm; outsiders may not.
+    // A member named in a bootstrap answer may signal the caller without sharing a swarm; outsiders may not.
     const target = others[0]!;
     const got = new Promise((resolve) => target.socket.once('signal', resolve));
     expect(await emit(first.socket, 'signal', { to: target.id, data: { type: 'offer' } })).toEqual({ ok: true });

@@ -1,12 +1,14 @@
 /**
  * ICE gathering probe, run inside one namespace of the NAT lab: asks the tracker for its
- * ICE servers (GET /api/ice, as the CLI and the page do), gathers the candidates that
+ * ICE servers over a tracker socket (the `ice` event, the only place TURN credentials come
+ * from, as the CLI and the page do), gathers the candidates that
  * @roamhq/wrtc finds with them from this namespace, and prints one JSON object:
  * `{ urls, candidates: [{ type, protocol, address, port }] }`.
  *
  *   node gather.js <tracker url>
  */
 import { createRequire } from 'node:module';
+import { randomIdentity, TrackerClient } from '@ringswarm/shared';
 
 /** Stop gathering after this long even if the stack never says it is complete. */
 const GATHER_TIMEOUT_MS = 8_000;
@@ -25,8 +27,6 @@ interface Candidate {
   port: number;
 }
 
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
-
 /** `candidate:1 1 udp 2122260223 192.0.2.2 40123 typ host generation 0` → its parts, or null. */
 function parseCandidate(line: string): Candidate | null {
   const m = /^(?:a=)?candidate:\S+ \d+ (\w+) \d+ (\S+) (\d+) typ (\w+)/.exec(line);
@@ -34,18 +34,24 @@ function parseCandidate(line: string): Candidate | null {
   return { type: m[4], protocol: m[1].toLowerCase(), address: m[2], port: Number(m[3]) };
 }
 
-/** The ICE servers of a /api/ice answer: entries with string urls, and credentials when given. */
-function iceServersOf(body: unknown): RTCIceServer[] {
-  if (!isRecord(body) || !Array.isArray(body.iceServers)) throw new Error('/api/ice did not answer {iceServers}');
-  return body.iceServers.flatMap((s: unknown): RTCIceServer[] => {
-    if (!isRecord(s)) return [];
-    const urls = (Array.isArray(s.urls) ? s.urls : [s.urls]).filter((u): u is string => typeof u === 'string');
-    if (urls.length === 0) return [];
-    const server: RTCIceServer = { urls };
-    if (typeof s.username === 'string') server.username = s.username;
-    if (typeof s.credential === 'string') server.credential = s.credential;
-    return [server];
-  });
+/** How long to wait for the tracker socket and its `ice` answer. */
+const ICE_TIMEOUT_MS = 8_000;
+
+/** STUN and TURN (credentials labelled with a fresh peer ID) from the tracker's `ice` event. */
+async function iceServersOverSocket(tracker: string): Promise<RTCIceServer[]> {
+  const client = new TrackerClient(tracker, randomIdentity());
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      timer = setTimeout(() => reject(new Error('the tracker socket did not connect')), ICE_TIMEOUT_MS);
+      client.once('connect', resolve);
+      client.once('error', reject);
+    });
+    return (await client.ice()).iceServers;
+  } finally {
+    clearTimeout(timer);
+    client.destroy();
+  }
 }
 
 interface Wrtc {
@@ -55,7 +61,7 @@ interface Wrtc {
 async function main(): Promise<void> {
   const tracker = process.argv[2];
   if (!tracker) throw new Error('usage: gather.js <tracker url>');
-  const iceServers = iceServersOf(await (await fetch(new URL('/api/ice', tracker))).json());
+  const iceServers = await iceServersOverSocket(tracker);
   const wrtc: Wrtc = createRequire(import.meta.url)('@roamhq/wrtc');
   const pc = new wrtc.RTCPeerConnection({ iceServers });
   const urls = iceServers.flatMap((s) => (typeof s.urls === 'string' ? [s.urls] : s.urls));

@@ -1,13 +1,13 @@
 import { createHmac } from 'node:crypto';
-import { describePair, parseIceAnswer, refreshIceServers } from '@ringswarm/cli';
-import { selectedPairOf } from '@ringswarm/shared';
-import { ConfigError, credentialLabel, iceAnswer, loadConfig, turnCredential } from '@ringswarm/signaling-server';
+import { describePair, iceOverSocket, parseIceAnswer } from '@ringswarm/cli';
+import { type IceAnswer, selectedPairOf } from '@ringswarm/shared';
+import { ConfigError, iceAnswer, loadConfig, stunAnswer, turnCredential } from '@ringswarm/signaling-server';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
 describe('ICE settings of the server', () => {
   it('has no STUN/TURN by default', () => {
     const config = loadConfig([], {});
-    expect(config).toMatchObject({ stunUrls: [], turnUrls: [], turnSecret: undefined, turnTtlS: 86_400 });
+    expect(config).toMatchObject({ stunUrls: [], turnUrls: [], turnSecret: undefined, turnTtlS: 600 });
     expect(iceAnswer(config, 'x', 0)).toEqual({ iceServers: [], ttl: 0 });
   });
 
@@ -81,11 +81,19 @@ describe('ICE settings of the server', () => {
     });
   });
 
-  it('labels credentials with a peer ID only when it is one, else with a random label', () => {
-    const id = 'ab'.repeat(20);
-    expect(credentialLabel(id)).toBe(id);
-    for (const bad of [null, '', 'x:y', `${id}:1`]) expect(credentialLabel(bad)).toMatch(/^[0-9a-f]{16}$/);
-    expect(credentialLabel(null)).not.toBe(credentialLabel(null));
+  it('answers STUN entries only for plain HTTP, whatever TURN is set up', () => {
+    const settings = {
+      stunUrls: ['stun:s.example.org'],
+      turnUrls: ['turn:t.example.org'],
+      turnSecret: 'k',
+      turnTtlS: 600,
+    };
+    const answer = stunAnswer(settings, 'stun:own.example.org:3478');
+    expect(answer).toEqual({
+      iceServers: [{ urls: ['stun:own.example.org:3478'] }, { urls: ['stun:s.example.org'] }],
+      ttl: 0,
+    });
+    expect(JSON.stringify(answer)).not.toMatch(/turn:|username|credential/);
   });
 });
 
@@ -112,74 +120,104 @@ describe('the CLI reading /api/ice', () => {
   });
 });
 
-describe('the CLI renewing TURN credentials', () => {
-  const PEER = 'cd'.repeat(20);
-  /** The `peer` label of each request the stand-in fetch saw. */
-  const labels: (string | null)[] = [];
+describe('the CLI getting TURN credentials over the tracker socket', () => {
   afterEach(() => {
     vi.useRealTimers();
-    vi.unstubAllGlobals();
   });
 
-  /** A stand-in for fetch that answers /api/ice with `answers` in turn (an Error = a failed request). */
-  const stubFetch = (answers: (object | Error)[]) => {
-    const asked: string[] = [];
-    labels.length = 0;
-    vi.stubGlobal('fetch', async (url: URL) => {
-      asked.push(url.pathname);
-      labels.push(url.searchParams.get('peer'));
-      const next = answers.shift();
-      if (next === undefined || next instanceof Error) throw next ?? new Error('no more answers');
-      return new Response(JSON.stringify(next), { headers: { 'content-type': 'application/json' } });
-    });
-    return asked;
+  /** A stand-in for the tracker client: `ice()` answers with `answers` in turn (an Error = a refusal). */
+  const fakeTracker = (answers: (IceAnswer | Error)[]) => {
+    const listeners = new Set<() => void>();
+    const tracker = {
+      connected: false,
+      asked: 0,
+      async ice(): Promise<IceAnswer> {
+        tracker.asked++;
+        const next = answers.shift();
+        if (next === undefined || next instanceof Error) throw next ?? new Error('no more answers');
+        return next;
+      },
+      on: (_event: 'connect', fn: () => void) => listeners.add(fn),
+      off: (_event: 'connect', fn: () => void) => listeners.delete(fn),
+      connect() {
+        tracker.connected = true;
+        for (const fn of [...listeners]) fn();
+      },
+      listeners,
+    };
+    return tracker;
   };
+  const fresh = (n: number, ttl: number): IceAnswer => ({
+    iceServers: [
+      { urls: ['stun:s.example.org'] },
+      { urls: [`turn:t${n}.example.org`], username: `u${n}`, credential: 'c' },
+    ],
+    ttl,
+  });
 
-  it('asks again after refreshDelayMs of the latest ttl for the same peer label, keeps the old servers on failure, and stops', async () => {
+  it('asks once connected, renews after refreshDelayMs of the latest ttl, keeps the old servers on failure, and stops', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
-    const fresh = (n: number, ttl: number) => ({
-      iceServers: [{ urls: [`turn:t${n}.example.org`], username: `u${n}`, credential: 'c' }],
-      ttl,
-    });
-    const asked = stubFetch([fresh(1, 600), new Error('down'), fresh(2, 600)]);
-    const target: RTCIceServer[] = [{ urls: ['turn:t0.example.org'], username: 'u0', credential: 'c' }];
+    const tracker = fakeTracker([new Error('ERR_RATE_LIMITED'), fresh(1, 60), new Error('down'), fresh(2, 600)]);
+    const target: RTCIceServer[] = [{ urls: ['stun:s.example.org'] }];
+    const applied: RTCIceServer[][] = [];
     const errors: string[] = [];
-    const stop = refreshIceServers(target, 'http://tracker.example', PEER, 60, (err) => errors.push(err.message));
-
+    const ice = iceOverSocket(
+      tracker,
+      target,
+      (servers) => applied.push([...servers]),
+      (err) => errors.push(err.message),
+    );
+    // Nothing before the socket is up.
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(tracker.asked).toBe(0);
+    const first = ice.firstAnswer(5_000);
+    tracker.connect();
+    expect(await first).toBeNull();
+    expect(errors).toEqual(['ERR_RATE_LIMITED']);
+    // The next connection asks again.
+    tracker.connect();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(tracker.asked).toBe(2);
+    expect(applied).toEqual([fresh(1, 60).iceServers]);
+    expect(target).toEqual(fresh(1, 60).iceServers);
+    expect(await ice.firstAnswer(5_000)).toEqual(fresh(1, 60));
+    // A reconnect does not ask again: the renewal timer does, at half of 60 s.
+    tracker.connect();
     await vi.advanceTimersByTimeAsync(29_999);
-    expect(asked).toEqual([]);
+    expect(tracker.asked).toBe(2);
     await vi.advanceTimersByTimeAsync(1);
-    expect(asked).toEqual(['/api/ice']);
-    expect(target).toEqual(fresh(1, 600).iceServers);
-
-    // The new credentials live 600 s: the next request comes after 300 s, not 30 s, and fails.
-    await vi.advanceTimersByTimeAsync(299_999);
-    expect(asked).toHaveLength(1);
-    await vi.advanceTimersByTimeAsync(1);
-    expect(asked).toHaveLength(2);
-    expect(errors).toEqual(['down']);
-    expect(target).toEqual(fresh(1, 600).iceServers);
-
-    await vi.advanceTimersByTimeAsync(300_000);
-    expect(asked).toHaveLength(3);
+    expect(tracker.asked).toBe(3);
+    expect(errors).toEqual(['ERR_RATE_LIMITED', 'down']);
+    expect(target).toEqual(fresh(1, 60).iceServers);
+    await vi.advanceTimersByTimeAsync(30_000);
+    expect(tracker.asked).toBe(4);
     expect(target).toEqual(fresh(2, 600).iceServers);
-    expect(labels).toEqual([PEER, PEER, PEER]);
+    expect(applied).toHaveLength(2);
 
-    stop();
-    stop();
+    ice.destroy();
+    ice.destroy();
+    expect(tracker.listeners.size).toBe(0);
     await vi.advanceTimersByTimeAsync(3_600_000);
-    expect(asked).toHaveLength(3);
+    expect(tracker.asked).toBe(4);
     expect(vi.getTimerCount()).toBe(0);
   });
 
-  it('does nothing when the credentials never expire', async () => {
+  it('gives up waiting for the first answer after the timeout, and a destroyed one answers null', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
-    const asked = stubFetch([]);
-    const stop = refreshIceServers([], 'http://tracker.example', PEER, 0, () => {});
-    await vi.advanceTimersByTimeAsync(3_600_000);
-    expect(asked).toEqual([]);
+    const tracker = fakeTracker([]);
+    const ice = iceOverSocket(
+      tracker,
+      [],
+      () => {},
+      () => {},
+    );
+    const waited = ice.firstAnswer(5_000);
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(await waited).toBeNull();
+    const pending = ice.firstAnswer(5_000);
+    ice.destroy();
+    expect(await pending).toBeNull();
     expect(vi.getTimerCount()).toBe(0);
-    stop();
   });
 });
 

@@ -1,12 +1,12 @@
 /**
- * The page's one RingswarmClient: created once, after asking the server for STUN/TURN
- * servers, with its TURN credentials renewed and its panels refreshed on timers that
+ * The page's one RingswarmClient: created once, after asking the server for STUN servers
+ * (HTTP), then given STUN and TURN over its tracker socket, with its TURN credentials renewed and its panels refreshed on timers that
  * destroy() clears. It also owns `window.ringswarm`, the debug handle that tests and
  * benchmarks read: it is written here and nowhere else.
  */
-import { ErrorCode, IceRefresher, RingswarmClient, RingswarmError, type Swarm, systemClock } from '@ringswarm/shared';
+import { ErrorCode, RingswarmClient, RingswarmError, type SocketIce, type Swarm } from '@ringswarm/shared';
 import { STATS_INTERVAL_MS } from './download-view.js';
-import { type IceConfig, loadIceServers } from './ice.js';
+import { ICE_FETCH_TIMEOUT_MS, type IceConfig, iceOverSocket, loadIceServers } from './ice.js';
 import { loadPageIdentity } from './identity-store.js';
 import type { StorageKind } from './storage.js';
 
@@ -34,7 +34,10 @@ declare global {
 }
 
 export interface ClientSetupHooks {
-  /** The server's STUN/TURN answer, once, before the client starts. */
+  /**
+   * The ICE servers the client starts its connections with, once: STUN and TURN from the
+   * socket when they came in time, else the STUN of `GET /api/ice`.
+   */
   onIce(ice: IceConfig): void;
   /** The tracker connection dropped (the client reconnects by itself). */
   onDisconnect(): void;
@@ -52,7 +55,7 @@ export class ClientSetup {
   #client: RingswarmClient | null = null;
   #download: DownloadHandle | undefined;
   #tick: ReturnType<typeof setInterval> | undefined;
-  #iceRefresher: IceRefresher | null = null;
+  #socketIce: SocketIce | null = null;
   #destroyed = false;
 
   constructor(hooks: ClientSetupHooks) {
@@ -83,31 +86,25 @@ export class ClientSetup {
 
   async #create(): Promise<RingswarmClient> {
     const { identity } = await loadPageIdentity();
-    const peerId = identity.peerId;
-    const ice = await loadIceServers(peerId);
+    const stun = await loadIceServers();
     if (this.#destroyed) throw new Error('page closing');
-    this.#hooks.onIce(ice);
-    const c = new RingswarmClient({ trackerUrl: window.location.origin, identity, iceServers: ice.iceServers });
+    const c = new RingswarmClient({ trackerUrl: window.location.origin, identity, iceServers: stun.iceServers });
     this.#client = c;
     this.#publish();
     c.on('warning', (err) => {
       console.warn('ringswarm:', err.message);
       if (err instanceof RingswarmError && err.code === ErrorCode.NO_ROUTE) this.#hooks.onNoRoute();
     });
-    // TURN credentials expire: fetch fresh ones at half their lifetime, for new connections.
-    // A refresh that fails or brings no servers keeps the ones in use.
-    this.#iceRefresher = new IceRefresher({
-      clock: systemClock,
-      peerId,
-      ttl: ice.ttl,
-      fetch: async (peer) => {
-        const fresh = await loadIceServers(peer ?? peerId);
-        return fresh.reason === 'ok' ? fresh : null;
-      },
-      onServers: (servers) => c.setIceServers(servers),
-    });
+    // TURN credentials come only over the socket, and expire: renewed at half their lifetime,
+    // for new connections. A renewal that fails or brings no servers keeps the ones in use.
+    this.#socketIce = iceOverSocket(c.tracker, (servers) => c.setIceServers(servers));
     c.tracker.on('disconnect', () => this.#hooks.onDisconnect());
     c.on('blocked', (infoHash) => this.#hooks.onBlocked(infoHash));
+    // Wait briefly for them, so that the first connections can be relayed.
+    const viaSocket = await this.#socketIce.firstAnswer(ICE_FETCH_TIMEOUT_MS);
+    if (this.#destroyed) throw new Error('page closing');
+    const ice: IceConfig = viaSocket && viaSocket.iceServers.length > 0 ? { ...viaSocket, reason: 'ok' } : stun;
+    this.#hooks.onIce(ice);
     this.#tick = setInterval(() => this.#hooks.onTick(c), STATS_INTERVAL_MS);
     return c;
   }
@@ -122,7 +119,7 @@ export class ClientSetup {
     if (this.#destroyed) return;
     this.#destroyed = true;
     clearInterval(this.#tick);
-    this.#iceRefresher?.destroy();
+    this.#socketIce?.destroy();
     this.#client?.destroy();
   }
 }

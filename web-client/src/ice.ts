@@ -1,5 +1,9 @@
-/** STUN/TURN servers for WebRTC, fetched from the server (`GET /api/ice`) before the client starts. */
-import { iceAnswerOf } from '@ringswarm/shared';
+/**
+ * STUN/TURN servers for WebRTC. `GET /api/ice` gives STUN entries only, before the client
+ * starts; TURN credentials (labelled with this peer's ID) come over the client's tracker
+ * socket once it is connected and are renewed before they expire: {@link iceOverSocket}.
+ */
+import { iceAnswerOf, SocketIce, type SocketIceTracker, systemClock } from '@ringswarm/shared';
 
 export interface IceConfig {
   iceServers: RTCIceServer[];
@@ -20,16 +24,10 @@ export function parseIceServers(value: unknown): RTCIceServer[] | null {
   return iceAnswerOf(value)?.iceServers ?? null;
 }
 
-/**
- * Asks the server for STUN/TURN servers; TURN credentials are minted for `peerId` and expire
- * (the server's `ttl`): the page fetches them again after `refreshDelayMs(ttl)`.
- */
-export async function loadIceServers(peerId: string): Promise<IceConfig> {
+/** Asks the server for its STUN servers over plain HTTP (`GET /api/ice`: never TURN). */
+export async function loadIceServers(): Promise<IceConfig> {
   try {
-    const res = await fetch(`/api/ice?peer=${encodeURIComponent(peerId)}`, {
-      cache: 'no-store',
-      signal: AbortSignal.timeout(ICE_FETCH_TIMEOUT_MS),
-    });
+    const res = await fetch('/api/ice', { cache: 'no-store', signal: AbortSignal.timeout(ICE_FETCH_TIMEOUT_MS) });
     if (!res.ok) return { iceServers: [], ttl: 0, reason: res.status === 404 ? 'none' : 'unavailable' };
     const answer = iceAnswerOf(await res.json());
     if (answer === null) return { iceServers: [], ttl: 0, reason: 'unavailable' };
@@ -37,4 +35,18 @@ export async function loadIceServers(peerId: string): Promise<IceConfig> {
   } catch {
     return { iceServers: [], ttl: 0, reason: 'unavailable' };
   }
+}
+
+/**
+ * STUN and TURN over the tracker socket (the `ice` event), asked once it is connected and
+ * renewed at half the credentials' lifetime by the shared {@link SocketIce}; `apply` gets
+ * every fresh list (the client's setIceServers). A failed renewal keeps the servers in use.
+ */
+export function iceOverSocket(tracker: SocketIceTracker, apply: (servers: RTCIceServer[]) => void): SocketIce {
+  return new SocketIce({
+    clock: systemClock,
+    tracker,
+    onServers: apply,
+    onError: (err) => console.warn('ringswarm: ICE servers over the tracker socket:', err.message),
+  });
 }

@@ -16,7 +16,7 @@ import {
   type SelectedPair,
   type Swarm,
 } from '@ringswarm/shared';
-import { describePair, fetchIceServers, iceUrls, isRelayed, refreshIceServers } from '../ice.js';
+import { describePair, fetchIceServers, ICE_FETCH_TIMEOUT_MS, iceOverSocket, iceUrls, isRelayed } from '../ice.js';
 import { loadIdentity } from '../identity.js';
 import { bar, type Output } from '../output.js';
 
@@ -32,7 +32,7 @@ const PAIR_WAIT_MS = 2_000;
 export interface PeerOptions {
   tracker: string;
   iceServers: RTCIceServer[];
-  /** No --stun/--turn given: ask the tracker for its ICE servers (GET /api/ice). */
+  /** No --stun/--turn given: ask the tracker for its ICE servers (STUN over HTTP, then STUN and TURN over the socket). */
   iceFromTracker: boolean;
   uploadLimit: number | null;
   downloadLimit: number | null;
@@ -54,16 +54,15 @@ export interface Peer {
 }
 
 /**
- * Gets the ICE servers (see {@link useIce}), then starts a client on `trackerUrl` with the
- * rate limits, and warnings and tracker errors reported through `out`.
+ * Starts a client on `trackerUrl` with the rate limits, and warnings and tracker errors
+ * reported through `out`; its ICE servers are STUN from /api/ice at first, then STUN and TURN
+ * over the client's socket (waited for briefly, then renewed).
  */
 export async function startPeer(trackerUrl: string, options: PeerOptions, out: Output): Promise<Peer> {
-  // Chosen here, not by the client, so the tracker mints the TURN credentials for it.
   const held = loadIdentity(options.identityFile);
   if (held.note) out.warn('IDENTITY_IN_USE', held.note);
   const { identity } = held;
-  const peerId = identity.peerId;
-  const stopRefresh = await useIce(trackerUrl, peerId, options, out);
+  await stunFromTracker(trackerUrl, options, out);
   const client = new RingswarmClient({
     trackerUrl,
     identity,
@@ -79,45 +78,70 @@ export async function startPeer(trackerUrl: string, options: PeerOptions, out: O
     out.warn(ErrorCode.BLOCKED, out.json ? BLOCKED_MESSAGE : `${BLOCKED_MESSAGE} (${ErrorCode.BLOCKED})`),
   );
   client.tracker.on('error', (err) => out.error(err.code, `tracker refused the connection: ${err.message}`));
+  const stopIce = await turnFromSocket(client, options, out);
   return {
     client,
     stop() {
-      stopRefresh();
+      stopIce();
       client.destroy();
       held.release();
     },
   };
 }
 
-/**
- * Fills `options.iceServers` from the tracker when no --stun/--turn was given (and keeps
- * the TURN credentials fresh), then says which servers are used and what none means.
- * Returns the function that stops the refresh.
- */
-async function useIce(trackerUrl: string, peerId: string, options: PeerOptions, out: Output): Promise<() => void> {
-  let source = 'flags';
-  let stopRefresh = () => {};
-  if (options.iceFromTracker) {
-    source = 'tracker';
-    try {
-      const answer = await fetchIceServers(trackerUrl, peerId);
-      options.iceServers.splice(0, options.iceServers.length, ...answer.iceServers);
-      stopRefresh = refreshIceServers(options.iceServers, trackerUrl, peerId, answer.ttl, (err) =>
-        out.warn('ERR_ICE_REFRESH', `could not refresh the ICE servers: ${err.message}`),
-      );
-    } catch (err) {
-      out.warn('ERR_ICE_FETCH', `could not get ICE servers from the tracker (${(err as Error).message}); using none`);
-    }
-  }
-  const urls = iceUrls(options.iceServers);
+/** Says which ICE servers are used (`source`: flags, tracker or socket) and what none means. */
+function reportIce(source: 'flags' | 'tracker' | 'socket', servers: readonly RTCIceServer[], out: Output): void {
+  const urls = iceUrls(servers);
+  const from =
+    source === 'flags'
+      ? 'from the command line'
+      : source === 'tracker'
+        ? 'from the tracker'
+        : 'from the tracker socket';
   out.event(
     'ice',
     { source, urls },
     urls.length > 0
-      ? `ICE servers (${source === 'tracker' ? 'from the tracker' : 'from the command line'}): ${urls.join(', ')}`
+      ? `ICE servers (${from}): ${urls.join(', ')}`
       : 'No STUN/TURN servers: host candidates only. Peers connect only when they can reach each other directly (same LAN, no NAT between them).',
   );
-  return stopRefresh;
+}
+
+/**
+ * Fills `options.iceServers` with the tracker's STUN servers (GET /api/ice: never TURN)
+ * when no --stun/--turn was given, for the first connections, and reports them.
+ */
+async function stunFromTracker(trackerUrl: string, options: PeerOptions, out: Output): Promise<void> {
+  if (!options.iceFromTracker) return reportIce('flags', options.iceServers, out);
+  try {
+    const answer = await fetchIceServers(trackerUrl);
+    options.iceServers.splice(0, options.iceServers.length, ...answer.iceServers);
+  } catch (err) {
+    out.warn('ERR_ICE_FETCH', `could not get ICE servers from the tracker (${(err as Error).message}); using none`);
+  }
+  reportIce('tracker', options.iceServers, out);
+}
+
+/**
+ * Without --stun/--turn: waits (at most ICE_FETCH_TIMEOUT_MS) for STUN and TURN from the
+ * tracker over the client's socket, so the first peer connections can be relayed, and keeps
+ * them renewed. Returns the function that stops the renewal.
+ */
+async function turnFromSocket(client: RingswarmClient, options: PeerOptions, out: Output): Promise<() => void> {
+  if (!options.iceFromTracker) return () => {};
+  let first = true;
+  const ice = iceOverSocket(
+    client.tracker,
+    options.iceServers,
+    (servers) => {
+      client.setIceServers(servers);
+      if (first) reportIce('socket', servers, out);
+      first = false;
+    },
+    (err) => out.warn('ERR_ICE_REFRESH', `could not get ICE servers over the tracker socket: ${err.message}`),
+  );
+  await ice.firstAnswer(ICE_FETCH_TIMEOUT_MS);
+  return () => ice.destroy();
 }
 
 /** Reports, for every peer a swarm connects to, how the connection gets through (its selected candidate pair). */

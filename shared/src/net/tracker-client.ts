@@ -9,6 +9,7 @@ import { io, type ManagerOptions, type Socket, type SocketOptions } from 'socket
 import type { PeerIdentity } from '../identity/identity.js';
 import { signTrackerAuth } from '../identity/tracker-auth.js';
 import { ErrorCode, RingswarmError } from '../protocol/errors.js';
+import { type IceAnswer, iceAnswerOf } from '../protocol/ice.js';
 import {
   type Ack,
   type AnnounceRequest,
@@ -179,6 +180,17 @@ export class TrackerClient extends Emitter<TrackerClientEvents> {
   /** Up to `k` live ring members to join through; also registers this peer as one. */
   async ringBootstrap(k: number): Promise<string[]> {
     return (await this.#call('ring:bootstrap', { k })).peers;
+  }
+
+  /**
+   * STUN and TURN servers from the tracker, over this authenticated socket: the only way to
+   * TURN credentials (labelled with this peer's ID, valid `ttl` seconds). The answer is checked
+   * like any inbound data; an unusable one is refused with ERR_INVALID_PAYLOAD.
+   */
+  async ice(): Promise<IceAnswer> {
+    const answer = iceAnswerOf(await this.#call('ice', {}));
+    if (answer === null) throw new RingswarmError(ErrorCode.INVALID_PAYLOAD, 'the tracker sent no usable ICE servers');
+    return answer;
   }
 
   async #call<K extends keyof ClientToServerEvents>(

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import type { ErrorCode } from './errors.js';
+import type { IceAnswer } from './ice.js';
 import { DiscoveryKeySchema, PeerIdSchema } from './ids.js';
 
 /** 2: the handshake proves the peer ID's key (`./tracker-auth.ts`). */
@@ -97,6 +98,16 @@ export interface RingBootstrapResult {
   peers: string[];
 }
 
+/**
+ * `ice`: asks for ICE servers over the authenticated socket. The answer (an {@link IceAnswer}:
+ * STUN entries, and TURN entries whose TURN REST credentials are labelled with the socket's
+ * bound peer ID, username `<expiry unix s>:<peerId>`, valid `ttl` seconds) is the only way to
+ * TURN credentials; `GET /api/ice` answers STUN entries only. Rate-limited per socket and per
+ * IP address (ERR_RATE_LIMITED).
+ */
+export const IceRequestSchema = z.strictObject({});
+export type IceRequest = z.infer<typeof IceRequestSchema>;
+
 /** A signal as delivered: the server stamps `from` with the sender's bound peer ID. */
 export interface RelayedSignal {
   from: string;
@@ -119,6 +130,7 @@ export interface ClientToServerEvents {
   scrape: (req: ScrapeRequest, ack: (res: Ack<ScrapeResult>) => void) => void;
   signal: (req: SignalRequest, ack: (res: Ack) => void) => void;
   'ring:bootstrap': (req: RingBootstrapRequest, ack: (res: Ack<RingBootstrapResult>) => void) => void;
+  ice: (req: IceRequest, ack: (res: Ack<IceAnswer>) => void) => void;
 }
 
 export interface ServerToClientEvents {
@@ -137,6 +149,7 @@ export const CLIENT_EVENTS = [
   'scrape',
   'signal',
   'ring:bootstrap',
+  'ice',
 ] as const satisfies readonly (keyof ClientToServerEvents)[];
 
 /** Formats a zod failure as one short line for an error ack. */

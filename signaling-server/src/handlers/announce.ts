@@ -4,7 +4,8 @@ import { errorAck, type Handler } from './context.js';
 export const BLOCKED_MESSAGE = 'the operator of this server has blocked this share';
 
 /**
- * `announce`: joins, updates or leaves a swarm; answers with a random sample of its peers. A
+ * `announce`: joins, updates or leaves a swarm; answers with a random sample of its peers,
+ * whom the caller may then signal (and be signaled by) through the tracker (./signal.ts). A
  * share on the deny list is refused with ERR_BLOCKED, and a peer already in its swarm leaves it.
  */
 export const announce: Handler = async (ctx, peerId, payload) => {
@@ -37,5 +38,6 @@ export const announce: Handler = async (ctx, peerId, payload) => {
     return errorAck(ErrorCode.TOO_MANY_SWARMS, `a connection may be in at most ${ctx.config.maxSwarmsPerPeer} swarms`);
   }
   const { complete, incomplete } = outcome.counts;
+  ctx.introductions.introduce(peerId, outcome.peers, ctx.now());
   return { ok: true, peers: outcome.peers, complete, incomplete, interval };
 };

@@ -1,5 +1,7 @@
 import type { Ack, ErrorCode, ServerToClientEvents } from '@ringswarm/shared/protocol';
 import type { ServerConfig } from '../config.js';
+import type { Introductions } from '../introductions.js';
+import type { KeyedRateLimit } from '../keyed-rate-limit.js';
 import type { OperatorCounter } from '../operator.js';
 import type { RingMembers } from '../ring-members.js';
 import type { SwarmRegistry } from '../swarm-registry.js';
@@ -17,6 +19,16 @@ export interface HandlerContext {
   isBlocked(discoveryKey: string): boolean;
   /** Refused announces and reports, for /metrics. */
   operator: OperatorCounter;
+  /** Who was introduced to whom (announce and bootstrap answers): who may signal whom. */
+  introductions: Introductions;
+  /** Signals relayed to one target, from all senders (see SIGNALS_PER_TARGET_PER_S). */
+  signalLimit: KeyedRateLimit;
+  /** `ice` requests: per peer (its socket) and per IP address. */
+  iceLimit: { perSocket: KeyedRateLimit; perAddress: KeyedRateLimit };
+  /** UDP port of the built-in STUN server; undefined when it is off. */
+  stunPort: number | undefined;
+  /** The remote address and the `Host` header of a peer's socket on this instance. */
+  socketInfo(peerId: string): { address: string; host: string | undefined } | undefined;
   /** True when the peer is connected to this instance or, in a cluster, to another one. */
   isConnected(peerId: string): Promise<boolean>;
   /** Delivers an event to a connected peer, on whichever instance holds its connection. */

@@ -1,6 +1,7 @@
 import type { ClientToServerEvents } from '@ringswarm/shared/protocol';
 import { announce } from './announce.js';
 import type { Handler } from './context.js';
+import { ice } from './ice.js';
 import { ringBootstrap } from './ring-bootstrap.js';
 import { scrape } from './scrape.js';
 import { signal } from './signal.js';
@@ -11,6 +12,7 @@ export const HANDLERS: Record<keyof ClientToServerEvents, Handler> = {
   scrape,
   signal,
   'ring:bootstrap': ringBootstrap,
+  ice,
 };
 
 export type { Handler, HandlerContext } from './context.js';

@@ -2,14 +2,26 @@ import { describeIssues, ErrorCode, MAX_BOOTSTRAP_PEERS, RingBootstrapRequestSch
 import { errorAck, type Handler } from './context.js';
 
 /**
+ * Members on each side of a joiner's ring position that its bootstrap introduces it to
+ * (those connected to this instance: in a cluster, one on another instance is not among them).
+ */
+export const RING_NEIGHBOURS_INTRODUCED = 8;
+
+/**
  * `ring:bootstrap`: names up to k live ring members for the caller to send its JOIN to,
- * and counts the caller as a ring member from now on (until it disconnects).
+ * and counts the caller as a ring member from now on (until it disconnects). The caller and
+ * the members named, and its ring neighbours, may signal each other through the tracker
+ * (./signal.ts); membership alone lets no one signal anyone.
  */
 export const ringBootstrap: Handler = async (ctx, peerId, payload) => {
   const parsed = RingBootstrapRequestSchema.safeParse(payload);
   if (!parsed.success) return errorAck(ErrorCode.INVALID_PAYLOAD, describeIssues(parsed.error));
   // The registry's ring spans every instance of a cluster; ctx.ring counts this instance's.
   const peers = await ctx.registry.sampleRing(peerId, Math.min(parsed.data.k, MAX_BOOTSTRAP_PEERS), ctx.random);
+  // Introduced too: the members it will link to as successors and predecessors, whom the ring
+  // finds by lookup and the joiner signals through the tracker until it has joined.
+  const neighbours = ctx.ring.nearest(peerId, RING_NEIGHBOURS_INTRODUCED);
+  ctx.introductions.introduce(peerId, [...peers, ...neighbours], ctx.now());
   await ctx.registry.joinRing(peerId);
   ctx.ring.add(peerId);
   return { ok: true, peers };

@@ -2,10 +2,16 @@ import { describeIssues, ErrorCode, SignalRequestSchema } from '@ringswarm/share
 import { jsonBytes } from '../traffic.js';
 import { errorAck, type Handler } from './context.js';
 
+/** Signals one peer may receive through the tracker each second, from all senders together. */
+export const SIGNALS_PER_TARGET_PER_S = 50;
+/** Signals one peer may receive in a burst (a few connection attempts with trickled candidates). */
+export const SIGNAL_TARGET_BURST = 200;
+
 /**
- * `signal`: relays WebRTC signaling to a peer the sender could legitimately know: one it
- * shares a swarm with, or, when both are ring members, one it met through the ring.
- * The relayed message carries `from` as bound at connection time, never the sender's word.
+ * `signal`: relays WebRTC signaling only between two peers the tracker introduced to each
+ * other (one was named to the other in an announce or `ring:bootstrap` answer, within
+ * INTRODUCTION_WINDOW_MS), and at most SIGNALS_PER_TARGET_PER_S to one target. The relayed
+ * message carries `from` as bound at connection time, never the sender's word.
  */
 export const signal: Handler = async (ctx, peerId, payload) => {
   const parsed = SignalRequestSchema.safeParse(payload);
@@ -18,11 +24,10 @@ export const signal: Handler = async (ctx, peerId, payload) => {
   }
   if (to === peerId) return errorAck(ErrorCode.NOT_ALLOWED, 'a peer cannot signal itself');
   if (!(await ctx.isConnected(to))) return errorAck(ErrorCode.UNKNOWN_PEER, 'target peer is not connected');
-  const known =
-    (ctx.ring.has(peerId) && ctx.ring.has(to)) ||
-    (await ctx.registry.shareSwarm(peerId, to)) ||
-    (ctx.ring.has(peerId) && (await ctx.registry.bothInRing(peerId, to)));
-  if (!known) return errorAck(ErrorCode.NOT_ALLOWED, 'target shares no swarm or ring with the sender');
+  if (!(await ctx.introductions.introduced(peerId, to, ctx.now()))) {
+    return errorAck(ErrorCode.NOT_ALLOWED, 'the tracker did not introduce these peers to each other');
+  }
+  if (!ctx.signalLimit.take(to)) return errorAck(ErrorCode.RATE_LIMITED, 'too many signals to this peer, slow down');
   ctx.deliver(to, 'signal', { from: peerId, data });
   ctx.traffic.addRelayed('signal', size);
   return { ok: true };
