@@ -190,10 +190,13 @@ export function untilStopped(): Promise<string> {
  */
 export function watchRing(client: RingswarmClient, out: Output): void {
   if (!client.overlay) return;
-  client.once('ring-joined', () => {
+  const joined = () => {
     const s = client.ringStats();
     if (s) out.event('ring-joined', { id: s.id }, `Joined the ring as ${s.id.slice(0, 8)}.`);
-  });
+  };
+  // startPeer waits for the socket's ICE answer, and a lone first member joins before that.
+  if (client.overlay.joined) joined();
+  else client.once('ring-joined', joined);
   if (!out.json) return;
   const timer = setInterval(() => {
     const s = client.ringStats();

@@ -15,7 +15,10 @@ export async function search(name: string, options: PeerOptions, out: Output): P
   let timer: NodeJS.Timeout | undefined;
   try {
     const joined = await Promise.race([
-      new Promise<boolean>((resolve) => client.once('ring-joined', () => resolve(true))),
+      new Promise<boolean>((resolve) => {
+        if (client.overlay?.joined) resolve(true);
+        else client.once('ring-joined', () => resolve(true));
+      }),
       new Promise<boolean>((resolve) => {
         timer = setTimeout(() => resolve(false), SEARCH_JOIN_TIMEOUT_MS);
       }),
