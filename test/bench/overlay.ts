@@ -106,14 +106,20 @@ async function main(): Promise<void> {
     const setup: Record<'ring' | 'tracker', number[]> = { ring: [], tracker: [] };
     const tried = new Set<string>();
     for (let n = 0; n < PAIRS * 2 * 20 && (setup.ring.length < PAIRS || setup.tracker.length < PAIRS); n++) {
-      const a = clients[Math.floor(Math.random() * clients.length)]!;
-      const b = clients[Math.floor(Math.random() * clients.length)]!;
-      const key = [a.peerId, b.peerId].sort().join();
-      if (a === b || tried.has(key) || a.hasLink(b.peerId)) continue;
-      tried.add(key);
       const via = setup.ring.length <= setup.tracker.length ? 'ring' : 'tracker';
+      const a = clients[Math.floor(Math.random() * clients.length)]!;
+      // The tracker relays only between peers it introduced to each other: for that path, b is
+      // one of the ring members a bootstrap answer names to a, as for a real newcomer.
+      const b =
+        via === 'ring'
+          ? clients[Math.floor(Math.random() * clients.length)]!.peerId
+          : (await a.tracker.ringBootstrap(8)).find((p) => !a.hasLink(p));
+      if (b === undefined) continue;
+      const key = [a.peerId, b].sort().join();
+      if (a.peerId === b || tried.has(key) || a.hasLink(b)) continue;
+      tried.add(key);
       try {
-        setup[via].push(await a.connect(b.peerId, { via }));
+        setup[via].push(await a.connect(b, { via }));
       } catch (err) {
         process.stderr.write(`setup via ${via} failed: ${(err as Error).message}\n`);
       }

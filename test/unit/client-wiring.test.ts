@@ -20,7 +20,7 @@ import { FakeClock } from '../helpers/fake-clock.js';
 import { newNonce, newPeerId } from '../helpers/fake-link.js';
 import { FakeLinkFactory } from '../helpers/fake-peer-link.js';
 import { FakeTrackerSockets } from '../helpers/fake-tracker-socket.js';
-import { nextMacrotask } from '../helpers/until.js';
+import { nextMacrotask, until } from '../helpers/until.js';
 
 const INFO_HASH = 'cd'.repeat(32);
 
@@ -78,6 +78,8 @@ describe('the client with injected edges', () => {
     for (const key of [remoteKey, strangerKey]) {
       const data = await signSignal(key, client.peerId, '0123456789abcdef', { type: 'offer', sdp: 'v=0' });
       sockets.last.fire('signal', { from: key.peerId, data });
+      // The offer is verified off the main thread (WebCrypto) before the link is made.
+      await until(() => links.made.some((l) => l.remoteId === key.peerId), 2_000, 'the verified offer');
       links.last(key.peerId).open();
     }
     links.last(remote).receive(handshake(discoveryKeyOf(INFO_HASH), remote));
@@ -95,7 +97,8 @@ describe('the client with injected edges', () => {
     const opened = client.connect(remote);
     const link = links.last(remote);
     link.emitSignal({ type: 'offer', sdp: 'v=0' });
-    await nextMacrotask();
+    // Signing goes through WebCrypto, which answers on its own thread.
+    await until(() => sockets.last.emitted.some((e) => e.event === 'signal'), 2_000, 'the signed offer');
     const sent = sockets.last.emitted.find((e) => e.event === 'signal');
     const envelope = (sent?.payload as { to: string; data: SignalEnvelope } | undefined)?.data;
     expect(sent?.payload).toMatchObject({ to: remote });
@@ -104,6 +107,7 @@ describe('the client with injected edges', () => {
     expect(sid).toMatch(/^[0-9a-f]{16}$/);
     const answer = await signSignal(remoteKey, client.peerId, sid, { type: 'answer', sdp: 'v=0 a' });
     sockets.last.fire('signal', { from: remote, data: answer });
+    await until(() => link.signalled.length > 0, 2_000, 'the verified answer');
     expect(link.signalled).toEqual([{ type: 'answer', sdp: 'v=0 a' }]);
     clock.advance(250);
     link.open();

@@ -47,7 +47,17 @@ const signed = (origin: string, data: Record<string, unknown>, sid: string, targ
 /** What a signal says, read from its signed body. */
 const body = (envelope: unknown): Record<string, unknown> => JSON.parse((envelope as SignalEnvelope).body);
 /** Lets the router's signing chains run. */
-const flush = nextMacrotask;
+/** Routers made by this file's tests, for {@link flush}. */
+const routers = new Set<SignalingRouter>();
+/**
+ * Lets every pending timer-free step run: signing and verifying go through the platform's
+ * WebCrypto, which answers on its own thread, so each router is waited for until settled.
+ */
+const flush = async () => {
+  await nextMacrotask();
+  await Promise.all([...routers].map((r) => r.settled()));
+  await nextMacrotask();
+};
 const OFFER = { type: 'offer', sdp: 'v=0 offer' };
 const ANSWER = { type: 'answer', sdp: 'v=0 answer' };
 const CANDIDATE = { type: 'candidate', candidate: { candidate: 'a=candidate:1' } };
@@ -99,6 +109,7 @@ function setup(options: { ring?: boolean } = {}) {
   const pool = newPool(clock, links);
   const tracker = new FakeTracker();
   const router = new SignalingRouter({ identity: identity('10'), clock, links: pool, tracker });
+  routers.add(router);
   const ring = new FakeRing();
   if (options.ring !== false) router.useRing(ring);
   pool.on('overlay-frame', (from, frame) => {
@@ -152,7 +163,7 @@ describe('path choice', () => {
       links: remotePool,
       tracker: new FakeTracker(),
     });
-    remoteRouter.handleSignal(SELF, tracker.sent[0]!.data, 'tracker');
+    await remoteRouter.handleSignal(SELF, tracker.sent[0]!.data, 'tracker');
     expect(remoteLinks.last(SELF).signalled).toEqual([OFFER]);
     expect(remoteRouter.stats().signals.refused).toBe(0);
     remoteRouter.destroy();
@@ -306,6 +317,7 @@ describe('forwarding routed signals', () => {
     const sender = neighbour(at('08'));
     const target = neighbour(TARGET);
     sender.receive(await from(origin, TARGET, 3));
+    await router.settled();
     expect(routedData(target)).toEqual([{ origin, target: TARGET, hops: 4, data: OFFER, sid: 'ab'.repeat(8) }]);
     expect(routed(sender)).toEqual([]);
     expect(router.stats().signals.relayed).toBe(1);
@@ -317,6 +329,7 @@ describe('forwarding routed signals', () => {
     // The newcomer's bootstrap peer hands us its offer.
     const bootstrap = neighbour(at('f8'));
     bootstrap.receive(await from(newcomer, SELF, 1, OFFER, 'cd'.repeat(8)));
+    await router.settled();
     const link = links.last(newcomer);
     expect(link.initiator).toBe(false);
     expect(link.signalled).toEqual([OFFER]);
@@ -334,6 +347,7 @@ describe('forwarding routed signals', () => {
     const { router, neighbour } = setup();
     const sender = neighbour(at('70'));
     sender.receive(await from(at('05'), TARGET));
+    await router.settled();
     expect(routed(sender)).toEqual([]);
     expect(router.stats().signals).toMatchObject({ relayed: 0, dropped: 1 });
   });
@@ -343,7 +357,9 @@ describe('forwarding routed signals', () => {
     const sender = neighbour(at('08'));
     const next = neighbour(at('70'));
     sender.receive(await from(at('05'), TARGET, ROUTE_MAX_HOPS));
+    await router.settled();
     sender.receive(await from(SELF, TARGET));
+    await router.settled();
     expect(routed(next)).toEqual([]);
     expect(router.stats().signals).toMatchObject({ relayed: 0, dropped: 2 });
     expect(sender.destroyed).toBe(false);
@@ -353,6 +369,7 @@ describe('forwarding routed signals', () => {
     const { router, neighbour, warnings } = setup();
     const looper = neighbour(at('08'));
     looper.receive(await from(at('08'), at('08')));
+    await router.settled();
     expect(looper.closeCode).toBe(ErrorCode.ROUTE_LOOP);
     const garbler = neighbour(at('09'));
     garbler.receive(Uint8Array.of(OverlayFrameType.ROUTE, 0x7b));
@@ -416,7 +433,7 @@ describe('the replay through the tracker', () => {
     link.emitSignal(OFFER);
     await flush();
     const sid = routed(member)[0]!.data.sid;
-    router.handleSignal(TARGET, await signed(TARGET, ANSWER, sid), 'tracker');
+    await router.handleSignal(TARGET, await signed(TARGET, ANSWER, sid), 'tracker');
     expect(trackerTypes(tracker)).toEqual(['offer']);
     expect(link.signalled).toEqual([ANSWER]);
   });
@@ -437,7 +454,7 @@ describe('the replay through the tracker', () => {
     tracker.refuse = new RingswarmError(ErrorCode.UNKNOWN_PEER, 'not connected');
     router.open(TARGET, false);
     links.last(TARGET).emitSignal(OFFER);
-    await nextMacrotask(); // lets the signature and the fake tracker's refusal reach their handlers
+    await flush(); // lets the signature and the fake tracker's refusal reach their handlers
     expect(links.last(TARGET).closeCode).toBe(ErrorCode.UNKNOWN_PEER);
     expect(warnings.map((w) => (w as RingswarmError).code)).toEqual([ErrorCode.UNKNOWN_PEER]);
   });
@@ -456,42 +473,42 @@ describe('signals that are dropped', () => {
 
   it('applies the answer once, and ignores an offer to the side that offered', async () => {
     const { router, link, sid } = await opened();
-    router.handleSignal(TARGET, await signed(TARGET, ANSWER, sid), 'tracker');
-    router.handleSignal(TARGET, await signed(TARGET, ANSWER, sid), 'ring');
-    router.handleSignal(TARGET, await signed(TARGET, OFFER, sid), 'tracker');
-    router.handleSignal(TARGET, await signed(TARGET, CANDIDATE, sid), 'ring');
+    await router.handleSignal(TARGET, await signed(TARGET, ANSWER, sid), 'tracker');
+    await router.handleSignal(TARGET, await signed(TARGET, ANSWER, sid), 'ring');
+    await router.handleSignal(TARGET, await signed(TARGET, OFFER, sid), 'tracker');
+    await router.handleSignal(TARGET, await signed(TARGET, CANDIDATE, sid), 'ring');
     expect(link.signalled).toEqual([ANSWER, CANDIDATE]);
   });
 
   it('drops candidates and answers of another session, and signals without a valid session id', async () => {
     const { router, link, links, sid } = await opened();
-    router.handleSignal(TARGET, await signed(TARGET, ANSWER, 'ee'.repeat(8)), 'tracker');
-    router.handleSignal(TARGET, await signed(TARGET, CANDIDATE, 'ee'.repeat(8)), 'tracker');
-    router.handleSignal(TARGET, { ...(await signed(TARGET, CANDIDATE, sid)), sid: undefined }, 'tracker');
-    router.handleSignal(TARGET, { ...(await signed(TARGET, CANDIDATE, sid)), sid: sid.toUpperCase() }, 'tracker');
-    router.handleSignal(TARGET, { ...(await signed(TARGET, OFFER, sid)), sid: 'short' }, 'tracker');
-    router.handleSignal(SELF, await signed(SELF, OFFER, 'ee'.repeat(8)), 'tracker');
+    await router.handleSignal(TARGET, await signed(TARGET, ANSWER, 'ee'.repeat(8)), 'tracker');
+    await router.handleSignal(TARGET, await signed(TARGET, CANDIDATE, 'ee'.repeat(8)), 'tracker');
+    await router.handleSignal(TARGET, { ...(await signed(TARGET, CANDIDATE, sid)), sid: undefined }, 'tracker');
+    await router.handleSignal(TARGET, { ...(await signed(TARGET, CANDIDATE, sid)), sid: sid.toUpperCase() }, 'tracker');
+    await router.handleSignal(TARGET, { ...(await signed(TARGET, OFFER, sid)), sid: 'short' }, 'tracker');
+    await router.handleSignal(SELF, await signed(SELF, OFFER, 'ee'.repeat(8)), 'tracker');
     expect(link.signalled).toEqual([]);
     expect(links.made).toHaveLength(1);
   });
 
   it('replaces a connection when the remote starts a new session', async () => {
     const { router, links, pool } = setup({ ring: false });
-    router.handleSignal(TARGET, await signed(TARGET, OFFER, '11'.repeat(8)), 'tracker');
+    await router.handleSignal(TARGET, await signed(TARGET, OFFER, '11'.repeat(8)), 'tracker');
     const old = links.last(TARGET);
     const closes: boolean[] = [];
     pool.on('link-close', (_id, _code, _hash, failed) => closes.push(failed));
-    router.handleSignal(TARGET, await signed(TARGET, OFFER, '22'.repeat(8)), 'tracker');
+    await router.handleSignal(TARGET, await signed(TARGET, OFFER, '22'.repeat(8)), 'tracker');
     const fresh = links.last(TARGET);
     expect(fresh).not.toBe(old);
     expect(old.destroyed).toBe(true);
     expect(closes).toEqual([false]);
     expect(fresh.signalled).toEqual([OFFER]);
     // The old session's late candidates reach nobody.
-    router.handleSignal(TARGET, await signed(TARGET, CANDIDATE, '11'.repeat(8)), 'tracker');
+    await router.handleSignal(TARGET, await signed(TARGET, CANDIDATE, '11'.repeat(8)), 'tracker');
     expect(fresh.signalled).toEqual([OFFER]);
     // Nor does its offer played again replace the new connection.
-    router.handleSignal(TARGET, await signed(TARGET, OFFER, '11'.repeat(8)), 'tracker');
+    await router.handleSignal(TARGET, await signed(TARGET, OFFER, '11'.repeat(8)), 'tracker');
     expect(links.last(TARGET)).toBe(fresh);
     expect(fresh.destroyed).toBe(false);
   });
@@ -500,14 +517,14 @@ describe('signals that are dropped', () => {
     // We are SELF (0x10...); a higher ID yields to us.
     const high = setup({ ring: false });
     high.router.open(TARGET, false);
-    high.router.handleSignal(TARGET, await signed(TARGET, OFFER, '33'.repeat(8)), 'tracker');
+    await high.router.handleSignal(TARGET, await signed(TARGET, OFFER, '33'.repeat(8)), 'tracker');
     expect(high.links.made).toHaveLength(1);
     expect(high.links.last(TARGET).destroyed).toBe(false);
     // A lower ID keeps its offer: we yield and answer it.
     const lower = at('01');
     const low = setup({ ring: false });
     low.router.open(lower, false);
-    low.router.handleSignal(lower, await signed(lower, OFFER, '33'.repeat(8)), 'tracker');
+    await low.router.handleSignal(lower, await signed(lower, OFFER, '33'.repeat(8)), 'tracker');
     expect(low.links.made).toHaveLength(2);
     expect(low.links.made[0]!.destroyed).toBe(true);
     expect(low.links.last(lower).initiator).toBe(false);
@@ -519,7 +536,7 @@ describe('signals that do not verify are refused', () => {
   /** We answered TARGET's offer and the link is open; then each attempt comes as a new session. */
   const linked = async () => {
     const t = setup({ ring: false });
-    t.router.handleSignal(TARGET, await signed(TARGET, OFFER, SID), 'tracker');
+    await t.router.handleSignal(TARGET, await signed(TARGET, OFFER, SID), 'tracker');
     const link = t.links.last(TARGET);
     link.open();
     return { ...t, link };
@@ -542,14 +559,14 @@ describe('signals that do not verify are refused', () => {
       const { router, link, links, warnings } = await linked();
       const genuine = await signed(TARGET, OFFER, '66'.repeat(8));
       const [from, envelope] = await tamper(genuine);
-      router.handleSignal(from, envelope, 'tracker');
+      await router.handleSignal(from, envelope, 'tracker');
       expect(link.destroyed).toBe(false);
       expect(links.made).toHaveLength(1);
       expect(router.stats().signals.refused).toBe(1);
       expect(codes(warnings)).toEqual([ErrorCode.BAD_SIGNATURE]);
       // The genuine one still works (the checks refuse the tampering, not the peer).
       if (field === 'target' || field === 'key' || field === 'nothing signed') return;
-      router.handleSignal(TARGET, genuine, 'tracker');
+      await router.handleSignal(TARGET, genuine, 'tracker');
       expect(links.made).toHaveLength(2);
     });
   }
@@ -557,9 +574,9 @@ describe('signals that do not verify are refused', () => {
   it('refuses a tampered candidate of the current session: the link is not fed', async () => {
     const { router, link } = await linked();
     const genuine = await signed(TARGET, CANDIDATE, SID);
-    router.handleSignal(TARGET, { ...genuine, body: genuine.body.replace('1', '2') }, 'tracker');
+    await router.handleSignal(TARGET, { ...genuine, body: genuine.body.replace('1', '2') }, 'tracker');
     expect(link.signalled).toEqual([OFFER]);
-    router.handleSignal(TARGET, genuine, 'tracker');
+    await router.handleSignal(TARGET, genuine, 'tracker');
     expect(link.signalled).toEqual([OFFER, CANDIDATE]);
     expect(router.stats().signals.refused).toBe(1);
   });
@@ -572,15 +589,18 @@ describe('signals that do not verify are refused', () => {
     bootstrap.receive(
       encodeRouteFrame({ origin: newcomer, target: SELF, hops: 1, data: await signed(newcomer, OFFER, SID) }),
     );
+    await router.settled();
     const link = links.last(newcomer);
     // The forger claims the newcomer's ID, signing with its own key, in a new session.
     const forged = await signed(at('e0'), OFFER, '66'.repeat(8));
     forger.receive(encodeRouteFrame({ origin: newcomer, target: SELF, hops: 0, data: forged }));
+    await router.settled();
     // ...and replays the newcomer's genuine offer, re-labelled with another session id.
     const genuine = await signed(newcomer, OFFER, '77'.repeat(8));
     forger.receive(
       encodeRouteFrame({ origin: newcomer, target: SELF, hops: 0, data: { ...genuine, sid: '88'.repeat(8) } }),
     );
+    await router.settled();
     expect(links.last(newcomer)).toBe(link);
     expect(link.destroyed).toBe(false);
     expect(router.stats().signals).toMatchObject({ received: 1, refused: 2 });
@@ -602,6 +622,7 @@ describe('signals that do not verify are refused', () => {
     forger.receive(
       encodeRouteFrame({ origin: victim, target: TARGET, hops: 0, data: await signed(at('40'), OFFER, SID, TARGET) }),
     );
+    await router.settled();
     expect(routed(target)).toEqual([]);
     expect(router.stats().signals).toMatchObject({ relayed: 0, refused: 1 });
     // A signal for the victim does not go to the forger (no return hop was learned).
@@ -609,6 +630,7 @@ describe('signals that do not verify are refused', () => {
     target.receive(
       encodeRouteFrame({ origin: TARGET, target: victim, hops: 0, data: await signed(TARGET, ANSWER, SID, victim) }),
     );
+    await router.settled();
     expect(routed(forger)).toEqual([]);
     expect(routed(next).map((r) => r.target)).toEqual([victim]);
   });
@@ -617,7 +639,7 @@ describe('signals that do not verify are refused', () => {
 describe('proven links', () => {
   it('marks the links it makes from verified offers and answers as proven', async () => {
     const { router, pool, links, tracker } = setup({ ring: false });
-    router.handleSignal(TARGET, await signed(TARGET, OFFER, '99'.repeat(8)), 'tracker');
+    await router.handleSignal(TARGET, await signed(TARGET, OFFER, '99'.repeat(8)), 'tracker');
     expect(pool.get(TARGET)?.proven).toBe(true);
     const other = at('40');
     const entry = router.open(other, false)!;
@@ -625,9 +647,9 @@ describe('proven links', () => {
     await flush();
     const sid = tracker.sent.find((s) => s.to === other)!.data.sid as string;
     // A forged answer proves nothing; the signed one does.
-    router.handleSignal(other, await signed(at('e0'), ANSWER, sid), 'tracker');
+    await router.handleSignal(other, await signed(at('e0'), ANSWER, sid), 'tracker');
     expect(entry.proven).toBe(false);
-    router.handleSignal(other, await signed(other, ANSWER, sid), 'tracker');
+    await router.handleSignal(other, await signed(other, ANSWER, sid), 'tracker');
     expect(entry.proven).toBe(true);
   });
 
@@ -658,7 +680,7 @@ describe('destroy', () => {
     router.destroy();
     router.destroy();
     expect(events).toEqual(['close']);
-    router.handleSignal(at('99'), await signed(at('99'), OFFER, '44'.repeat(8)), 'tracker');
+    await router.handleSignal(at('99'), await signed(at('99'), OFFER, '44'.repeat(8)), 'tracker');
     expect(() => links.last(at('99'))).toThrow();
     expect(router.open(at('98'), true)).toBeNull();
     pool.destroy();

@@ -37,7 +37,7 @@ import {
   type SignalEnvelope,
   signSignal,
   type VerifiedSignal,
-  verifySignalEnvelope,
+  verifySignalEnvelopeAsync,
 } from '../protocol/signal-envelope.js';
 import { randomBytes, toHex } from '../util/bytes.js';
 import type { Clock } from '../util/clock.js';
@@ -157,6 +157,11 @@ export class SignalingRouter extends Emitter<SignalingRouterEvents> {
   /** Peers dropped for malformed ROUTE frames or routing loops. */
   #peersDropped = 0;
   #destroyed = false;
+  /**
+   * Signals in from the tracker and the ring, in arrival order: each is verified as soon as it
+   * arrives (the checks run side by side) and acted on only after every earlier one.
+   */
+  #inbox: Promise<void> = Promise.resolve();
   /** Remembers failed peers; taken off the pool again in {@link destroy}. */
   readonly #onLinkClose = (
     remoteId: string,
@@ -212,14 +217,33 @@ export class SignalingRouter extends Emitter<SignalingRouterEvents> {
    * Handles a signal from a remote, as relayed by the tracker (`from` stamped by the server)
    * or routed by the ring: acted on only when its envelope verifies as `from`'s, for us.
    */
-  handleSignal(from: string, envelope: unknown, via: SignalPath): void {
-    if (this.#destroyed || from === this.#self) return;
-    const verified = verifySignalEnvelope(envelope, from, this.#self);
-    if (!verified) {
-      this.#refuse(from, via);
-      return;
-    }
-    this.#apply(from, verified, via);
+  handleSignal(from: string, envelope: unknown, via: SignalPath): Promise<void> {
+    if (this.#destroyed || from === this.#self) return this.#inbox;
+    return this.#inOrder(verifySignalEnvelopeAsync(envelope, from, this.#self), (verified) => {
+      if (!verified) this.#refuse(from, via);
+      else this.#apply(from, verified, via);
+    });
+  }
+
+  /** Resolves once every signal received so far has been handled and every one made so far sent. */
+  async settled(): Promise<void> {
+    await Promise.all([this.#inbox, ...[...this.#sessions.values()].map((s) => s.queue)]);
+  }
+
+  /**
+   * Runs `then` with the outcome of `check` once every signal that arrived before it has been
+   * handled, unless destroyed by then. The returned promise settles with it and never rejects.
+   */
+  #inOrder<T>(check: Promise<T>, then: (outcome: T) => void): Promise<void> {
+    this.#inbox = this.#inbox
+      .then(() => check)
+      .then((outcome) => {
+        if (!this.#destroyed) then(outcome);
+      })
+      .catch((err: unknown) => {
+        if (!this.#destroyed) this.emit('warning', err instanceof Error ? err : new Error(String(err)));
+      });
+    return this.#inbox;
   }
 
   /** Counts and reports a signal that did not verify; nothing else happens. */
@@ -371,46 +395,50 @@ export class SignalingRouter extends Emitter<SignalingRouterEvents> {
     return sent;
   }
 
-  /** Handles a ROUTE frame from a linked peer; a malformed one, or a loop, drops that peer. */
-  handleRouteFrame(from: string, frame: Uint8Array): void {
-    if (this.#destroyed || !this.#ring || this.#ring.destroyed) return;
+  /**
+   * Handles a ROUTE frame from a linked peer; a malformed one, or a loop, drops that peer.
+   * Resolves once it has been handled (its signature checked); never rejects.
+   */
+  handleRouteFrame(from: string, frame: Uint8Array): Promise<void> {
+    if (this.#destroyed || !this.#ring || this.#ring.destroyed) return this.#inbox;
     let signal: RoutedSignal;
     try {
       signal = decodeRouteFrame(frame);
     } catch (err) {
       if (!(err instanceof RingswarmError)) throw err;
       this.#dropPeer(from, ErrorCode.BAD_FRAME, err.message);
-      return;
+      return this.#inbox;
     }
     if (signal.origin === signal.target) {
       // A signal "from X to X" can only circle: whoever sent it is misbehaving.
       this.#counts.dropped++;
       this.#dropPeer(from, ErrorCode.ROUTE_LOOP, 'routed a signal to its own origin');
-      return;
+      return this.#inbox;
     }
     if (signal.origin === this.#self) {
       // Our own signal came back: a loop somewhere; drop it.
       this.#counts.dropped++;
-      return;
+      return this.#inbox;
     }
     // Checked at every hop, before anything is learned from it: a frame that claims an
     // origin it cannot sign for is neither delivered, nor forwarded, nor a return hop.
-    const verified = verifySignalEnvelope(signal.data, signal.origin, signal.target);
-    if (!verified) {
-      this.#refuse(signal.origin, 'ring');
-      return;
-    }
-    this.#rememberReturnHop(signal.origin, from);
-    if (signal.target === this.#self) {
-      this.#counts.received++;
-      this.#apply(signal.origin, verified, 'ring');
-      return;
-    }
-    if (signal.hops + 1 > ROUTE_MAX_HOPS || !this.#forward({ ...signal, hops: signal.hops + 1 }, from)) {
-      this.#counts.dropped++;
-      return;
-    }
-    this.#counts.relayed++;
+    return this.#inOrder(verifySignalEnvelopeAsync(signal.data, signal.origin, signal.target), (verified) => {
+      if (!verified) {
+        this.#refuse(signal.origin, 'ring');
+        return;
+      }
+      this.#rememberReturnHop(signal.origin, from);
+      if (signal.target === this.#self) {
+        this.#counts.received++;
+        this.#apply(signal.origin, verified, 'ring');
+        return;
+      }
+      if (signal.hops + 1 > ROUTE_MAX_HOPS || !this.#forward({ ...signal, hops: signal.hops + 1 }, from)) {
+        this.#counts.dropped++;
+        return;
+      }
+      this.#counts.relayed++;
+    });
   }
 
   /** Hands a routed signal to the next hop (never back to `from`); false when there is none. */

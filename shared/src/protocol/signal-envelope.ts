@@ -20,14 +20,15 @@
  * connection to the origin's peer ID: a lying tracker or ring hop can neither forge a signal
  * from X nor redirect one meant for someone else.
  *
- * Checking is synchronous (@noble/curves), so a receiver checks before it acts, in arrival
- * order.
+ * A receiver checks before it acts: {@link verifySignalEnvelope} at once (noble), or
+ * {@link verifySignalEnvelopeAsync} through the platform's native Ed25519, and then the
+ * receiver keeps arrival order itself.
  */
 
 import { z } from 'zod';
 import type { PeerIdentity } from '../identity/identity.js';
 import { concatBytes, fromHex, toHex } from '../util/bytes.js';
-import { publicKeyMatches, verifySignature } from './identity.js';
+import { publicKeyMatches, verifySignature, verifySignatureAsync } from './identity.js';
 import { PeerIdSchema } from './ids.js';
 
 /** Domain label of a signal signature. */
@@ -85,20 +86,28 @@ export interface VerifiedSignal {
   data: Record<string, unknown>;
 }
 
-/**
- * Checks an envelope claimed to come from `origin` and meant for `target` (a receiver passes
- * its own ID; a hop that forwards it passes the ROUTE frame's target): the shape, that `key`
- * is `origin`'s key, the signature, and that the body is a JSON object. Null when any check
- * fails; never throws.
- */
-export function verifySignalEnvelope(envelope: unknown, origin: string, target: string): VerifiedSignal | null {
+/** An envelope whose shape and key check out, with the signature still to check. */
+interface UncheckedSignal {
+  sid: string;
+  body: string;
+  publicKey: Uint8Array;
+  signature: Uint8Array;
+  signed: Uint8Array;
+}
+
+/** Everything but the signature: the shape, and that `key` is `origin`'s key. */
+function parseEnvelope(envelope: unknown, origin: string, target: string): UncheckedSignal | null {
   const parsed = SignalEnvelopeSchema.safeParse(envelope);
   if (!parsed.success) return null;
   const { sid, body, key, sig } = parsed.data;
   if (!PeerIdSchema.safeParse(origin).success || !PeerIdSchema.safeParse(target).success) return null;
   const publicKey = fromHex(key);
   if (!publicKeyMatches(origin, publicKey)) return null;
-  if (!verifySignature(publicKey, fromHex(sig), signalSigningBytes(origin, target, sid, body))) return null;
+  return { sid, body, publicKey, signature: fromHex(sig), signed: signalSigningBytes(origin, target, sid, body) };
+}
+
+/** The signaling data of a signal whose signature verified: the body must be a JSON object. */
+function signalData({ sid, body }: UncheckedSignal): VerifiedSignal | null {
   let data: unknown;
   try {
     data = JSON.parse(body);
@@ -107,4 +116,27 @@ export function verifySignalEnvelope(envelope: unknown, origin: string, target: 
   }
   const record = z.record(z.string(), z.unknown()).safeParse(data);
   return record.success && !Array.isArray(data) ? { sid, data: record.data } : null;
+}
+
+/**
+ * Checks an envelope claimed to come from `origin` and meant for `target` (a receiver passes
+ * its own ID; a hop that forwards it passes the ROUTE frame's target): the shape, that `key`
+ * is `origin`'s key, the signature, and that the body is a JSON object. Null when any check
+ * fails; never throws.
+ */
+export function verifySignalEnvelope(envelope: unknown, origin: string, target: string): VerifiedSignal | null {
+  const signal = parseEnvelope(envelope, origin, target);
+  if (!signal || !verifySignature(signal.publicKey, signal.signature, signal.signed)) return null;
+  return signalData(signal);
+}
+
+/** {@link verifySignalEnvelope} with the signature checked by the platform's native Ed25519 where it has one. Never rejects. */
+export async function verifySignalEnvelopeAsync(
+  envelope: unknown,
+  origin: string,
+  target: string,
+): Promise<VerifiedSignal | null> {
+  const signal = parseEnvelope(envelope, origin, target);
+  if (!signal || !(await verifySignatureAsync(signal.publicKey, signal.signature, signal.signed))) return null;
+  return signalData(signal);
 }
