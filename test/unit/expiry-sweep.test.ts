@@ -12,8 +12,8 @@ import {
   MemorySwarmRegistry,
   RingMembers,
   type SwarmRegistry,
-  TrafficCounter,
   type TrackerServer,
+  TrafficCounter,
 } from '@ringswarm/signaling-server';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
