@@ -46,6 +46,19 @@ export interface ServerConfig {
   /** The window of {@link ServerConfig.maxIdsPerIp}, seconds. Default 600. */
   idWindowS: number;
   /**
+   * Most connections one source address (an IPv6 /64) may hold at once, checked before the
+   * WebSocket upgrade; past it a handshake is refused with ERR_TOO_MANY_CONNECTIONS. High
+   * enough for an office behind one NAT; 0 turns it off (e.g. behind a reverse proxy, where
+   * every connection comes from the proxy). Loopback is not exempt. Default 128.
+   */
+  maxConnsPerIp: number;
+  /**
+   * Handshakes one source address may start per 10 s (a token bucket of this size refilled
+   * over 10 s), checked before the upgrade and before any proof is verified; past it a
+   * handshake is refused with ERR_RATE_LIMITED. 0 turns it off. Default 128.
+   */
+  handshakesPerIp: number;
+  /**
    * `redis://` URL: the registry lives in Redis and socket.io uses the Redis adapter, so
    * several instances act as one tracker. Default none: one process, in-memory registry.
    */
@@ -114,6 +127,8 @@ export const DEFAULTS: ServerConfig = {
   rateStrikes: 100,
   maxIdsPerIp: 32,
   idWindowS: 600,
+  maxConnsPerIp: 128,
+  handshakesPerIp: 128,
   redisUrl: undefined,
   stunUrls: [],
   turnUrls: [],
@@ -235,6 +250,22 @@ const NUMERIC: { key: NumericKey; flag: string; env: string; min: number; max: n
     min: 1,
     max: 86_400,
     help: 'seconds of the --max-ids-per-ip window',
+  },
+  {
+    key: 'maxConnsPerIp',
+    flag: 'max-conns-per-ip',
+    env: 'MAX_CONNS_PER_IP',
+    min: 0,
+    max: 10_000_000,
+    help: 'connections per address at once (0 = no limit)',
+  },
+  {
+    key: 'handshakesPerIp',
+    flag: 'handshakes-per-ip',
+    env: 'HANDSHAKES_PER_IP',
+    min: 0,
+    max: 1_000_000,
+    help: 'handshakes per address per 10 s (0 = no limit)',
   },
   {
     key: 'stunPort',

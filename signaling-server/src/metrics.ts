@@ -24,6 +24,8 @@ export interface MetricsSources {
   operator: OperatorCounter;
   /** Shares on the deny list now. */
   blockedShares: () => number;
+  /** How many times each /api/stats view (public, admin) was built; default none. */
+  statsBuilds?: () => Record<string, number>;
 }
 
 export function createMetrics(src: MetricsSources): Registry {
@@ -117,5 +119,11 @@ export function createMetrics(src: MetricsSources): Registry {
     'reason',
     () => src.operator.reportsRefused,
   );
+  const statsBuilds = src.statsBuilds;
+  if (statsBuilds) {
+    counter('ringswarm_stats_builds_total', 'Answers of /api/stats built (each is served for a second)', 'view', () =>
+      statsBuilds(),
+    );
+  }
   return registers[0]!;
 }

@@ -333,13 +333,16 @@ export class RedisSwarmRegistry implements SwarmRegistry {
     return asNumber(await this.#run('bothInRing', a, b)) === 1;
   }
 
-  async expire(before: number): Promise<number> {
+  async expire(before: number, limit = Infinity): Promise<number> {
     let dropped = 0;
-    for (;;) {
-      const n = asNumber(await this.#run('expire', before, EXPIRE_BATCH));
+    // Each script call is one bounded ZRANGE BYSCORE ... LIMIT: Redis never walks them all at once.
+    while (dropped < limit) {
+      const batch = Math.min(EXPIRE_BATCH, limit - dropped);
+      const n = asNumber(await this.#run('expire', before, batch));
       dropped += n;
-      if (n < EXPIRE_BATCH) return dropped;
+      if (n < batch) break;
     }
+    return dropped;
   }
 
   async counts(infoHash: string): Promise<SwarmCounts> {

@@ -21,12 +21,15 @@ import { type Cluster, startCluster } from './cluster.js';
 import { DEFAULTS, type ServerConfig, userConfigDir } from './config.js';
 import { DenyList, type DenyListWarning } from './deny-list.js';
 import { isDnsName } from './host.js';
+import { addSecurityHeaders, setSecurityHeaders } from './http-headers.js';
 import { builtInStunUrl, stunAnswer } from './ice.js';
 import { MemoryIntroductions } from './introductions.js';
+import { IpLimits } from './ip-limits.js';
 import { createMetrics } from './metrics.js';
 import { adminAccess, OperatorCounter, type ReportLimits, reportEndpoint, swarmPrefix } from './operator.js';
 import { RingMembers } from './ring-members.js';
 import { staticFiles } from './static-files.js';
+import { CachedJson, largestSwarms, MAX_STATS_SWARMS } from './stats-cache.js';
 import { StunCounter, StunResponder } from './stun/responder.js';
 import { type InstanceInfo, MemorySwarmRegistry, type SwarmRegistry } from './swarm-registry.js';
 import { type CertificateNames, loadTlsFiles, selfSignedIdentity, type TlsIdentity } from './tls.js';
@@ -103,7 +106,10 @@ export interface RunningServer {
 }
 
 function json(res: ServerResponse, status: number, body: unknown, cache = 'no-store'): void {
-  const text = JSON.stringify(body);
+  jsonText(res, status, JSON.stringify(body), cache);
+}
+
+function jsonText(res: ServerResponse, status: number, text: string, cache = 'no-store'): void {
   res.writeHead(status, { 'content-type': 'application/json', 'cache-control': cache }).end(text);
 }
 
@@ -189,6 +195,8 @@ export async function startServer(
   };
   const stunCounter = stun?.counter ?? new StunCounter();
   const operator = new OperatorCounter();
+  // Built lazily below; /metrics reads how often each /api/stats view was built.
+  let statsCaches: { public: CachedJson; admin: CachedJson } | undefined;
   const metrics = createMetrics({
     registry,
     ring,
@@ -198,6 +206,7 @@ export async function startServer(
     instances,
     operator,
     blockedShares: () => denyList.size,
+    statsBuilds: () => ({ public: statsCaches?.public.builds ?? 0, admin: statsCaches?.admin.builds ?? 0 }),
   });
   const mode = cluster ? 'redis' : 'memory';
   const report = reportEndpoint({
@@ -209,8 +218,10 @@ export async function startServer(
 
   /**
    * Aggregate counts for everyone, never a swarm's key: `swarms` is how many are live. The
-   * admin also gets `perSwarm`, keyed by a short discovery key prefix (the registry's full
-   * swarm map is read only then).
+   * admin also gets `perSwarm`, keyed by a short discovery key prefix, for the
+   * {@link MAX_STATS_SWARMS} largest swarms, and `perSwarmTotal` (the registry's full swarm
+   * map is read only then). Neither grows with the number of sockets; each is built at most
+   * once a second (./stats-cache.ts).
    */
   const stats = async (admin: boolean) => {
     const [totals, all, perSwarm] = await Promise.all([
@@ -237,11 +248,11 @@ export async function startServer(
       traffic: traffic.toJSON(),
     };
     if (!perSwarm) return body;
-    return {
-      ...body,
-      perSwarm: Object.fromEntries(perSwarm.map(([key, counts]) => [swarmPrefix(key), { ...counts }])),
-    };
+    const view = largestSwarms(perSwarm, MAX_STATS_SWARMS, swarmPrefix);
+    return { ...body, perSwarm: view.perSwarm, perSwarmTotal: view.total };
   };
+  statsCaches = { public: new CachedJson(() => stats(false), now), admin: new CachedJson(() => stats(true), now) };
+  const cachedStats = statsCaches;
 
   /** Removes every member of every live swarm the deny list now blocks; resolves with how many. */
   const dropBlockedSwarms = async (): Promise<number> => {
@@ -265,6 +276,7 @@ export async function startServer(
   let port = 0;
   const origins = () => originsOf(scheme, reachableAddresses(interfaces(), config.host), port);
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+    setSecurityHeaders(res);
     const [path] = (req.url ?? '/').split('?');
     if (path === '/health') {
       if (!cluster || cluster.healthy()) return json(res, 200, { ok: true, version: VERSION, mode });
@@ -275,8 +287,8 @@ export async function startServer(
       if (access === 'denied') {
         return json(res, 401, { ok: false, code: ErrorCode.NOT_ALLOWED, message: 'wrong admin token' });
       }
-      stats(access === 'admin').then(
-        (body) => json(res, 200, body),
+      cachedStats[access === 'admin' ? 'admin' : 'public'].get().then(
+        (text) => jsonText(res, 200, text),
         (err: unknown) => {
           logger.warn({ err: String(err) }, 'stats failed');
           json(res, 503, { ok: false, version: VERSION, mode, error: 'registry unavailable' });
@@ -314,12 +326,33 @@ export async function startServer(
   const front: TlsFront | undefined = secure && tlsFront(secure);
   const listener = front?.server ?? http;
 
+  const ipLimits = new IpLimits({
+    maxConnsPerIp: config.maxConnsPerIp,
+    handshakesPerIp: config.handshakesPerIp,
+    now,
+  });
   const io: TrackerServer = new Server(http, {
     maxHttpBufferSize: config.maxMessageBytes,
     serveClient: false,
     cors: { origin: true },
+    // Per-address limits before the upgrade and before any signature is checked. The refusal's
+    // message is the code: a polling client reads it in the 403 body, a WebSocket client gets
+    // the 400 body (browsers show neither and report a plain connection error).
+    allowRequest: (req, callback) => {
+      const code = ipLimits.admit(req.socket.remoteAddress ?? '');
+      if (code === null) return callback(null, true);
+      traffic.addError(code);
+      callback(code, false);
+    },
     ...(cluster ? { adapter: cluster.adapter } : {}),
   });
+  io.engine.on('connection', (raw: { remoteAddress: string; once(event: 'close', f: () => void): void }) => {
+    const address = raw.remoteAddress;
+    ipLimits.opened(address);
+    raw.once('close', () => ipLimits.closed(address));
+  });
+  // socket.io's own HTTP answers (polling, the upgrade) carry the same headers as the page.
+  io.engine.on('headers', addSecurityHeaders);
   tracker = attachTracker({
     io,
     instanceId,

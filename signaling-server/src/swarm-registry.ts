@@ -93,8 +93,12 @@ export interface SwarmRegistry {
   sampleRing(except: string, k: number, random: () => number): Promise<string[]>;
   /** True when both peers are live ring members (they may signal each other). */
   bothInRing(a: string, b: string): Promise<boolean>;
-  /** Drops every membership last announced before `before`; resolves with how many. */
-  expire(before: number): Promise<number>;
+  /**
+   * Drops memberships last announced before `before`, oldest first, at most `limit` of them
+   * (default all); resolves with how many. The work is bounded by `limit`, not by the number
+   * of memberships: the expiry sweep calls it with a slice per tick.
+   */
+  expire(before: number, limit?: number): Promise<number>;
   counts(infoHash: string): Promise<SwarmCounts>;
   /** Up to `count` distinct peers of the swarm other than `except`, chosen at random. */
   sample(infoHash: string, except: string, count: number, random: () => number): Promise<string[]>;
@@ -136,6 +140,13 @@ interface SwarmState {
 export class MemorySwarmRegistry implements SwarmRegistry {
   #swarms = new Map<string, SwarmState>();
   #peerSwarms = new Map<string, Set<string>>();
+  /**
+   * Every membership (`"<infohash> <peerId>"`), in the order of its last announce: an
+   * announce moves it to the end, so the oldest are at the front and {@link expire} walks only
+   * those it drops (plus one). Clock readings are taken to grow; one that went back leaves a
+   * membership behind newer ones until those are gone.
+   */
+  #byAge = new Map<string, [infoHash: string, peerId: string]>();
   #online = new Set<string>();
   #ring = new RingMembers();
   #instance: InstanceInfo | undefined;
@@ -188,6 +199,9 @@ export class MemorySwarmRegistry implements SwarmRegistry {
     this.#count(swarm, seeder, +1);
     if (completed && previous && !previous.seeder && seeder) swarm.downloaded++;
     swarm.peers.set(peerId, { seeder, seen: now });
+    const key = `${infoHash} ${peerId}`;
+    this.#byAge.delete(key);
+    this.#byAge.set(key, [infoHash, peerId]);
     if (swarms) swarms.add(infoHash);
     else this.#peerSwarms.set(peerId, new Set([infoHash]));
     return true;
@@ -212,6 +226,7 @@ export class MemorySwarmRegistry implements SwarmRegistry {
     if (!swarm || !previous) return;
     this.#count(swarm, previous.seeder, -1);
     swarm.peers.delete(peerId);
+    this.#byAge.delete(`${infoHash} ${peerId}`);
     if (swarm.peers.size === 0) this.#swarms.delete(infoHash);
     const swarms = this.#peerSwarms.get(peerId);
     swarms?.delete(infoHash);
@@ -246,17 +261,26 @@ export class MemorySwarmRegistry implements SwarmRegistry {
     return this.#ring.has(a) && this.#ring.has(b);
   }
 
-  async expire(before: number): Promise<number> {
+  async expire(before: number, limit = Infinity): Promise<number> {
     let dropped = 0;
-    for (const [infoHash, swarm] of [...this.#swarms]) {
-      for (const [peerId, member] of [...swarm.peers]) {
-        if (member.seen < before) {
-          this.#remove(infoHash, peerId);
-          dropped++;
-        }
+    // Deleting the entry being visited is safe while iterating a Map.
+    for (const [key, [infoHash, peerId]] of this.#byAge) {
+      if (dropped >= limit) break;
+      const member = this.#swarms.get(infoHash)?.peers.get(peerId);
+      if (!member) {
+        this.#byAge.delete(key);
+        continue;
       }
+      if (member.seen >= before) break;
+      this.#remove(infoHash, peerId);
+      dropped++;
     }
     return dropped;
+  }
+
+  /** Memberships held (every swarm's members summed). */
+  get memberships(): number {
+    return this.#byAge.size;
   }
 
   async counts(infoHash: string): Promise<SwarmCounts> {

@@ -8,6 +8,7 @@ import { createServer as createHttpServer, type Server as HttpServer } from 'nod
 import type { Server as HttpsServer } from 'node:https';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { parseHostHeader } from './host.js';
+import { setSecurityHeaders } from './http-headers.js';
 
 /** First byte of a TLS record carrying a handshake (RFC 8446 §5.1: ContentType handshake = 22). */
 const TLS_HANDSHAKE = 0x16;
@@ -26,6 +27,7 @@ export interface TlsFront {
 
 export function tlsFront(secure: HttpsServer): TlsFront {
   const redirect: HttpServer = createHttpServer((req, res) => {
+    setSecurityHeaders(res);
     const host = parseHostHeader(req.headers.host);
     if (host === undefined) {
       res.writeHead(400, { 'content-type': 'text/plain' }).end('this port speaks HTTPS\n');

@@ -45,9 +45,10 @@ const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const round = (x: number, digits = 1) => Number(x.toFixed(digits));
 
 async function main(): Promise<void> {
-  // Every peer is on 127.0.0.1: the new-IDs-per-address limit is off here (--peers may pass it).
+  // Every peer is on 127.0.0.1: the per-address limits (new IDs, connections at once,
+  // handshakes per 10 s) are off here (--peers may pass them).
   const server = await startServer(
-    { port: 0, host: '127.0.0.1', maxIdsPerIp: 0 },
+    { port: 0, host: '127.0.0.1', maxIdsPerIp: 0, maxConnsPerIp: 0, handshakesPerIp: 0 },
     { logger: pino({ level: 'silent' }) },
   );
   const clients: RingswarmClient[] = [];

@@ -7,6 +7,8 @@
  * the search box (search-view.ts), storage (storage.ts), the download view (download-view.ts)
  * and its report form (report.ts).
  */
+// First: zod must know before any schema runs that the page's CSP forbids eval.
+import './no-eval.js';
 import { type DiscoveryMode, describePair, formatBytes, type Manifest, parseShareLink } from '@ringswarm/shared';
 import { ClientSetup } from './client-setup.js';
 import { badgeOf, noRouteAdvice } from './connection-badge.js';

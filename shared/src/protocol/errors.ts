@@ -91,6 +91,12 @@ export const ErrorCode = {
   RING_NOT_JOINED: 'ERR_RING_NOT_JOINED',
   /** The node was destroyed. */
   RING_DESTROYED: 'ERR_RING_DESTROYED',
+  /**
+   * The tracker refused a connection before the upgrade: its source address (an IPv6 /64)
+   * already holds `--max-conns-per-ip` connections. Handshakes past `--handshakes-per-ip` are
+   * refused with {@link ErrorCode.RATE_LIMITED}.
+   */
+  TOO_MANY_CONNECTIONS: 'ERR_TOO_MANY_CONNECTIONS',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

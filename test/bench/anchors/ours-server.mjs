@@ -5,8 +5,17 @@
 import { startServer } from '../../../signaling-server/dist/index.js';
 
 const redisUrl = process.env.REDIS_URL || undefined;
-// Every load peer comes from 127.0.0.1: the new-IDs-per-address limit is off here.
-const server = await startServer({ port: 0, host: '127.0.0.1', logLevel: 'silent', redisUrl, maxIdsPerIp: 0 });
+// Every load peer comes from 127.0.0.1: the per-address limits (new IDs, connections at
+// once, handshakes per 10 s) are off here; the load generator opens thousands of sockets.
+const server = await startServer({
+  port: 0,
+  host: '127.0.0.1',
+  logLevel: 'silent',
+  redisUrl,
+  maxIdsPerIp: 0,
+  maxConnsPerIp: 0,
+  handshakesPerIp: 0,
+});
 console.log(`listening on ${server.port}`);
 process.on('SIGUSR2', () => {
   globalThis.gc?.();
