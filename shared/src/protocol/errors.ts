@@ -91,6 +91,12 @@ export const ErrorCode = {
   RING_NOT_JOINED: 'ERR_RING_NOT_JOINED',
   /** The node was destroyed. */
   RING_DESTROYED: 'ERR_RING_DESTROYED',
+  /**
+   * A swarm peer let a request (a manifest chunk or a block) go unanswered past its timeout. It
+   * is snubbed, not closed: nothing more is asked of it until it answers, and what it held is
+   * asked of others. Reported once per connection.
+   */
+  PEER_TIMEOUT: 'ERR_PEER_TIMEOUT',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
