@@ -52,8 +52,10 @@ describe('manifest requests to a rate-limited seeder, over real WebRTC', () => {
     await attacker.open(seederClient.peerId, wrtc);
     // It never says "interested" and is choked when it starts: 20 requests every 50 ms for 6 s.
     const start = Date.now();
+    let sent = 0;
     while (Date.now() - start < 6_000) {
       for (let i = 0; i < 20; i++) attacker.send({ type: 'metadata-request', chunk: 0 });
+      sent += 20;
       await sleep(50);
     }
     await sleep(500); // what the seeder sent before the flood ended, still on its way
@@ -63,12 +65,12 @@ describe('manifest requests to a rate-limited seeder, over real WebRTC', () => {
     // A token bucket saves up half a second's worth, and lets one message go into debt.
     const allowance = rate * seconds + rate / 2 + manifestBytes;
     console.log(
-      `manifest flood: ${received} bytes in ${seconds.toFixed(1)} s at ${rate} B/s (allowance ${Math.round(allowance)}), ${seeding.stats().metadataDropped} requests dropped`,
+      `manifest flood: ${received} bytes in ${seconds.toFixed(1)} s at ${rate} B/s (allowance ${Math.round(allowance)}), ${seeding.stats().metadataDropped} of ${sent} requests dropped`,
     );
     expect(received).toBeGreaterThan(0);
     expect(received).toBeLessThanOrEqual(allowance);
-    // The flood was dropped, not queued.
-    expect(seeding.stats().metadataDropped).toBeGreaterThan(1_000);
+    // The flood was dropped, not queued (some of it may still be on its way to the seeder).
+    expect(seeding.stats().metadataDropped).toBeGreaterThan(sent / 2);
 
     // The seeder still serves an honest leecher, byte for byte (its limit lifted, to be quick).
     seeding.setRateLimits({ upload: null });
