@@ -79,10 +79,20 @@ describe('MetadataExchange', () => {
     exchange.setManifest(manifest);
     expect(exchange.known).toBe(true);
     const chunks = Math.ceil(encoded.length / METADATA_CHUNK_LENGTH);
-    for (let chunk = 0; chunk <= chunks; chunk++) exchange.onRequest(peer.wire, chunk);
-    const data = peer.link.sentOf('metadata-data');
+    // A chunk we have is held for the uploader (which sends it within the upload limits); one
+    // past the end is refused at once.
+    const data: { chunk: number; total: number; data: Uint8Array }[] = [];
+    for (let chunk = 0; chunk <= chunks; chunk++) {
+      exchange.onRequest(peer.wire, chunk);
+      const held = peer.wire.metadataWanted;
+      if (held === null) continue;
+      data.push({ chunk: held, ...exchange.chunk(held)! });
+      peer.wire.metadataWanted = null; // as the uploader does once the chunk is sent
+    }
     expect(data.map((d) => d.chunk)).toEqual([...Array(chunks).keys()]);
     expect(data.every((d) => d.total === encoded.length)).toBe(true);
+    expect(Buffer.concat(data.map((d) => d.data))).toEqual(Buffer.from(encoded));
+    expect(peer.link.sentOf('metadata-data')).toEqual([]);
     expect(peer.link.sentOf('metadata-reject').map((r) => r.chunk)).toEqual([0, chunks]);
   });
 

@@ -97,6 +97,12 @@ export const ErrorCode = {
    * refused with {@link ErrorCode.RATE_LIMITED}.
    */
   TOO_MANY_CONNECTIONS: 'ERR_TOO_MANY_CONNECTIONS',
+  /**
+   * A swarm peer let a request (a manifest chunk or a block) go unanswered past its timeout. It
+   * is snubbed, not closed: nothing more is asked of it until it answers, and what it held is
+   * asked of others. Reported once per connection.
+   */
+  PEER_TIMEOUT: 'ERR_PEER_TIMEOUT',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

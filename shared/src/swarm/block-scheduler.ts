@@ -7,6 +7,11 @@
  * peers for the same blocks and cancels the copies that lose the race.
  *
  * A complete piece is handed to `complete` (the verifier); the scheduler forgets it.
+ *
+ * A peer that sends none of the blocks we asked for within {@link BLOCK_REQUEST_TIMEOUT_MS}
+ * is reported (`timedOut`: the swarm snubs it and calls {@link BlockScheduler.snub}); its
+ * blocks go back to be asked of others, and a piece only it was allowed to fill starts over.
+ * One timer serves every peer's deadline and the rate-limit retries.
  */
 
 import { ErrorCode, RingswarmError } from '../protocol/errors.js';
@@ -22,6 +27,14 @@ import { BLOCK_LENGTH, checkBlock } from './wire-codec.js';
 export const PIPELINE_DEPTH = 32;
 /** Most requests kept outstanding with one peer (blocks), on long, fast paths. */
 export const MAX_PIPELINE = 256;
+/**
+ * How long a peer with requests outstanding may go without sending one of the blocks, counted
+ * from its last block (or from the request that found none outstanding), not from each
+ * request: a deep pipeline at a slow peer is not a stall. A peer must deliver one 16 KiB block
+ * per 10 s (1.6 KiB/s, below any honest path, a TURN relay's included, and below a seeder that
+ * shares a 16 KiB/s limit among its five upload slots); a silent one holds its blocks for 10 s.
+ */
+export const BLOCK_REQUEST_TIMEOUT_MS = 10_000;
 
 /** A piece being fetched. */
 export interface PartialPiece {
@@ -42,6 +55,10 @@ export interface SchedulerHooks {
   isSuspect(index: number): boolean;
   /** Every block of piece `index` arrived; called before the sender's pipeline is refilled. */
   complete(index: number, piece: PartialPiece): void;
+  /** `wire` sent none of our blocks for {@link BLOCK_REQUEST_TIMEOUT_MS}. Default: nothing. */
+  timedOut?(wire: PeerWire): void;
+  /** `wire` sent a block we asked it for (late or not); called before its pipeline is refilled. Default: nothing. */
+  answered?(wire: PeerWire): void;
 }
 
 /** What the scheduler works on once the manifest is known. */
@@ -66,7 +83,12 @@ export class BlockScheduler {
    * change what a finished swarm reports).
    */
   #endgame = false;
+  /** The one timer: the earliest of a rate-limit retry and a peer's block deadline. */
   #timer: unknown = null;
+  /** When {@link #timer} fires. */
+  #timerAt = Number.POSITIVE_INFINITY;
+  /** When to try requesting again after a rate limit said wait; infinite when not waiting. */
+  #retryAt = Number.POSITIVE_INFINITY;
   #destroyed = false;
 
   /**
@@ -108,7 +130,7 @@ export class BlockScheduler {
   /** Fills this peer's request pipeline with blocks it has and nobody else is fetching. */
   requestMore(wire: PeerWire): void {
     const pieces = this.#pieces;
-    if (!pieces || pieces.have.complete || wire.chokedByRemote || !wire.bits) return;
+    if (!pieces || pieces.have.complete || wire.chokedByRemote || wire.snubbed || !wire.bits) return;
     const window = this.window(wire);
     while (wire.inflight.size < window) {
       const wait = delayAll(this.#limiters());
@@ -118,7 +140,12 @@ export class BlockScheduler {
       }
       const block = this.#nextBlock(wire, wire.bits, pieces);
       if (!block) break;
-      wire.inflight.set(blockKey(block.index, block.begin), { ...block, sentAt: this.#clock.now() });
+      const now = this.#clock.now();
+      if (wire.inflight.size === 0) {
+        wire.progressAt = now;
+        this.#wakeBy(now + BLOCK_REQUEST_TIMEOUT_MS);
+      }
+      wire.inflight.set(blockKey(block.index, block.begin), { ...block, sentAt: now });
       wire.send({ type: 'request', ...block });
       reserveAll(this.#limiters(), block.length);
     }
@@ -140,19 +167,28 @@ export class BlockScheduler {
   /**
    * A block arrived from a peer. Throws `ERR_BAD_FRAME` before the manifest or out of range.
    * A block we did not ask this peer for is dropped; a copy that lost an endgame race is
-   * counted for the peer's rate only. The other copies asked for are cancelled.
+   * counted for the peer's rate only. The other copies asked for are cancelled. A late answer
+   * to a request that timed out is taken like any other, unless its piece is now another
+   * peer's to fill.
    */
   receive(wire: PeerWire, index: number, begin: number, data: Uint8Array): void {
     const pieces = this.#pieces;
     if (!pieces) throw new RingswarmError(ErrorCode.BAD_FRAME, 'piece before manifest');
     checkBlock(pieces.manifest, index, begin, data.length);
     const key = blockKey(index, begin);
-    const block = wire.inflight.get(key);
+    const late = !wire.inflight.has(key);
+    const block = late ? wire.timedOut.get(key) : wire.inflight.get(key);
     // A block we did not ask this peer for (or cancelled) is dropped, not stored.
     if (!block || block.length !== data.length) return;
-    wire.inflight.delete(key);
-    wire.minRtt = Math.min(wire.minRtt, this.#clock.now() - block.sentAt);
+    const now = this.#clock.now();
+    if (late) wire.timedOut.delete(key);
+    else {
+      wire.inflight.delete(key);
+      wire.minRtt = Math.min(wire.minRtt, now - block.sentAt);
+    }
+    wire.progressAt = now;
     wire.downloadMeter.add(data.length);
+    this.#hooks.answered?.(wire);
     // Endgame: the same block was asked of others too; tell them not to bother.
     for (const other of this.#peers.values()) {
       if (other !== wire && other.inflight.delete(key)) {
@@ -160,7 +196,7 @@ export class BlockScheduler {
       }
     }
     const partial = this.#partial.get(index);
-    if (!partial || partial.received.has(begin)) {
+    if (!partial || partial.received.has(begin) || (partial.owner !== null && partial.owner !== wire.remoteId)) {
       this.requestMore(wire);
       return;
     }
@@ -180,11 +216,26 @@ export class BlockScheduler {
    * piece only it was allowed to fill (see {@link PartialPiece.owner}) starts over.
    */
   release(wire: PeerWire): void {
-    for (const block of wire.inflight.values()) this.#partial.get(block.index)?.requested.delete(block.begin);
-    wire.inflight.clear();
-    for (const [index, partial] of this.#partial) {
-      if (partial.owner === wire.remoteId) this.#partial.delete(index);
+    this.#takeBack(wire);
+    // A peer that choked us dropped our requests; one that left will answer none.
+    wire.timedOut.clear();
+  }
+
+  /**
+   * The peer let its requests time out (the swarm snubbed it): they are asked of others, and
+   * kept in {@link PeerWire.timedOut} so that a late answer is still taken; a piece only it
+   * was allowed to fill starts over, for another peer.
+   */
+  snub(wire: PeerWire): void {
+    for (const [key, block] of wire.inflight) {
+      wire.timedOut.delete(key);
+      wire.timedOut.set(key, block);
     }
+    for (const key of wire.timedOut.keys()) {
+      if (wire.timedOut.size <= MAX_PIPELINE) break;
+      wire.timedOut.delete(key);
+    }
+    this.#takeBack(wire);
   }
 
   /** Forgets every partial piece and clears the timer. Idempotent. */
@@ -192,7 +243,18 @@ export class BlockScheduler {
     this.#destroyed = true;
     if (this.#timer !== null) this.#clock.clearTimeout(this.#timer);
     this.#timer = null;
+    this.#timerAt = Number.POSITIVE_INFINITY;
+    this.#retryAt = Number.POSITIVE_INFINITY;
     this.#partial.clear();
+  }
+
+  /** Hands back the peer's requests in flight, and the pieces only it was allowed to fill. */
+  #takeBack(wire: PeerWire): void {
+    for (const block of wire.inflight.values()) this.#partial.get(block.index)?.requested.delete(block.begin);
+    wire.inflight.clear();
+    for (const [index, partial] of this.#partial) {
+      if (partial.owner === wire.remoteId) this.#partial.delete(index);
+    }
   }
 
   #nextBlock(wire: PeerWire, remote: Bitfield, { manifest, have, picker }: Pieces): Block | null {
@@ -252,10 +314,39 @@ export class BlockScheduler {
   }
 
   #retryIn(ms: number): void {
-    if (this.#timer !== null) return;
-    this.#timer = this.#clock.setTimeout(() => {
-      this.#timer = null;
-      if (!this.#destroyed) this.requestAll();
-    }, ms);
+    if (this.#retryAt !== Number.POSITIVE_INFINITY) return;
+    this.#retryAt = this.#clock.now() + ms;
+    this.#wakeBy(this.#retryAt);
+  }
+
+  /** Makes sure the timer fires no later than `at`. */
+  #wakeBy(at: number): void {
+    if (this.#destroyed || (this.#timer !== null && this.#timerAt <= at)) return;
+    if (this.#timer !== null) this.#clock.clearTimeout(this.#timer);
+    this.#timerAt = at;
+    this.#timer = this.#clock.setTimeout(() => this.#wake(), Math.max(0, at - this.#clock.now()));
+  }
+
+  /** The timer fired: retry after a rate limit, report the peers past their deadline, set the next one. */
+  #wake(): void {
+    this.#timer = null;
+    this.#timerAt = Number.POSITIVE_INFINITY;
+    if (this.#destroyed) return;
+    const now = this.#clock.now();
+    if (this.#retryAt <= now) {
+      this.#retryAt = Number.POSITIVE_INFINITY;
+      this.requestAll();
+    }
+    for (const wire of [...this.#peers.values()]) {
+      if (this.#destroyed) return;
+      if (wire.inflight.size > 0 && now - wire.progressAt >= BLOCK_REQUEST_TIMEOUT_MS) this.#hooks.timedOut?.(wire);
+    }
+    // A peer reported once is not reported again until it makes progress.
+    let next = this.#retryAt;
+    for (const wire of this.#peers.values()) {
+      const due = wire.progressAt + BLOCK_REQUEST_TIMEOUT_MS;
+      if (wire.inflight.size > 0 && due > now) next = Math.min(next, due);
+    }
+    if (Number.isFinite(next)) this.#wakeBy(next);
   }
 }

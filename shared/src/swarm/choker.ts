@@ -5,6 +5,11 @@
  * give us the most (tit for tat); while seeding, those that take the most (fast
  * spreaders). One more "optimistic" slot goes to a peer outside that set, rotated every
  * few rounds, so newcomers get a chance to prove themselves.
+ *
+ * A peer that waits for a manifest chunk from us counts as interested: it wants something we
+ * have, and it cannot say "interested" before it knows the manifest. A manifest answer is an
+ * upload like a block (it goes through the same limits), so it gets the same slots; a lone
+ * seeder has slots free and unchokes a new leecher on its first request.
  */
 
 import type { Clock } from '../util/clock.js';
@@ -59,6 +64,7 @@ export class ChokeRounds {
   readonly #random: () => number;
   readonly #peers: ReadonlyMap<string, PeerWire>;
   readonly #seeding: () => boolean;
+  readonly #unchoked: (wire: PeerWire) => void;
   #timer: unknown = null;
   #round = 0;
   #optimistic: string | null = null;
@@ -67,16 +73,19 @@ export class ChokeRounds {
   /**
    * @param peers every connected peer, in connection order
    * @param seeding true while we have every piece (rank by upload rate, not download rate)
+   * @param unchoked called for each peer this swarm just unchoked (to send what it waits for)
    */
   constructor(
     deps: { clock: Clock; random: () => number },
     peers: ReadonlyMap<string, PeerWire>,
     seeding: () => boolean,
+    unchoked: (wire: PeerWire) => void = () => {},
   ) {
     this.#clock = deps.clock;
     this.#random = deps.random;
     this.#peers = peers;
     this.#seeding = seeding;
+    this.#unchoked = unchoked;
   }
 
   /** Starts the timed rounds unless they run; they stop by themselves when no peer is left. */
@@ -102,7 +111,7 @@ export class ChokeRounds {
       .filter((w) => w.handshaken)
       .map((w) => ({
         id: w.remoteId,
-        interested: w.peerInterested,
+        interested: w.peerInterested || w.metadataWanted !== null,
         downloadRate: w.downloadMeter.rate(),
         uploadRate: w.uploadMeter.rate(),
       }));
@@ -114,8 +123,11 @@ export class ChokeRounds {
       (eligible) => (eligible.length === 0 ? null : eligible[Math.floor(this.#random() * eligible.length)]!),
     );
     this.#optimistic = optimistic;
-    for (const wire of this.#peers.values()) {
-      if (wire.handshaken) wire.setChoking(!unchoked.has(wire.remoteId));
+    for (const wire of [...this.#peers.values()]) {
+      if (!wire.handshaken) continue;
+      const wasChoking = wire.amChoking;
+      wire.setChoking(!unchoked.has(wire.remoteId));
+      if (wasChoking && !wire.amChoking) this.#unchoked(wire);
     }
   }
 

@@ -129,6 +129,31 @@ export class PeerWire {
   amInterested = false;
   /** Our requests to the remote, by {@link blockKey}. */
   readonly inflight = new Map<string, SentRequest>();
+  /**
+   * Our requests that timed out (no longer counted as in flight, and asked of others), by
+   * {@link blockKey}: a late answer to one is still taken, and lifts the snub. At most
+   * `MAX_PIPELINE` of them are remembered, the oldest forgotten first.
+   */
+  readonly timedOut = new Map<string, SentRequest>();
+  /**
+   * Clock reading when this peer last made progress on our block requests: its last block, or
+   * the request that found none outstanding. The block timeout runs from here.
+   */
+  progressAt = 0;
+  /**
+   * The remote let a request of ours time out and has not answered anything since: nothing
+   * more is asked of it (see `Swarm`).
+   */
+  snubbed = false;
+  /** True once this connection was snubbed (the warning is given once). */
+  everSnubbed = false;
+  /** The manifest chunk we asked the remote for and have no answer to (one at a time), or null. */
+  metadataAsked: number | null = null;
+  /**
+   * The manifest chunk the remote asked us for and we have not sent yet (one at a time; more
+   * requests meanwhile are dropped), or null.
+   */
+  metadataWanted: number | null = null;
   /** The remote's requests to us, in order, not yet served. */
   uploads: Block[] = [];
   /** True while the upload pump runs for this wire. */

@@ -14,6 +14,12 @@
  * - {@link Uploader} (uploader.ts): serving requests within the upload limits
  * - {@link ChokeRounds} (choker.ts): who we upload to
  *
+ * A peer that lets a request time out (a manifest chunk, {@link METADATA_REQUEST_TIMEOUT_MS},
+ * or its blocks, {@link BLOCK_REQUEST_TIMEOUT_MS}) is snubbed: nothing more is asked of it
+ * until it answers something it was asked (or chokes us, which drops what we asked), what it
+ * held is asked of others, and a suspect piece only it was allowed to re-fetch is freed. So a
+ * silent peer costs a download one timeout at most.
+ *
  * Transport-agnostic: a peer is anything that satisfies {@link FrameLink}.
  */
 
@@ -23,10 +29,10 @@ import { randomBytes } from '../util/bytes.js';
 import { type Clock, systemClock, systemRandom } from '../util/clock.js';
 import { Emitter } from '../util/emitter.js';
 import { Bitfield } from './bitfield.js';
-import { BlockScheduler, type PartialPiece } from './block-scheduler.js';
+import { BLOCK_REQUEST_TIMEOUT_MS, BlockScheduler, type PartialPiece } from './block-scheduler.js';
 import { ChokeRounds } from './choker.js';
 import { heldBytes, type Manifest, pieceCount } from './manifest.js';
-import { MetadataExchange } from './metadata-exchange.js';
+import { METADATA_REQUEST_TIMEOUT_MS, MetadataExchange } from './metadata-exchange.js';
 import { type FrameLink, PeerWire, type PeerWireHandlers } from './peer-wire.js';
 import { PiecePicker } from './piece-picker.js';
 import type { PieceStore } from './piece-store.js';
@@ -62,6 +68,10 @@ export interface SwarmStats {
   done: boolean;
   /** Links closed because the remote could not prove it holds the infohash (`ERR_CAPABILITY`). */
   refused: number;
+  /** Times a peer was snubbed for letting a request time out (`ERR_PEER_TIMEOUT`). */
+  snubbed: number;
+  /** Manifest requests dropped because the same peer already had one waiting to be served. */
+  metadataDropped: number;
 }
 
 export interface PeerStats {
@@ -74,6 +84,8 @@ export interface PeerStats {
   pieces: number | null;
   /** Requests outstanding to this peer. */
   inflight: number;
+  /** True while the peer is snubbed (it let a request time out and has not answered since). */
+  snubbed: boolean;
 }
 
 export type SwarmEvents = {
@@ -85,7 +97,10 @@ export type SwarmEvents = {
   peer: [remoteId: string];
   /** A peer's link was closed; `code` says why when it was our decision or the link's error. */
   'peer-closed': [remoteId: string, code: string | undefined];
-  /** Something a remote did wrong, handled by closing its link. */
+  /**
+   * Something a remote did wrong, handled by closing its link; or, with `ERR_PEER_TIMEOUT`
+   * (once per connection), a peer snubbed for letting a request time out.
+   */
   warning: [error: RingswarmError, remoteId: string];
   /** Local storage failed to read or write a piece (`ERR_STORAGE`). */
   error: [error: RingswarmError];
@@ -136,6 +151,8 @@ export class Swarm extends Emitter<SwarmEvents> {
   readonly #randomBytes: (length: number) => Uint8Array;
   /** Links refused at the capability check. */
   #refused = 0;
+  /** Snubs, counted as they happen. */
+  #snubs = 0;
   #manifest: Manifest | null = null;
   #have: Bitfield | null = null;
   /** Pieces to fetch (see {@link Swarm.setWanted}); null = all of them. */
@@ -167,11 +184,14 @@ export class Swarm extends Emitter<SwarmEvents> {
     const shared = deps.limits ?? {};
     this.#uploader = new Uploader(this.#deps, this.store, this.#wires, () => shared.upload, {
       readFailed: (what, err) => this.#storageError(what, err),
+      metadataChunk: (chunk) => this.#metadata.chunk(chunk),
     });
     this.#scheduler = new BlockScheduler(this.#deps, this.#wires, () => shared.download, {
       mayStart: (i) => !this.#have?.has(i) && !this.#verifier.isVerifying(i) && this.#isWanted(i),
       isSuspect: (i) => this.#verifier.isSuspect(i),
       complete: (index, piece) => void this.#verifyAndStore(index, piece),
+      timedOut: (wire) => this.#snub(wire, `no block in ${BLOCK_REQUEST_TIMEOUT_MS} ms`),
+      answered: (wire) => this.#unsnub(wire),
     });
     this.#verifier = new PieceVerifier({
       banned: (remoteId, message) => {
@@ -180,14 +200,31 @@ export class Swarm extends Emitter<SwarmEvents> {
       },
       warning: (error, remoteIds) => this.emit('warning', error, remoteIds),
     });
-    this.#metadata = new MetadataExchange(this.infoHash, this.#wires, {
-      fetched: (manifest) => this.#setManifest(manifest),
-      refused: (wire, error) => {
-        this.#verifier.ban(wire.remoteId);
-        this.#fail(wire, error);
+    this.#metadata = new MetadataExchange(
+      this.infoHash,
+      this.#wires,
+      {
+        fetched: (manifest) => this.#setManifest(manifest),
+        refused: (wire, error) => {
+          this.#verifier.ban(wire.remoteId);
+          this.#fail(wire, error);
+        },
+        timedOut: (wire) => this.#snub(wire, `no manifest chunk in ${METADATA_REQUEST_TIMEOUT_MS} ms`),
+        answered: (wire) => this.#unsnub(wire),
+        wanted: (wire) => {
+          // A choked peer's request counts as interest: a free slot unchokes it (and pumps it) now.
+          if (wire.amChoking) this.#choker.rechoke(false);
+          void this.#uploader.pump(wire);
+        },
       },
-    });
-    this.#choker = new ChokeRounds(this.#deps, this.#wires, () => this.done);
+      this.#deps,
+    );
+    this.#choker = new ChokeRounds(
+      this.#deps,
+      this.#wires,
+      () => this.done,
+      (wire) => void this.#uploader.pump(wire),
+    );
     this.#handlers = this.#wireHandlers();
     if (options.manifest) this.#setManifest(options.manifest, options.have);
   }
@@ -241,6 +278,8 @@ export class Swarm extends Emitter<SwarmEvents> {
       endgame: this.#scheduler.endgame,
       done: this.done,
       refused: this.#refused,
+      snubbed: this.#snubs,
+      metadataDropped: this.#metadata.dropped,
     };
   }
 
@@ -256,6 +295,7 @@ export class Swarm extends Emitter<SwarmEvents> {
         downloadRate: w.downloadMeter.rate(),
         pieces: w.bits?.count ?? null,
         inflight: w.inflight.size,
+        snubbed: w.snubbed,
       }));
   }
 
@@ -376,7 +416,11 @@ export class Swarm extends Emitter<SwarmEvents> {
         }
       },
       have: (wire, index) => this.#onHave(wire, index),
-      choke: (wire) => this.#scheduler.release(wire),
+      choke: (wire) => {
+        // A choke drops what we asked: an answer of sorts, so the snub (if any) is lifted.
+        this.#scheduler.release(wire);
+        this.#unsnub(wire);
+      },
       unchoke: (wire) => this.#scheduler.requestMore(wire),
       interest: () => this.#choker.rechoke(false),
       request: (wire, block) => this.#uploader.request(wire, block, this.#manifest, this.#have),
@@ -523,6 +567,30 @@ export class Swarm extends Emitter<SwarmEvents> {
   #storageError(what: string, err: unknown): void {
     if (this.#destroyed) return;
     this.emit('error', new RingswarmError(ErrorCode.STORAGE, `${what} failed: ${(err as Error)?.message ?? err}`));
+  }
+
+  // --- peers that stop answering ----------------------------------------------------------
+
+  /** `wire` let a request time out: ask nothing more of it, ask others for what it held. */
+  #snub(wire: PeerWire, why: string): void {
+    if (this.#destroyed || this.#wires.get(wire.remoteId) !== wire) return;
+    if (!wire.snubbed) {
+      wire.snubbed = true;
+      this.#snubs++;
+    }
+    this.#scheduler.snub(wire);
+    if (!wire.everSnubbed) {
+      wire.everSnubbed = true;
+      this.emit('warning', new RingswarmError(ErrorCode.PEER_TIMEOUT, `snubbed: ${why}`), wire.remoteId);
+    }
+    if (this.#destroyed) return;
+    this.#metadata.fetch();
+    this.#scheduler.requestAll();
+  }
+
+  /** `wire` answered something it was asked: it may be asked again (the caller asks). */
+  #unsnub(wire: PeerWire): void {
+    wire.snubbed = false;
   }
 
   // --- peers leaving ---------------------------------------------------------------------

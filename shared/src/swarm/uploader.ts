@@ -2,6 +2,12 @@
  * Serving blocks: queues what unchoked peers request and pumps it out of the store, one
  * block at a time per peer, within the upload rate limits (this swarm's and the client's)
  * and the link's backpressure (a send that returns false waits for `drain`).
+ *
+ * Manifest chunks go out through the same pump, under the same rules, ahead of the peer's
+ * blocks: a 5-byte request must never buy 16 KiB outside the limits (it once bought 31 MiB in
+ * a second from a seeder limited to 1 KiB/s). A chunk asked by a peer we choke waits, held in
+ * {@link PeerWire.metadataWanted}, until we unchoke it; the choker counts such a peer as
+ * interested (see `ChokeRounds`), so a lone seeder unchokes a new leecher at once.
  */
 
 import { ErrorCode, RingswarmError } from '../protocol/errors.js';
@@ -25,6 +31,11 @@ export const MAX_QUEUED_REQUESTS = PIPELINE_DEPTH * 8;
 export interface UploaderHooks {
   /** Reading the store failed; the block is skipped. */
   readFailed(what: string, err: unknown): void;
+  /**
+   * The bytes of manifest chunk `chunk` and the manifest's length (see
+   * `MetadataExchange.chunk`); null when there is none. Default: no manifest is served.
+   */
+  metadataChunk?(chunk: number): { total: number; data: Uint8Array } | null;
 }
 
 export class Uploader {
@@ -38,6 +49,8 @@ export class Uploader {
   readonly #shared: () => RateLimiter | undefined;
   readonly #hooks: UploaderHooks;
   #timer: unknown = null;
+  /** Bytes of manifest chunks sent (not in {@link meter}: that counts piece payload, as the tracker does). */
+  #metadataBytes = 0;
   #destroyed = false;
 
   /**
@@ -78,17 +91,30 @@ export class Uploader {
     void this.pump(wire);
   }
 
-  /** Sends a peer's queued blocks until the queue is empty, a limit says wait, or the link is full. */
+  /** Manifest bytes sent to every peer. */
+  get metadataBytes(): number {
+    return this.#metadataBytes;
+  }
+
+  /**
+   * Sends a peer's held manifest chunk, then its queued blocks, until nothing is left, a limit
+   * says wait, or the link is full. Nothing goes to a peer we choke.
+   */
   async pump(wire: PeerWire): Promise<void> {
     if (wire.uploading) return;
     wire.uploading = true;
     try {
-      while (!this.#destroyed && !wire.waitingForDrain && wire.attached) {
-        if (wire.uploads.length === 0) break;
+      while (!this.#destroyed && !wire.waitingForDrain && wire.attached && !wire.amChoking) {
+        const metadata = wire.metadataWanted !== null;
+        if (!metadata && wire.uploads.length === 0) break;
         const wait = delayAll(this.#limiters());
         if (wait > 0) {
           this.#resumeIn(wait);
           break;
+        }
+        if (metadata) {
+          this.#sendMetadata(wire);
+          continue;
         }
         const block = wire.uploads.shift()!;
         let data: Uint8Array;
@@ -108,6 +134,23 @@ export class Uploader {
       }
     } finally {
       wire.uploading = false;
+    }
+  }
+
+  /** Sends the chunk held for `wire` (the caller checked the limits), and frees its one request slot. */
+  #sendMetadata(wire: PeerWire): void {
+    const chunk = wire.metadataWanted;
+    if (chunk === null) return;
+    wire.metadataWanted = null;
+    const found = this.#hooks.metadataChunk?.(chunk) ?? null;
+    if (!found) {
+      if (!wire.send({ type: 'metadata-reject', chunk })) wire.waitingForDrain = true;
+      return;
+    }
+    this.#metadataBytes += found.data.length;
+    reserveAll(this.#limiters(), found.data.length);
+    if (!wire.send({ type: 'metadata-data', chunk, total: found.total, data: found.data })) {
+      wire.waitingForDrain = true;
     }
   }
 
