@@ -23,6 +23,8 @@ const SEED_FOR_MAX_MS = 40_000;
 /** Pause between a kill and the restart. */
 const RESTART_MIN_MS = 1_000;
 const RESTART_MAX_MS = 4_000;
+/** Lines of a peer's stderr in a crash or stall report (a Node stack trace fits). */
+const STDERR_LINES = 40;
 /** How often a wait looks at a process's events. */
 const POLL_MS = 200;
 
@@ -96,7 +98,7 @@ class PeerRun {
       .filter((e) => e.event !== 'progress' && e.event !== 'ring')
       .slice(-8)
       .map((e) => JSON.stringify(e));
-    return `${tail(this.proc.stderr)}\n(last events)\n${events.join('\n')}`;
+    return `${tail(this.proc.stderr, STDERR_LINES)}\n(last events)\n${events.join('\n')}`;
   }
 
   /**
@@ -164,6 +166,17 @@ export class CliSlot {
     return all.some(
       (s) => s !== this && s.complete && s.share === this.share && s.#run?.alive && s.#run.sent.size === 0,
     );
+  }
+
+  /** What the slot is doing, for the end-of-run summary. */
+  describe(): string {
+    const run = this.#run;
+    if (!run?.alive) return `${this.name}: not running`;
+    const seconds = Math.round((Date.now() - run.startedAt) / 1000);
+    const what = this.role.kind === 'seeder' ? 'seeding' : this.complete ? 'seeding its copy of' : 'fetching';
+    const last = run.proc.events.findLast((e) => e.event === 'progress');
+    const progress = last && !this.complete ? ` (${JSON.stringify(last)})` : '';
+    return `${this.name}: ${what} ${this.share?.name ?? '?'} for ${seconds} s${progress}`;
   }
 
   kill(signal: 'SIGKILL' | 'SIGTERM'): void {
@@ -259,8 +272,10 @@ export class CliSlot {
       }
       const problems = await copyProblems(this.outDir, share.files);
       if (problems.length > 0) tally.corruptCopy(`${this.name} (${share.name})`, problems);
-      else if (Number(done.event.downloaded) > 0) tally.downloadsCli++;
-      else tally.rechecks++;
+      else if (Number(done.event.downloaded) > 0) {
+        tally.downloadsCli++;
+        tally.downloadSeconds.push(Number(done.event.seconds));
+      } else tally.rechecks++;
       this.complete = run.alive;
       const exited = await run.exitWithin(random.int(SEED_FOR_MIN_MS, SEED_FOR_MAX_MS));
       this.complete = false;

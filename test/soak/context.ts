@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { SeededRandom } from './random.js';
 import type { ShareFile } from './shares.js';
 import type { Tally } from './tally.js';
@@ -22,7 +23,10 @@ export class SoakContext {
     readonly tally: Tally,
     /** Temp folder of this run: identities, downloads, the shared files. */
     readonly root: string,
-  ) {}
+  ) {
+    // Every loop sleeps on this one signal at once.
+    setMaxListeners(0, this.#stop.signal);
+  }
 
   get stopping(): boolean {
     return this.#stop.signal.aborted;

@@ -16,6 +16,8 @@ const SEED_FOR_MAX_MS = 40_000;
 const POLL_MS = 500;
 /** Time for one save link to produce the browser's download. */
 const SAVE_TIMEOUT_MS = 30_000;
+/** Time for the page to load (slow while the CLI peers keep both cores busy). */
+const GOTO_TIMEOUT_MS = 90_000;
 /** Console lines kept for a crash report. */
 const CONSOLE_LINES = 30;
 
@@ -30,6 +32,8 @@ export class PageSlot {
   #context: BrowserContext | null = null;
   #page: Page | null = null;
   #phase: Phase = 'idle';
+  #phaseAt = Date.now();
+  #share: Share | null = null;
   #crashed = false;
   readonly #console: string[] = [];
 
@@ -44,11 +48,28 @@ export class PageSlot {
     return this.#page !== null && !this.#crashed && (this.#phase === 'fetching' || this.#phase === 'seeding');
   }
 
+  /** What the page is doing and showing, for the end-of-run summary. */
+  async describe(): Promise<string> {
+    const page = this.#page;
+    if (!page || this.#crashed) return `${this.name}: no page`;
+    const seconds = Math.round((Date.now() - this.#phaseAt) / 1000);
+    const shown = await page
+      .evaluate(() => ({
+        status: document.getElementById('status')?.textContent ?? '',
+        stats: document.getElementById('download-stats')?.textContent ?? '',
+      }))
+      .catch((err: Error) => ({ status: `(unreadable: ${err.message.split('\n')[0]})`, stats: '' }));
+    const notes = this.#console.slice(-5).join('\n    ');
+    return `${this.name}: ${this.#phase} ${this.#share?.name ?? ''} for ${seconds} s; status "${shown.status}"; "${shown.stats}"${notes ? `\n    ${notes}` : ''}`;
+  }
+
   async reload(): Promise<void> {
     const page = this.#page;
     if (!page || !this.reloadable) return;
     this.ctx.tally.reloads++;
-    await page.reload({ waitUntil: 'load' }).catch((err: Error) => this.#note(`reload: ${err.message}`));
+    await page
+      .reload({ waitUntil: 'load', timeout: GOTO_TIMEOUT_MS })
+      .catch((err: Error) => this.#note(`reload: ${err.message}`));
   }
 
   async #open(): Promise<Page> {
@@ -66,6 +87,11 @@ export class PageSlot {
     this.#context = context;
     this.#page = page;
     return page;
+  }
+
+  #setPhase(phase: Phase): void {
+    this.#phase = phase;
+    this.#phaseAt = Date.now();
   }
 
   #note(line: string): void {
@@ -107,8 +133,9 @@ export class PageSlot {
   }
 
   /** Saves every file through its save link and compares the bytes with the original. */
-  async #saveAndVerify(page: Page, share: Share): Promise<void> {
+  async #saveAndVerify(page: Page, share: Share, startedAt: number): Promise<void> {
     const { tally } = this.ctx;
+    const completeAt = Date.now();
     const problems: string[] = [];
     for (const [index, file] of share.files.entries()) {
       const row = page.locator(`#save-links li[data-file="${index}"]`);
@@ -124,7 +151,10 @@ export class PageSlot {
       else if (sha(bytes) !== file.sha) problems.push(`${file.path}: ${bytes.length} bytes, SHA-256 differs`);
     }
     if (problems.length > 0) tally.corruptCopy(`${this.name} (${share.name})`, problems);
-    else tally.downloadsPages++;
+    else {
+      tally.downloadsPages++;
+      tally.downloadSeconds.push((completeAt - startedAt) / 1000);
+    }
   }
 
   /** Presses Delete (shown when the page kept the download in its storage) and waits for the page to confirm. */
@@ -148,20 +178,22 @@ export class PageSlot {
           await this.#context?.close().catch(() => {});
           page = await this.#open();
         }
-        this.#phase = 'fetching';
-        await page.goto(share.link, { waitUntil: 'load' });
+        this.#setPhase('fetching');
+        this.#share = share;
+        const startedAt = Date.now();
+        await page.goto(share.link, { waitUntil: 'load', timeout: GOTO_TIMEOUT_MS });
         const complete = await this.#untilComplete(page, share);
         if (complete) {
-          this.#phase = 'saving';
-          await this.#saveAndVerify(page, share);
-          this.#phase = 'seeding';
+          this.#setPhase('saving');
+          await this.#saveAndVerify(page, share, startedAt);
+          this.#setPhase('seeding');
           await this.ctx.sleep(random.int(SEED_FOR_MIN_MS, SEED_FOR_MAX_MS));
         }
         if (this.ctx.stopping) break;
         if (this.#crashed) continue;
-        this.#phase = 'deleting';
+        this.#setPhase('deleting');
         await this.#delete(page);
-        await page.goto('about:blank');
+        await page.goto('about:blank', { timeout: GOTO_TIMEOUT_MS });
       } catch (err) {
         if (this.ctx.stopping) break;
         // A step that failed without a crash (a save that never came, a lost context): note it
@@ -171,7 +203,7 @@ export class PageSlot {
         await this.#context?.close().catch(() => {});
         page = await this.#open();
       } finally {
-        this.#phase = 'idle';
+        this.#setPhase('idle');
       }
     }
   }

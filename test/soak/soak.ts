@@ -46,6 +46,15 @@ const SHARES_READY_MS = 90_000;
 /** Shares the seeders hold (shares.ts): the fewest peers is one seeder each and one getter. */
 const SHARE_COUNT = 3;
 
+const round1 = (x: number): number => Math.round(x * 10) / 10;
+
+function median(xs: readonly number[]): number | null {
+  if (xs.length === 0) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return round1(s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2);
+}
+
 interface Options {
   minutes: number;
   peers: number;
@@ -250,6 +259,9 @@ async function soak(options: Options): Promise<number> {
     windowMs = Date.now() - started;
     sample();
     clearInterval(sampler);
+    // Downloads still running are neither counted nor stalls: say where each peer was.
+    const doing = [...slots.map((s) => s.describe()), ...(await Promise.all(pages.map((p) => p.describe())))];
+    tally.log(`at the end:\n  ${doing.join('\n  ')}`);
   } finally {
     ctx.stop();
     await Promise.allSettled(loops);
@@ -289,10 +301,13 @@ async function soak(options: Options): Promise<number> {
     term_hangs: tally.termHangs,
     id_changes: tally.idChanges,
     page_failures: tally.pageFailures,
+    download_seconds_median: median(tally.downloadSeconds),
+    download_seconds_max: tally.downloadSeconds.length > 0 ? round1(Math.max(...tally.downloadSeconds)) : null,
     leak_check: leakCheck,
     tracker_rss_mb_by_minute: rss.trackerByMinute,
     peer_rss_mb_max_by_minute: rss.peerMaxByMinute,
     interrupted,
+    crash_list: tally.crashList,
   };
   process.stdout.write(`${JSON.stringify(report)}\n`);
   if (interrupted) return 130;

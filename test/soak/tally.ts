@@ -43,6 +43,11 @@ export class Tally {
   /** Restarts of a CLI peer that came back with another peer ID than its --identity file holds. */
   idChanges = 0;
 
+  /** Seconds each counted download took (CLI: its own figure; pages: from opening the link to the last save link). */
+  readonly downloadSeconds: number[] = [];
+  /** One line per crash, for the report. */
+  readonly crashList: string[] = [];
+
   get downloads(): number {
     return this.downloadsCli + this.downloadsPages;
   }
@@ -56,9 +61,11 @@ export class Tally {
     process.stderr.write(`[soak +${this.elapsed()}] ${line}\n`);
   }
 
+  /** Counts and prints a crash; `output` is what the process last wrote (kept short by the caller). */
   crash(who: string, what: string, output: string): void {
     this.crashes++;
-    this.log(`CRASH ${who}: ${what}\n--- last output of ${who} ---\n${tail(output)}\n---`);
+    this.crashList.push(`+${this.elapsed()} ${who}: ${what}`);
+    this.log(`CRASH ${who}: ${what}\n--- last output of ${who} ---\n${output}\n---`);
   }
 
   corruptCopy(who: string, problems: readonly string[]): void {
@@ -68,6 +75,6 @@ export class Tally {
 
   stall(who: string, what: string, output: string): void {
     this.stalls++;
-    this.log(`STALL ${who}: ${what}\n--- last output of ${who} ---\n${tail(output)}\n---`);
+    this.log(`STALL ${who}: ${what}\n--- last output of ${who} ---\n${output}\n---`);
   }
 }
