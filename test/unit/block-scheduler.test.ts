@@ -62,6 +62,19 @@ function setup({ pieces = 1, blocksPerPiece = 2, sharedRate, suspects = new Set(
 }
 
 describe('BlockScheduler', () => {
+  it('stops asking a peer whose link closed during a send (its bitfield gone), instead of throwing', () => {
+    const { scheduler, addPeer } = setup({ blocksPerPiece: 4 });
+    const a = addPeer();
+    const send = a.link.send.bind(a.link);
+    a.link.send = (frame) => {
+      // As the swarm does when a link fails under a send: the peer is removed, its bits dropped.
+      a.wire.bits = null;
+      return send(frame);
+    };
+    expect(() => scheduler.requestMore(a.wire)).not.toThrow();
+    expect(a.link.sentOf('request')).toHaveLength(1);
+  });
+
   it('asks one peer for every block of a piece, once, and hands the piece over when it is complete', () => {
     const { scheduler, addPeer, completed, block } = setup();
     const a = addPeer();

@@ -138,7 +138,11 @@ export class BlockScheduler {
         this.#retryIn(wait);
         return;
       }
-      const block = this.#nextBlock(wire, wire.bits, pieces);
+      // A send can close the link on the spot (a failed channel), and the swarm then drops the
+      // peer and its bitfield: nothing more is asked of it.
+      const remote = wire.bits;
+      if (!remote) return;
+      const block = this.#nextBlock(wire, remote, pieces);
       if (!block) break;
       const now = this.#clock.now();
       if (wire.inflight.size === 0) {
