@@ -91,6 +91,11 @@ export const ErrorCode = {
   RING_NOT_JOINED: 'ERR_RING_NOT_JOINED',
   /** The node was destroyed. */
   RING_DESTROYED: 'ERR_RING_DESTROYED',
+  /**
+   * A link's send queue (frames held before the channel opened, or bytes and frames the open
+   * channel has not sent yet) would pass its hard cap; the link is closed with this code.
+   */
+  LINK_QUEUE_FULL: 'ERR_LINK_QUEUE_FULL',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
