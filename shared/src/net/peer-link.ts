@@ -168,6 +168,45 @@ export class ChannelBacklog {
   }
 }
 
+type Description = { type?: unknown; sdp?: unknown };
+type PeerConnectionClass = new (
+  ...args: unknown[]
+) => { createOffer(...args: unknown[]): Promise<Description>; createAnswer(...args: unknown[]): Promise<Description> };
+const adaptedWrtc = new WeakMap<object, object>();
+
+/**
+ * The WebRTC implementation as simple-peer needs it. simple-peer assigns `offer.sdp` (its
+ * sdpTransform) on what createOffer/createAnswer return; node-datachannel's polyfill returns
+ * RTCSessionDescription objects whose `sdp` is a getter only, so the assignment throws
+ * (ERR_CREATE_OFFER). Such an implementation gets a peer connection class whose descriptions
+ * are plain objects; any other is passed through as it is.
+ */
+export function wrtcForSimplePeer(wrtc: object): object {
+  const known = adaptedWrtc.get(wrtc);
+  if (known) return known;
+  const impl: { RTCPeerConnection?: unknown; RTCSessionDescription?: unknown } = wrtc;
+  const Base = impl.RTCPeerConnection;
+  const Sd = impl.RTCSessionDescription;
+  const proto: unknown = typeof Sd === 'function' ? Sd.prototype : null;
+  const sdp = isRecord(proto) ? Object.getOwnPropertyDescriptor(proto, 'sdp') : undefined;
+  let out = wrtc;
+  if (typeof Base === 'function' && sdp?.get && !sdp.set) {
+    const plain = (d: Description): Description => ({ type: d.type, sdp: d.sdp });
+    // A class from a WebRTC implementation; its shape is what simple-peer itself relies on.
+    class PlainDescriptionPeerConnection extends (Base as PeerConnectionClass) {
+      override async createOffer(...args: unknown[]): Promise<Description> {
+        return plain(await super.createOffer(...args));
+      }
+      override async createAnswer(...args: unknown[]): Promise<Description> {
+        return plain(await super.createAnswer(...args));
+      }
+    }
+    out = { ...wrtc, RTCPeerConnection: PlainDescriptionPeerConnection };
+  }
+  adaptedWrtc.set(wrtc, out);
+  return out;
+}
+
 export interface PeerLinkOptions extends LinkOptions {
   /** True for the side that creates the offer. */
   initiator: boolean;
@@ -204,7 +243,7 @@ export class PeerLink extends Emitter<PeerLinkEvents> implements Link {
       trickle: true,
       config: { iceServers: options.iceServers ?? [] },
     };
-    if (options.wrtc) peerOptions.wrtc = options.wrtc as SimplePeer.Options['wrtc'];
+    if (options.wrtc) peerOptions.wrtc = wrtcForSimplePeer(options.wrtc) as SimplePeer.Options['wrtc'];
     this.#peer = new SimplePeer(peerOptions);
     this.#peer.on('signal', (data: SimplePeer.SignalData) => {
       if (!this.#destroyed) this.emit('signal', data as unknown as Record<string, unknown>);
