@@ -9,6 +9,15 @@
  * channel's buffer at 64 KiB (its MAX_BUFFERED_AMOUNT), which keeps a Chromium data
  * channel to a fraction of what it can carry.
  *
+ * Every queue is capped, in bytes and in frames: frames held before the channel opens
+ * ({@link PENDING_MAX_BYTES}, {@link PENDING_MAX_FRAMES}) and what the open channel has not
+ * sent yet ({@link SEND_MAX_BYTES}, {@link SEND_MAX_FRAMES}). A frame that would pass a cap
+ * closes the link with `ERR_LINK_QUEUE_FULL` (and `send()` returns false). Closing, not
+ * dropping the one frame: callers read `false` as "accepted, wait for drain" and many never
+ * look, so a silently dropped frame would leave the two ends of an ordered protocol out of
+ * step; a throw would escape their event handlers. A close with a code is what every
+ * caller already handles (the swarm drops the peer and asks others, the pool counts a failure).
+ *
  * NAT traversal: ICE servers (STUN/TURN) are options. A link that never opens — ICE failed,
  * or {@link CONNECT_TIMEOUT_MS} passed — closes with `ERR_NO_ROUTE`; {@link PeerLink.selectedPair}
  * says how an open link got through (host, srflx, prflx or relay on each side).
@@ -25,6 +34,20 @@ export const CONNECT_TIMEOUT_MS = 20_000;
 export const SEND_HIGH_WATER = 4 * 1024 * 1024;
 /** `drain` is emitted when the channel's buffer falls to this many bytes. */
 export const SEND_LOW_WATER = 1024 * 1024;
+/**
+ * Hard cap on bytes the open channel holds unsent (its `bufferedAmount` plus the new frame).
+ * Twice the high-water mark: a caller that stops at `false` stays far below it. Under
+ * libwebrtc's own 16 MiB, past which the channel closes itself with no reason given.
+ */
+export const SEND_MAX_BYTES = 2 * SEND_HIGH_WATER;
+/** Hard cap on frames the open channel holds unsent (4096 blocks of 16 KiB = 64 MiB would pass {@link SEND_MAX_BYTES} first). */
+export const SEND_MAX_FRAMES = 4096;
+/** Before the channel opens, `send()` returns false once this many bytes are held. */
+export const PENDING_HIGH_WATER = 1024 * 1024;
+/** Hard cap on bytes held before the channel opens. */
+export const PENDING_MAX_BYTES = SEND_HIGH_WATER;
+/** Hard cap on frames held before the channel opens. */
+export const PENDING_MAX_FRAMES = 1024;
 /** How often the buffer is polled where `bufferedamountlow` is not supported. */
 const DRAIN_POLL_MS = 20;
 /** simple-peer's error codes for an ICE or DTLS transport that failed. */
@@ -113,6 +136,77 @@ export function selectedPairOf(report: unknown): SelectedPair | null {
   return local && remote ? { local, remote } : null;
 }
 
+/**
+ * How many frames a data channel still holds, from its `bufferedAmount` alone: the channel
+ * sends in order, so the frames not sent yet are those that end past the bytes it sent
+ * (everything handed to it less what it still buffers). Holds one number per unsent frame.
+ */
+export class ChannelBacklog {
+  /** Where each frame ends, as a running byte total, oldest first from `#head` on. */
+  #ends: number[] = [];
+  #head = 0;
+  #total = 0;
+
+  /** A frame of `bytes` was handed to the channel. */
+  add(bytes: number): void {
+    this.#total += bytes;
+    this.#ends.push(this.#total);
+  }
+
+  /** Frames not sent yet, given the channel's `bufferedAmount` now; forgets those it sent. */
+  frames(bufferedAmount: number): number {
+    const sent = this.#total - bufferedAmount;
+    const ends = this.#ends;
+    let head = this.#head;
+    while (head < ends.length && (ends[head] ?? 0) <= sent) head++;
+    if (head > 1024 && head * 2 > ends.length) {
+      ends.splice(0, head);
+      head = 0;
+    }
+    this.#head = head;
+    return ends.length - head;
+  }
+}
+
+type Description = { type?: unknown; sdp?: unknown };
+type PeerConnectionClass = new (
+  ...args: unknown[]
+) => { createOffer(...args: unknown[]): Promise<Description>; createAnswer(...args: unknown[]): Promise<Description> };
+const adaptedWrtc = new WeakMap<object, object>();
+
+/**
+ * The WebRTC implementation as simple-peer needs it. simple-peer assigns `offer.sdp` (its
+ * sdpTransform) on what createOffer/createAnswer return; node-datachannel's polyfill returns
+ * RTCSessionDescription objects whose `sdp` is a getter only, so the assignment throws
+ * (ERR_CREATE_OFFER). Such an implementation gets a peer connection class whose descriptions
+ * are plain objects; any other is passed through as it is.
+ */
+export function wrtcForSimplePeer(wrtc: object): object {
+  const known = adaptedWrtc.get(wrtc);
+  if (known) return known;
+  const impl: { RTCPeerConnection?: unknown; RTCSessionDescription?: unknown } = wrtc;
+  const Base = impl.RTCPeerConnection;
+  const Sd = impl.RTCSessionDescription;
+  const proto: unknown = typeof Sd === 'function' ? Sd.prototype : null;
+  const sdp = isRecord(proto) ? Object.getOwnPropertyDescriptor(proto, 'sdp') : undefined;
+  let out = wrtc;
+  if (typeof Base === 'function' && sdp?.get && !sdp.set) {
+    const plain = (d: Description): Description => ({ type: d.type, sdp: d.sdp });
+    // A class from a WebRTC implementation; its shape is what simple-peer itself relies on.
+    class PlainDescriptionPeerConnection extends (Base as PeerConnectionClass) {
+      override async createOffer(...args: unknown[]): Promise<Description> {
+        return plain(await super.createOffer(...args));
+      }
+      override async createAnswer(...args: unknown[]): Promise<Description> {
+        return plain(await super.createAnswer(...args));
+      }
+    }
+    out = { ...wrtc, RTCPeerConnection: PlainDescriptionPeerConnection };
+  }
+  adaptedWrtc.set(wrtc, out);
+  return out;
+}
+
 export interface PeerLinkOptions extends LinkOptions {
   /** True for the side that creates the offer. */
   initiator: boolean;
@@ -133,6 +227,8 @@ export class PeerLink extends Emitter<PeerLinkEvents> implements Link {
   /** Frames sent before the channel opened, in order. */
   #pending: Uint8Array[] = [];
   #pendingBytes = 0;
+  /** Frames handed to the open channel and not sent yet. */
+  #backlog = new ChannelBacklog();
   #waitingForDrain = false;
   #poll: ReturnType<typeof setInterval> | undefined;
   /** Read once both descriptions were known; they do not change for the connection's life. */
@@ -147,7 +243,7 @@ export class PeerLink extends Emitter<PeerLinkEvents> implements Link {
       trickle: true,
       config: { iceServers: options.iceServers ?? [] },
     };
-    if (options.wrtc) peerOptions.wrtc = options.wrtc as SimplePeer.Options['wrtc'];
+    if (options.wrtc) peerOptions.wrtc = wrtcForSimplePeer(options.wrtc) as SimplePeer.Options['wrtc'];
     this.#peer = new SimplePeer(peerOptions);
     this.#peer.on('signal', (data: SimplePeer.SignalData) => {
       if (!this.#destroyed) this.emit('signal', data as unknown as Record<string, unknown>);
@@ -161,7 +257,14 @@ export class PeerLink extends Emitter<PeerLinkEvents> implements Link {
       this.#pending = [];
       this.#pendingBytes = 0;
       for (const frame of pending) this.send(frame);
+      if (this.#destroyed) return;
       this.emit('connect');
+      // A caller told to wait before the channel opened hears `drain` even if the flush fit.
+      const channel = this.#channel;
+      if (!this.#destroyed && this.#waitingForDrain && channel && channel.bufferedAmount <= SEND_LOW_WATER) {
+        this.#waitingForDrain = false;
+        this.emit('drain');
+      }
     });
     this.#peer.on('data', (data: unknown) => {
       if (this.#destroyed) return;
@@ -234,15 +337,27 @@ export class PeerLink extends Emitter<PeerLinkEvents> implements Link {
   /**
    * Sends one binary frame; returns false when the caller should wait for `drain`.
    * Frames sent before `connect` are held and sent once the channel opens (the remote
-   * can open the channel and speak before our own `connect` fires).
+   * can open the channel and speak before our own `connect` fires). A frame that would
+   * pass a queue cap closes the link with `ERR_LINK_QUEUE_FULL` instead.
    */
   send(frame: Uint8Array): boolean {
     if (this.#destroyed) return false;
     const channel = this.#channel;
     if (!this.#connected || !channel) {
+      if (this.#pending.length >= PENDING_MAX_FRAMES || this.#pendingBytes + frame.byteLength > PENDING_MAX_BYTES) {
+        this.close(ErrorCode.LINK_QUEUE_FULL);
+        return false;
+      }
       this.#pending.push(frame);
       this.#pendingBytes += frame.byteLength;
-      return this.#pendingBytes < SEND_HIGH_WATER;
+      if (this.#pendingBytes < PENDING_HIGH_WATER) return true;
+      this.#waitingForDrain = true;
+      return false;
+    }
+    const buffered = channel.bufferedAmount;
+    if (this.#backlog.frames(buffered) >= SEND_MAX_FRAMES || buffered + frame.byteLength > SEND_MAX_BYTES) {
+      this.close(ErrorCode.LINK_QUEUE_FULL);
+      return false;
     }
     try {
       this.#peer.send(frame);
@@ -250,6 +365,7 @@ export class PeerLink extends Emitter<PeerLinkEvents> implements Link {
       this.close('ERR_DATA_CHANNEL');
       return false;
     }
+    this.#backlog.add(frame.byteLength);
     if (channel.bufferedAmount < SEND_HIGH_WATER) return true;
     this.#waitingForDrain = true;
     return false;
@@ -284,6 +400,8 @@ export class PeerLink extends Emitter<PeerLinkEvents> implements Link {
     clearTimeout(this.#timer);
     clearInterval(this.#poll);
     this.#pending = [];
+    this.#pendingBytes = 0;
+    this.#backlog = new ChannelBacklog();
     this.#peer.removeAllListeners();
     // simple-peer can emit a late 'error' while tearing down; keep it from going unhandled.
     this.#peer.on('error', () => {});

@@ -103,6 +103,11 @@ export const ErrorCode = {
    * asked of others. Reported once per connection.
    */
   PEER_TIMEOUT: 'ERR_PEER_TIMEOUT',
+  /**
+   * A link's send queue (frames held before the channel opened, or bytes and frames the open
+   * channel has not sent yet) would pass its hard cap; the link is closed with this code.
+   */
+  LINK_QUEUE_FULL: 'ERR_LINK_QUEUE_FULL',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
