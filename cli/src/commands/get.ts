@@ -86,11 +86,12 @@ async function loadResumeManifest(path: string, infoHash: string, out: Output): 
 
 /**
  * Keeps the manifest so that a later `get` into the same folder resumes: written whole, then
- * renamed, never through a symbolic link (the state folder must be a real folder).
+ * renamed, never through a symbolic link (the state folder must be a real folder). Never
+ * rejects: a failure is a warning.
  */
-function saveResumeManifest(outDir: string, path: string, manifest: Manifest, out: Output): void {
+async function saveResumeManifest(outDir: string, path: string, manifest: Manifest, out: Output): Promise<void> {
   const tmp = `${path}.tmp`;
-  void ensureRealFolder(outDir, STATE_DIR)
+  await ensureRealFolder(outDir, STATE_DIR)
     .then(async () => {
       await rm(tmp, { force: true });
       const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0);
@@ -202,10 +203,11 @@ export async function get(request: GetRequest, options: PeerOptions, out: Output
           `Downloading ${manifest.name} (${formatBytes(manifest.length)}, ${plural(manifest.files.length, 'file')}) into ${outDir}`,
         );
         void checkOnDisk(manifest, store, out, outDir).then(
-          (have) => {
-            if (fetching.destroyed) return;
+          async (have) => {
             if (have.count > 0) reportResume(have);
-            saveResumeManifest(outDir, statePath, manifest, out);
+            // Kept before the first piece is fetched, so that a run stopped at any point resumes.
+            await saveResumeManifest(outDir, statePath, manifest, out);
+            if (fetching.destroyed) return;
             fetching.addHeld(have);
             fetching.setWanted(null);
           },
