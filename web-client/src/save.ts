@@ -4,15 +4,15 @@
  * `<a download>` link everywhere, or, where the File System Access API exists (Chromium),
  * straight into a folder the person picks, keeping the share's folder structure. Names come from peers: every segment is sanitized again here.
  */
-import { type Manifest, type PieceStore, pieceSize, toSafeSegment } from '@ringswarm/shared';
+import { type Manifest, type PieceStore, pieceSize, saveSegment } from '@ringswarm/shared';
 import { isKeptStore } from './storage.js';
 import { fileRange } from './store-common.js';
 
-/** Characters Windows refuses in file names (the manifest rules already exclude slashes and controls). */
-const RESERVED_CHARACTERS = /[<>:"|?*]/g;
-
-/** One segment of a name from a peer, made safe to create on any system. */
-export const safeSegment = (segment: string): string => toSafeSegment(segment.replace(RESERVED_CHARACTERS, '_'));
+/**
+ * One segment of a name from a peer, made safe to create on any system: the shared mapping
+ * that every manifest's duplicate check applies too, so two names never save as one file.
+ */
+export const safeSegment: (segment: string) => string = saveSegment;
 
 /** A file's path from a manifest, as safe segments (a hostile manifest cannot climb out). */
 export const safeSegments = (path: string): string[] =>

@@ -6,8 +6,13 @@ import {
   Bitfield,
   choosePieceLength,
   createManifest,
+  ErrorCode,
+  hiddenCharacterIn,
   type Manifest,
+  pathCollisionKey,
+  pathProblem,
   ReaderPieceStore,
+  RingswarmError,
   readAhead,
   toSafeSegment,
 } from '@ringswarm/shared';
@@ -33,6 +38,16 @@ export interface Prepared {
  */
 export function layout(picked: readonly PickedFile[]): { name: string; files: { path: string; source: File }[] } {
   if (picked.length === 0) throw new RangeError('nothing to share');
+  for (const p of picked) {
+    // Such a name would show as something else to whoever downloads it: say so, do not hide it.
+    const hidden = hiddenCharacterIn(p.path) ?? hiddenCharacterIn(p.file.name);
+    if (hidden) {
+      throw new RingswarmError(
+        ErrorCode.UNSAFE_NAME,
+        `cannot share "${p.path}": its name has an invisible or direction-changing character (${hidden})`,
+      );
+    }
+  }
   const cleaned = picked.map((p) => ({
     segments: p.path
       .split('/')
@@ -55,11 +70,14 @@ export function layout(picked: readonly PickedFile[]): { name: string; files: { 
   files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const seen = new Set<string>();
   for (const f of files) {
-    // Two names that differ only in case (or became equal when cleaned) get a number.
+    // Two names that would be saved as one file (case, Unicode form, characters Windows
+    // refuses, or equal once cleaned) get a number, by the rule every manifest is checked with.
     let path = f.path;
-    for (let n = 2; seen.has(path.toLowerCase()); n++) path = `${f.path} (${n})`;
-    seen.add(path.toLowerCase());
+    for (let n = 2; seen.has(pathCollisionKey(path)); n++) path = `${f.path} (${n})`;
+    seen.add(pathCollisionKey(path));
     f.path = path;
+    const problem = pathProblem(path);
+    if (problem) throw new RingswarmError(ErrorCode.UNSAFE_NAME, `cannot share "${path}": ${problem}`);
   }
   return { name, files };
 }

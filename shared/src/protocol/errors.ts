@@ -108,6 +108,17 @@ export const ErrorCode = {
    * channel has not sent yet) would pass its hard cap; the link is closed with this code.
    */
   LINK_QUEUE_FULL: 'ERR_LINK_QUEUE_FULL',
+  /**
+   * A local file cannot be shared under its name: it has a bidi control or zero-width
+   * character, it would be saved as the same file as another one (case, Unicode form, or
+   * characters Windows refuses), or it is the resume folder `.ringswarm`.
+   */
+  UNSAFE_NAME: 'ERR_UNSAFE_NAME',
+  /**
+   * A path under the download folder is a symbolic link, or an existing entry there is not a
+   * regular file or folder: the CLI never writes through it.
+   */
+  UNSAFE_PATH: 'ERR_UNSAFE_PATH',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

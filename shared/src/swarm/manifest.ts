@@ -52,11 +52,66 @@ export function toSafeSegment(name: string): string {
   return isSafeSegment(cleaned) ? cleaned : 'file';
 }
 
-const PathSchema = z
-  .string()
-  .min(1)
-  .max(4096)
-  .refine((p) => p.split('/').every(isSafeSegment), 'path must be relative, with no empty, "." or ".." segments');
+/** Characters Windows refuses in file names; the page saves them as "_" (see {@link saveSegment}). */
+const RESERVED_CHARACTERS = /[<>:"|?*]/g;
+
+/**
+ * One segment of a name from a peer as it is saved on any system: the characters Windows
+ * refuses become "_", then {@link toSafeSegment}. The one mapping the page saves with and the
+ * duplicate check of every manifest applies, so two names that would be saved as one collide.
+ */
+export function saveSegment(segment: string): string {
+  return toSafeSegment(segment.replace(RESERVED_CHARACTERS, '_'));
+}
+
+/**
+ * Characters that make a name show as something else: bidirectional controls (U+202A–U+202E,
+ * U+2066–U+2069, U+200E, U+200F, U+061C: `invoice\u202Efdp.exe` shows as "invoiceexe.pdf") and
+ * zero-width characters (U+200B–U+200D, U+2060, U+FEFF).
+ */
+const HIDDEN_CHARACTERS = /[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c\u200b-\u200d\u2060\ufeff]/;
+
+/** The first bidi control or zero-width character of `name` as "U+XXXX", or null when it has none. */
+export function hiddenCharacterIn(name: string): string | null {
+  const found = HIDDEN_CHARACTERS.exec(name);
+  return found ? `U+${found[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}` : null;
+}
+
+/** The folder the CLI keeps its resume data in, under the download folder: no share may write there. */
+export const RESERVED_TOP_SEGMENT = '.ringswarm';
+
+/**
+ * What a path collides by: each segment NFC-normalised, saved as the page saves it
+ * ({@link saveSegment}) and case-folded, so NFC/NFD forms, case pairs and names that differ
+ * only in characters Windows refuses ("a?b", "a*b") give one key, as they give one file.
+ * Only the check uses it; a manifest's names are never rewritten.
+ */
+export function pathCollisionKey(path: string): string {
+  return path
+    .split('/')
+    .map((s) => saveSegment(s.normalize('NFC')).toLowerCase().normalize('NFC'))
+    .join('/');
+}
+
+/**
+ * Why `path` may not be in a manifest, or null when it may: a segment that is not safe
+ * ({@link isSafeSegment}), a bidi or zero-width character, or a top-level `.ringswarm`.
+ */
+export function pathProblem(path: string): string | null {
+  if (path.length < 1 || path.length > 4096) return 'path must be 1 to 4096 characters';
+  if (!path.split('/').every(isSafeSegment)) return 'path must be relative, with no empty, "." or ".." segments';
+  const hidden = hiddenCharacterIn(path);
+  if (hidden) return `path has an invisible or direction-changing character (${hidden})`;
+  if (pathCollisionKey(path).split('/')[0] === RESERVED_TOP_SEGMENT) {
+    return `path may not start with "${RESERVED_TOP_SEGMENT}" (the resume folder)`;
+  }
+  return null;
+}
+
+const PathSchema = z.string().superRefine((p, ctx) => {
+  const problem = pathProblem(p);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
 
 const FileSchema = z.strictObject({
   path: PathSchema,
@@ -66,7 +121,10 @@ const FileSchema = z.strictObject({
 const ManifestSchema = z
   .strictObject({
     version: z.literal(MANIFEST_VERSION),
-    name: z.string().refine(isSafeSegment, 'name must be one safe path segment'),
+    name: z
+      .string()
+      .refine(isSafeSegment, 'name must be one safe path segment')
+      .refine((n) => hiddenCharacterIn(n) === null, 'name has an invisible or direction-changing character'),
     length: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
     pieceLength: z
       .number()
@@ -83,18 +141,35 @@ const ManifestSchema = z
     if (m.pieces.length !== pieceCount(m.length, m.pieceLength)) {
       ctx.addIssue({ code: 'custom', message: 'piece count does not match length and pieceLength' });
     }
-    // Paths must stay distinct on case-insensitive file systems, and no file may also be a folder.
-    const paths = new Set(m.files.map((f) => f.path.toLowerCase()));
-    if (paths.size !== m.files.length) ctx.addIssue({ code: 'custom', message: 'duplicate file path' });
-    for (const path of paths) {
-      for (let i = path.indexOf('/'); i >= 0; i = path.indexOf('/', i + 1)) {
-        if (paths.has(path.slice(0, i))) {
-          ctx.addIssue({ code: 'custom', message: `"${path.slice(0, i)}" is both a file and a folder` });
-          return;
-        }
-      }
-    }
+    const problem = collisionIn(m.files.map((f) => f.path));
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
   });
+
+/**
+ * Why these paths cannot all be files side by side, or null: two that are one file once
+ * saved ({@link pathCollisionKey}: case-insensitive and normalising file systems, the page's
+ * save mapping), or one that is also another's folder.
+ */
+export function collisionIn(
+  paths: readonly string[],
+  /** How a path is named in the message (default: quoted). */
+  label: (path: string) => string = (p) => JSON.stringify(p),
+): string | null {
+  const byKey = new Map<string, string>();
+  for (const path of paths) {
+    const key = pathCollisionKey(path);
+    const other = byKey.get(key);
+    if (other !== undefined) return `duplicate file path: ${label(other)} and ${label(path)} are saved as one file`;
+    byKey.set(key, path);
+  }
+  for (const [key, path] of byKey) {
+    for (let i = key.indexOf('/'); i >= 0; i = key.indexOf('/', i + 1)) {
+      const file = byKey.get(key.slice(0, i));
+      if (file !== undefined) return `${label(file)} is both a file and a folder (of ${label(path)})`;
+    }
+  }
+  return null;
+}
 
 export type ManifestFile = z.infer<typeof FileSchema>;
 export type Manifest = z.infer<typeof ManifestSchema>;

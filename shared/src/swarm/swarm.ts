@@ -341,6 +341,25 @@ export class Swarm extends Emitter<SwarmEvents> {
     return true;
   }
 
+  /**
+   * Counts as held the pieces set in `pieces`, which the caller found already stored and
+   * verified after the manifest arrived (files that were on disk before, checked by hash):
+   * they are announced to peers and not fetched. Needs the manifest.
+   */
+  addHeld(pieces: Bitfield): void {
+    const have = this.#have;
+    if (this.#destroyed || !have) return;
+    if (pieces.length !== have.length) throw new RangeError('the bitfield must match the manifest');
+    for (let i = 0; i < pieces.length; i++) {
+      if (!pieces.has(i) || have.has(i)) continue;
+      have.set(i);
+      for (const wire of this.#wires.values()) if (wire.handshaken) wire.send({ type: 'have', index: i });
+    }
+    for (const wire of this.#wires.values()) this.#updateInterest(wire);
+    this.emit('progress', this.stats());
+    this.#checkDone();
+  }
+
   /** Switches between in-order (streaming) and rarest-first piece order. */
   setSequential(sequential: boolean): void {
     this.#sequential = sequential;
