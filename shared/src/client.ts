@@ -52,6 +52,12 @@ export interface ClientOptions {
    * the tracker. Default true; an object tunes the ring's intervals.
    */
   ring?: boolean | OverlayOptions;
+  /**
+   * Join the ring only once {@link RingswarmClient.startRing} is called, not at once: a peer
+   * that waits for TURN credentials from the tracker's socket then opens its ring links with
+   * them, so those links (which swarms reuse) can be relayed too. Default false.
+   */
+  holdRing?: boolean;
   /** Most live WebRTC connections (ring pointers first, then swarm peers). Default {@link MAX_LINKS}. */
   maxLinks?: number;
   /** Time for every timer of the client and its parts; default the system clock. */
@@ -186,7 +192,12 @@ export class RingswarmClient extends Emitter<ClientEvents> {
       for (const entry of this.#swarms.values()) entry.announcer?.start();
       if (this.overlay?.joined) this.tracker.ringBootstrap(1).catch(() => {});
     });
-    this.overlay?.start();
+    if (!options.holdRing) this.overlay?.start();
+  }
+
+  /** Joins the ring now (see `holdRing`); does nothing without a ring, or when already started. */
+  startRing(): void {
+    if (!this.#destroyed) this.overlay?.start();
   }
 
   #createOverlay(clock: Clock, random: () => number, ring: true | OverlayOptions | undefined): Overlay {

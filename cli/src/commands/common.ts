@@ -69,6 +69,8 @@ export async function startPeer(trackerUrl: string, options: PeerOptions, out: O
     wrtc,
     iceServers: options.iceServers,
     ring: options.ring,
+    // The ring's first links are made with the socket's TURN credentials (below), like the swarm's.
+    holdRing: true,
     maxLinks: options.maxLinks,
   });
   client.setRateLimits({ upload: options.uploadLimit, download: options.downloadLimit });
@@ -79,6 +81,7 @@ export async function startPeer(trackerUrl: string, options: PeerOptions, out: O
   );
   client.tracker.on('error', (err) => out.error(err.code, `tracker refused the connection: ${err.message}`));
   const stopIce = await turnFromSocket(client, options, out);
+  client.startRing();
   return {
     client,
     stop() {
