@@ -9,22 +9,37 @@ const CLI = repoPath('cli/dist/main.js');
 /** Commands that run a peer, and so keep an identity file. */
 const PEER_COMMANDS = new Set(['seed', 'get', 'ring', 'search']);
 let identityRoot: string | undefined;
+/** Identity folders of CLI processes still running; the root goes with the last one. */
+let liveIdentities = 0;
 
 /**
- * Each test process its own identity file (in a temp folder removed when the test process
- * exits), unless the test passes `--identity` itself: many CLI processes at once would
- * otherwise share the user's one file, all but one on a fresh ID with a warning, and tests
- * would write to the real ~/.config.
+ * Each CLI process its own identity file in a temp folder, unless the test passes
+ * `--identity` itself: many CLI processes at once would otherwise share the user's one file,
+ * all but one on a fresh ID with a warning, and tests would write to the real ~/.config.
+ * Returns the arguments and what removes the folder once the process has exited (the root
+ * goes with the last, so nothing is left even when the test process is killed later).
  */
-export function withOwnIdentity(args: string[]): string[] {
-  if (!PEER_COMMANDS.has(args[0] ?? '') || args.includes('--identity')) return args;
+export function withOwnIdentity(args: string[]): { args: string[]; release: () => void } {
+  if (!PEER_COMMANDS.has(args[0] ?? '') || args.includes('--identity')) return { args, release: () => {} };
   if (!identityRoot) {
     const root = mkdtempSync(join(tmpdir(), 'ringswarm-identities-'));
     identityRoot = root;
     process.once('exit', () => rmSync(root, { recursive: true, force: true }));
   }
-  const dir = mkdtempSync(join(identityRoot, 'peer-'));
-  return [...args, '--identity', join(dir, 'identity.json')];
+  const root = identityRoot;
+  const dir = mkdtempSync(join(root, 'peer-'));
+  liveIdentities++;
+  let released = false;
+  const release = () => {
+    if (released) return;
+    released = true;
+    rmSync(dir, { recursive: true, force: true });
+    if (--liveIdentities === 0 && identityRoot === root) {
+      rmSync(root, { recursive: true, force: true });
+      identityRoot = undefined;
+    }
+  };
+  return { args: [...args, '--identity', join(dir, 'identity.json')], release };
 }
 
 export interface CliEvent {
@@ -46,7 +61,8 @@ export class CliProcess {
     spawner: (command: string, args: string[]) => ChildProcess = (command, a) =>
       spawn(command, a, { stdio: ['ignore', 'pipe', 'pipe'] }),
   ) {
-    this.child = spawner(process.execPath, [CLI, ...withOwnIdentity(args)]);
+    const own = withOwnIdentity(args);
+    this.child = spawner(process.execPath, [CLI, ...own.args]);
     let buffer = '';
     this.child.stdout?.on('data', (chunk: Buffer) => {
       buffer += chunk.toString();
@@ -61,7 +77,12 @@ export class CliProcess {
     this.child.stderr?.on('data', (chunk: Buffer) => {
       this.stderr += chunk.toString();
     });
-    this.exited = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
+    this.exited = new Promise((resolve) =>
+      this.child.once('exit', (code) => {
+        own.release();
+        resolve(code);
+      }),
+    );
     void this.exited.then(() => {
       for (const w of this.#waiters.splice(0)) w();
     });
@@ -97,7 +118,8 @@ export class CliProcess {
 
 /** Runs `ringswarm` to completion and returns its exit code and output. */
 export async function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [CLI, ...withOwnIdentity(args)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const own = withOwnIdentity(args);
+  const child = spawn(process.execPath, [CLI, ...own.args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout?.on('data', (c: Buffer) => {
@@ -107,5 +129,6 @@ export async function runCli(args: string[]): Promise<{ code: number | null; std
     stderr += c.toString();
   });
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  own.release();
   return { code, stdout, stderr };
 }
