@@ -1,11 +1,13 @@
 import {
   Bitfield,
   choosePieceLength,
+  collisionIn,
   createManifest,
   decodeManifest,
   encodeManifest,
   hashPieces,
   heldBytes,
+  hiddenCharacterIn,
   infoHashOf,
   isSafeSegment,
   MAX_MANIFEST_BYTES,
@@ -13,6 +15,8 @@ import {
   type Manifest,
   MIN_PIECE_LENGTH,
   parseManifest,
+  pathCollisionKey,
+  pathProblem,
   pieceCount,
   pieceSize,
   TARGET_PIECE_COUNT,
@@ -134,18 +138,27 @@ describe('hashPieces', () => {
 });
 
 describe('manifest encoding', () => {
-  // Any segment the manifest accepts (the rules themselves are tested below).
-  const segment = fc.string({ unit: 'binary', minLength: 1, maxLength: 12 }).filter(isSafeSegment);
-  const path = fc.array(segment, { minLength: 1, maxLength: 3 }).map((parts) => parts.join('/'));
+  // Any name and file set the manifest accepts (the rules themselves are tested below and in
+  // manifest-names.test.ts): safe segments with no hidden characters, paths with no problem,
+  // and no two paths that are one file once saved.
+  const segment = fc
+    .string({ unit: 'binary', minLength: 1, maxLength: 12 })
+    .filter((s) => isSafeSegment(s) && hiddenCharacterIn(s) === null);
+  const path = fc
+    .array(segment, { minLength: 1, maxLength: 3 })
+    .map((parts) => parts.join('/'))
+    .filter((p) => pathProblem(p) === null);
   const hex64 = fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => Buffer.from(b).toString('hex'));
   const manifestFields = fc
     .record({
       name: segment,
-      files: fc.uniqueArray(fc.record({ path, length: fc.integer({ min: 0, max: 50_000 }) }), {
-        minLength: 1,
-        maxLength: 5,
-        selector: (f) => f.path,
-      }),
+      files: fc
+        .uniqueArray(fc.record({ path, length: fc.integer({ min: 0, max: 50_000 }) }), {
+          minLength: 1,
+          maxLength: 5,
+          selector: (f) => pathCollisionKey(f.path),
+        })
+        .filter((files) => collisionIn(files.map((f) => f.path)) === null),
       pieceLength: fc.constantFrom(MIN_PIECE_LENGTH, 2 * MIN_PIECE_LENGTH, 4 * MIN_PIECE_LENGTH),
     })
     .chain((fields) => {
