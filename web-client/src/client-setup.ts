@@ -88,7 +88,14 @@ export class ClientSetup {
     const { identity } = await loadPageIdentity();
     const stun = await loadIceServers();
     if (this.#destroyed) throw new Error('page closing');
-    const c = new RingswarmClient({ trackerUrl: window.location.origin, identity, iceServers: stun.iceServers });
+    // The ring waits for the socket's TURN credentials (below): its first links, which swarms
+    // reuse, are then made with them and can be relayed too.
+    const c = new RingswarmClient({
+      trackerUrl: window.location.origin,
+      identity,
+      iceServers: stun.iceServers,
+      holdRing: true,
+    });
     this.#client = c;
     this.#publish();
     c.on('warning', (err) => {
@@ -103,6 +110,7 @@ export class ClientSetup {
     // Wait briefly for them, so that the first connections can be relayed.
     const viaSocket = await this.#socketIce.firstAnswer(ICE_FETCH_TIMEOUT_MS);
     if (this.#destroyed) throw new Error('page closing');
+    c.startRing();
     const ice: IceConfig = viaSocket && viaSocket.iceServers.length > 0 ? { ...viaSocket, reason: 'ok' } : stun;
     this.#hooks.onIce(ice);
     this.#tick = setInterval(() => this.#hooks.onTick(c), STATS_INTERVAL_MS);
