@@ -229,6 +229,12 @@ export class PeerLink extends Emitter<PeerLinkEvents> implements Link {
   #pendingBytes = 0;
   /** Frames handed to the open channel and not sent yet. */
   #backlog = new ChannelBacklog();
+  /**
+   * The channel's `bufferedAmount` as read after our last send: the channel only drains
+   * since, so this bounds it from above. The caps are checked against it and the channel is
+   * asked again only near one (in Node each read is a call into the WebRTC thread).
+   */
+  #buffered = 0;
   #waitingForDrain = false;
   #poll: ReturnType<typeof setInterval> | undefined;
   /** Read once both descriptions were known; they do not change for the connection's life. */
@@ -354,10 +360,12 @@ export class PeerLink extends Emitter<PeerLinkEvents> implements Link {
       this.#waitingForDrain = true;
       return false;
     }
-    const buffered = channel.bufferedAmount;
-    if (this.#backlog.frames(buffered) >= SEND_MAX_FRAMES || buffered + frame.byteLength > SEND_MAX_BYTES) {
-      this.close(ErrorCode.LINK_QUEUE_FULL);
-      return false;
+    if (this.#overCap(this.#buffered, frame)) {
+      this.#buffered = channel.bufferedAmount;
+      if (this.#overCap(this.#buffered, frame)) {
+        this.close(ErrorCode.LINK_QUEUE_FULL);
+        return false;
+      }
     }
     try {
       this.#peer.send(frame);
@@ -366,9 +374,15 @@ export class PeerLink extends Emitter<PeerLinkEvents> implements Link {
       return false;
     }
     this.#backlog.add(frame.byteLength);
-    if (channel.bufferedAmount < SEND_HIGH_WATER) return true;
+    this.#buffered = channel.bufferedAmount;
+    if (this.#buffered < SEND_HIGH_WATER) return true;
     this.#waitingForDrain = true;
     return false;
+  }
+
+  /** Whether `frame` would pass a cap on what the open channel holds, were `buffered` its `bufferedAmount`. */
+  #overCap(buffered: number, frame: Uint8Array): boolean {
+    return this.#backlog.frames(buffered) >= SEND_MAX_FRAMES || buffered + frame.byteLength > SEND_MAX_BYTES;
   }
 
   /** Hooks the data channel's low-buffer signal (simple-peer's own handler still runs). */
@@ -402,6 +416,7 @@ export class PeerLink extends Emitter<PeerLinkEvents> implements Link {
     this.#pending = [];
     this.#pendingBytes = 0;
     this.#backlog = new ChannelBacklog();
+    this.#buffered = 0;
     this.#peer.removeAllListeners();
     // simple-peer can emit a late 'error' while tearing down; keep it from going unhandled.
     this.#peer.on('error', () => {});
