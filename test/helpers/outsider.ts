@@ -121,9 +121,12 @@ export class Outsider {
       }, ms);
       const onOffer = ({ from, data }: RelayedSignal) => {
         const verified = from === remoteId ? verifySignalEnvelope(data, remoteId, this.peerId) : null;
-        if (verified?.data.type !== 'offer') return;
+        const [offer, ...candidates] = verified?.signals ?? [];
+        if (!verified || offer?.type !== 'offer') return;
         stop();
-        resolve(this.#open(remoteId, wrtc, verified.sid, verified.data));
+        const link = this.#open(remoteId, wrtc, verified.sid, offer);
+        for (const signal of candidates) link.signal(signal);
+        resolve(link);
       };
       this.tracker.on('signal', onOffer);
       this.#stopWaiting = stop;
@@ -151,8 +154,10 @@ export class Outsider {
     const onSignal = ({ from, data }: RelayedSignal) => {
       const verified = from === remoteId ? verifySignalEnvelope(data, remoteId, this.peerId) : null;
       if (verified?.sid !== sid) return;
-      this.#remoteSdp = sdpOf(verified.data) ?? this.#remoteSdp;
-      link.signal(verified.data);
+      for (const signal of verified.signals) {
+        this.#remoteSdp = sdpOf(signal) ?? this.#remoteSdp;
+        link.signal(signal);
+      }
     };
     this.tracker.on('signal', onSignal);
     link.once('close', () => this.tracker.off('signal', onSignal));

@@ -30,7 +30,7 @@ export async function rogueLinkTo(
   const onSignal = ({ from, data }: { from: string; data: unknown }) => {
     if (from !== target) return;
     const verified = verifySignalEnvelope(data, target, identity.peerId);
-    if (verified?.sid === sid) link.signal(verified.data);
+    if (verified?.sid === sid) for (const signal of verified.signals) link.signal(signal);
   };
   socket.on('signal', onSignal);
   link.once('close', () => socket.off('signal', onSignal));

@@ -143,7 +143,7 @@ describe('swarms of Node peers over real WebRTC', () => {
       });
       tracker.on('signal', ({ from, data }) => {
         const verified = verifySignalEnvelope(data, from, attackerId);
-        if (from === seeder.peerId && verified?.sid === sid) link.signal(verified.data);
+        if (from === seeder.peerId && verified?.sid === sid) for (const signal of verified.signals) link.signal(signal);
       });
       await tracker.announce({
         discoveryKey: discoveryKeyOf(seed.infoHash),

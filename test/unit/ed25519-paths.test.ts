@@ -99,7 +99,7 @@ describe('Ed25519 signing and verifying', () => {
     const alice = identityFromSeed(fromHex(VECTORS[0]!.secret));
     const bob = identityFromSeed(fromHex(VECTORS[1]!.secret));
     const envelope = await signSignal(alice, bob.peerId, 'ab'.repeat(8), { type: 'offer', sdp: 'v=0' });
-    const expected = { sid: 'ab'.repeat(8), data: { type: 'offer', sdp: 'v=0' } };
+    const expected = { sid: 'ab'.repeat(8), signals: [{ type: 'offer', sdp: 'v=0' }] };
     expect(verifySignalEnvelope(envelope, alice.peerId, bob.peerId)).toEqual(expected);
     expect(await verifySignalEnvelopeAsync(envelope, alice.peerId, bob.peerId)).toEqual(expected);
     const tampered = { ...envelope, body: envelope.body.replace('v=0', 'v=1') };

@@ -1,14 +1,17 @@
 /**
  * The signed-signal envelope (protocol/signal-envelope.ts): the exact bytes an origin signs,
- * and verification against every tampered field.
+ * verification against every tampered field, and envelopes that carry several signals.
  */
 import {
   fromHex,
   identityFromSeed,
+  MAX_SIGNAL_BODY_CHARS,
+  MAX_SIGNALS_PER_ENVELOPE,
   SIGNAL_LABEL,
   type SignalEnvelope,
   signalSigningBytes,
   signSignal,
+  takeSignalBatch,
   toHex,
   verifySignalEnvelope,
 } from '@ringswarm/shared';
@@ -50,7 +53,7 @@ describe('verifySignalEnvelope', () => {
     const envelope = await signSignal(alice, bob.peerId, SID, OFFER);
     expect(envelope.key).toBe(toHex(alice.publicKey));
     expect(fromHex(envelope.sig)).toHaveLength(64);
-    expect(verifySignalEnvelope(envelope, alice.peerId, bob.peerId)).toEqual({ sid: SID, data: OFFER });
+    expect(verifySignalEnvelope(envelope, alice.peerId, bob.peerId)).toEqual({ sid: SID, signals: [OFFER] });
   });
 
   it('refuses every tampered field, and never throws', async () => {
@@ -75,15 +78,69 @@ describe('verifySignalEnvelope', () => {
     }
   });
 
-  it('refuses a validly signed body that is not a JSON object', async () => {
-    const sign = async (body: string): Promise<SignalEnvelope> => ({
-      sid: SID,
-      body,
-      key: toHex(alice.publicKey),
-      sig: toHex(await alice.sign(signalSigningBytes(alice.peerId, bob.peerId, SID, body))),
-    });
-    for (const body of ['[1,2]', '"offer"', 'null', '{oops']) {
-      expect(verifySignalEnvelope(await sign(body), alice.peerId, bob.peerId), body).toBeNull();
+  const signBody = async (body: string): Promise<SignalEnvelope> => ({
+    sid: SID,
+    body,
+    key: toHex(alice.publicKey),
+    sig: toHex(await alice.sign(signalSigningBytes(alice.peerId, bob.peerId, SID, body))),
+  });
+
+  it('refuses a validly signed body that is neither a JSON object nor a list of 2 to 16 of them', async () => {
+    const candidate = '{"candidate":{"candidate":"c"}}';
+    const bodies = [
+      '[1,2]',
+      '"offer"',
+      'null',
+      '{oops',
+      '[]',
+      `[${candidate}]`,
+      `[${candidate},[${candidate}]]`,
+      `[${candidate},null]`,
+      `[${Array(MAX_SIGNALS_PER_ENVELOPE + 1)
+        .fill(candidate)
+        .join()}]`,
+    ];
+    for (const body of bodies) {
+      expect(verifySignalEnvelope(await signBody(body), alice.peerId, bob.peerId), body).toBeNull();
     }
+  });
+
+  it('carries several signals of one session in order, under one signature', async () => {
+    const candidates = [1, 2, 3].map((n) => ({ candidate: { candidate: `c${n}`, sdpMid: '0' } }));
+    const envelope = await signSignal(alice, bob.peerId, SID, [OFFER, ...candidates]);
+    expect(JSON.parse(envelope.body)).toEqual([OFFER, ...candidates]);
+    expect(verifySignalEnvelope(envelope, alice.peerId, bob.peerId)).toEqual({
+      sid: SID,
+      signals: [OFFER, ...candidates],
+    });
+    // One signal is sent as itself, so a list of one and the signal sign the same body.
+    expect((await signSignal(alice, bob.peerId, SID, [OFFER])).body).toBe(JSON.stringify(OFFER));
+    const most = Array(MAX_SIGNALS_PER_ENVELOPE).fill(candidates[0]);
+    expect(verifySignalEnvelope(await signSignal(alice, bob.peerId, SID, most), alice.peerId, bob.peerId)).toEqual({
+      sid: SID,
+      signals: most,
+    });
+  });
+});
+
+describe('takeSignalBatch', () => {
+  const candidate = (n: number) => ({ candidate: { candidate: `candidate:${n}` } });
+
+  it('takes at most one envelope of signals from the front, in order', () => {
+    const pending = Array.from({ length: 20 }, (_, n) => candidate(n));
+    expect(takeSignalBatch(pending)).toEqual(Array.from({ length: MAX_SIGNALS_PER_ENVELOPE }, (_, n) => candidate(n)));
+    expect(takeSignalBatch(pending)).toEqual([16, 17, 18, 19].map(candidate));
+    expect(pending).toEqual([]);
+  });
+
+  it('keeps the body within its limit, and takes a long signal alone', () => {
+    const big = { type: 'offer', sdp: 'x'.repeat(MAX_SIGNAL_BODY_CHARS / 2) };
+    const pending = [big, big, candidate(1)];
+    expect(takeSignalBatch(pending)).toEqual([big]);
+    const batch = takeSignalBatch(pending);
+    expect(batch).toEqual([big, candidate(1)]);
+    expect(JSON.stringify(batch).length).toBeLessThanOrEqual(MAX_SIGNAL_BODY_CHARS);
+    const huge = { type: 'offer', sdp: 'x'.repeat(MAX_SIGNAL_BODY_CHARS) };
+    expect(takeSignalBatch([huge, candidate(2)])).toEqual([huge]);
   });
 });

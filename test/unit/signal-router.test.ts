@@ -46,6 +46,11 @@ const signed = (origin: string, data: Record<string, unknown>, sid: string, targ
   signSignal(identity(origin.slice(0, 2)), target, sid, data);
 /** What a signal says, read from its signed body. */
 const body = (envelope: unknown): Record<string, unknown> => JSON.parse((envelope as SignalEnvelope).body);
+/** The signals an envelope carries, in order (one, or a list of those made during a signature). */
+const signalsIn = (envelope: unknown): Record<string, unknown>[] => {
+  const parsed = body(envelope);
+  return Array.isArray(parsed) ? parsed : [parsed];
+};
 /** Lets the router's signing chains run. */
 /** Routers made by this file's tests, for {@link flush}. */
 const routers = new Set<SignalingRouter>();
@@ -134,7 +139,7 @@ const routed = (link: FakePeerLink): RoutedSignal[] =>
   link.sent.filter((f) => f[0] === OverlayFrameType.ROUTE).map((f) => decodeRouteFrame(f));
 /** The routed signals sent on `link`, their data read from the signed bodies. */
 const routedData = (link: FakePeerLink) => routed(link).map((r) => ({ ...r, data: body(r.data), sid: r.data.sid }));
-const trackerTypes = (tracker: FakeTracker) => tracker.sent.map((s) => body(s.data).type);
+const trackerTypes = (tracker: FakeTracker) => tracker.sent.flatMap((s) => signalsIn(s.data).map((d) => d.type));
 
 describe('path choice', () => {
   it('signals through the tracker while there is no ring', async () => {
@@ -247,7 +252,7 @@ describe('path choice', () => {
 });
 
 describe('signing order', () => {
-  it('sends the signals of a session in the order they were made, even when signing is slow', async () => {
+  it('sends the signals of a session in order, those made during a signature together under the next', async () => {
     const clock = new FakeClock();
     const links = new FakeLinkFactory();
     const pool = newPool(clock, links);
@@ -269,10 +274,39 @@ describe('signing order', () => {
     router.open(TARGET, false);
     const link = links.last(TARGET);
     link.emitSignal(OFFER);
+    await new Promise((r) => setTimeout(r, 5));
+    // Made while the offer is being signed: one envelope after it, in order.
     link.emitSignal({ ...CANDIDATE, n: 1 });
     link.emitSignal({ ...CANDIDATE, n: 2 });
-    await new Promise((r) => setTimeout(r, 80));
-    expect(tracker.sent.map((s) => body(s.data))).toEqual([OFFER, { ...CANDIDATE, n: 1 }, { ...CANDIDATE, n: 2 }]);
+    await new Promise((r) => setTimeout(r, 60));
+    link.emitSignal({ ...CANDIDATE, n: 3 });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(tracker.sent.map((s) => body(s.data))).toEqual([
+      OFFER,
+      [
+        { ...CANDIDATE, n: 1 },
+        { ...CANDIDATE, n: 2 },
+      ],
+      { ...CANDIDATE, n: 3 },
+    ]);
+    expect(calls).toBe(3);
+    // The receiver applies them one by one, in the order they were made.
+    const remotePool = newPool(clock, links, TARGET);
+    const remote = new SignalingRouter({
+      identity: identity('80'),
+      clock,
+      links: remotePool,
+      tracker: new FakeTracker(),
+    });
+    for (const { data } of tracker.sent) await remote.handleSignal(SELF, data, 'tracker');
+    expect(links.last(SELF).signalled).toEqual([
+      OFFER,
+      { ...CANDIDATE, n: 1 },
+      { ...CANDIDATE, n: 2 },
+      { ...CANDIDATE, n: 3 },
+    ]);
+    remote.destroy();
+    remotePool.destroy();
     router.destroy();
     pool.destroy();
   });
@@ -398,6 +432,7 @@ describe('the replay through the tracker', () => {
     router.open(TARGET, false);
     const link = links.last(TARGET);
     link.emitSignal(OFFER);
+    await flush();
     link.emitSignal(CANDIDATE);
     await flush();
     expect(routed(member)).toHaveLength(2);

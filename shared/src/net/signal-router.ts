@@ -34,8 +34,10 @@ import type { PeerIdentity } from '../identity/identity.js';
 import { ErrorCode, RingswarmError } from '../protocol/errors.js';
 import {
   SID_BYTES,
+  type SignalData,
   type SignalEnvelope,
   signSignal,
+  takeSignalBatch,
   type VerifiedSignal,
   verifySignalEnvelopeAsync,
 } from '../protocol/signal-envelope.js';
@@ -136,6 +138,8 @@ interface SignalSession {
   path: SignalPath;
   /** Our signals so far, signed, for a replay through the tracker. */
   sent: SignalEnvelope[];
+  /** Our signals not yet signed, in order. */
+  pending: SignalData[];
   /** Our signals being signed, in order: each send waits for the one before. */
   queue: Promise<void>;
   /** The remote's answer (or offer) was applied; duplicates are ignored. */
@@ -256,7 +260,11 @@ export class SignalingRouter extends Emitter<SignalingRouterEvents> {
   }
 
   /** A verified signal from `from`, for us. */
-  #apply(from: string, { sid, data }: VerifiedSignal, via: SignalPath): void {
+  #apply(from: string, { sid, signals }: VerifiedSignal, via: SignalPath): void {
+    for (const data of signals) this.#applyOne(from, sid, data, via);
+  }
+
+  #applyOne(from: string, sid: string, data: SignalData, via: SignalPath): void {
     const links = this.#deps.links;
     const entry = links.get(from);
     const session = entry ? this.#sessions.get(entry.link) : undefined;
@@ -294,6 +302,7 @@ export class SignalingRouter extends Emitter<SignalingRouterEvents> {
       sid,
       path,
       sent: [],
+      pending: [],
       queue: Promise.resolve(),
       gotDescription: false,
       fallbackTimer: null,
@@ -319,22 +328,35 @@ export class SignalingRouter extends Emitter<SignalingRouterEvents> {
   }
 
   /**
-   * Signs one of our signals and sends it once every earlier signal of the session went
-   * out; nothing is sent after {@link destroy} or once the link closed.
+   * Signs our signals and sends them in order; nothing is sent after {@link destroy} or once
+   * the link closed. Signals that come while a signature is being made wait, and go out
+   * together under the next one (one envelope, one check at each hop).
    */
-  #sign(session: SignalSession, data: Record<string, unknown>): void {
-    session.queue = session.queue
-      .then(() => signSignal(this.#deps.identity, session.link.remoteId, session.sid, data))
-      .then(
-        (envelope) => {
-          if (!this.#destroyed && !session.link.destroyed) this.#send(session, envelope);
-        },
-        (err: unknown) => {
-          if (this.#destroyed || session.link.destroyed) return;
-          this.emit('warning', err instanceof Error ? err : new Error(String(err)));
-          session.link.close();
-        },
-      );
+  #sign(session: SignalSession, data: SignalData): void {
+    session.pending.push(data);
+    if (session.pending.length === 1) session.queue = session.queue.then(() => this.#signPending(session));
+  }
+
+  async #signPending(session: SignalSession): Promise<void> {
+    const { link, pending } = session;
+    while (pending.length > 0) {
+      if (this.#destroyed || link.destroyed) {
+        pending.length = 0;
+        return;
+      }
+      const batch = takeSignalBatch(pending);
+      let envelope: SignalEnvelope;
+      try {
+        envelope = await signSignal(this.#deps.identity, link.remoteId, session.sid, batch);
+      } catch (err) {
+        pending.length = 0;
+        if (this.#destroyed || link.destroyed) return;
+        this.emit('warning', err instanceof Error ? err : new Error(String(err)));
+        link.close();
+        return;
+      }
+      if (!this.#destroyed && !link.destroyed) this.#send(session, envelope);
+    }
   }
 
   #rememberSession(peer: string, sid: string): void {

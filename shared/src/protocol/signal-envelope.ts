@@ -6,9 +6,11 @@
  *     { sid, body, key, sig }
  *
  * - `sid`: the session id (16 hex digits) the signal belongs to;
- * - `body`: simple-peer's signaling data as the exact UTF-8 JSON string the origin signed;
- *   the receiver parses this string after checking it, never re-serializes an object (key
- *   order is not guaranteed);
+ * - `body`: simple-peer's signaling data as the exact UTF-8 JSON string the origin signed:
+ *   one signal (a JSON object), or several of one session in order (a JSON array of 2 to
+ *   {@link MAX_SIGNALS_PER_ENVELOPE} objects: the ICE candidates that came while the last
+ *   signature was being made go out under one signature). The receiver parses this string
+ *   after checking it, never re-serializes an object (key order is not guaranteed);
  * - `key`: the origin's raw Ed25519 public key, 64 hex digits; its SHA-256 prefix must be the
  *   origin's peer ID ({@link publicKeyMatches});
  * - `sig`: 128 hex digits, Ed25519 over {@link signalSigningBytes}:
@@ -37,6 +39,8 @@ export const SIGNAL_LABEL = 'ringswarm/signal/v1';
 export const SID_BYTES = 8;
 /** The longest signaling body accepted, in UTF-16 code units (a ROUTE frame is capped at 64 KiB anyway). */
 export const MAX_SIGNAL_BODY_CHARS = 48 * 1024;
+/** The most signals one envelope carries. */
+export const MAX_SIGNALS_PER_ENVELOPE = 16;
 
 export const SidSchema = z.string().regex(new RegExp(`^[0-9a-f]{${2 * SID_BYTES}}$`), 'sid must be 16 hex digits');
 
@@ -68,22 +72,48 @@ export function signalSigningBytes(origin: string, target: string, sid: string, 
   ]);
 }
 
-/** Signs `data` (simple-peer's signaling object) for `target` in session `sid`. */
+/** A signal as simple-peer gives it: offer, answer, ICE candidate, renegotiation. */
+export type SignalData = Record<string, unknown>;
+
+/**
+ * Signs `data` (one of simple-peer's signaling objects, or several of one session in order:
+ * at most {@link MAX_SIGNALS_PER_ENVELOPE}) for `target` in session `sid`.
+ */
 export async function signSignal(
   identity: PeerIdentity,
   target: string,
   sid: string,
-  data: Record<string, unknown>,
+  data: SignalData | readonly SignalData[],
 ): Promise<SignalEnvelope> {
-  const body = JSON.stringify(data);
+  const body = JSON.stringify(isSignalList(data) && data.length === 1 ? data[0] : data);
   const sig = await identity.sign(signalSigningBytes(identity.peerId, target, sid, body));
   return { sid, body, key: toHex(identity.publicKey), sig: toHex(sig) };
 }
 
-/** A verified signal: its session id and the signaling data, parsed from the signed body. */
+function isSignalList(data: SignalData | readonly SignalData[]): data is readonly SignalData[] {
+  return Array.isArray(data);
+}
+
+/**
+ * Takes from the front of `pending` the signals that go out under the next signature: as
+ * many as one envelope carries, by count and by body size, and always at least one (a
+ * signal too long on its own is sent alone, and refused by the receiver).
+ */
+export function takeSignalBatch(pending: SignalData[]): SignalData[] {
+  let n = 0;
+  let chars = 2;
+  while (n < pending.length && n < MAX_SIGNALS_PER_ENVELOPE) {
+    chars += JSON.stringify(pending[n]).length + 1;
+    if (n > 0 && chars > MAX_SIGNAL_BODY_CHARS) break;
+    n++;
+  }
+  return pending.splice(0, Math.max(1, n));
+}
+
+/** A verified envelope: its session id and its signals in order, parsed from the signed body. */
 export interface VerifiedSignal {
   sid: string;
-  data: Record<string, unknown>;
+  signals: SignalData[];
 }
 
 /** An envelope whose shape and key check out, with the signature still to check. */
@@ -106,7 +136,16 @@ function parseEnvelope(envelope: unknown, origin: string, target: string): Unche
   return { sid, body, publicKey, signature: fromHex(sig), signed: signalSigningBytes(origin, target, sid, body) };
 }
 
-/** The signaling data of a signal whose signature verified: the body must be a JSON object. */
+const SignalDataSchema = z.custom<SignalData>(
+  (x) => typeof x === 'object' && x !== null && !Array.isArray(x),
+  'a signal is a JSON object',
+);
+const SignalBodySchema = z.union([
+  SignalDataSchema.transform((one) => [one]),
+  z.array(SignalDataSchema).min(2).max(MAX_SIGNALS_PER_ENVELOPE),
+]);
+
+/** The signals of an envelope whose signature verified: the body is one JSON object or a list of them. */
 function signalData({ sid, body }: UncheckedSignal): VerifiedSignal | null {
   let data: unknown;
   try {
@@ -114,14 +153,14 @@ function signalData({ sid, body }: UncheckedSignal): VerifiedSignal | null {
   } catch {
     return null;
   }
-  const record = z.record(z.string(), z.unknown()).safeParse(data);
-  return record.success && !Array.isArray(data) ? { sid, data: record.data } : null;
+  const signals = SignalBodySchema.safeParse(data);
+  return signals.success ? { sid, signals: signals.data } : null;
 }
 
 /**
  * Checks an envelope claimed to come from `origin` and meant for `target` (a receiver passes
  * its own ID; a hop that forwards it passes the ROUTE frame's target): the shape, that `key`
- * is `origin`'s key, the signature, and that the body is a JSON object. Null when any check
+ * is `origin`'s key, the signature, and that the body is a JSON object or a list of them. Null when any check
  * fails; never throws.
  */
 export function verifySignalEnvelope(envelope: unknown, origin: string, target: string): VerifiedSignal | null {
