@@ -29,12 +29,20 @@ export interface Introductions {
   revoke(peerId: string): Promise<void>;
 }
 
+/** One answer's peers, named to a peer, and until when that lets them signal. */
+interface Introduction {
+  readonly ids: readonly string[];
+  readonly until: number;
+}
+
 /**
- * One process: for each peer, the IDs introduced to it with their expiry, in insertion order
- * (a renewed introduction moves to the end), so the oldest are at the front to prune.
+ * One process: for each peer, the answers that introduced others to it, oldest first. An
+ * answer's own list of peer IDs is kept as it is (no copy, no entry per ID), since an
+ * announce adds one at a time and a signal asks rarely; a check looks through at most
+ * {@link maxPerPeer} IDs.
  */
 export class MemoryIntroductions implements Introductions {
-  readonly #byPeer = new Map<string, Map<string, number>>();
+  readonly #byPeer = new Map<string, { answers: Introduction[]; ids: number }>();
 
   constructor(
     readonly windowMs = INTRODUCTION_WINDOW_MS,
@@ -42,22 +50,24 @@ export class MemoryIntroductions implements Introductions {
   ) {}
 
   introduce(peerId: string, introduced: readonly string[], now: number): void {
-    if (introduced.length === 0) return;
+    const ids = introduced.includes(peerId) ? introduced.filter((id) => id !== peerId) : introduced;
+    if (ids.length === 0) return;
     let known = this.#byPeer.get(peerId);
     if (!known) {
-      known = new Map();
+      known = { answers: [], ids: 0 };
       this.#byPeer.set(peerId, known);
     }
-    const expires = now + this.windowMs;
-    for (const id of introduced) {
-      if (id === peerId) continue;
-      known.delete(id);
-      known.set(id, expires);
+    known.answers.push({ ids, until: now + this.windowMs });
+    known.ids += ids.length;
+    // The lapsed, and the oldest past the bound (the newest answer always stays).
+    let drop = 0;
+    while (drop < known.answers.length - 1) {
+      const oldest = known.answers[drop]!;
+      if (oldest.until > now && known.ids <= this.maxPerPeer) break;
+      known.ids -= oldest.ids.length;
+      drop++;
     }
-    for (const [id, until] of known) {
-      if (until > now && known.size <= this.maxPerPeer) break;
-      known.delete(id);
-    }
+    if (drop > 0) known.answers.splice(0, drop);
   }
 
   async introduced(a: string, b: string, now: number): Promise<boolean> {
@@ -65,8 +75,14 @@ export class MemoryIntroductions implements Introductions {
   }
 
   #has(peerId: string, other: string, now: number): boolean {
-    const until = this.#byPeer.get(peerId)?.get(other);
-    return until !== undefined && until > now;
+    const answers = this.#byPeer.get(peerId)?.answers;
+    if (!answers) return false;
+    for (let i = answers.length - 1; i >= 0; i--) {
+      const answer = answers[i]!;
+      if (answer.until <= now) return false;
+      if (answer.ids.includes(other)) return true;
+    }
+    return false;
   }
 
   forget(peerId: string): void {
@@ -82,8 +98,8 @@ export class MemoryIntroductions implements Introductions {
     return this.#byPeer.size;
   }
 
-  /** Introductions on record for `peerId`. */
+  /** Introductions on record for `peerId` (one answer's and another's may name the same peer). */
   countFor(peerId: string): number {
-    return this.#byPeer.get(peerId)?.size ?? 0;
+    return this.#byPeer.get(peerId)?.ids ?? 0;
   }
 }

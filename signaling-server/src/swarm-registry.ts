@@ -121,6 +121,8 @@ export interface PeerState {
 }
 
 interface Member {
+  readonly infoHash: string;
+  readonly peerId: string;
   seeder: boolean;
   /** Clock reading of the member's last announce. */
   seen: number;
@@ -141,12 +143,13 @@ export class MemorySwarmRegistry implements SwarmRegistry {
   #swarms = new Map<string, SwarmState>();
   #peerSwarms = new Map<string, Set<string>>();
   /**
-   * Every membership (`"<infohash> <peerId>"`), in the order of its last announce: an
-   * announce moves it to the end, so the oldest are at the front and {@link expire} walks only
-   * those it drops (plus one). Clock readings are taken to grow; one that went back leaves a
-   * membership behind newer ones until those are gone.
+   * Every membership, in the order of its last announce: an announce moves it to the end, so
+   * the oldest are at the front and {@link expire} walks only those it drops (plus one). The
+   * member records themselves are the keys (no string to build or hash per announce). Clock
+   * readings are taken to grow; one that went back leaves a membership behind newer ones
+   * until those are gone.
    */
-  #byAge = new Map<string, [infoHash: string, peerId: string]>();
+  #byAge = new Set<Member>();
   #online = new Set<string>();
   #ring = new RingMembers();
   #instance: InstanceInfo | undefined;
@@ -198,10 +201,16 @@ export class MemorySwarmRegistry implements SwarmRegistry {
     if (previous) this.#count(swarm, previous.seeder, -1);
     this.#count(swarm, seeder, +1);
     if (completed && previous && !previous.seeder && seeder) swarm.downloaded++;
-    swarm.peers.set(peerId, { seeder, seen: now });
-    const key = `${infoHash} ${peerId}`;
-    this.#byAge.delete(key);
-    this.#byAge.set(key, [infoHash, peerId]);
+    if (previous) {
+      previous.seeder = seeder;
+      previous.seen = now;
+      this.#byAge.delete(previous);
+      this.#byAge.add(previous);
+    } else {
+      const member: Member = { infoHash, peerId, seeder, seen: now };
+      swarm.peers.set(peerId, member);
+      this.#byAge.add(member);
+    }
     if (swarms) swarms.add(infoHash);
     else this.#peerSwarms.set(peerId, new Set([infoHash]));
     return true;
@@ -226,7 +235,7 @@ export class MemorySwarmRegistry implements SwarmRegistry {
     if (!swarm || !previous) return;
     this.#count(swarm, previous.seeder, -1);
     swarm.peers.delete(peerId);
-    this.#byAge.delete(`${infoHash} ${peerId}`);
+    this.#byAge.delete(previous);
     if (swarm.peers.size === 0) this.#swarms.delete(infoHash);
     const swarms = this.#peerSwarms.get(peerId);
     swarms?.delete(infoHash);
@@ -263,16 +272,10 @@ export class MemorySwarmRegistry implements SwarmRegistry {
 
   async expire(before: number, limit = Infinity): Promise<number> {
     let dropped = 0;
-    // Deleting the entry being visited is safe while iterating a Map.
-    for (const [key, [infoHash, peerId]] of this.#byAge) {
-      if (dropped >= limit) break;
-      const member = this.#swarms.get(infoHash)?.peers.get(peerId);
-      if (!member) {
-        this.#byAge.delete(key);
-        continue;
-      }
-      if (member.seen >= before) break;
-      this.#remove(infoHash, peerId);
+    // Deleting the entry being visited is safe while iterating a Set.
+    for (const member of this.#byAge) {
+      if (dropped >= limit || member.seen >= before) break;
+      this.#remove(member.infoHash, member.peerId);
       dropped++;
     }
     return dropped;

@@ -178,6 +178,9 @@ export function attachTracker(deps: TrackerDeps): Tracker {
     if (nonce === 'full') return next(refuse(ErrorCode.SERVER_FULL, 'too many handshakes, try later'));
     newIds.record(address, peerId);
     socket.data.peerId = peerId;
+    // socket.io keeps the handshake for the socket's life: the proof (key, nonce, signature)
+    // is checked and not needed again.
+    socket.handshake.auth = {};
     // The claim makes this instance the peer's owner before any event: a disconnect from an
     // instance it failed over from can then no longer remove its fresh memberships. The
     // socket proved the key, so it takes the ID over from a socket on another instance.
