@@ -1,10 +1,8 @@
-import { createRequire } from 'node:module';
+import { loadWrtc, wrtcImpl } from '@ringswarm/cli';
 
 /**
- * WebRTC for Node peers in tests, a native module loaded through require. `RINGSWARM_WRTC=ndc`
- * picks node-datachannel's polyfill (libdatachannel), `roamhq` (the default) @roamhq/wrtc.
+ * WebRTC for Node peers in tests: the same stack the CLI runs (cli/src/wrtc.ts), so
+ * node-datachannel unless `RINGSWARM_WRTC=roamhq`.
  */
-export const WRTC_IMPL: 'ndc' | 'roamhq' = process.env.RINGSWARM_WRTC === 'ndc' ? 'ndc' : 'roamhq';
-export const wrtc: object = createRequire(import.meta.url)(
-  WRTC_IMPL === 'ndc' ? 'node-datachannel/polyfill' : '@roamhq/wrtc',
-);
+export const WRTC_IMPL = wrtcImpl();
+export const wrtc: object = loadWrtc(WRTC_IMPL);

@@ -3,7 +3,6 @@
  * from, and how connections, the ring and a swarm's progress are reported.
  */
 
-import { createRequire } from 'node:module';
 import {
   BLOCKED_MESSAGE,
   ErrorCode,
@@ -19,6 +18,7 @@ import {
 import { describePair, fetchIceServers, ICE_FETCH_TIMEOUT_MS, iceOverSocket, iceUrls, isRelayed } from '../ice.js';
 import { loadIdentity } from '../identity.js';
 import { bar, type Output } from '../output.js';
+import { loadWrtc } from '../wrtc.js';
 
 /** How often the status line is redrawn. */
 export const STATUS_INTERVAL_MS = 500;
@@ -45,7 +45,7 @@ export interface PeerOptions {
   identityFile?: string | undefined;
 }
 
-const wrtc: object = createRequire(import.meta.url)('@roamhq/wrtc');
+const wrtc = loadWrtc();
 
 /** A running peer: its client, and `stop()` that ends it (destroys the client, stops the ICE refresh). Idempotent. */
 export interface Peer {
