@@ -1,16 +1,17 @@
 import { createRequire } from 'node:module';
 
 /**
- * WebRTC for the Node peer, a native module. node-datachannel (libdatachannel, through its
- * W3C polyfill) by default: under connections that close while data is in flight,
- * @roamhq/wrtc 0.10 crashes the process (SIGSEGV in RTCDataChannel::Send, reproduced by
- * test/bench/wrtc-crash-loop.sh), libdatachannel does not. `RINGSWARM_WRTC=roamhq` picks
- * @roamhq/wrtc where it is installed (a development dependency, for comparing the two).
+ * WebRTC for the Node peer, a native module: @roamhq/wrtc, or node-datachannel
+ * (libdatachannel, through its W3C polyfill) with `RINGSWARM_WRTC=ndc`. Under connections
+ * that close while data is in flight, @roamhq/wrtc 0.10 can crash the process (SIGSEGV in
+ * RTCDataChannel::Send, reproduced by test/bench/wrtc-crash-loop.sh) and libdatachannel does
+ * not; but under libdatachannel about one connection in a few hundred never opens, which
+ * stalls a download from a single seeder, so it is not the default yet.
  */
 export type WrtcImpl = 'ndc' | 'roamhq';
 
 export function wrtcImpl(env: NodeJS.ProcessEnv = process.env): WrtcImpl {
-  return env.RINGSWARM_WRTC === 'roamhq' ? 'roamhq' : 'ndc';
+  return env.RINGSWARM_WRTC === 'ndc' ? 'ndc' : 'roamhq';
 }
 
 interface IceServer {
