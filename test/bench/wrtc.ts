@@ -5,9 +5,12 @@
  * 1. set-up: milliseconds from creating a pair of links (signaled straight into each other)
  *    to both ends open, --pairs (10) pairs one after another; the median;
  * 2. throughput: 1 -> 1 over one data channel, --size MiB (32) in 64 KiB frames, the sender
- *    honouring `send() === false` / `drain`; MB/s.
- * Medians of --reps (3), the implementations alternating. Prints a table, then one JSON line
- * with both figures and the ratios (node-datachannel / @roamhq/wrtc). MB = 10^6 bytes.
+ *    honouring `send() === false` / `drain`; MB/s;
+ * 3. never opened: --opens (1500) pairs, 10 at a time, each given 10 s; how many did not
+ *    open (a link that closes first counts, with its code).
+ * Medians of --reps (3) for 1 and 2, the implementations alternating; 3 once per
+ * implementation. Prints a table, then one JSON line with the figures and the ratios
+ * (node-datachannel / @roamhq/wrtc). MB = 10^6 bytes.
  */
 import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
@@ -19,8 +22,12 @@ const { values } = parseArgs({
     pairs: { type: 'string', default: '10' },
     size: { type: 'string', default: '32' },
     reps: { type: 'string', default: '3' },
+    opens: { type: 'string', default: '1500' },
   },
 });
+const OPENS = Number(values.opens);
+const OPENS_AT_ONCE = 10;
+const OPENS_TIMEOUT_MS = 10_000;
 const PAIRS = Number(values.pairs);
 const SIZE = Number(values.size) * 1024 * 1024;
 const REPS = Number(values.reps);
@@ -35,10 +42,10 @@ const IMPLS = {
 type Impl = keyof typeof IMPLS;
 
 /** Two links signaled into each other; resolves once both are open, with the time it took. */
-async function openPair(wrtc: object): Promise<{ a: PeerLink; b: PeerLink; ms: number }> {
+async function openPair(wrtc: object, timeoutMs = OPEN_TIMEOUT_MS): Promise<{ a: PeerLink; b: PeerLink; ms: number }> {
   const t0 = performance.now();
-  const a = new PeerLink('b', { initiator: true, wrtc, connectTimeoutMs: OPEN_TIMEOUT_MS });
-  const b = new PeerLink('a', { initiator: false, wrtc, connectTimeoutMs: OPEN_TIMEOUT_MS });
+  const a = new PeerLink('b', { initiator: true, wrtc, connectTimeoutMs: timeoutMs });
+  const b = new PeerLink('a', { initiator: false, wrtc, connectTimeoutMs: timeoutMs });
   a.on('signal', (d) => b.signal(d));
   b.on('signal', (d) => a.signal(d));
   const opened = (l: PeerLink) =>
@@ -98,6 +105,26 @@ async function throughput(wrtc: object): Promise<number> {
   return SIZE / 1e6 / (ms / 1000);
 }
 
+/** Pairs that did not open, of OPENS; the close codes they gave. */
+async function neverOpened(wrtc: object): Promise<{ failed: number; codes: string[] }> {
+  let next = 0;
+  const codes: string[] = [];
+  const worker = async () => {
+    while (next < OPENS) {
+      next++;
+      try {
+        const { a, b } = await openPair(wrtc, OPENS_TIMEOUT_MS);
+        a.close();
+        b.close();
+      } catch (err) {
+        codes.push(String(err instanceof Error ? err.message : err).replace('link closed before it opened: ', ''));
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: OPENS_AT_ONCE }, worker));
+  return { failed: codes.length, codes };
+}
+
 const results: Record<Impl, { setup: number[]; mbps: number[] }> = {
   roamhq: { setup: [], mbps: [] },
   ndc: { setup: [], mbps: [] },
@@ -113,15 +140,27 @@ for (let rep = 0; rep < REPS; rep++) {
   }
 }
 
+const never: Record<Impl, { failed: number; codes: string[] }> = {
+  roamhq: await neverOpened(IMPLS.roamhq.wrtc),
+  ndc: await neverOpened(IMPLS.ndc.wrtc),
+};
+for (const impl of ['roamhq', 'ndc'] as const) {
+  process.stderr.write(
+    `${impl}: ${never[impl].failed} of ${OPENS} pairs never opened ${never[impl].codes.join(' ')}\n`,
+  );
+}
+
 const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 const summary = {
   roamhq: { setup_ms: round(median(results.roamhq.setup)), mbps: round(median(results.roamhq.mbps)) },
   ndc: { setup_ms: round(median(results.ndc.setup)), mbps: round(median(results.ndc.mbps)) },
 };
-console.log(`\nimplementation               set-up (ms, median of ${PAIRS} pairs)   1->1 ${values.size} MiB (MB/s)`);
+console.log(
+  `\nimplementation               set-up (ms, median of ${PAIRS} pairs)   1->1 ${values.size} MiB (MB/s)   never opened (of ${OPENS})`,
+);
 for (const impl of ['roamhq', 'ndc'] as const) {
   console.log(
-    `${IMPLS[impl].label.padEnd(28)} ${String(summary[impl].setup_ms).padStart(10)}   ${String(summary[impl].mbps).padStart(28)}`,
+    `${IMPLS[impl].label.padEnd(28)} ${String(summary[impl].setup_ms).padStart(10)}   ${String(summary[impl].mbps).padStart(28)}   ${String(never[impl].failed).padStart(21)}`,
   );
 }
 console.log(
@@ -139,6 +178,9 @@ console.log(
     ndc_mbps: summary.ndc.mbps,
     mbps_ratio_ndc_over_roamhq: round(summary.ndc.mbps / summary.roamhq.mbps, 2),
     setup_ratio_ndc_over_roamhq: round(summary.ndc.setup_ms / summary.roamhq.setup_ms, 2),
+    opens: OPENS,
+    roamhq_never_opened: never.roamhq.failed,
+    ndc_never_opened: never.ndc.failed,
   }),
 );
 // Native WebRTC threads can keep the process alive after the last link closed.

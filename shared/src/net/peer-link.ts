@@ -18,6 +18,15 @@
  * step; a throw would escape their event handlers. A close with a code is what every
  * caller already handles (the swarm drops the peer and asks others, the pool counts a failure).
  *
+ * The offerer's own ICE candidates wait for the answer (held, at most
+ * {@link MAX_HELD_CANDIDATES}, and left out of the offer's SDP, which repeats those gathered
+ * so far). An answerer that has them checks them at once and, over a short path, finishes
+ * ICE and sends its DTLS hello before the answer has come back through signaling;
+ * libdatachannel (node-datachannel) then fails the connection ("Got a remote candidate
+ * without ICE transport", about one pair in 700 signaled straight into each other, and one
+ * in a few hundred through the tracker). Held, the answerer meets the offerer's checks,
+ * which start once the answer is in, so the set-up takes no longer.
+ *
  * NAT traversal: ICE servers (STUN/TURN) are options. A link that never opens — ICE failed,
  * or {@link CONNECT_TIMEOUT_MS} passed — closes with `ERR_NO_ROUTE`; {@link PeerLink.selectedPair}
  * says how an open link got through (host, srflx, prflx or relay on each side).
@@ -48,6 +57,8 @@ export const PENDING_HIGH_WATER = 1024 * 1024;
 export const PENDING_MAX_BYTES = SEND_HIGH_WATER;
 /** Hard cap on frames held before the channel opens. */
 export const PENDING_MAX_FRAMES = 1024;
+/** Candidates an offerer holds until the answer; later ones are dropped (a host has a few). */
+export const MAX_HELD_CANDIDATES = 64;
 /** How often the buffer is polled where `bufferedamountlow` is not supported. */
 const DRAIN_POLL_MS = 20;
 /** simple-peer's error codes for an ICE or DTLS transport that failed. */
@@ -95,6 +106,14 @@ function statsEntries(report: unknown): Map<string, Stat> {
   if (typeof forEach === 'function') forEach.call(report, add);
   else for (const [key, value] of Object.entries(report)) add(value, key);
   return out;
+}
+
+/** An SDP without its `a=candidate` and `a=end-of-candidates` lines. */
+export function sdpWithoutCandidates(sdp: string): string {
+  return sdp
+    .split('\r\n')
+    .filter((line) => !line.startsWith('a=candidate:') && line !== 'a=end-of-candidates')
+    .join('\r\n');
 }
 
 /** The SDP text of a session description (an RTCSessionDescription or a plain object). */
@@ -237,6 +256,8 @@ export class PeerLink extends Emitter<PeerLinkEvents> implements Link {
   #buffered = 0;
   #waitingForDrain = false;
   #poll: ReturnType<typeof setInterval> | undefined;
+  /** The offerer's candidate signals until the answer is in; null once sent, or on the answerer. */
+  #heldCandidates: Record<string, unknown>[] | null;
   /** Read once both descriptions were known; they do not change for the connection's life. */
   #fingerprints: { local: string; remote: string } | null = null;
 
@@ -244,6 +265,7 @@ export class PeerLink extends Emitter<PeerLinkEvents> implements Link {
     super();
     this.remoteId = remoteId;
     this.initiator = options.initiator;
+    this.#heldCandidates = options.initiator ? [] : null;
     const peerOptions: SimplePeer.Options = {
       initiator: options.initiator,
       trickle: true,
@@ -252,7 +274,17 @@ export class PeerLink extends Emitter<PeerLinkEvents> implements Link {
     if (options.wrtc) peerOptions.wrtc = wrtcForSimplePeer(options.wrtc) as SimplePeer.Options['wrtc'];
     this.#peer = new SimplePeer(peerOptions);
     this.#peer.on('signal', (data: SimplePeer.SignalData) => {
-      if (!this.#destroyed) this.emit('signal', data as unknown as Record<string, unknown>);
+      if (this.#destroyed) return;
+      const held = this.#heldCandidates;
+      if (held && data.type === 'candidate') {
+        if (held.length < MAX_HELD_CANDIDATES) held.push(data as unknown as Record<string, unknown>);
+        return;
+      }
+      if (held && data.type === 'offer' && typeof data.sdp === 'string') {
+        this.emit('signal', { type: 'offer', sdp: sdpWithoutCandidates(data.sdp) });
+        return;
+      }
+      this.emit('signal', data as unknown as Record<string, unknown>);
     });
     this.#peer.on('connect', () => {
       if (this.#destroyed) return;
@@ -337,6 +369,15 @@ export class PeerLink extends Emitter<PeerLinkEvents> implements Link {
       this.#peer.signal(data as unknown as SimplePeer.SignalData);
     } catch {
       this.close(ErrorCode.INVALID_PAYLOAD);
+      return;
+    }
+    const held = this.#heldCandidates;
+    if (held && data.type === 'answer') {
+      this.#heldCandidates = null;
+      for (const candidate of held) {
+        if (this.#destroyed) return;
+        this.emit('signal', candidate);
+      }
     }
   }
 
