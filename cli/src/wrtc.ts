@@ -1,17 +1,17 @@
 import { createRequire } from 'node:module';
 
 /**
- * WebRTC for the Node peer, a native module: @roamhq/wrtc, or node-datachannel
- * (libdatachannel, through its W3C polyfill) with `RINGSWARM_WRTC=ndc`. Under connections
- * that close while data is in flight, @roamhq/wrtc 0.10 can crash the process (SIGSEGV in
- * RTCDataChannel::Send, reproduced by test/bench/wrtc-crash-loop.sh) and libdatachannel does
- * not; but under libdatachannel about one connection in a few hundred never opens, which
- * stalls a download from a single seeder, so it is not the default yet.
+ * WebRTC for the Node peer, a native module: node-datachannel (libdatachannel, through its
+ * W3C polyfill) by default, @roamhq/wrtc with `RINGSWARM_WRTC=roamhq`. Under connections that
+ * close while data is in flight, @roamhq/wrtc 0.10 can crash the process (SIGSEGV in
+ * RTCDataChannel::Send, reproduced by test/bench/wrtc-crash-loop.sh); libdatachannel does
+ * not. libdatachannel's one failure to open a connection (an answerer's DTLS hello before
+ * the answer) is kept from happening by PeerLink, which holds the offerer's candidates.
  */
 export type WrtcImpl = 'ndc' | 'roamhq';
 
 export function wrtcImpl(env: NodeJS.ProcessEnv = process.env): WrtcImpl {
-  return env.RINGSWARM_WRTC === 'ndc' ? 'ndc' : 'roamhq';
+  return env.RINGSWARM_WRTC === 'roamhq' ? 'roamhq' : 'ndc';
 }
 
 interface IceServer {

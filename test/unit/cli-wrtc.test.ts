@@ -6,8 +6,8 @@ import { encodeTurnCredentials, wrtcImpl } from '@ringswarm/cli';
 import { describe, expect, it } from 'vitest';
 
 describe('the Node peer’s WebRTC', () => {
-  it('is @roamhq/wrtc unless RINGSWARM_WRTC=ndc', () => {
-    expect(wrtcImpl({})).toBe('roamhq');
+  it('is node-datachannel unless RINGSWARM_WRTC=roamhq', () => {
+    expect(wrtcImpl({})).toBe('ndc');
     expect(wrtcImpl({ RINGSWARM_WRTC: 'ndc' })).toBe('ndc');
     expect(wrtcImpl({ RINGSWARM_WRTC: 'roamhq' })).toBe('roamhq');
   });
