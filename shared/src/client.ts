@@ -174,6 +174,10 @@ export class RingswarmClient extends Emitter<ClientEvents> {
     this.#links.on('overlay-frame', (from, frame) => this.#onOverlayFrame(from, frame));
     this.#links.on('link-close', (remoteId, code, discoveryKey, failed) => {
       if (failed) this.overlay?.linkFailed(remoteId);
+      // A connection that never opened was no peer of its swarm, which hears no `peer-closed`.
+      if (failed && discoveryKey !== null) {
+        for (const entry of this.#swarms.values()) if (entry.swarm.discoveryKey === discoveryKey) this.#ifLonely(entry);
+      }
       // A ring link to a node that died fails the same way; only swarm peers are worth a word.
       if (code === ErrorCode.NO_ROUTE && discoveryKey !== null && !this.#destroyed) {
         this.emit('warning', new RingswarmError(ErrorCode.NO_ROUTE, `peer ${remoteId}: ${NO_ROUTE_MESSAGE}`));
@@ -343,15 +347,22 @@ export class RingswarmClient extends Emitter<ClientEvents> {
       this.emit('warning', new Error(`peer ${remoteId}: ${err.code} ${err.message}`)),
     );
     swarm.on('error', (err) => this.emit('warning', err));
-    swarm.on('peer-closed', () => {
-      if (swarm.done || swarm.peerIds.length > 0) return;
-      entry.announcer?.announceIn(LONELY_ANNOUNCE_MS);
-      entry.providers?.lookupIn(LONELY_LOOKUP_MS);
-    });
+    swarm.on('peer-closed', () => this.#ifLonely(entry));
     entry.announcer?.start();
     entry.providers?.publish();
     void entry.providers?.lookup();
     return swarm;
+  }
+
+  /**
+   * A download left with no peer (its last one closed, or the connection it waited on never
+   * opened) asks the tracker and the DHT again soon, not at the tracker's interval.
+   */
+  #ifLonely(entry: SwarmEntry): void {
+    const swarm = entry.swarm;
+    if (this.#destroyed || swarm.done || swarm.peerIds.length > 0) return;
+    entry.announcer?.announceIn(LONELY_ANNOUNCE_MS);
+    entry.providers?.lookupIn(LONELY_LOOKUP_MS);
   }
 
   /** Opens (or reuses) a link to a peer for one swarm. */

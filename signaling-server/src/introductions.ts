@@ -39,7 +39,7 @@ interface Introduction {
  * One process: for each peer, the answers that introduced others to it, oldest first. An
  * answer's own list of peer IDs is kept as it is (no copy, no entry per ID), since an
  * announce adds one at a time and a signal asks rarely; a check looks through at most
- * {@link maxPerPeer} IDs.
+ * {@link maxPerPeer} IDs (the newest answer is always kept, and one names at most 1,000).
  */
 export class MemoryIntroductions implements Introductions {
   readonly #byPeer = new Map<string, { answers: Introduction[]; ids: number }>();

@@ -13,11 +13,11 @@ import {
   randomIdentity,
   SWARM_HANDSHAKE,
   sdpFingerprint,
-  signSignal,
   TrackerClient,
   verifySignalEnvelope,
   WIRE_VERSION,
 } from '@ringswarm/shared';
+import { signOutgoing } from './signed-signals.js';
 import { until, waitFor } from './until.js';
 
 /** The capability handshake of issue 16: `[0] 0x10, [1] version, [2..34) discovery key, [34..54) peer ID, [54..86) nonce`. */
@@ -142,15 +142,10 @@ export class Outsider {
     this.#link = link;
     const sdpOf = (signal: Record<string, unknown>) =>
       (signal.type === 'offer' || signal.type === 'answer') && typeof signal.sdp === 'string' ? signal.sdp : null;
-    // Signed in order: the offer goes out before its candidates.
-    let queue = Promise.resolve();
     link.on('signal', (signal) => {
       this.#localSdp = sdpOf(signal) ?? this.#localSdp;
-      queue = queue
-        .then(() => signSignal(this.identity, remoteId, sid, signal))
-        .then((envelope) => this.tracker.signal(remoteId, envelope))
-        .catch(() => link.close());
     });
+    signOutgoing(link, this.identity, remoteId, sid, (envelope) => this.tracker.signal(remoteId, envelope));
     const onSignal = ({ from, data }: RelayedSignal) => {
       const verified = from === remoteId ? verifySignalEnvelope(data, remoteId, this.peerId) : null;
       if (verified?.sid !== sid) return;

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { type PeerIdentity, PeerLink, signSignal, verifySignalEnvelope } from '@ringswarm/shared';
+import { type PeerIdentity, PeerLink } from '@ringswarm/shared';
 import type { Socket } from 'socket.io-client';
+import { feedVerified, signOutgoing } from './signed-signals.js';
 import { emit } from './tracker-socket.js';
 import { waitFor } from './until.js';
 import { wrtc } from './wrtc.js';
@@ -20,17 +21,9 @@ export async function rogueLinkTo(
   const sid = randomBytes(8).toString('hex');
   const link = new PeerLink(target, { initiator: true, wrtc });
   links.push(link);
-  let queue = Promise.resolve();
-  link.on('signal', (data) => {
-    queue = queue
-      .then(() => signSignal(identity, target, sid, data))
-      .then((envelope) => emit(socket, 'signal', { to: target, data: envelope }))
-      .then(() => {});
-  });
+  signOutgoing(link, identity, target, sid, (envelope) => emit(socket, 'signal', { to: target, data: envelope }));
   const onSignal = ({ from, data }: { from: string; data: unknown }) => {
-    if (from !== target) return;
-    const verified = verifySignalEnvelope(data, target, identity.peerId);
-    if (verified?.sid === sid) for (const signal of verified.signals) link.signal(signal);
+    feedVerified(link, from, data, target, identity.peerId, sid);
   };
   socket.on('signal', onSignal);
   link.once('close', () => socket.off('signal', onSignal));

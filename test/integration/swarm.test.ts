@@ -12,9 +12,7 @@ import {
   randomIdentity,
   readAllPieces,
   type Swarm,
-  signSignal,
   TrackerClient,
-  verifySignalEnvelope,
   WIRE_VERSION,
 } from '@ringswarm/shared';
 import { type RunningServer, startServer } from '@ringswarm/signaling-server';
@@ -23,6 +21,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { closeChecked } from '../helpers/leak-check.js';
 import { seedable } from '../helpers/seed.js';
 import { sha } from '../helpers/sha.js';
+import { feedVerified, signOutgoing } from '../helpers/signed-signals.js';
 import { until, waitFor } from '../helpers/until.js';
 import { wrtc } from '../helpers/wrtc.js';
 
@@ -133,18 +132,8 @@ describe('swarms of Node peers over real WebRTC', () => {
     try {
       // Peer signaling is signed by its origin, under a session id (see net/signal-router.ts).
       const sid = randomBytes(8).toString('hex');
-      let queue = Promise.resolve();
-      link.on('signal', (signal) => {
-        queue = queue
-          .then(() => signSignal(attackerKey, seeder.peerId, sid, signal))
-          .then((envelope) => tracker.signal(seeder.peerId, envelope))
-          // A signal the tracker no longer takes (the test is over) ends this hand-made link.
-          .catch(() => link.close());
-      });
-      tracker.on('signal', ({ from, data }) => {
-        const verified = verifySignalEnvelope(data, from, attackerId);
-        if (from === seeder.peerId && verified?.sid === sid) for (const signal of verified.signals) link.signal(signal);
-      });
+      signOutgoing(link, attackerKey, seeder.peerId, sid, (envelope) => tracker.signal(seeder.peerId, envelope));
+      tracker.on('signal', ({ from, data }) => feedVerified(link, from, data, seeder.peerId, attackerId, sid));
       await tracker.announce({
         discoveryKey: discoveryKeyOf(seed.infoHash),
         event: 'started',

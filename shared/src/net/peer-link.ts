@@ -25,7 +25,8 @@
  * libdatachannel (node-datachannel) then fails the connection ("Got a remote candidate
  * without ICE transport"; 7 of 1500 pairs signaled straight into each other, `npm run
  * bench:wrtc`). Held, the answerer meets the offerer's checks, which start once the answer
- * is in anyway.
+ * is in anyway; what it costs is one signaling trip for the candidates (set-up of a pair
+ * signaled straight into each other: 9.6 ms before, 11.6 ms after, under libdatachannel).
  *
  * NAT traversal: ICE servers (STUN/TURN) are options. A link that never opens — ICE failed,
  * or {@link CONNECT_TIMEOUT_MS} passed — closes with `ERR_NO_ROUTE`; {@link PeerLink.selectedPair}
