@@ -9,6 +9,7 @@ import {
   ErrorCode,
   encodeMessage,
   handshakeDiscoveryKey,
+  LONELY_ANNOUNCE_MS,
   RingswarmClient,
   randomIdentity,
   type SignalEnvelope,
@@ -130,5 +131,33 @@ describe('the client with injected edges', () => {
     clock.advance(0);
     expect(sockets.last.disconnected).toBe(true);
     expect(clock.pending).toBe(0);
+  });
+
+  it('announces again within LONELY_ANNOUNCE_MS when the only connection never opened, and dials the peer again', async () => {
+    const seeder = '5e'.repeat(20);
+    const { clock, links, sockets, client } = setup([seeder]);
+    client.on('warning', () => {});
+    client.download(INFO_HASH);
+    const announces = () => sockets.last.emitted.filter((e) => e.event === 'announce').length;
+    await nextMacrotask();
+    expect(announces()).toBe(1);
+    const first = links.last(seeder);
+    first.close(ErrorCode.NO_ROUTE);
+    clock.advance(LONELY_ANNOUNCE_MS);
+    await nextMacrotask();
+    expect(announces()).toBe(2);
+    expect(links.last(seeder)).not.toBe(first);
+  });
+
+  it('waits for the interval while the only peer is still connecting', async () => {
+    const seeder = '5e'.repeat(20);
+    const { clock, links, sockets, client } = setup([seeder]);
+    client.download(INFO_HASH);
+    const announces = () => sockets.last.emitted.filter((e) => e.event === 'announce').length;
+    await nextMacrotask();
+    links.last(seeder);
+    clock.advance(LONELY_ANNOUNCE_MS * 3);
+    await nextMacrotask();
+    expect(announces()).toBe(1);
   });
 });
