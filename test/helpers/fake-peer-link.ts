@@ -25,6 +25,8 @@ export class FakePeerLink extends Emitter<LinkEvents> implements Link {
   fingerprintPair: LinkFingerprints | null;
   #connected = false;
   #destroyed = false;
+  /** Frames sent before `open`, which a real link would hold until its channel opens. */
+  #unsent: Uint8Array[] = [];
 
   constructor(
     readonly remoteId: string,
@@ -53,12 +55,18 @@ export class FakePeerLink extends Emitter<LinkEvents> implements Link {
   send(frame: Uint8Array): boolean {
     if (this.#destroyed) return false;
     this.sent.push(frame);
+    if (!this.#connected) this.#unsent.push(frame);
     return this.sendResult;
+  }
+
+  takeUnsent(): Uint8Array[] {
+    return this.#unsent.splice(0);
   }
 
   close(code?: string): void {
     if (this.#destroyed) return;
     this.#destroyed = true;
+    this.#unsent = [];
     this.closeCode = code;
     this.emit('close', code);
     this.removeAllListeners();
@@ -72,6 +80,7 @@ export class FakePeerLink extends Emitter<LinkEvents> implements Link {
   open(): void {
     if (this.#destroyed || this.#connected) return;
     this.#connected = true;
+    this.#unsent = [];
     this.emit('connect');
   }
 

@@ -564,6 +564,22 @@ describe('signals that are dropped', () => {
     expect(low.links.made[0]!.destroyed).toBe(true);
     expect(low.links.last(lower).initiator).toBe(false);
   });
+
+  it('the side that yields sends what it had queued for its own link over the remote’s', async () => {
+    const lower = at('01');
+    const t = setup({ ring: false });
+    // A ring request goes out while our own connection is still being made…
+    const request = new Uint8Array([OverlayFrameType.RING, 1, 2, 3]);
+    t.router.open(lower, true)!.link.send(request);
+    const ours = t.links.last(lower);
+    // …and the remote's offer crosses ours: our link closes, the request must not go with it.
+    await t.router.handleSignal(lower, await signed(lower, OFFER, '33'.repeat(8)), 'tracker');
+    expect(ours.destroyed).toBe(true);
+    const theirs = t.links.last(lower);
+    expect(theirs).not.toBe(ours);
+    expect(theirs.sent).toEqual([request]);
+    expect(ours.takeUnsent()).toEqual([]);
+  });
 });
 
 describe('signals that do not verify are refused', () => {

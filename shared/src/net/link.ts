@@ -32,6 +32,12 @@ export interface Link {
   signal(data: Record<string, unknown>): void;
   /** Sends one frame; false when the caller should wait for `drain`. */
   send(frame: Uint8Array): boolean;
+  /**
+   * Hands over the frames sent before the channel opened, which would otherwise go when it
+   * opens, and keeps none: a link that yields to the remote's own offer passes them to the
+   * link that replaces it. Empty once connected or closed.
+   */
+  takeUnsent(): Uint8Array[];
   /** Closes the connection. Idempotent; `close` is emitted once, last. */
   close(code?: string): void;
   /** How an open connection gets through; null when not open or not known. */

@@ -422,6 +422,13 @@ export class PeerLink extends Emitter<PeerLinkEvents> implements Link {
     return false;
   }
 
+  takeUnsent(): Uint8Array[] {
+    const pending = this.#pending;
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    return pending;
+  }
+
   /** Whether `frame` would pass a cap on what the open channel holds, were `buffered` its `bufferedAmount`. */
   #overCap(buffered: number, frame: Uint8Array): boolean {
     return this.#backlog.frames(buffered) >= SEND_MAX_FRAMES || buffered + frame.byteLength > SEND_MAX_BYTES;

@@ -283,9 +283,13 @@ export class SignalingRouter extends Emitter<SignalingRouterEvents> {
     }
     // A genuine old offer played again (by a tracker or a hop that kept it) replaces nothing.
     if (!isOffer || this.#usedSessions.has(`${from}/${sid}`)) return;
+    let unsent: Uint8Array[] = [];
     if (entry) {
-      // Both sides offered at once: the lower peer ID keeps its offer, the other yields.
+      // Both sides offered at once: the lower peer ID keeps its offer, the other yields,
+      // and what it had sent for its own link goes over the remote's (a ring request the
+      // remote never got would cost the asker a timeout, and the remote its liveness).
       if (entry.link.initiator && !entry.link.connected && this.#self < from) return;
+      unsent = entry.link.takeUnsent();
       links.retire(entry);
     }
     // Incoming links come only from here, after a verified offer: every link's remote proved its ID.
@@ -294,6 +298,7 @@ export class SignalingRouter extends Emitter<SignalingRouterEvents> {
     created.proven = true;
     this.#startSession(created.link, sid, via).gotDescription = true;
     created.link.signal(data);
+    for (const frame of unsent) created.link.send(frame);
   }
 
   #startSession(link: Link, sid: string, path: SignalPath): SignalSession {
