@@ -109,8 +109,8 @@ describe.each(['roamhq', 'ndc'] satisfies WrtcImpl[])('PeerLink offerer candidat
           const opened = () => ++open === 2 && resolve('open');
           a.once('connect', opened);
           b.once('connect', opened);
-          a.once('close', (code) => resolve(`offerer ${code}`));
-          b.once('close', (code) => resolve(`answerer ${code}`));
+          a.once('close', (code, reason) => resolve(`offerer ${code}: ${reason}`));
+          b.once('close', (code, reason) => resolve(`answerer ${code}: ${reason}`));
         });
         if (outcome !== 'open') failed.push(outcome);
         a.close();

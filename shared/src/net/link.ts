@@ -11,8 +11,11 @@ export type LinkEvents = {
   connect: [];
   frame: [frame: Uint8Array];
   drain: [];
-  /** Emitted once, last; `code` says why when the close was not a plain hang-up. */
-  close: [code?: string];
+  /**
+   * Emitted once, last; `code` says why when the close was not a plain hang-up, and `reason`
+   * is the underlying error's own message when there was one (for logs, never parsed).
+   */
+  close: [code?: string, reason?: string];
 };
 
 type Listener<K extends keyof LinkEvents> = (...args: LinkEvents[K]) => void;

@@ -314,7 +314,7 @@ export class PeerLink extends Emitter<PeerLinkEvents> implements Link {
     this.#peer.on('error', (err: Error & { code?: string }) => {
       const code = err.code ?? 'ERR_WEBRTC';
       // ICE giving up before the first connect means no candidate pair worked at all.
-      this.close(!this.#connected && FAILURE_CODES.has(code) ? ErrorCode.NO_ROUTE : code);
+      this.close(!this.#connected && FAILURE_CODES.has(code) ? ErrorCode.NO_ROUTE : code, err.message);
     });
     this.#timer = setTimeout(() => this.close(ErrorCode.NO_ROUTE), options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS);
   }
@@ -456,8 +456,8 @@ export class PeerLink extends Emitter<PeerLinkEvents> implements Link {
     }
   }
 
-  /** Closes the connection. Idempotent; `close` is emitted once, last. */
-  close(code?: string): void {
+  /** Closes the connection. Idempotent; `close` is emitted once, last, with `code` and `reason`. */
+  close(code?: string, reason?: string): void {
     if (this.#destroyed) return;
     this.#destroyed = true;
     clearTimeout(this.#timer);
@@ -470,7 +470,7 @@ export class PeerLink extends Emitter<PeerLinkEvents> implements Link {
     // simple-peer can emit a late 'error' while tearing down; keep it from going unhandled.
     this.#peer.on('error', () => {});
     this.#peer.destroy();
-    this.emit('close', code);
+    this.emit('close', code, reason);
     this.removeAllListeners();
   }
 
