@@ -33,6 +33,10 @@ describe('the CLI in the ring', () => {
     return (JSON.parse(line!) as { infoHashes: string[] }).infoHashes;
   }
 
+  /** What a seeder warned of and its latest ring view, for a failure's message. */
+  const seen = (p: CliProcess) =>
+    JSON.stringify([...p.events.filter((e) => e.event === 'warning'), p.events.findLast((e) => e.event === 'ring')]);
+
   it('finds a --public seed by name but not a private one, which downloads through the DHT by its link', async () => {
     const data = new Uint8Array(randomBytes(700 * 1024));
     const file = join(dir, 'field-notes.bin');
@@ -58,7 +62,7 @@ describe('the CLI in the ring', () => {
     // The public seed's name record is published once it is in the ring.
     let found: string[] = [];
     for (let i = 0; i < 20 && !found.includes(listedHash); i++) found = await search('public-notes.bin');
-    expect(found).toContain(listedHash);
+    expect(found, `the seeders' warnings and ring views: ${seen(listed)} ${seen(seeder)}`).toContain(listedHash);
 
     // The private seed joined the same ring as long or longer, and published no name record.
     expect(await search('field-notes.bin')).toEqual([]);

@@ -87,7 +87,10 @@ export class ProviderRecords {
   async publishName(name: string, infoHash: string): Promise<void> {
     const value = await this.#nameValue(name, infoHash);
     if (this.#ring.destroyed) return;
-    this.#ring.dht.putName(value.key, value.value, this.#ring.recordTtlMs);
+    this.#ring.dht.putName(value.key, value.value, this.#ring.recordTtlMs, (error) => {
+      // Tried again soon by the store; said here so that a name nobody can find has a cause in the log.
+      if (error) this.#warn(new Error(`DHT publish of the name "${name}": ${error.message}`));
+    });
   }
 
   async withdrawName(name: string, infoHash: string): Promise<void> {

@@ -36,6 +36,12 @@ export const OVERLAY_CONNECT_RPC_TIMEOUT_MS = 6_000;
 export const OVERLAY_PUT_RETRY_MS = 3_000;
 /** After the ring changes around this peer, its own records are put again once it has been quiet this long. */
 export const OVERLAY_REPUBLISH_SETTLE_MS = 2_000;
+/**
+ * ...and at the latest this long after the first change, even if it never goes quiet: peers
+ * that join and leave next to us every second or two (one-off searches, reloading tabs) would
+ * otherwise put the republish off for good, while records handed to them leave with them.
+ */
+export const OVERLAY_REPUBLISH_MAX_WAIT_MS = 8_000;
 /** Provider and name records live this long unless republished. */
 export const OVERLAY_RECORD_TTL_MS = 20 * 60 * 1000;
 /** First and largest pause between join attempts. */
@@ -129,6 +135,8 @@ export class Overlay extends Emitter<OverlayEvents> implements RingPosition {
   };
   #joinTimer: unknown = null;
   #republishTimer: unknown = null;
+  /** When the first ring change not yet answered by a republish happened. */
+  #changedSince: number | null = null;
   #joinAttempts = 0;
   #started = false;
   #destroyed = false;
@@ -212,14 +220,25 @@ export class Overlay extends Emitter<OverlayEvents> implements RingPosition {
     attempt(0);
   }
 
-  /** Puts this peer's records again once the ring around it has been quiet for a moment. */
+  /**
+   * Puts this peer's records again once the ring around it has been quiet for a moment, or
+   * once it has kept changing for {@link OVERLAY_REPUBLISH_MAX_WAIT_MS}.
+   */
   #republishSoon(): void {
     if (this.#destroyed) return;
-    this.#deps.clock.clearTimeout(this.#republishTimer);
-    this.#republishTimer = this.#deps.clock.setTimeout(() => {
+    const clock = this.#deps.clock;
+    const now = clock.now();
+    this.#changedSince ??= now;
+    const delay = Math.max(
+      0,
+      Math.min(OVERLAY_REPUBLISH_SETTLE_MS, this.#changedSince + OVERLAY_REPUBLISH_MAX_WAIT_MS - now),
+    );
+    clock.clearTimeout(this.#republishTimer);
+    this.#republishTimer = clock.setTimeout(() => {
       this.#republishTimer = null;
+      this.#changedSince = null;
       if (!this.#destroyed && this.node.joined) this.dht.republishAll();
-    }, OVERLAY_REPUBLISH_SETTLE_MS);
+    }, delay);
   }
 
   #retryJoin(error: Error): void {
