@@ -74,16 +74,16 @@ describe('FsPieceStore', () => {
     damaged[5]! ^= 1;
     await mkdir(join(dir, 'set'), { recursive: true });
     await writeFile(join(dir, files[0]!.path), damaged);
-    const have = await verifyStoredPieces(manifest, new FsPieceStore(manifest, { dir, mode: 'read' }), {
-      hash: sha256Hex,
-    });
+    const first = new FsPieceStore(manifest, { dir, mode: 'read' });
+    const have = await verifyStoredPieces(manifest, first, { hash: sha256Hex });
+    first.destroy();
     // Piece 0 is inside the damaged file; piece 1 needs files that do not exist yet.
     expect(have.count).toBe(0);
 
     await writeFile(join(dir, files[0]!.path), files[0]!.data);
-    const again = await verifyStoredPieces(manifest, new FsPieceStore(manifest, { dir, mode: 'read' }), {
-      hash: sha256Hex,
-    });
+    const second = new FsPieceStore(manifest, { dir, mode: 'read' });
+    const again = await verifyStoredPieces(manifest, second, { hash: sha256Hex });
+    second.destroy();
     expect([again.has(0), again.has(1)]).toEqual([true, false]);
   });
 
