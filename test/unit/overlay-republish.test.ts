@@ -27,7 +27,7 @@ describe('Overlay republish after ring changes', () => {
     const overlay = new Overlay({
       peerId: randomPeerId(),
       clock,
-      random: Math.random,
+      random: () => 0.5,
       transport: { send: () => true, isOpen: () => true, drop: () => {} },
       bootstrap: async () => [],
     });
@@ -39,9 +39,16 @@ describe('Overlay republish after ring changes', () => {
     const deliver = (msg: RingMessage) =>
       overlay.handleFrame(x, encodeRingFrame(encodeRingMessage(overlay.space, msg)));
     deliver({ type: 'join', rid: 1 });
+    // X never answers: with maintenance running it would be taken for dead after a timeout and
+    // its notices ignored. The only ring changes here are the test's own.
+    overlay.node.stopMaintenance();
     const republish = vi.spyOn(overlay.dht, 'republishAll');
-    /** X's successor list changes: so does ours (X, then X's list). */
-    const change = () => deliver({ type: 'successors', successors: [overlay.space.fromHex(randomPeerId())] });
+    /** Our successor's list changes (a new node behind it): so does ours. */
+    const change = () => {
+      const first = overlay.node.successors[0]!;
+      const msg: RingMessage = { type: 'successors', successors: [overlay.space.fromHex(randomPeerId())] };
+      overlay.handleFrame(overlay.space.toHex(first), encodeRingFrame(encodeRingMessage(overlay.space, msg)));
+    };
     return { clock, republish, change };
   }
 
