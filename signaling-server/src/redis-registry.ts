@@ -68,6 +68,14 @@ local function removeMember(ih, id)
   end
   return n
 end
+local function sampleRing(except, n)
+  local out = {}
+  for _, id in ipairs(redis.call('SRANDMEMBER', P .. 'ring', n)) do
+    if not alive(id) then redis.call('SREM', P .. 'ring', id)
+    elseif id ~= except then table.insert(out, id) end
+  end
+  return out
+end
 `;
 
 /** Adds or updates a membership; 0 when the peer is in too many swarms. ARGV as the upsert script. */
@@ -147,17 +155,17 @@ redis.call('DEL', ownerKey, P .. 'peer:' .. id .. ':socket')
 redis.call('SREM', P .. 'ring', id)
 for _, ih in ipairs(redis.call('ZRANGE', pk(id), 0, -1)) do removeMember(ih, id) end
 return 1`,
-  /** ARGV: prefix, peer */
+  /**
+   * ARGV: prefix, peer, n: up to n random live members other than the peer, taken before the
+   * peer is added, in one step (two peers joining at once on two instances: one sees the other).
+   */
   joinRing: `${LIB}
-return redis.call('SADD', P .. 'ring', ARGV[2])`,
+local out = sampleRing(ARGV[2], tonumber(ARGV[3]))
+redis.call('SADD', P .. 'ring', ARGV[2])
+return out`,
   /** ARGV: prefix, except, n: up to n random live members (dead ones are removed on the way) */
   sampleRing: `${LIB}
-local out = {}
-for _, id in ipairs(redis.call('SRANDMEMBER', P .. 'ring', tonumber(ARGV[3]))) do
-  if not alive(id) then redis.call('SREM', P .. 'ring', id)
-  elseif id ~= ARGV[2] then table.insert(out, id) end
-end
-return out`,
+return sampleRing(ARGV[2], tonumber(ARGV[3]))`,
   /** ARGV: prefix, a, b */
   bothInRing: `${LIB}
 local r = P .. 'ring'
@@ -319,8 +327,10 @@ export class RedisSwarmRegistry implements SwarmRegistry {
     return asNumber(await this.#run('isOnline', peerId)) === 1;
   }
 
-  async joinRing(peerId: string): Promise<void> {
-    await this.#run('joinRing', peerId);
+  async joinRing(peerId: string, k: number, random: () => number): Promise<string[]> {
+    // Ask for more than k: the caller and dead members are left out of the answer.
+    const sampled = asStrings(await this.#run('joinRing', peerId, 2 * Math.max(0, k) + 1));
+    return k > 0 ? mergeSample(sampled, peerId, k, random) : [];
   }
 
   async sampleRing(except: string, k: number, random: () => number): Promise<string[]> {

@@ -87,8 +87,14 @@ export interface SwarmRegistry {
   release(peerId: string): Promise<void>;
   /** True while some tracker instance holds a connection claimed by `peerId`. */
   isOnline(peerId: string): Promise<boolean>;
-  /** Counts the peer as a ring member (a bootstrap candidate) until it is released. */
-  joinRing(peerId: string): Promise<void>;
+  /**
+   * Counts the peer as a ring member (a bootstrap candidate) until it is released, and
+   * resolves with up to `k` other live members chosen at random, as {@link sampleRing} would
+   * have just before, in one atomic step: of peers joining at the same moment anywhere in a
+   * cluster, only the first hears of no member (and creates the ring); a sample followed by a
+   * separate add let two of them both hear of none, and make two rings that never merge.
+   */
+  joinRing(peerId: string, k: number, random: () => number): Promise<string[]>;
   /** Up to `k` distinct live ring members other than `except`, chosen at random. */
   sampleRing(except: string, k: number, random: () => number): Promise<string[]>;
   /** True when both peers are live ring members (they may signal each other). */
@@ -258,8 +264,10 @@ export class MemorySwarmRegistry implements SwarmRegistry {
     return this.#online.has(peerId);
   }
 
-  async joinRing(peerId: string): Promise<void> {
+  async joinRing(peerId: string, k: number, random: () => number): Promise<string[]> {
+    const peers = this.#ring.sample(peerId, k, random);
     this.#ring.add(peerId);
+    return peers;
   }
 
   async sampleRing(except: string, k: number, random: () => number): Promise<string[]> {

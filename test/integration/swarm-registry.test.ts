@@ -161,9 +161,10 @@ describe.each(IMPLEMENTATIONS)('SwarmRegistry contract: %s', (_name, make) => {
     const [a, b, c] = [peer(), peer(), peer()];
     for (const id of [a, b, c]) await r.claim(id, `socket-${id}`);
     expect(await r.sampleRing(a, 4, fixedRandom)).toEqual([]);
-    await r.joinRing(a);
-    await r.joinRing(a);
-    await r.joinRing(b);
+    // Joining answers with the members there before it (never the joiner itself).
+    expect(await r.joinRing(a, 4, fixedRandom)).toEqual([]);
+    expect(await r.joinRing(a, 4, fixedRandom)).toEqual([]);
+    expect(await r.joinRing(b, 4, fixedRandom)).toEqual([a]);
     expect(await r.sampleRing(c, 4, fixedRandom)).toHaveLength(2);
     expect((await r.sampleRing(c, 4, Math.random)).sort()).toEqual([a, b].sort());
     expect(await r.sampleRing(a, 4, fixedRandom)).toEqual([b]);
@@ -254,14 +255,28 @@ describe('RedisSwarmRegistry: what a shared registry adds', () => {
     await live.publishInstance({ id: 'live', connections: 1, ringMembers: 1 });
     const [p, q] = [peer(), peer()];
     await dead.claim(p, 'socket-dead-p');
-    await dead.joinRing(p);
+    await dead.joinRing(p, 4, fixedRandom);
     await live.claim(q, 'socket-live-q');
-    await live.joinRing(q);
+    expect(await live.joinRing(q, 4, fixedRandom)).toEqual([p]);
     expect(await live.sampleRing(q, 4, fixedRandom)).toEqual([p]);
     expect(await live.bothInRing(p, q)).toBe(true);
     await expect.poll(() => live.sampleRing(q, 4, fixedRandom), { timeout: 5_000 }).toEqual([]);
     expect(await live.bothInRing(p, q)).toBe(false);
     expect(await client.sMembers(`${prefix}ring`)).toEqual([q]);
+  });
+
+  it('lets only one of many peers joining the ring at once on two instances hear of no member', async () => {
+    const prefix = `ringswarm-test:${randomBytes(6).toString('hex')}:`;
+    const one = redisRegistry(prefix, 'one');
+    const two = redisRegistry(prefix, 'two');
+    await one.publishInstance({ id: 'one', connections: 8, ringMembers: 0 });
+    await two.publishInstance({ id: 'two', connections: 8, ringMembers: 0 });
+    const joiners = Array.from({ length: 16 }, (_, i) => ({ id: peer(), at: i % 2 === 0 ? one : two }));
+    await Promise.all(joiners.map((j) => j.at.claim(j.id, `socket-${j.id}`)));
+    // Everyone asks at once; an empty answer means "create the ring": two of them make two rings.
+    const answers = await Promise.all(joiners.map((j) => j.at.joinRing(j.id, 4, Math.random)));
+    expect(answers.filter((a) => a.length === 0)).toHaveLength(1);
+    expect((await client.sMembers(`${prefix}ring`)).sort()).toEqual(joiners.map((j) => j.id).sort());
   });
 
   it('keeps every key under its prefix, each with a Redis expiry, or a sorted set the sweep trims', async () => {

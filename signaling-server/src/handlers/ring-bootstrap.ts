@@ -17,12 +17,12 @@ export const ringBootstrap: Handler = async (ctx, peerId, payload) => {
   const parsed = RingBootstrapRequestSchema.safeParse(payload);
   if (!parsed.success) return errorAck(ErrorCode.INVALID_PAYLOAD, describeIssues(parsed.error));
   // The registry's ring spans every instance of a cluster; ctx.ring counts this instance's.
-  const peers = await ctx.registry.sampleRing(peerId, Math.min(parsed.data.k, MAX_BOOTSTRAP_PEERS), ctx.random);
+  // Sampled and joined in one step: two joiners at once must not both hear of no member.
+  const peers = await ctx.registry.joinRing(peerId, Math.min(parsed.data.k, MAX_BOOTSTRAP_PEERS), ctx.random);
   // Introduced too: the members it will link to as successors and predecessors, whom the ring
   // finds by lookup and the joiner signals through the tracker until it has joined.
   const neighbours = ctx.ring.nearest(peerId, RING_NEIGHBOURS_INTRODUCED);
   ctx.introductions.introduce(peerId, [...peers, ...neighbours], ctx.now());
-  await ctx.registry.joinRing(peerId);
   ctx.ring.add(peerId);
   return { ok: true, peers };
 };
