@@ -163,7 +163,10 @@ describe.each([
       const discoveryKey = discoveryKeyOf(seed.infoHash);
       const outsider = new Outsider(server.url);
       outsiders.push(outsider);
-      expect(await outsider.announce(discoveryKey)).toContain(seeder.peerId);
+      // seed() does not wait for the tracker to take the seeder's first announce: ask until it has.
+      await expect
+        .poll(() => outsider.announce(discoveryKey), { timeout: 10_000, interval: 200 })
+        .toContain(seeder.peerId);
       const link =
         opener === 'outsider'
           ? await outsider.connect(seeder.peerId, wrtc)

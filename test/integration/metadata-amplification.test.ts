@@ -48,7 +48,8 @@ describe('manifest requests to a rate-limited seeder, over real WebRTC', () => {
 
     const attacker = new WirePeer(server.url, seed.infoHash);
     peers.push(attacker);
-    expect(await attacker.announce()).toContain(seederClient.peerId);
+    // seed() does not wait for the tracker to take the seeder's first announce: ask until it has.
+    await expect.poll(() => attacker.announce(), { timeout: 10_000, interval: 200 }).toContain(seederClient.peerId);
     await attacker.open(seederClient.peerId, wrtc);
     // It never says "interested" and is choked when it starts: 20 requests every 50 ms for 6 s.
     const start = Date.now();
