@@ -328,15 +328,23 @@ export class RedisSwarmRegistry implements SwarmRegistry {
   }
 
   async joinRing(peerId: string, k: number, random: () => number): Promise<string[]> {
-    // Ask for more than k: the caller and dead members are left out of the answer.
-    const sampled = asStrings(await this.#run('joinRing', peerId, 2 * Math.max(0, k) + 1));
-    return k > 0 ? mergeSample(sampled, peerId, k, random) : [];
+    return this.#ringSample('joinRing', peerId, k, random);
   }
 
   async sampleRing(except: string, k: number, random: () => number): Promise<string[]> {
-    if (k <= 0) return [];
+    return k > 0 ? this.#ringSample('sampleRing', except, k, random) : [];
+  }
+
+  /** Runs a script that samples the ring (and may add `peerId` to it); up to k members, never `peerId`. */
+  async #ringSample(
+    script: 'joinRing' | 'sampleRing',
+    peerId: string,
+    k: number,
+    random: () => number,
+  ): Promise<string[]> {
     // Ask for more than k: the caller and dead members are left out of the answer.
-    return mergeSample(asStrings(await this.#run('sampleRing', except, 2 * k + 1)), except, k, random);
+    const sampled = asStrings(await this.#run(script, peerId, 2 * Math.max(0, k) + 1));
+    return k > 0 ? mergeSample(sampled, peerId, k, random) : [];
   }
 
   async bothInRing(a: string, b: string): Promise<boolean> {

@@ -35,20 +35,19 @@ describe('Overlay republish after ring changes', () => {
     overlay.start();
     await drainImmediates();
     expect(overlay.joined).toBe(true);
-    const x = randomPeerId();
-    const deliver = (msg: RingMessage) =>
-      overlay.handleFrame(x, encodeRingFrame(encodeRingMessage(overlay.space, msg)));
-    deliver({ type: 'join', rid: 1 });
+    const deliver = (from: string, msg: RingMessage) =>
+      overlay.handleFrame(from, encodeRingFrame(encodeRingMessage(overlay.space, msg)));
+    deliver(randomPeerId(), { type: 'join', rid: 1 });
     // X never answers: with maintenance running it would be taken for dead after a timeout and
     // its notices ignored. The only ring changes here are the test's own.
     overlay.node.stopMaintenance();
     const republish = vi.spyOn(overlay.dht, 'republishAll');
     /** Our successor's list changes (a new node behind it): so does ours. */
-    const change = () => {
-      const first = overlay.node.successors[0]!;
-      const msg: RingMessage = { type: 'successors', successors: [overlay.space.fromHex(randomPeerId())] };
-      overlay.handleFrame(overlay.space.toHex(first), encodeRingFrame(encodeRingMessage(overlay.space, msg)));
-    };
+    const change = () =>
+      deliver(overlay.space.toHex(overlay.node.successors[0]!), {
+        type: 'successors',
+        successors: [overlay.space.fromHex(randomPeerId())],
+      });
     return { clock, republish, change };
   }
 
