@@ -36,7 +36,13 @@ describe('PieceStore contract for the page stores, in Chromium', () => {
       configFile: VITE_CONFIG,
       root: FIXTURE,
       logLevel: 'warn',
-      build: { outDir: out, emptyOutDir: true, sourcemap: false },
+      // The fixture page alone (the web client's config also builds its page and service worker).
+      build: {
+        outDir: out,
+        emptyOutDir: true,
+        sourcemap: false,
+        rollupOptions: { input: join(FIXTURE, 'index.html') },
+      },
     });
     server = createServer((req, res) => {
       const path = normalize((req.url ?? '/').split('?')[0]!).replace(/^(\.\.[/\\])+/, '');

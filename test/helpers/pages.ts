@@ -137,6 +137,8 @@ export interface SearchAnswer {
 
 /** Types `name` into the page's search box, presses Search and waits for the answer. */
 export async function searchByName(page: Page, name: string, timeoutMs = 15_000): Promise<SearchAnswer> {
+  // The search box is in the Network view.
+  if (await page.locator('#search-name').isHidden()) await page.locator('#view-network').click();
   await page.locator('#search-name').fill(name);
   await page.locator('#search-button').click();
   const results = page.locator('#search-results');

@@ -5,6 +5,7 @@
  * benchmarks read: it is written here and nowhere else.
  */
 import { ErrorCode, RingswarmClient, RingswarmError, type SocketIce, type Swarm } from '@ringswarm/shared';
+import { ActivityGuard } from './activity.js';
 import { STATS_INTERVAL_MS } from './download-view.js';
 import { ICE_FETCH_TIMEOUT_MS, type IceConfig, iceOverSocket, loadIceServers } from './ice.js';
 import { loadPageIdentity } from './identity-store.js';
@@ -13,6 +14,8 @@ import type { StorageKind } from './storage.js';
 /** What the page exposes for debugging from the console, and for tests and benchmarks. */
 export interface PageHandle {
   client: RingswarmClient;
+  /** The screen wake lock and the close confirmation (activity.ts). */
+  activity: ActivityGuard;
   /** The download this page opened, once it has started. */
   download?: DownloadHandle;
 }
@@ -56,6 +59,7 @@ export class ClientSetup {
   #download: DownloadHandle | undefined;
   #tick: ReturnType<typeof setInterval> | undefined;
   #socketIce: SocketIce | null = null;
+  readonly #activity = new ActivityGuard();
   #destroyed = false;
 
   constructor(hooks: ClientSetupHooks) {
@@ -113,13 +117,18 @@ export class ClientSetup {
     c.startRing();
     const ice: IceConfig = viaSocket && viaSocket.iceServers.length > 0 ? { ...viaSocket, reason: 'ok' } : stun;
     this.#hooks.onIce(ice);
-    this.#tick = setInterval(() => this.#hooks.onTick(c), STATS_INTERVAL_MS);
+    this.#tick = setInterval(() => {
+      this.#activity.update(c.swarms.map((s) => s.stats()));
+      this.#hooks.onTick(c);
+    }, STATS_INTERVAL_MS);
     return c;
   }
 
   #publish(): void {
     if (!this.#client) return;
-    window.ringswarm = this.#download ? { client: this.#client, download: this.#download } : { client: this.#client };
+    const handle: PageHandle = { client: this.#client, activity: this.#activity };
+    if (this.#download) handle.download = this.#download;
+    window.ringswarm = handle;
   }
 
   /** Stops the timers and the client. Idempotent. */
@@ -127,6 +136,7 @@ export class ClientSetup {
     if (this.#destroyed) return;
     this.#destroyed = true;
     clearInterval(this.#tick);
+    this.#activity.destroy();
     this.#socketIce?.destroy();
     this.#client?.destroy();
   }

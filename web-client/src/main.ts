@@ -20,9 +20,15 @@ import { SeedingPanel } from './panels/seeding.js';
 import { showPlainHttpNote } from './plain-http.js';
 import { ReportForm } from './report.js';
 import { SearchView } from './search-view.js';
+import { openedByShareTarget, takeSharedFiles } from './share-target.js';
 import { ShareView } from './share-view.js';
 import { checkQuota, isKeptStore, openStorage, removeKept, resumedBytesOf, saveKeptManifest } from './storage.js';
 import './style.css';
+import { initTheme } from './theme.js';
+import { Views } from './views.js';
+
+initTheme($<HTMLButtonElement>('theme-toggle'));
+const views = new Views();
 
 const ui = {
   status: $('status'),
@@ -96,7 +102,7 @@ const shareView = new ShareView({
   isBlocked: (infoHash) => blocked.has(infoHash),
 });
 
-const search = new SearchView({ current: () => setup.current });
+new SearchView({ current: () => setup.current });
 
 function showManifestName(manifest: Manifest): void {
   ui.downloadName.textContent = `${manifest.name} (${formatBytes(manifest.length)})`;
@@ -104,7 +110,7 @@ function showManifestName(manifest: Manifest): void {
 
 async function download(infoHash: string, mode: DiscoveryMode): Promise<void> {
   ui.shareSection.hidden = true;
-  search.hide();
+  views.show('files');
   ui.downloadSection.hidden = false;
   ui.downloadName.textContent = `Share ${infoHash.slice(0, 12)}…`;
   new ReportForm(infoHash);
@@ -209,5 +215,24 @@ if (typeof RTCPeerConnection === 'undefined') {
   setup.get().catch((err: Error) => setStatus(`Could not start: ${err.message}`, 'error'));
   route();
   window.addEventListener('hashchange', () => window.location.reload());
+  if (openedByShareTarget(window.location)) {
+    takeSharedFiles().then(
+      (picked) =>
+        picked.length > 0
+          ? shareView.share(picked)
+          : setStatus('Nothing came with what was shared to ringswarm: choose the files here instead.', 'error'),
+      (err: Error) => setStatus(`Could not read what was shared to ringswarm: ${err.message}`, 'error'),
+    );
+  }
 }
-window.addEventListener('beforeunload', () => setup.destroy());
+// The installable app and its offline page shell (secure contexts only; not in `npm run dev`).
+if (import.meta.env.PROD && 'serviceWorker' in navigator) {
+  navigator.serviceWorker.register('/sw.js').catch((err: Error) => console.warn('ringswarm: no service worker:', err));
+}
+// On pagehide, not beforeunload: closing may still be called off (activity.ts asks first
+// while this tab holds the only complete copy someone is fetching).
+window.addEventListener('pagehide', () => setup.destroy());
+// Back from the back-forward cache, the client is gone: start afresh.
+window.addEventListener('pageshow', (event) => {
+  if (event.persisted) window.location.reload();
+});

@@ -19,7 +19,6 @@ export class SearchView {
   /** Counts searches, so only the latest one's answer is shown. */
   #generation = 0;
   readonly #ui = {
-    section: $('search-section'),
     form: $<HTMLFormElement>('search-form'),
     name: $<HTMLInputElement>('search-name'),
     button: $<HTMLButtonElement>('search-button'),
@@ -35,11 +34,6 @@ export class SearchView {
       e.preventDefault();
       void this.search(this.#ui.name.value);
     });
-  }
-
-  /** Hides the box (the page shows a download). */
-  hide(): void {
-    this.#ui.section.hidden = true;
   }
 
   async search(text: string): Promise<void> {

@@ -3,6 +3,7 @@
  * pieces, shaded by how many of them are held.
  */
 import type { Bitfield } from '@ringswarm/shared';
+import { cssColor, onThemeChange } from '../theme.js';
 
 const CELL_PX = 8;
 const GAP_PX = 1;
@@ -11,12 +12,14 @@ const MAX_ROWS = 16;
 export class PieceMap {
   readonly #canvas: HTMLCanvasElement;
   readonly #resize: ResizeObserver;
+  readonly #offTheme: () => void;
   #bits: Bitfield | null = null;
 
   constructor(canvas: HTMLCanvasElement) {
     this.#canvas = canvas;
     this.#resize = new ResizeObserver(() => this.draw(this.#bits));
     this.#resize.observe(canvas.parentElement ?? canvas);
+    this.#offTheme = onThemeChange(() => this.draw(this.#bits));
   }
 
   draw(bits: Bitfield | null): void {
@@ -38,14 +41,17 @@ export class PieceMap {
     if (!ctx) return;
     ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
     ctx.clearRect(0, 0, width, height);
+    const track = cssColor('--track');
+    const accent = cssColor('--accent');
     for (let cell = 0; cell < cells; cell++) {
       const from = Math.floor((cell * total) / cells);
       const to = Math.max(from + 1, Math.floor(((cell + 1) * total) / cells));
       let held = 0;
       for (let i = from; i < to; i++) if (bits?.has(i)) held++;
       const share = total === 0 ? 0 : held / (to - from);
-      // Missing: light grey; held: the accent colour, partial runs in between.
-      ctx.fillStyle = share === 0 ? '#e6e9ed' : `rgba(11, 92, 173, ${0.35 + 0.65 * share})`;
+      // Missing: the track colour; held: the accent colour, partial runs in between.
+      ctx.fillStyle = share === 0 ? track : accent;
+      ctx.globalAlpha = share === 0 ? 1 : 0.35 + 0.65 * share;
       ctx.fillRect(
         (cell % perRow) * (CELL_PX + GAP_PX),
         Math.floor(cell / perRow) * (CELL_PX + GAP_PX),
@@ -53,6 +59,7 @@ export class PieceMap {
         CELL_PX,
       );
     }
+    ctx.globalAlpha = 1;
     const count = bits?.count ?? 0;
     canvas.setAttribute(
       'aria-label',
@@ -62,5 +69,6 @@ export class PieceMap {
 
   destroy(): void {
     this.#resize.disconnect();
+    this.#offTheme();
   }
 }

@@ -6,6 +6,7 @@ import type { RingStats } from '@ringswarm/shared';
 import { shortId } from '../dom.js';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
+type RingPointer = 'finger' | 'successor' | 'predecessor';
 const RADIUS = 90;
 
 /** Position of a 160-bit ID on the circle, as a fraction of a turn (from its first 52 bits). */
@@ -51,29 +52,26 @@ export class RingPanel {
   render(stats: RingStats | null): void {
     this.#section.hidden = stats === null;
     if (!stats) return;
-    const children: SVGElement[] = [
-      svg('circle', { cx: 0, cy: 0, r: RADIUS, fill: 'none', stroke: '#d0d7de', 'stroke-width': 2 }),
-    ];
+    // Colours are the stylesheet's (.ring-* classes), so they follow the theme.
+    const children: SVGElement[] = [svg('circle', { cx: 0, cy: 0, r: RADIUS, class: 'ring-track' })];
     const self = point(stats.id);
-    const chord = (id: string, colour: string, dash = '') => {
+    const chord = (id: string, kind: RingPointer) => {
       const p = point(id);
-      const line = svg('line', { x1: self.x, y1: self.y, x2: p.x, y2: p.y, stroke: colour, 'stroke-width': 1.2 });
-      if (dash) line.setAttribute('stroke-dasharray', dash);
-      children.push(line);
+      children.push(svg('line', { x1: self.x, y1: self.y, x2: p.x, y2: p.y, class: `ring-chord ring-${kind}` }));
     };
-    const dot = (id: string, r: number, fill: string, label: string) => {
+    const dot = (id: string, r: number, kind: RingPointer | 'self', label: string) => {
       const p = point(id);
-      children.push(titled(svg('circle', { cx: p.x, cy: p.y, r, fill, stroke: '#fff', 'stroke-width': 1 }), label));
+      children.push(titled(svg('circle', { cx: p.x, cy: p.y, r, class: `ring-dot ring-${kind}` }), label));
     };
-    for (const id of stats.fingers) chord(id, '#8c959f', '3 2');
-    for (const id of stats.successors) chord(id, '#1a7f37');
-    if (stats.predecessor) chord(stats.predecessor, '#7d4e00');
-    for (const id of stats.fingers) dot(id, 3.5, '#8c959f', `finger ${shortId(id)}`);
+    for (const id of stats.fingers) chord(id, 'finger');
+    for (const id of stats.successors) chord(id, 'successor');
+    if (stats.predecessor) chord(stats.predecessor, 'predecessor');
+    for (const id of stats.fingers) dot(id, 3.5, 'finger', `finger ${shortId(id)}`);
     stats.successors.forEach((id, i) => {
-      dot(id, 4.5, '#1a7f37', `successor ${i + 1}: ${shortId(id)}`);
+      dot(id, 4.5, 'successor', `successor ${i + 1}: ${shortId(id)}`);
     });
-    if (stats.predecessor) dot(stats.predecessor, 4.5, '#7d4e00', `predecessor ${shortId(stats.predecessor)}`);
-    dot(stats.id, 6, '#0b5cad', `this peer ${shortId(stats.id)}`);
+    if (stats.predecessor) dot(stats.predecessor, 4.5, 'predecessor', `predecessor ${shortId(stats.predecessor)}`);
+    dot(stats.id, 6, 'self', `this peer ${shortId(stats.id)}`);
     this.#svg.replaceChildren(...(this.#title ? [this.#title] : []), ...children);
     if (this.#title) {
       this.#title.textContent = stats.joined

@@ -2,6 +2,7 @@
 import { formatRate } from '@ringswarm/shared';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
+import { cssColor, onThemeChange } from '../theme.js';
 
 /** Seconds of history shown. */
 export const CHART_SECONDS = 60;
@@ -13,14 +14,38 @@ const RATE_INCREMENTS = [1, 2, 5, 10, 20, 50, 100, 200, 250, 500]
   .flatMap((m) => [m * 1024, m * 1024 * 1024])
   .sort((a, b) => a - b);
 
+/** `rgb(r, g, b)` as computed styles give it, made translucent. */
+const withAlpha = (rgb: string, alpha: number): string => rgb.replace(/^rgb\((.*)\)$/, `rgba($1, ${alpha})`);
+
 export class SpeedChart {
-  readonly #plot: uPlot;
+  readonly #container: HTMLElement;
+  #plot: uPlot;
   readonly #data: [number[], number[], number[]] = [[], [], []];
   readonly #resize: ResizeObserver;
+  readonly #offTheme: () => void;
 
   constructor(container: HTMLElement) {
+    this.#container = container;
+    this.#plot = this.#create();
+    this.#resize = new ResizeObserver(() => {
+      const w = Math.max(240, container.clientWidth);
+      if (w !== this.#plot.width) this.#plot.setSize({ width: w, height: HEIGHT_PX });
+    });
+    this.#resize.observe(container);
+    // uPlot takes its colours once: a new theme draws a new chart of the same samples.
+    this.#offTheme = onThemeChange(() => {
+      this.#plot.destroy();
+      this.#plot = this.#create();
+    });
+  }
+
+  #create(): uPlot {
+    const container = this.#container;
     const width = Math.max(240, container.clientWidth);
-    this.#plot = new uPlot(
+    const muted = cssColor('--muted');
+    const grid = cssColor('--border');
+    const accent = cssColor('--accent');
+    return new uPlot(
       {
         width,
         height: HEIGHT_PX,
@@ -29,8 +54,8 @@ export class SpeedChart {
         scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(max, 1024 * 1024)] } },
         axes: [
           {
-            stroke: '#57606a',
-            grid: { stroke: '#d0d7de', width: 1 },
+            stroke: muted,
+            grid: { stroke: grid, width: 1 },
             // Whole seconds only, as minutes:seconds of the clock.
             incrs: [1, 2, 5, 10, 15, 30, 60],
             space: 56,
@@ -41,27 +66,22 @@ export class SpeedChart {
               }),
           },
           {
-            stroke: '#57606a',
+            stroke: muted,
             size: RATE_AXIS_PX,
             incrs: RATE_INCREMENTS,
-            grid: { stroke: '#d0d7de', width: 1 },
+            grid: { stroke: grid, width: 1 },
             values: (_u, ticks) => ticks.map((t) => formatRate(t)),
           },
         ],
         series: [
           {},
-          { label: 'Download', stroke: '#0b5cad', width: 2, fill: 'rgba(11, 92, 173, 0.12)' },
-          { label: 'Upload', stroke: '#1a7f37', width: 2, dash: [6, 3] },
+          { label: 'Download', stroke: accent, width: 2, fill: withAlpha(accent, 0.12) },
+          { label: 'Upload', stroke: cssColor('--ok'), width: 2, dash: [6, 3] },
         ],
       },
       this.#data,
       container,
     );
-    this.#resize = new ResizeObserver(() => {
-      const w = Math.max(240, container.clientWidth);
-      if (w !== this.#plot.width) this.#plot.setSize({ width: w, height: HEIGHT_PX });
-    });
-    this.#resize.observe(container);
   }
 
   /** Adds one sample (bytes per second) at `time` (ms since the epoch). */
@@ -80,6 +100,7 @@ export class SpeedChart {
 
   destroy(): void {
     this.#resize.disconnect();
+    this.#offTheme();
     this.#plot.destroy();
   }
 }
