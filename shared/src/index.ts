@@ -39,6 +39,7 @@ export * from './swarm/bitfield.js';
 export * from './swarm/block-scheduler.js';
 export * from './swarm/capability-handshake.js';
 export * from './swarm/choker.js';
+export * from './swarm/file-stream.js';
 export * from './swarm/manifest.js';
 export * from './swarm/metadata-exchange.js';
 export * from './swarm/peer-wire.js';

@@ -24,6 +24,31 @@ const none = () => false;
 const any = () => true;
 
 describe('PiecePicker', () => {
+  it('picks from the priority ranges first, lowest index first, then rarest first again', () => {
+    const picker = new PiecePicker(20, { random: seeded(3) });
+    picker.addBitfield(all(20));
+    picker.addBitfield(bits(20, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18]));
+    const held = RANDOM_FIRST_PIECES;
+    // Rarest first: piece 19 is the rarest.
+    expect(picker.pick(all(20), any, held)).toBe(19);
+    // A player at piece 12 needs 12..15 next; a second range (another reader) comes after it.
+    picker.setPriority([
+      { from: 12, to: 16 },
+      { from: 3, to: 5 },
+    ]);
+    expect(picker.pick(all(20), any, held)).toBe(12);
+    expect(picker.pick(all(20), (i) => i > 13, held)).toBe(14);
+    // Nothing the peer has in the first range: the next range.
+    expect(picker.pick(bits(20, [4, 19]), any, held)).toBe(4);
+    // Both ranges done (held or in progress): rarest first again.
+    expect(picker.pick(all(20), (i) => i < 3 || i > 15, held)).toBe(19);
+    // Out-of-bounds ranges are clipped, never returned.
+    picker.setPriority([{ from: 18, to: 40 }]);
+    expect(picker.pick(bits(20, [0]), any, held)).toBe(0);
+    picker.setPriority([]);
+    expect(picker.pick(all(20), any, held)).toBe(19);
+  });
+
   it('picks the rarest piece once past the random first pieces', () => {
     const picker = new PiecePicker(6, { random: seeded(1) });
     // Availability: piece 4 is held by one peer, 2 by two, everything else by three.

@@ -4,6 +4,7 @@
  */
 import {
   Bitfield,
+  filePieces,
   formatBytes,
   formatDuration,
   formatRate,
@@ -20,7 +21,6 @@ import { ratioOf } from './panels/seeding.js';
 import { SpeedChart } from './panels/speed-chart.js';
 import { canSaveToFolder, fileBlob, saveName, saveToFolder } from './save.js';
 import { isKeptStore } from './storage.js';
-import { filePieces } from './store-common.js';
 
 /** How often figures, chart and peers are refreshed. */
 export const STATS_INTERVAL_MS = 1_000;

@@ -4,9 +4,8 @@
  * `<a download>` link everywhere, or, where the File System Access API exists (Chromium),
  * straight into a folder the person picks, keeping the share's folder structure. Names come from peers: every segment is sanitized again here.
  */
-import { type Manifest, type PieceStore, pieceSize, saveSegment } from '@ringswarm/shared';
+import { fileRange, type Manifest, type PieceStore, pieceSize, saveSegment } from '@ringswarm/shared';
 import { isKeptStore } from './storage.js';
-import { fileRange } from './store-common.js';
 
 /**
  * One segment of a name from a peer, made safe to create on any system: the shared mapping

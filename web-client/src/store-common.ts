@@ -5,24 +5,10 @@
  * storage failure is kept so the page can tell a full disk from other errors. Each store
  * says only how one piece is stored and found again.
  */
-import type { Manifest, PieceStore } from '@ringswarm/shared';
+import { fileRange, type Manifest, type PieceStore } from '@ringswarm/shared';
 
 /** Whole pieces kept for answering block requests (peers ask 16 KiB at a time, mostly in order). */
 export const READ_CACHE_PIECES = 4;
-
-/** Byte range of file `fileIndex` within the concatenated download. */
-export function fileRange(manifest: Manifest, fileIndex: number): { start: number; end: number } {
-  let start = 0;
-  for (let i = 0; i < fileIndex; i++) start += manifest.files[i]!.length;
-  return { start, end: start + manifest.files[fileIndex]!.length };
-}
-
-/** Pieces that file `fileIndex` touches: [first, last], or null for an empty file. */
-export function filePieces(manifest: Manifest, fileIndex: number): { first: number; last: number } | null {
-  const { start, end } = fileRange(manifest, fileIndex);
-  if (end === start) return null;
-  return { first: Math.floor(start / manifest.pieceLength), last: Math.floor((end - 1) / manifest.pieceLength) };
-}
 
 /** A PieceStore whose pieces are disk-backed Blobs (`B`: File for OPFS, Blob for IndexedDB). */
 export abstract class KeptPieceStore<B extends Blob> implements PieceStore {

@@ -184,6 +184,23 @@ export function pieceSize(manifest: Pick<Manifest, 'length' | 'pieceLength'>, in
   return Math.max(0, Math.min(manifest.pieceLength, manifest.length - start));
 }
 
+/** Byte range [start, end) of file `fileIndex` within the files laid end to end. */
+export function fileRange(manifest: Pick<Manifest, 'files'>, fileIndex: number): { start: number; end: number } {
+  let start = 0;
+  for (let i = 0; i < fileIndex; i++) start += manifest.files[i]!.length;
+  return { start, end: start + manifest.files[fileIndex]!.length };
+}
+
+/** Pieces that file `fileIndex` touches: [first, last], or null for an empty file. */
+export function filePieces(
+  manifest: Pick<Manifest, 'files' | 'pieceLength'>,
+  fileIndex: number,
+): { first: number; last: number } | null {
+  const { start, end } = fileRange(manifest, fileIndex);
+  if (end === start) return null;
+  return { first: Math.floor(start / manifest.pieceLength), last: Math.floor((end - 1) / manifest.pieceLength) };
+}
+
 /**
  * Bytes held by someone who has the pieces set in `have` (one bit per piece): every piece is
  * `pieceLength` long but the last, which may be short.

@@ -9,7 +9,10 @@
  *   parts of the file, and each one's requests run forward through the file, so the peers
  *   serving it read nearly sequentially (a browser pays per File read; random order
  *   defeats any read-ahead).
- * - Sequential mode picks the lowest index (for streaming).
+ * - Sequential mode picks the lowest index.
+ * - Priority ranges come before all of that (a player's playhead: the pieces just ahead of
+ *   it, {@link PiecePicker.setPriority}): the first range with a piece the peer can give,
+ *   lowest index first. Everything else goes on rarest first.
  */
 import type { Bitfield } from './bitfield.js';
 
@@ -25,6 +28,12 @@ export interface PiecePickerOptions {
   randomFirst?: number;
 }
 
+/** Pieces `from` (inclusive) to `to` (exclusive). */
+export interface PieceRange {
+  from: number;
+  to: number;
+}
+
 export class PiecePicker {
   readonly pieceCount: number;
   sequential: boolean;
@@ -34,6 +43,8 @@ export class PiecePicker {
   readonly #rank: Uint32Array;
   readonly #random: () => number;
   readonly #randomFirst: number;
+  /** Piece ranges [from, to) picked before all others, most urgent first. */
+  #priority: readonly PieceRange[] = [];
 
   constructor(pieceCount: number, options: PiecePickerOptions) {
     this.pieceCount = pieceCount;
@@ -44,6 +55,11 @@ export class PiecePicker {
     const start = Math.floor(this.#random() * pieceCount);
     this.#rank = new Uint32Array(pieceCount);
     for (let i = 0; i < pieceCount; i++) this.#rank[i] = (i - start + pieceCount) % pieceCount;
+  }
+
+  /** Sets the ranges picked before all others, most urgent first; an empty list ends it. */
+  setPriority(ranges: readonly PieceRange[]): void {
+    this.#priority = ranges.map(({ from, to }) => ({ from, to }));
   }
 
   /** A peer's whole bitfield arrived (`+1`) or the peer left (`-1`). */
@@ -62,6 +78,9 @@ export class PiecePicker {
    * @param piecesHeld how many pieces we hold, for the random-first phase
    */
   pick(remote: Bitfield, wanted: (index: number) => boolean, piecesHeld: number): number {
+    for (const { from, to } of this.#priority) {
+      for (let i = Math.max(0, from); i < Math.min(to, this.pieceCount); i++) if (remote.has(i) && wanted(i)) return i;
+    }
     if (this.sequential) {
       for (let i = 0; i < this.pieceCount; i++) if (remote.has(i) && wanted(i)) return i;
       return -1;

@@ -34,7 +34,7 @@ import { ChokeRounds } from './choker.js';
 import { heldBytes, type Manifest, pieceCount } from './manifest.js';
 import { METADATA_REQUEST_TIMEOUT_MS, MetadataExchange } from './metadata-exchange.js';
 import { type FrameLink, PeerWire, type PeerWireHandlers } from './peer-wire.js';
-import { PiecePicker } from './piece-picker.js';
+import { PiecePicker, type PieceRange } from './piece-picker.js';
 import type { PieceStore } from './piece-store.js';
 import { PieceVerifier } from './piece-verifier.js';
 import type { RateLimiter } from './rate-limiter.js';
@@ -160,6 +160,8 @@ export class Swarm extends Emitter<SwarmEvents> {
   readonly #wires = new Map<string, PeerWire>();
   #picker: PiecePicker | null = null;
   #sequential: boolean;
+  /** Ranges fetched before all others (see {@link Swarm.setPriority}). */
+  #priority: readonly PieceRange[] = [];
   /** Verified piece bytes received. */
   readonly #downloadMeter: RateMeter;
   readonly #metadata: MetadataExchange;
@@ -360,7 +362,23 @@ export class Swarm extends Emitter<SwarmEvents> {
     this.#checkDone();
   }
 
-  /** Switches between in-order (streaming) and rarest-first piece order. */
+  /**
+   * Fetches the pieces in `ranges` before all others, most urgent range first (what players
+   * need next: file-stream.ts); an empty list goes back to rarest first.
+   */
+  setPriority(ranges: readonly PieceRange[]): void {
+    this.#priority = ranges;
+    if (!this.#picker) return;
+    this.#picker.setPriority(ranges);
+    this.#scheduler.requestAll();
+  }
+
+  /** True once piece `index` is verified and stored here. */
+  hasPiece(index: number): boolean {
+    return this.#have?.has(index) ?? false;
+  }
+
+  /** Switches between in-order and rarest-first piece order. */
   setSequential(sequential: boolean): void {
     this.#sequential = sequential;
     if (this.#picker) this.#picker.sequential = sequential;
@@ -516,6 +534,7 @@ export class Swarm extends Emitter<SwarmEvents> {
     this.#metadata.setManifest(manifest);
     this.#have = have ?? new Bitfield(count);
     this.#picker = new PiecePicker(count, { random: this.#deps.random, sequential: this.#sequential });
+    this.#picker.setPriority(this.#priority);
     this.#scheduler.start(manifest, this.#have, this.#picker);
     this.emit('metadata', manifest);
     for (const wire of this.#wires.values()) {
