@@ -14,8 +14,10 @@ import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
  * - `worker-src 'self'`: the hash worker is `new Worker(new URL(...), {type: 'module'})`.
  * - `style-src 'self'`: one stylesheet; charts and the piece map set styles through the CSSOM,
  *   which CSP does not govern.
- * - `img-src 'self' data:`: the empty `data:,` favicon. Saving a file is a navigation to a
- *   `blob:` URL with `download`, which no fetch directive governs.
+ * - `img-src 'self' data: blob:` and `media-src 'self' blob:`: previews and players show a
+ *   verified file from a `blob:` URL of the stored copy, or from a stream URL of this origin
+ *   (the service worker answers it). Saving a file is a navigation to a `blob:` URL with
+ *   `download`, which no fetch directive governs.
  * - `connect-src 'self' ws: wss: http: https:`: the page's tracker, socket.io and /api/* are on
  *   this origin, but a share link may name a tracker elsewhere; WebRTC (ICE) is not governed by
  *   CSP at all.
@@ -26,7 +28,8 @@ export const CONTENT_SECURITY_POLICY = [
   "script-src 'self' 'wasm-unsafe-eval'",
   "worker-src 'self'",
   "style-src 'self'",
-  "img-src 'self' data:",
+  "img-src 'self' data: blob:",
+  "media-src 'self' blob:",
   "connect-src 'self' ws: wss: http: https:",
   "object-src 'none'",
   "base-uri 'none'",

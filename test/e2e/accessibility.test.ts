@@ -13,11 +13,14 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { figures, firstSaveLink, launchChromium, openPage, setUploadLimit, shareBytes } from '../helpers/pages.js';
+import { figures, firstSaveLink, launchChromium, openPage, setUploadLimit, shareLink } from '../helpers/pages.js';
 import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
 import { sha } from '../helpers/sha.js';
 
 const ARTIFACTS = fileURLToPath(new URL('../artifacts/', import.meta.url));
+/** A 1×1 PNG, for the image preview. */
+const ONE_PIXEL_PNG =
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==';
 const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 interface Violation {
@@ -102,7 +105,16 @@ describe('the page is accessible', () => {
     const seeder = await openPage(browser, 'seeder', {});
     await seeder.goto(server.url);
     await checkView(seeder, 'landing');
-    const link = await shareBytes(seeder, 'report.pdf', data);
+    // A PDF, a video, a text and an image (shared as the folder "4 files"): the download rows then
+    // carry a Play button and, once verified, previews (an image with its text alternative, the
+    // start of the text, a link to open the PDF).
+    await seeder.setInputFiles('#file-input', [
+      { name: 'report.pdf', mimeType: 'application/pdf', buffer: Buffer.from(data) },
+      { name: 'clip.webm', mimeType: 'video/webm', buffer: randomBytes(64 * 1024) },
+      { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('Meeting notes\n\n- one\n- two\n') },
+      { name: 'picture.png', mimeType: 'image/png', buffer: Buffer.from(ONE_PIXEL_PNG, 'base64') },
+    ]);
+    const link = await shareLink(seeder);
     await checkView(seeder, 'sharing');
     await seeder.locator('#view-network').click();
     await seeder.locator('#ring-section').waitFor({ state: 'visible', timeout: 20_000 });
@@ -119,6 +131,10 @@ describe('the page is accessible', () => {
 
     await setUploadLimit(seeder, null);
     await firstSaveLink(leecher);
+    await leecher.getByRole('img', { name: 'Preview of 4 files/picture.png' }).waitFor({ timeout: 10_000 });
+    await leecher.getByLabel('Start of 4 files/notes.txt').waitFor({ timeout: 10_000 });
+    await leecher.getByRole('link', { name: 'Open report.pdf in a new tab' }).waitFor({ timeout: 10_000 });
+    await leecher.getByRole('button', { name: 'Play 4 files/clip.webm' }).waitFor({ timeout: 10_000 });
     await checkView(leecher, 'done');
     await seeder.context().close();
     await leecher.context().close();

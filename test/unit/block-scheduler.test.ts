@@ -58,7 +58,7 @@ function setup({ pieces = 1, blocksPerPiece = 2, sharedRate, suspects = new Set(
     return { wire, link };
   };
   const block = () => new Uint8Array(randomBytes(BLOCK_LENGTH));
-  return { clock, manifest, have, scheduler, peers, completed, addPeer, block };
+  return { clock, manifest, have, picker, scheduler, peers, completed, addPeer, block };
 }
 
 describe('BlockScheduler', () => {
@@ -252,5 +252,56 @@ describe('BlockScheduler', () => {
     scheduler.receive(a.wire, 0, 0, new Uint8Array(BLOCK_LENGTH));
     expect(a.wire.downloadMeter.total).toBe(0);
     expect(completed).toEqual([]);
+  });
+
+  it('on a seek, cancels every request in flight, in the ranges or not, and asks from the new playhead on, in order', () => {
+    const { scheduler, picker, addPeer, block } = setup({ pieces: 100, blocksPerPiece: 1 });
+    const a = addPeer();
+    const requested = () => a.link.sentOf('request').map((r) => r.index);
+    const cancelled = () => a.link.sentOf('cancel').map((c) => c.index);
+    const run = (from: number) => Array.from({ length: PIPELINE_DEPTH }, (_, i) => from + i);
+    scheduler.requestMore(a.wire);
+    expect(requested()).toEqual(run(0));
+
+    // A player starts at piece 40: nothing there is started, so the pipeline starts over there.
+    picker.setPriority([{ from: 40, to: 100 }]);
+    scheduler.prioritize();
+    expect(cancelled()).toEqual(run(0));
+    expect(requested().slice(PIPELINE_DEPTH)).toEqual(run(40));
+
+    // It seeks back to 35: what is in flight (40..71) lies in its window, but would come first.
+    picker.setPriority([{ from: 35, to: 100 }]);
+    scheduler.prioritize();
+    expect(cancelled().slice(PIPELINE_DEPTH)).toEqual(run(40));
+    expect(requested().slice(2 * PIPELINE_DEPTH)).toEqual(run(35));
+    expect(a.wire.inflight.size).toBe(PIPELINE_DEPTH);
+
+    // Piece 35 comes in and the window slides on; its next piece is first in line: nothing is cancelled.
+    scheduler.receive(a.wire, 35, 0, block());
+    picker.setPriority([{ from: 36, to: 100 }]);
+    scheduler.prioritize();
+    expect(cancelled()).toHaveLength(2 * PIPELINE_DEPTH);
+  });
+
+  it('on a seek to a piece already asked for behind others, cancels those ahead of it and asks for it first', () => {
+    const { scheduler, picker, addPeer } = setup({ pieces: 100, blocksPerPiece: 2 });
+    const a = addPeer();
+    const requested = () => a.link.sentOf('request').map((r) => r.index);
+    scheduler.requestMore(a.wire);
+    // 32 blocks: pieces 0..15, two each, in order.
+    expect(requested()).toEqual(Array.from({ length: PIPELINE_DEPTH }, (_, i) => Math.floor(i / 2)));
+
+    // The playhead at 0 finds its piece first in line: nothing is cancelled.
+    picker.setPriority([{ from: 0, to: 100 }]);
+    scheduler.prioritize();
+    expect(a.link.sentOf('cancel')).toEqual([]);
+
+    // A seek to piece 10: its blocks are asked for, but behind those of 0..9 (20 blocks, at a
+    // rate-limited seeder seconds of waiting). All are cancelled and 10 is asked for first.
+    picker.setPriority([{ from: 10, to: 100 }]);
+    scheduler.prioritize();
+    expect(a.link.sentOf('cancel')).toHaveLength(PIPELINE_DEPTH);
+    expect(requested().slice(PIPELINE_DEPTH, PIPELINE_DEPTH + 4)).toEqual([10, 10, 11, 11]);
+    expect([...a.wire.inflight.values()][0]).toMatchObject({ index: 10, begin: 0 });
   });
 });

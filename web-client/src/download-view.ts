@@ -21,11 +21,17 @@ import { ratioOf } from './panels/seeding.js';
 import { SpeedChart } from './panels/speed-chart.js';
 import { canSaveToFolder, fileBlob, saveName, saveToFolder } from './save.js';
 import { isKeptStore } from './storage.js';
+import { canStream, mediaTypeOf, type StreamServer, streamUrl } from './stream-server.js';
 
 /** How often figures, chart and peers are refreshed. */
 export const STATS_INTERVAL_MS = 1_000;
 /** With no peer after this long, the page says that nobody sharing the file is online yet. */
 export const NO_PEERS_NOTICE_MS = 4_000;
+/** How much of a text file its preview shows. */
+export const TEXT_PREVIEW_BYTES = 16 * 1024;
+/** What a player says where the page has no service worker. */
+export const PLAY_AT_END_TEXT =
+  'Playing before the download ends needs a service worker, which a page served over plain HTTP cannot have. It plays as soon as the file is complete.';
 
 /** What the page says when the operator blocked a share (the tracker answered ERR_BLOCKED). */
 export const BLOCKED_TEXT = 'The operator of this server has blocked this share.';
@@ -41,6 +47,8 @@ export interface DownloadViewOptions {
   onDelete: () => void;
   /** The tracker already refused this share (ERR_BLOCKED) before the view existed. */
   blocked: boolean;
+  /** Answers the service worker's stream requests for this download (play while downloading). */
+  streams: StreamServer | null;
 }
 
 interface FileRow {
@@ -52,6 +60,14 @@ interface FileRow {
   state: HTMLElement;
   slot: HTMLElement;
   saved: boolean;
+  /** The file's type for players and previews (stream-server.ts). */
+  mime: string;
+  /** Where its player or preview goes. */
+  preview: HTMLElement;
+  /** The person asked to play it before it was complete, on a page that cannot stream. */
+  playWhenComplete: boolean;
+  /** A preview of the verified file was made (or is being made). */
+  previewed: boolean;
 }
 
 export class DownloadView {
@@ -96,6 +112,7 @@ export class DownloadView {
     $('save-folder').onclick = () => void this.#saveFolder();
     $('download-blocked').hidden = true;
     if (options.blocked) this.blocked();
+    options.streams?.add(swarm, store);
 
     swarm.on('metadata', (manifest) => this.#onManifest(manifest));
     swarm.on('piece', (index) => this.#onPiece(index));
@@ -184,8 +201,30 @@ export class DownloadView {
         this.#applyWanted(manifest);
         this.#refreshFile(row);
       });
-      list.append(h('li', { 'data-file': index }, checkbox, label, state, slot));
-      const row: FileRow = { index, path: file.path, missing, checkbox, state, slot, saved: false };
+      const mime = mediaTypeOf(file.path);
+      const preview = h('div', { class: 'file-preview' });
+      const item = h('li', { 'data-file': index }, checkbox, label, state, slot);
+      const row: FileRow = {
+        index,
+        path: file.path,
+        missing,
+        checkbox,
+        state,
+        slot,
+        saved: false,
+        mime,
+        preview,
+        playWhenComplete: false,
+        previewed: false,
+      };
+      if (isPlayable(mime)) {
+        const play = h('button', { type: 'button', class: 'small play' }, 'Play');
+        play.setAttribute('aria-label', `Play ${file.path}`);
+        play.onclick = () => this.#play(row, play);
+        item.append(play);
+      }
+      item.append(preview);
+      list.append(item);
       return row;
     });
     $('save-folder').hidden = !canSaveToFolder();
@@ -241,6 +280,11 @@ export class DownloadView {
     if (!manifest) return;
     const complete = row.missing.size === 0;
     row.state.textContent = complete ? 'verified' : row.checkbox.checked ? '' : 'not downloaded';
+    if (complete && row.playWhenComplete) {
+      row.playWhenComplete = false;
+      void this.#playBlob(row);
+    }
+    if (complete && !row.previewed) void this.#showPreview(row);
     if (!complete || !row.checkbox.checked) {
       row.slot.replaceChildren();
       row.saved = false;
@@ -262,6 +306,106 @@ export class DownloadView {
         this.#options.status(`Could not read ${row.path} back from storage: ${err.message}`, 'error');
       },
     );
+  }
+
+  /**
+   * Opens a player for a video or audio file: streamed through the service worker while it
+   * downloads (its pieces fetched first from the playhead on), or, on a page with no service
+   * worker, from the stored file once it is complete. An unticked file is ticked.
+   */
+  #play(row: FileRow, button: HTMLButtonElement): void {
+    const manifest = this.#swarm.manifest;
+    if (!manifest) return;
+    button.hidden = true;
+    if (!row.checkbox.checked) {
+      row.checkbox.checked = true;
+      this.#applyWanted(manifest);
+      this.#refreshFile(row);
+    }
+    if (canStream()) {
+      this.#showPlayer(row, streamUrl(this.#swarm.infoHash, row.index, row.path));
+    } else if (row.missing.size === 0) {
+      void this.#playBlob(row);
+    } else {
+      row.playWhenComplete = true;
+      row.preview.replaceChildren(h('p', { class: 'hint play-note' }, PLAY_AT_END_TEXT));
+    }
+  }
+
+  async #playBlob(row: FileRow): Promise<void> {
+    const url = await this.#typedUrl(row);
+    if (url) this.#showPlayer(row, url);
+  }
+
+  #showPlayer(row: FileRow, src: string): void {
+    const kind = row.mime.startsWith('video/') ? 'video' : 'audio';
+    const player = h(kind, { controls: true, preload: 'auto', src, class: 'player' });
+    player.setAttribute('aria-label', `${kind === 'video' ? 'Video' : 'Audio'}: ${row.path}`);
+    if (kind === 'video') player.setAttribute('playsinline', '');
+    player.addEventListener('error', () => {
+      const reason =
+        player.error?.code === MediaError.MEDIA_ERR_SRC_NOT_SUPPORTED
+          ? 'This browser cannot play this file.'
+          : `Could not play it: ${player.error?.message || 'media error'}.`;
+      row.preview.append(h('p', { class: 'hint' }, reason));
+    });
+    row.preview.replaceChildren(player);
+    void player.play().catch(() => {
+      // Autoplay refused (no gesture in this frame, or muted policy): the controls are there.
+    });
+  }
+
+  /** A preview of a verified file: an image, the start of a text, a link to open a PDF. */
+  async #showPreview(row: FileRow): Promise<void> {
+    const manifest = this.#swarm.manifest;
+    if (!manifest || !row.checkbox.checked) return;
+    const { mime } = row;
+    const isText = mime === 'text/plain';
+    if (!mime.startsWith('image/') && !isText && mime !== 'application/pdf') return;
+    row.previewed = true;
+    try {
+      if (isText) {
+        const blob = await fileBlob(this.#store, manifest, row.index);
+        const head = await blob.slice(0, TEXT_PREVIEW_BYTES).arrayBuffer();
+        if (this.#destroyed) return;
+        const text = new TextDecoder('utf-8').decode(head);
+        const more =
+          blob.size > TEXT_PREVIEW_BYTES
+            ? `\n… (the first ${formatBytes(TEXT_PREVIEW_BYTES)} of ${formatBytes(blob.size)})`
+            : '';
+        const pre = h('pre', { class: 'text-preview', tabindex: 0 }, text + more);
+        pre.setAttribute('aria-label', `Start of ${row.path}`);
+        row.preview.replaceChildren(pre);
+        return;
+      }
+      const url = await this.#typedUrl(row);
+      if (!url) return;
+      if (mime === 'application/pdf') {
+        row.preview.replaceChildren(
+          h(
+            'a',
+            { href: url, target: '_blank', rel: 'noopener', class: 'small' },
+            `Open ${saveName(row.path)} in a new tab`,
+          ),
+        );
+      } else {
+        row.preview.replaceChildren(h('img', { src: url, alt: `Preview of ${row.path}`, class: 'image-preview' }));
+      }
+    } catch (err) {
+      row.previewed = false;
+      this.#options.status(`Could not read ${row.path} back from storage: ${(err as Error).message}`, 'error');
+    }
+  }
+
+  /** A blob URL of the stored file with its media type (revoked when the view goes). */
+  async #typedUrl(row: FileRow): Promise<string | null> {
+    const manifest = this.#swarm.manifest;
+    if (!manifest) return null;
+    const blob = await fileBlob(this.#store, manifest, row.index);
+    if (this.#destroyed) return null;
+    const url = URL.createObjectURL(new Blob([blob], { type: row.mime }));
+    this.#urls.push(url);
+    return url;
   }
 
   async #saveFolder(): Promise<void> {
@@ -339,7 +483,15 @@ export class DownloadView {
     this.#frame.cancel();
     this.#chart.destroy();
     this.#map.destroy();
+    this.#options.streams?.remove(this.#swarm.infoHash);
+    for (const player of this.#files.flatMap((r) => Array.from(r.preview.querySelectorAll('video, audio')))) {
+      // Stops its requests: a player keeps its source until told.
+      player.removeAttribute('src');
+      (player as HTMLMediaElement).load();
+    }
     for (const url of this.#urls) URL.revokeObjectURL(url);
     this.#urls = [];
   }
 }
+
+const isPlayable = (mime: string) => mime.startsWith('video/') || mime.startsWith('audio/');

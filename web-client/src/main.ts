@@ -23,12 +23,15 @@ import { SearchView } from './search-view.js';
 import { openedByShareTarget, takeSharedFiles } from './share-target.js';
 import { ShareView } from './share-view.js';
 import { checkQuota, isKeptStore, openStorage, removeKept, resumedBytesOf, saveKeptManifest } from './storage.js';
+import { StreamServer } from './stream-server.js';
 import './style.css';
 import { initTheme } from './theme.js';
 import { Views } from './views.js';
 
 initTheme($<HTMLButtonElement>('theme-toggle'));
 const views = new Views();
+/** Answers the service worker's stream URLs from this page's download (play while downloading). */
+const streamServer = new StreamServer();
 
 const ui = {
   status: $('status'),
@@ -149,6 +152,7 @@ async function download(infoHash: string, mode: DiscoveryMode): Promise<void> {
   const view = new DownloadView(swarm, store, {
     resumed,
     blocked: blocked.has(infoHash),
+    streams: streamServer,
     typeOf: async (remoteId) => {
       const pair = await c.connectionInfo(remoteId);
       return pair ? { label: connectionLabel(pair), detail: describePair(pair), badge: badgeOf(pair) } : null;
@@ -231,7 +235,10 @@ if (import.meta.env.PROD && 'serviceWorker' in navigator) {
 }
 // On pagehide, not beforeunload: closing may still be called off (activity.ts asks first
 // while this tab holds the only complete copy someone is fetching).
-window.addEventListener('pagehide', () => setup.destroy());
+window.addEventListener('pagehide', () => {
+  streamServer.destroy();
+  setup.destroy();
+});
 // Back from the back-forward cache, the client is gone: start afresh.
 window.addEventListener('pageshow', (event) => {
   if (event.persisted) window.location.reload();

@@ -11,8 +11,26 @@
  *   {@link SHARE_TARGET_CACHE} and the browser is sent to `/?share-target`, where the page
  *   takes them out and shares them (share-target.ts).
  *
- * Self-contained on purpose (no imports): it is built as one classic script.
+ * - Stream URLs (`/stream/<infohash>/<file>/<name>`, stream-protocol.ts): a player's range
+ *   requests are answered from the verified pieces of a download open in a tab, which fetches
+ *   what the player needs first. The answer is sandboxed (CSP `sandbox`, no sniffing), so a
+ *   shared HTML or SVG file opened by its stream URL cannot run script in this origin.
+ *
+ * Self-contained on purpose (no run-time imports): it is built as one classic script.
  */
+import type { PageToWorker, StreamHead, StreamRequest, WorkerToPage } from './stream-protocol.js';
+
+/** Stream URLs' prefix (stream-protocol.ts STREAM_PATH; this script imports no values). */
+const STREAM_PATH = '/stream/';
+/** How long a tab has to say whether it has the download a stream URL names. */
+const STREAM_HEAD_TIMEOUT_MS = 5_000;
+/** Headers on every stream answer: never cached, never sniffed, never run as a page. */
+const STREAM_HEADERS = {
+  'cache-control': 'no-store',
+  'x-content-type-options': 'nosniff',
+  'content-security-policy': "default-src 'none'; sandbox",
+  'referrer-policy': 'no-referrer',
+};
 
 /** The cache of the page shell; a new name drops the old one on activation. */
 const SHELL_CACHE = 'ringswarm-shell-v1';
@@ -26,13 +44,23 @@ interface ExtendableEventLike extends Event {
 }
 interface FetchEventLike extends ExtendableEventLike {
   readonly request: Request;
+  /** The tab that made the request ('' for a navigation). */
+  readonly clientId: string;
   respondWith(response: Promise<Response> | Response): void;
+}
+interface WindowClientLike {
+  readonly id: string;
+  postMessage(message: StreamRequest, transfer: Transferable[]): void;
 }
 interface ServiceWorkerScope {
   addEventListener(type: 'install' | 'activate', listener: (event: ExtendableEventLike) => void): void;
   addEventListener(type: 'fetch', listener: (event: FetchEventLike) => void): void;
   skipWaiting(): Promise<void>;
-  readonly clients: { claim(): Promise<void> };
+  readonly clients: {
+    claim(): Promise<void>;
+    get(id: string): Promise<WindowClientLike | undefined>;
+    matchAll(options: { type: 'window' }): Promise<WindowClientLike[]>;
+  };
   readonly location: Location;
 }
 const sw = self as unknown as ServiceWorkerScope;
@@ -69,7 +97,8 @@ sw.addEventListener('fetch', (event) => {
     return;
   }
   if (request.method !== 'GET') return;
-  if (request.mode === 'navigate') event.respondWith(networkFirst(request));
+  if (url.pathname.startsWith(STREAM_PATH)) event.respondWith(streamResponse(event, url));
+  else if (request.mode === 'navigate') event.respondWith(networkFirst(request));
   else if (url.pathname.startsWith('/assets/')) event.respondWith(cacheFirst(request));
 });
 
@@ -119,4 +148,112 @@ async function takeSharedFiles(request: Request): Promise<Response> {
     await cache.put(`/share-target/${i++}`, new Response(file, { headers }));
   }
   return Response.redirect(SHARE_TARGET_LANDING, 303);
+}
+
+/** A stream URL's answer: a 206 (or 200) streamed from the tab that has the download. */
+async function streamResponse(event: FetchEventLike, url: URL): Promise<Response> {
+  const [infoHash = '', index = ''] = url.pathname.slice(STREAM_PATH.length).split('/');
+  const fileIndex = Number(index);
+  if (!/^[0-9a-f]{64}$/.test(infoHash) || !/^\d{1,9}$/.test(index)) return streamError(400, 'not a stream URL');
+  const range = parseRange(event.request.headers.get('range'));
+  const ask: StreamRequest = { type: 'ringswarm-stream', infoHash, fileIndex, ...range };
+  // The tab that asked first (a player's requests carry its client), then every other tab.
+  const asker = event.clientId ? await sw.clients.get(event.clientId) : undefined;
+  const tabs = (await sw.clients.matchAll({ type: 'window' })).filter((c) => c.id !== asker?.id);
+  for (const tab of asker ? [asker, ...tabs] : tabs) {
+    const answer = await askTab(tab, ask);
+    if (!answer) continue;
+    const { port, head } = answer;
+    if (head.type === 'head')
+      return streamBody(port, head, range.start !== 0 || range.end !== null || range.suffix !== null);
+    port.close();
+    if (head.type === 'error' && head.code === 'ERR_RANGE') {
+      return new Response(null, {
+        status: 416,
+        headers: { ...STREAM_HEADERS, 'content-range': `bytes */${head.length ?? 0}` },
+      });
+    }
+    if (head.type === 'error' && head.code === 'ERR_STORAGE') return streamError(500, 'the download could not be read');
+  }
+  return streamError(404, 'this download is not open in any tab of this browser');
+}
+
+/**
+ * The first range of a Range header (`bytes=a-b`, `bytes=a-`, `bytes=-n`); no header, or one
+ * this does not take (several ranges, other units), asks for the whole file.
+ */
+function parseRange(header: string | null): Pick<StreamRequest, 'start' | 'end' | 'suffix'> {
+  const whole = { start: 0, end: null, suffix: null };
+  const m = header ? /^bytes=(\d{0,15})-(\d{0,15})$/.exec(header.trim()) : null;
+  if (!m) return whole;
+  const [, from = '', to = ''] = m;
+  if (from === '' && to === '') return whole;
+  if (from === '') return { start: 0, end: null, suffix: Number(to) };
+  const start = Number(from);
+  if (to === '') return { start, end: null, suffix: null };
+  const last = Number(to);
+  // An inverted range is ignored, as a server may (the whole file is sent).
+  return last < start ? whole : { start, end: last + 1, suffix: null };
+}
+
+/** Posts the request to one tab; its first answer, or null when it has none in time. */
+function askTab(tab: WindowClientLike, ask: StreamRequest): Promise<{ port: MessagePort; head: PageToWorker } | null> {
+  const channel = new MessageChannel();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      channel.port1.close();
+      resolve(null);
+    }, STREAM_HEAD_TIMEOUT_MS);
+    channel.port1.onmessage = (e: MessageEvent<PageToWorker>) => {
+      clearTimeout(timer);
+      channel.port1.onmessage = null;
+      if (e.data?.type === 'error' && e.data.code === 'ERR_NOT_FOUND') {
+        channel.port1.close();
+        resolve(null);
+      } else resolve({ port: channel.port1, head: e.data });
+    };
+    tab.postMessage(ask, [channel.port2]);
+  });
+}
+
+/** The answer's body, pulled chunk by chunk from the tab over `port`. */
+function streamBody(port: MessagePort, head: StreamHead, partial: boolean): Response {
+  let waiting: ((message: PageToWorker) => void) | null = null;
+  port.onmessage = (e: MessageEvent<PageToWorker>) => waiting?.(e.data);
+  const send = (message: WorkerToPage) => port.postMessage(message);
+  const body = new ReadableStream<Uint8Array>({
+    pull: (controller) =>
+      new Promise<void>((resolve) => {
+        waiting = (message) => {
+          waiting = null;
+          if (message.type === 'chunk') controller.enqueue(new Uint8Array(message.bytes));
+          else if (message.type === 'end') {
+            controller.close();
+            port.close();
+          } else {
+            controller.error(new Error('the download could not be read'));
+            port.close();
+          }
+          resolve();
+        };
+        send({ type: 'pull' });
+      }),
+    cancel: () => {
+      send({ type: 'cancel' });
+      port.close();
+    },
+  });
+  const headers: Record<string, string> = {
+    ...STREAM_HEADERS,
+    'content-type': head.mime,
+    'content-length': String(head.end - head.start),
+    'accept-ranges': 'bytes',
+  };
+  if (!partial || head.end === head.start) return new Response(body, { status: 200, headers });
+  headers['content-range'] = `bytes ${head.start}-${head.end - 1}/${head.length}`;
+  return new Response(body, { status: 206, headers });
+}
+
+function streamError(status: number, text: string): Response {
+  return new Response(text, { status, headers: { ...STREAM_HEADERS, 'content-type': 'text/plain; charset=utf-8' } });
 }

@@ -6,6 +6,11 @@
  * {@link PiecePicker}); once every missing block is asked of someone, endgame asks idle
  * peers for the same blocks and cancels the copies that lose the race.
  *
+ * Pieces in the picker's priority ranges (a player's playhead) go before everything, in order
+ * from the playhead, started ones included; when the most urgent one is not first in line (a
+ * seek), the requests in flight are cancelled, so that it does not wait behind them in a
+ * rate-limited peer's queue ({@link BlockScheduler.prioritize}).
+ *
  * A complete piece is handed to `complete` (the verifier); the scheduler forgets it.
  *
  * A peer that sends none of the blocks we asked for within {@link BLOCK_REQUEST_TIMEOUT_MS}
@@ -125,6 +130,60 @@ export class BlockScheduler {
 
   requestAll(): void {
     for (const wire of this.#peers.values()) this.requestMore(wire);
+  }
+
+  /**
+   * The picker's priority ranges changed. When the first missing piece of the most urgent
+   * range is not first in line (a seek, or a player that caught up with the download): not
+   * started yet, or its blocks asked for behind others, every request in flight with the peers
+   * that have it is cancelled and handed back, so that this piece's blocks are next in their
+   * queues instead of behind a full pipeline (32 blocks are 7 s at 75 KB/s). Then every
+   * pipeline is filled again, the ranges' pieces first, in order.
+   */
+  prioritize(): void {
+    const pieces = this.#pieces;
+    if (!pieces) return;
+    const next = this.#urgentPiece(pieces);
+    if (next >= 0 && !this.#firstInLine(next)) {
+      for (const wire of this.#peers.values()) if (wire.bits?.has(next)) this.#cancelInflight(wire);
+    }
+    this.requestAll();
+  }
+
+  /** The first missing piece of the most urgent priority range; -1 if none. */
+  #urgentPiece({ have, picker }: Pieces): number {
+    const urgent = picker.priority[0];
+    if (!urgent) return -1;
+    for (let i = urgent.from; i < urgent.to; i++) if (!have.has(i)) return i;
+    return -1;
+  }
+
+  /**
+   * True when piece `index` needs nothing done to come next: it is being verified, or every
+   * block of it not yet in is asked for, and ahead of any other block asked of the same peer.
+   */
+  #firstInLine(index: number): boolean {
+    const partial = this.#partial.get(index);
+    if (!partial) return !this.#hooks.mayStart(index);
+    if (partial.requested.size + partial.received.size < partial.blocks) return false;
+    for (const wire of this.#peers.values()) {
+      let behind = false;
+      for (const block of wire.inflight.values()) {
+        if (block.index !== index) behind = true;
+        else if (behind) return false;
+      }
+    }
+    return true;
+  }
+
+  /** Cancels everything asked of `wire` and hands it back (unless another peer is fetching the same block). */
+  #cancelInflight(wire: PeerWire): void {
+    for (const [key, block] of wire.inflight) {
+      const elsewhere = [...this.#peers.values()].some((w) => w !== wire && w.inflight.has(key));
+      if (!elsewhere) this.#partial.get(block.index)?.requested.delete(block.begin);
+      wire.send({ type: 'cancel', index: block.index, begin: block.begin, length: block.length });
+    }
+    wire.inflight.clear();
   }
 
   /** Fills this peer's request pipeline with blocks it has and nobody else is fetching. */
@@ -263,26 +322,45 @@ export class BlockScheduler {
 
   #nextBlock(wire: PeerWire, remote: Bitfield, { manifest, have, picker }: Pieces): Block | null {
     const remoteId = wire.remoteId;
+    const startable = (i: number) => !this.#partial.has(i) && this.#hooks.mayStart(i);
+    const mayFill = (index: number, partial: PartialPiece) =>
+      remote.has(index) && (partial.owner === null || partial.owner === remoteId);
+    // What a player waits for comes first, nearest the playhead first, started or not.
+    for (const { from, to } of picker.priority) {
+      for (let i = from; i < to; i++) {
+        if (!remote.has(i)) continue;
+        const partial = this.#partial.get(i);
+        if (!partial) {
+          if (startable(i)) return this.#startPiece(manifest, i, remoteId);
+        } else if (mayFill(i, partial)) {
+          const block = this.#unrequestedBlock(manifest, i, partial);
+          if (block) return block;
+        }
+      }
+    }
     // Finish pieces already started before starting new ones.
     for (const [index, partial] of this.#partial) {
-      if (!remote.has(index) || (partial.owner !== null && partial.owner !== remoteId)) continue;
+      if (!mayFill(index, partial)) continue;
       const block = this.#unrequestedBlock(manifest, index, partial);
       if (block) return block;
     }
-    const index = picker.pick(remote, (i) => !this.#partial.has(i) && this.#hooks.mayStart(i), have.count);
-    if (index >= 0) {
-      const size = pieceSize(manifest, index);
-      const partial: PartialPiece = {
-        data: new Uint8Array(size),
-        requested: new Set(),
-        received: new Map(),
-        blocks: Math.ceil(size / BLOCK_LENGTH),
-        owner: this.#hooks.isSuspect(index) ? remoteId : null,
-      };
-      this.#partial.set(index, partial);
-      return this.#unrequestedBlock(manifest, index, partial);
-    }
+    const index = picker.pick(remote, startable, have.count);
+    if (index >= 0) return this.#startPiece(manifest, index, remoteId);
     return this.#endgameBlock(wire, remote, manifest);
+  }
+
+  /** Starts piece `index` and returns its first block. */
+  #startPiece(manifest: Manifest, index: number, remoteId: string): Block | null {
+    const size = pieceSize(manifest, index);
+    const partial: PartialPiece = {
+      data: new Uint8Array(size),
+      requested: new Set(),
+      received: new Map(),
+      blocks: Math.ceil(size / BLOCK_LENGTH),
+      owner: this.#hooks.isSuspect(index) ? remoteId : null,
+    };
+    this.#partial.set(index, partial);
+    return this.#unrequestedBlock(manifest, index, partial);
   }
 
   /**

@@ -59,7 +59,23 @@ export class PiecePicker {
 
   /** Sets the ranges picked before all others, most urgent first; an empty list ends it. */
   setPriority(ranges: readonly PieceRange[]): void {
-    this.#priority = ranges.map(({ from, to }) => ({ from, to }));
+    this.#priority = ranges.map(({ from, to }) => ({
+      from: Math.max(0, from),
+      to: Math.min(to, this.pieceCount),
+    }));
+  }
+
+  /** The priority ranges, most urgent first (clipped to the pieces there are). */
+  get priority(): readonly PieceRange[] {
+    return this.#priority;
+  }
+
+  /** The first piece of the priority ranges that `remote` has and `wanted` takes; -1 if none. */
+  #pickPriority(remote: Bitfield, wanted: (index: number) => boolean): number {
+    for (const { from, to } of this.#priority) {
+      for (let i = from; i < to; i++) if (remote.has(i) && wanted(i)) return i;
+    }
+    return -1;
   }
 
   /** A peer's whole bitfield arrived (`+1`) or the peer left (`-1`). */
@@ -78,9 +94,8 @@ export class PiecePicker {
    * @param piecesHeld how many pieces we hold, for the random-first phase
    */
   pick(remote: Bitfield, wanted: (index: number) => boolean, piecesHeld: number): number {
-    for (const { from, to } of this.#priority) {
-      for (let i = Math.max(0, from); i < Math.min(to, this.pieceCount); i++) if (remote.has(i) && wanted(i)) return i;
-    }
+    const urgent = this.#pickPriority(remote, wanted);
+    if (urgent >= 0) return urgent;
     if (this.sequential) {
       for (let i = 0; i < this.pieceCount; i++) if (remote.has(i) && wanted(i)) return i;
       return -1;

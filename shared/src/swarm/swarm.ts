@@ -370,7 +370,7 @@ export class Swarm extends Emitter<SwarmEvents> {
     this.#priority = ranges;
     if (!this.#picker) return;
     this.#picker.setPriority(ranges);
-    this.#scheduler.requestAll();
+    this.#scheduler.prioritize();
   }
 
   /** True once piece `index` is verified and stored here. */
