@@ -3,11 +3,10 @@
  * under an upload limit (the download takes 20 s or more); the page plays it through the
  * service worker's stream URL while it downloads, seeks to 80%, and saves identical bytes.
  */
-import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
+import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CliProcess } from '../helpers/cli-process.js';
@@ -15,86 +14,26 @@ import { noteLink } from '../helpers/leak-check.js';
 import { firstSaveLink, launchChromium, openPage, saveBytes } from '../helpers/pages.js';
 import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
 import { sha } from '../helpers/sha.js';
+import { makeVideo, playAndSeek, readVideoState, seekVideo } from '../helpers/video.js';
 
-const run = promisify(execFile);
-
-/** The video: 90 s of ffmpeg's test pattern, VP8, a key frame every 2 s, cues first (seekable while streaming). */
-const VIDEO_SECONDS = 90;
 /** The download takes at least this long at the seeder's upload limit. */
 const DOWNLOAD_SECONDS = 24;
 
-/** Makes the test video with Debian's ffmpeg (`.ci/run` installs it); fails clearly without it. */
-async function makeVideo(file: string): Promise<void> {
-  try {
-    await run('ffmpeg', [
-      '-hide_banner',
-      '-loglevel',
-      'error',
-      '-f',
-      'lavfi',
-      '-i',
-      `testsrc=size=320x240:rate=25:duration=${VIDEO_SECONDS}`,
-      '-c:v',
-      'libvpx',
-      '-b:v',
-      '300k',
-      '-g',
-      '50',
-      '-cues_to_front',
-      '1',
-      '-f',
-      'webm',
-      '-y',
-      file,
-    ]);
-  } catch (err) {
-    throw new Error(`this test needs ffmpeg with libvpx (apt-get install ffmpeg): ${(err as Error).message}`);
+const ARTIFACTS = fileURLToPath(new URL('../artifacts/', import.meta.url));
+
+/** The downloading view with the video playing, desktop and phone, light and dark (test artifacts). */
+async function screenshots(page: Page): Promise<void> {
+  await mkdir(ARTIFACTS, { recursive: true });
+  const size = page.viewportSize();
+  for (const colorScheme of ['light', 'dark'] as const) {
+    await page.emulateMedia({ colorScheme });
+    if (size) await page.setViewportSize(size);
+    await page.screenshot({ path: join(ARTIFACTS, `view-playing-${colorScheme}-desktop.png`), fullPage: true });
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.screenshot({ path: join(ARTIFACTS, `view-playing-${colorScheme}-phone.png`), fullPage: true });
   }
-}
-
-interface VideoState {
-  currentTime: number;
-  duration: number;
-  paused: boolean;
-  readyState: number;
-  /** Share of the download held, 0..1. */
-  progress: number;
-}
-
-function videoState(page: Page): Promise<VideoState | null> {
-  return page.evaluate(() => {
-    const video = document.querySelector<HTMLVideoElement>('#save-links video');
-    const stats = (
-      window as unknown as {
-        ringswarm?: { download?: { swarm: { stats(): { have: number; length: number | null } } } };
-      }
-    ).ringswarm?.download?.swarm.stats();
-    if (!video || !stats?.length) return null;
-    return {
-      currentTime: video.currentTime,
-      duration: video.duration,
-      paused: video.paused,
-      readyState: video.readyState,
-      progress: stats.have / stats.length,
-    };
-  });
-}
-
-/** Polls the page's video until `ok` holds; returns the state then and the time it took. */
-async function waitForVideo(
-  page: Page,
-  ok: (s: VideoState) => boolean,
-  timeoutMs: number,
-  what: string,
-): Promise<{ state: VideoState; ms: number }> {
-  const t0 = Date.now();
-  let last: VideoState | null = null;
-  while (Date.now() - t0 < timeoutMs) {
-    last = await videoState(page);
-    if (last && ok(last)) return { state: last, ms: Date.now() - t0 };
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}; the video was ${JSON.stringify(last)}`);
+  if (size) await page.setViewportSize(size);
+  await page.emulateMedia({ colorScheme: null });
 }
 
 describe('play while downloading (Chromium, service worker, CLI seeder)', () => {
@@ -125,6 +64,7 @@ describe('play while downloading (Chromium, service worker, CLI seeder)', () => 
     const link = noteLink(String((await seeder.next((e) => e.event === 'seeding', 60_000, 'the link')).link));
 
     const page = await openPage(browser);
+    const state = () => page.evaluate(readVideoState);
     await page.goto(link);
     // The service worker takes the page over on its first visit (clients.claim).
     await page.waitForFunction(() => navigator.serviceWorker.controller !== null, null, { timeout: 15_000 });
@@ -133,26 +73,8 @@ describe('play while downloading (Chromium, service worker, CLI seeder)', () => 
     const clicked = Date.now();
     await play.click();
 
-    const playing = await waitForVideo(page, (s) => s.currentTime > 0 && !s.paused, 20_000, 'the first frame');
-    const firstFrameMs = Date.now() - clicked;
-    const twoSeconds = await waitForVideo(page, (s) => s.currentTime > 2, 20_000, 'two seconds of playback');
-    expect(twoSeconds.state.progress).toBeLessThan(0.5);
-
-    const duration = Number.isFinite(twoSeconds.state.duration) ? twoSeconds.state.duration : VIDEO_SECONDS;
-    const target = duration * 0.8;
-    const progressAtSeek = (await videoState(page))!.progress;
-    await page.evaluate((t) => {
-      document.querySelector<HTMLVideoElement>('#save-links video')!.currentTime = t;
-    }, target);
-    const seeked = await waitForVideo(
-      page,
-      (s) => s.currentTime >= target + 0.2 && !s.paused && s.readyState >= 3,
-      10_000,
-      'playback after the seek',
-    );
-    expect(seeked.ms).toBeLessThan(3_000);
-    // The seek was served while the download went on, not from a finished file.
-    expect(seeked.state.progress).toBeLessThan(1);
+    const timings = await playAndSeek(state, (t) => page.evaluate(seekVideo, t), clicked);
+    await screenshots(page);
 
     const saved = await saveBytes(page, await firstSaveLink(page, 120_000));
     const downloadMs = Date.now() - clicked;
@@ -162,11 +84,7 @@ describe('play while downloading (Chromium, service worker, CLI seeder)', () => 
       JSON.stringify({
         video_bytes: video.length,
         upload_limit: limit,
-        first_frame_ms: firstFrameMs,
-        progress_at_first_frame: Number(playing.state.progress.toFixed(3)),
-        progress_at_2s: Number(twoSeconds.state.progress.toFixed(3)),
-        progress_at_seek: Number(progressAtSeek.toFixed(3)),
-        seek_ms: seeked.ms,
+        ...timings,
         download_ms: downloadMs,
       }),
     );

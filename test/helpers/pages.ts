@@ -84,30 +84,35 @@ export interface PageFigures {
   done: boolean;
 }
 
+/** Reads {@link PageFigures} inside the page (self-contained: it is sent to the browser as source). */
+export function readFigures(): PageFigures | null {
+  const d = (window as unknown as PageWindow).ringswarm?.download;
+  if (!d) return null;
+  const s = d.swarm.stats();
+  return {
+    storage: d.storage,
+    resumedPieces: d.resumedPieces,
+    resumedBytes: d.resumedBytes,
+    piecesHave: s.piecesHave,
+    pieceCount: s.pieceCount,
+    length: s.length,
+    downloaded: s.downloaded,
+    done: s.done,
+  };
+}
+
 export function figures(page: Page): Promise<PageFigures | null> {
-  return page.evaluate(() => {
-    const d = (window as unknown as PageWindow).ringswarm?.download;
-    if (!d) return null;
-    const s = d.swarm.stats();
-    return {
-      storage: d.storage,
-      resumedPieces: d.resumedPieces,
-      resumedBytes: d.resumedBytes,
-      piecesHave: s.piecesHave,
-      pieceCount: s.pieceCount,
-      length: s.length,
-      downloaded: s.downloaded,
-      done: s.done,
-    };
-  });
+  return page.evaluate(readFigures);
+}
+
+/** Sets the page's upload limit in bytes per second (null: none), inside the page (self-contained). */
+export function applyUploadLimit(upload: number | null): void {
+  (window as unknown as PageWindow).ringswarm!.client.setRateLimits({ upload });
 }
 
 /** Sets the page's upload limit in bytes per second (null: none). */
 export function setUploadLimit(page: Page, upload: number | null): Promise<void> {
-  return page.evaluate(
-    (upload) => (window as unknown as PageWindow).ringswarm!.client.setRateLimits({ upload }),
-    upload,
-  );
+  return page.evaluate(applyUploadLimit, upload);
 }
 
 /**

@@ -155,7 +155,8 @@ async function streamResponse(event: FetchEventLike, url: URL): Promise<Response
   const [infoHash = '', index = ''] = url.pathname.slice(STREAM_PATH.length).split('/');
   const fileIndex = Number(index);
   if (!/^[0-9a-f]{64}$/.test(infoHash) || !/^\d{1,9}$/.test(index)) return streamError(400, 'not a stream URL');
-  const range = parseRange(event.request.headers.get('range'));
+  const asked = parseRange(event.request.headers.get('range'));
+  const range = asked ?? WHOLE_FILE;
   const ask: StreamRequest = { type: 'ringswarm-stream', infoHash, fileIndex, ...range };
   // The tab that asked first (a player's requests carry its client), then every other tab.
   const asker = event.clientId ? await sw.clients.get(event.clientId) : undefined;
@@ -165,7 +166,7 @@ async function streamResponse(event: FetchEventLike, url: URL): Promise<Response
     if (!answer) continue;
     const { port, head } = answer;
     if (head.type === 'head')
-      return streamBody(port, head, range.start !== 0 || range.end !== null || range.suffix !== null);
+      return streamBody(port, head, asked !== null);
     port.close();
     if (head.type === 'error' && head.code === 'ERR_RANGE') {
       return new Response(null, {
@@ -178,22 +179,25 @@ async function streamResponse(event: FetchEventLike, url: URL): Promise<Response
   return streamError(404, 'this download is not open in any tab of this browser');
 }
 
+type ByteRange = Pick<StreamRequest, 'start' | 'end' | 'suffix'>;
+const WHOLE_FILE: ByteRange = { start: 0, end: null, suffix: null };
+
 /**
- * The first range of a Range header (`bytes=a-b`, `bytes=a-`, `bytes=-n`); no header, or one
- * this does not take (several ranges, other units), asks for the whole file.
+ * The first range of a Range header (`bytes=a-b`, `bytes=a-`, `bytes=-n`). Null for no header,
+ * or one this does not take (several ranges, other units, inverted): the whole file is sent,
+ * with a 200, as a server may. A range taken is answered with a 206, `bytes=0-` included (a
+ * player takes a 200 to mean the file cannot be seeked in).
  */
-function parseRange(header: string | null): Pick<StreamRequest, 'start' | 'end' | 'suffix'> {
-  const whole = { start: 0, end: null, suffix: null };
+function parseRange(header: string | null): ByteRange | null {
   const m = header ? /^bytes=(\d{0,15})-(\d{0,15})$/.exec(header.trim()) : null;
-  if (!m) return whole;
+  if (!m) return null;
   const [, from = '', to = ''] = m;
-  if (from === '' && to === '') return whole;
+  if (from === '' && to === '') return null;
   if (from === '') return { start: 0, end: null, suffix: Number(to) };
   const start = Number(from);
   if (to === '') return { start, end: null, suffix: null };
   const last = Number(to);
-  // An inverted range is ignored, as a server may (the whole file is sent).
-  return last < start ? whole : { start, end: last + 1, suffix: null };
+  return last < start ? null : { start, end: last + 1, suffix: null };
 }
 
 /** Posts the request to one tab; its first answer, or null when it has none in time. */
