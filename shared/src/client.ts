@@ -23,6 +23,7 @@ import { discoveryKeyOf } from './protocol/capability.js';
 import { ErrorCode, NO_ROUTE_MESSAGE, RingswarmError } from './protocol/errors.js';
 import { isInfoHash } from './protocol/ids.js';
 import type { DiscoveryMode } from './protocol/link.js';
+import type { RingLookupObserver } from './ring/lookup.js';
 import type { Bitfield } from './swarm/bitfield.js';
 import { infoHashOf, type Manifest } from './swarm/manifest.js';
 import { MemoryPieceStore, type PieceStore } from './swarm/piece-store.js';
@@ -260,10 +261,13 @@ export class RingswarmClient extends Emitter<ClientEvents> {
     return this.#records.findProviders(discoveryKeyOf(infoHash));
   }
 
-  /** Infohashes of public shares with a file of this exact name, found through the DHT. */
-  searchByName(name: string): Promise<string[]> {
+  /**
+   * Infohashes of public shares with a file of this exact name, found through the DHT;
+   * `observer` watches the ring lookup of the name's key, hop by hop.
+   */
+  searchByName(name: string, observer?: RingLookupObserver): Promise<string[]> {
     if (!this.#records) return Promise.reject(new Error('the ring is off (ring: false)'));
-    return this.#records.searchByName(name);
+    return this.#records.searchByName(name, observer);
   }
 
   /** Starts seeding a complete file set; private (found by its link only) unless `options.public`. */

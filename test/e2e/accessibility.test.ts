@@ -11,10 +11,9 @@ import { mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { figures, firstSaveLink, launchChromium, openPage, setUploadLimit, shareLink } from '../helpers/pages.js';
-import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
+import type { Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { figures, firstSaveLink, openPage, serverAndChromium, setUploadLimit, shareLink } from '../helpers/pages.js';
 import { sha } from '../helpers/sha.js';
 
 const ARTIFACTS = fileURLToPath(new URL('../artifacts/', import.meta.url));
@@ -80,30 +79,22 @@ async function tabTo(page: Page, selector: string, max = 60): Promise<void> {
 }
 
 describe('the page is accessible', () => {
-  let server: ServerProcess;
-  let browser: Browser;
+  const env = serverAndChromium();
 
   beforeAll(async () => {
     await mkdir(ARTIFACTS, { recursive: true });
-    server = await startServerProcess();
-    browser = await launchChromium();
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    expect(await server?.stop()).toBe(0);
   });
 
   it('axe-core finds no serious or critical violation on the landing, sharing, downloading and done views, light and dark', async () => {
     // The harness finds what it should: an image with no text alternative is a critical violation.
-    const probe = await openPage(browser, 'axe probe', {});
+    const probe = await openPage(env.browser, 'axe probe', {});
     await probe.setContent('<!doctype html><html lang="en"><title>probe</title><main><img src="data:,"></main></html>');
     expect((await seriousViolations(probe)).map((v) => v.id)).toContain('image-alt');
     await probe.context().close();
 
     const data = new Uint8Array(randomBytes(3 * 1024 * 1024));
-    const seeder = await openPage(browser, 'seeder', {});
-    await seeder.goto(server.url);
+    const seeder = await openPage(env.browser, 'seeder', {});
+    await seeder.goto(env.server.url);
     await checkView(seeder, 'landing');
     // A PDF, a video, a text and an image (shared as the folder "4 files"): the download rows then
     // carry a Play button and, once verified, previews (an image with its text alternative, the
@@ -123,7 +114,7 @@ describe('the page is accessible', () => {
 
     // Slow enough to look at the download while it runs.
     await setUploadLimit(seeder, 256 * 1024);
-    const leecher = await openPage(browser, 'leecher');
+    const leecher = await openPage(env.browser, 'leecher');
     await leecher.goto(link);
     await expect.poll(async () => (await figures(leecher))?.downloaded ?? 0, { timeout: 20_000 }).toBeGreaterThan(0);
     await checkView(leecher, 'downloading');
@@ -142,9 +133,9 @@ describe('the page is accessible', () => {
 
   it('shares and downloads with the keyboard alone', async () => {
     const data = new Uint8Array(randomBytes(2 * 1024 * 1024 + 5));
-    const sharer = await openPage(browser, 'keyboard sharer', {});
-    await sharer.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url });
-    await sharer.goto(server.url);
+    const sharer = await openPage(env.browser, 'keyboard sharer', {});
+    await sharer.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: env.server.url });
+    await sharer.goto(env.server.url);
     // Tab to "Choose files" (the file input itself takes focus) and press Space.
     await tabTo(sharer, '#file-input');
     const [chooser] = await Promise.all([sharer.waitForEvent('filechooser'), sharer.keyboard.press('Space')]);
@@ -157,7 +148,7 @@ describe('the page is accessible', () => {
     const link = await sharer.evaluate(() => navigator.clipboard.readText());
     expect(link).toBe(await sharer.locator('#share-link').inputValue());
 
-    const leecher = await openPage(browser, 'keyboard leecher');
+    const leecher = await openPage(env.browser, 'keyboard leecher');
     await leecher.goto(link);
     await firstSaveLink(leecher);
     await tabTo(leecher, '#save-links a');

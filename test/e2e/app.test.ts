@@ -10,20 +10,19 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromium, type Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { CHROMIUM_ARGS, findChromium } from '../helpers/chromium.js';
 import {
   figures,
   firstSaveLink,
-  launchChromium,
   openPage,
   saveBytes,
+  serverAndChromium,
   setUploadLimit,
   shareBytes,
   shareLink,
 } from '../helpers/pages.js';
-import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
 import { sha } from '../helpers/sha.js';
 
 /** What `window.ringswarm.activity` (web-client/src/activity.ts) shows. */
@@ -52,18 +51,7 @@ const LIGHT_BG = 'rgb(255, 255, 255)';
 const DARK_BG = 'rgb(13, 17, 23)';
 
 describe('the page as an installable app', () => {
-  let server: ServerProcess;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    server = await startServerProcess();
-    browser = await launchChromium();
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    expect(await server?.stop()).toBe(0);
-  });
+  const env = serverAndChromium();
 
   it('is installable: the manifest parses, names a share target, and Chromium reports no installability error', async () => {
     // Installing needs a profile on disk: a new context is an incognito one ('in-incognito').
@@ -75,12 +63,12 @@ describe('the page as an installable app', () => {
     });
     try {
       const page = context.pages()[0] ?? (await context.newPage());
-      await page.goto(server.url);
+      await page.goto(env.server.url);
       await controlled(page);
       const cdp = await context.newCDPSession(page);
       const manifest = await cdp.send('Page.getAppManifest');
       expect(manifest.errors).toEqual([]);
-      expect(manifest.url).toBe(`${server.url}/manifest.webmanifest`);
+      expect(manifest.url).toBe(`${env.server.url}/manifest.webmanifest`);
       const parsed = JSON.parse(manifest.data ?? '{}') as { share_target?: { action: string; method: string } };
       expect(parsed.share_target).toMatchObject({ action: '/share-target', method: 'POST' });
       await expect
@@ -93,8 +81,8 @@ describe('the page as an installable app', () => {
   });
 
   it('shows the page shell when the network is gone, once it was opened', async () => {
-    const page = await openPage(browser, 'offline', {});
-    await page.goto(server.url);
+    const page = await openPage(env.browser, 'offline', {});
+    await page.goto(env.server.url);
     await controlled(page);
     await page.context().setOffline(true);
     const response = await page.reload();
@@ -106,8 +94,8 @@ describe('the page as an installable app', () => {
 
   it('shares a file handed to it by the share target, and another page downloads it whole', async () => {
     const data = new Uint8Array(randomBytes(3 * 1024 * 1024 + 17));
-    const sharer = await openPage(browser, 'share target', {});
-    await sharer.goto(server.url);
+    const sharer = await openPage(env.browser, 'share target', {});
+    await sharer.goto(env.server.url);
     await controlled(sharer);
     // What the system's share sheet does for an installed app: a navigation that POSTs the
     // file to the manifest's share_target action, as multipart form data.
@@ -141,7 +129,7 @@ describe('the page as an installable app', () => {
       0,
     );
 
-    const leecher = await openPage(browser, 'leecher');
+    const leecher = await openPage(env.browser, 'leecher');
     await leecher.goto(link);
     const saved = await saveBytes(leecher, await firstSaveLink(leecher));
     expect(saved.name).toBe('from-phone.bin');
@@ -151,8 +139,8 @@ describe('the page as an installable app', () => {
   });
 
   it('follows the system theme until the toggle picks one, which it remembers', async () => {
-    const page = await openPage(browser, 'theme', { colorScheme: 'dark' });
-    await page.goto(server.url);
+    const page = await openPage(env.browser, 'theme', { colorScheme: 'dark' });
+    await page.goto(env.server.url);
     expect(await background(page)).toBe(DARK_BG);
     const toggle = page.locator('#theme-toggle');
     expect(await toggle.getAttribute('aria-pressed')).toBe('true');
@@ -168,8 +156,8 @@ describe('the page as an installable app', () => {
     expect(await background(page)).toBe(DARK_BG);
     await page.context().close();
 
-    const fresh = await openPage(browser, 'theme light', { colorScheme: 'light' });
-    await fresh.goto(server.url);
+    const fresh = await openPage(env.browser, 'theme light', { colorScheme: 'light' });
+    await fresh.goto(env.server.url);
     expect(await background(fresh)).toBe(LIGHT_BG);
     await fresh.emulateMedia({ colorScheme: 'dark' });
     expect(await background(fresh)).toBe(DARK_BG);
@@ -178,18 +166,18 @@ describe('the page as an installable app', () => {
 
   it('holds the screen awake while bytes move, and asks before closing the only complete copy', async () => {
     const data = new Uint8Array(randomBytes(4 * 1024 * 1024));
-    const seeder = await openPage(browser, 'seeder', {});
+    const seeder = await openPage(env.browser, 'seeder', {});
     const seederContext = seeder.context();
-    const leecher = await openPage(browser, 'leecher');
+    const leecher = await openPage(env.browser, 'leecher');
     for (const page of [seeder, leecher]) {
       const cdp = await page.context().newCDPSession(page);
       await cdp.send('Browser.setPermission', {
         permission: { name: 'screen-wake-lock' },
         setting: 'granted',
-        origin: server.url,
+        origin: env.server.url,
       });
     }
-    await seeder.goto(server.url);
+    await seeder.goto(env.server.url);
     const link = await shareBytes(seeder, 'awake.bin', data);
     // Nobody fetches yet: idle, nothing to ask about.
     await expect

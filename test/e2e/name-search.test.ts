@@ -5,42 +5,29 @@
  * the DHT is known to answer.
  */
 import { randomBytes } from 'node:crypto';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import {
   firstSaveLink,
-  launchChromium,
   openPage,
   type SearchAnswer,
   saveBytes,
   searchByName,
+  serverAndChromium,
   shareBytesAs,
 } from '../helpers/pages.js';
-import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
 import { sha } from '../helpers/sha.js';
 
 /** How long the pages may take to join the ring and the public name record to be found. */
 const FOUND_WITHIN_MS = 45_000;
 
 describe('finding public shares by file name through the ring', () => {
-  let server: ServerProcess;
-  let browser: Browser;
+  const env = serverAndChromium();
   const pages: Page[] = [];
 
-  beforeAll(async () => {
-    server = await startServerProcess();
-    browser = await launchChromium();
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    const code = await server?.stop();
-    expect(code).toBe(0);
-  });
-
   async function open(label: string): Promise<Page> {
-    const page = await openPage(browser, label);
-    await page.goto(server.url);
+    const page = await openPage(env.browser, label);
+    await page.goto(env.server.url);
     pages.push(page);
     return page;
   }

@@ -2,12 +2,11 @@
  * The page keeps its peer ID (issue 17): one identity per browser profile in IndexedDB, so a
  * reload comes back as the same peer; a second tab of the profile, while the first holds the
  * identity's Web Lock, is another peer (two tabs on one ID would replace each other's tracker
- * socket). Real Chromium against the built page and server.
+ * socket). Real Chromium against the built page and env.server.
  */
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../helpers/pages.js';
-import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { serverAndChromium } from '../helpers/pages.js';
 
 const peerIdOf = async (page: Page): Promise<string> => {
   await page.waitForFunction(() => (window as unknown as { ringswarm?: unknown }).ringswarm !== undefined, null, {
@@ -19,24 +18,13 @@ const peerIdOf = async (page: Page): Promise<string> => {
 };
 
 describe('page identity (Chromium)', () => {
-  let server: ServerProcess;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    server = await startServerProcess();
-    browser = await launchChromium();
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
-  });
+  const env = serverAndChromium();
 
   it('keeps the peer ID across a reload; a second tab of the profile gets another one', async () => {
-    const context = await browser.newContext();
+    const context = await env.browser.newContext();
     try {
       const page = await context.newPage();
-      await page.goto(server.url);
+      await page.goto(env.server.url);
       const id = await peerIdOf(page);
       expect(id).toMatch(/^[0-9a-f]{40}$/);
       // Secure context (loopback): the key is a non-extractable WebCrypto key, not a seed.
@@ -63,12 +51,12 @@ describe('page identity (Chromium)', () => {
       expect(await peerIdOf(page)).toBe(id);
 
       const second = await context.newPage();
-      await second.goto(server.url);
+      await second.goto(env.server.url);
       const other = await peerIdOf(second);
       expect(other).toMatch(/^[0-9a-f]{40}$/);
       expect(other).not.toBe(id);
       // The first tab is untouched by the second: both stay connected to the tracker.
-      const stats = async () => (await (await fetch(`${server.url}/api/stats`)).json()) as { connections: number };
+      const stats = async () => (await (await fetch(`${env.server.url}/api/stats`)).json()) as { connections: number };
       await expect.poll(async () => (await stats()).connections, { timeout: 10_000 }).toBe(2);
     } finally {
       await context.close();

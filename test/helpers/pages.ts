@@ -12,13 +12,37 @@ import {
   type Locator,
   type Page,
 } from 'playwright-core';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { CHROMIUM_ARGS, findChromium } from './chromium.js';
 import { noteLink } from './leak-check.js';
+import { type ServerProcess, startServerProcess } from './server-process.js';
 
 /** Headless Chromium with the e2e flags (CHROMIUM_ARGS) and `extraArgs`. */
 export function launchChromium(extraArgs: string[] = [], executablePath = findChromium()): Promise<Browser> {
   return chromium.launch({ executablePath, args: [...CHROMIUM_ARGS, ...extraArgs], headless: true });
+}
+
+/** The server and the browser of one test file, set by {@link serverAndChromium}'s hooks. */
+export interface E2eEnv {
+  readonly server: ServerProcess;
+  readonly browser: Browser;
+}
+
+/**
+ * Starts the server (with `serverArgs`) and headless Chromium before the file's tests, closes
+ * both after them, and checks that the server exited cleanly. Call it in a `describe`.
+ */
+export function serverAndChromium(serverArgs: string[] = [], chromiumArgs: string[] = []): E2eEnv {
+  const env = {} as { server: ServerProcess; browser: Browser };
+  beforeAll(async () => {
+    env.server = await startServerProcess(serverArgs);
+    env.browser = await launchChromium(chromiumArgs);
+  });
+  afterAll(async () => {
+    await env.browser?.close();
+    expect(await env.server?.stop()).toBe(0);
+  });
+  return env;
 }
 
 /** A page in a new context (a separate profile, like another person); its uncaught errors are logged as `label`. */

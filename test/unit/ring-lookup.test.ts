@@ -3,7 +3,10 @@ import {
   RING_LOOKUP_MAX_STEPS,
   RingLookup,
   type RingLookupDeps,
+  type RingLookupHop,
+  type RingLookupObserver,
   type RingLookupOutcome,
+  type RingLookupResult,
   type RingReply,
   RingSpace,
 } from '@ringswarm/shared';
@@ -35,11 +38,16 @@ class StepNet {
     };
   }
 
-  lookup(key: bigint): RingLookup {
-    return new RingLookup(this.deps, key, (o) => {
-      expect(this.outcome).toBeUndefined(); // a lookup finishes once
-      this.outcome = o;
-    });
+  lookup(key: bigint, observer?: RingLookupObserver): RingLookup {
+    return new RingLookup(
+      this.deps,
+      key,
+      (o) => {
+        expect(this.outcome).toBeUndefined(); // a lookup finishes once
+        this.outcome = o;
+      },
+      observer,
+    );
   }
 
   /** The one request the lookup waits on now. */
@@ -159,5 +167,83 @@ describe('RingLookup step by step (m = 8)', () => {
     net.lookup(5n).answerLocally([10n, 40n]);
     expect(net.outcome).toMatchObject({ owner: 10n, owners: [10n, 40n], hops: 0, error: null });
     expect(net.calls).toEqual([]);
+  });
+});
+
+type Seen = { start: bigint } | { hop: RingLookupHop } | { end: RingLookupResult };
+
+/** An observer that writes down what it is told, in order. */
+function watcher(): { seen: Seen[]; observer: RingLookupObserver } {
+  const seen: Seen[] = [];
+  return {
+    seen,
+    observer: {
+      start: (key) => seen.push({ start: key }),
+      hop: (hop) => seen.push({ hop }),
+      end: (result) => seen.push({ end: result }),
+    },
+  };
+}
+
+describe('RingLookup observer (m = 8)', () => {
+  it('is told each hop as its answer comes, then the end with the result', () => {
+    const net = new StepNet(10n);
+    const { seen, observer } = watcher();
+    net.lookup(150n, observer).askFrom([80n]);
+    expect(seen).toEqual([{ start: 150n }]);
+    net.find(80n, false, [120n, 40n]);
+    // 40 lies behind 80: the answer pointed to 120.
+    expect(seen.at(-1)).toEqual({ hop: { index: 1, from: 80n, to: 120n, done: false } });
+    net.find(120n, true, [160n, 200n]);
+    expect(seen.at(-1)).toEqual({ hop: { index: 2, from: 120n, to: 160n, done: true } });
+    expect(seen).toHaveLength(3); // no end before the owner's ping is answered
+    net.pong(160n, 120n);
+    const { deadNodes: _, ...result } = net.outcome!;
+    expect(seen.at(-1)).toEqual({ end: result });
+    expect(seen).toHaveLength(4);
+    expect(result).toMatchObject({ owner: 160n, hops: 2 });
+  });
+
+  it('names the closest node an answer gives, whatever order the answer lists them in', () => {
+    const net = new StepNet(10n);
+    const { seen, observer } = watcher();
+    net.lookup(150n, observer).askFrom([40n]);
+    net.find(40n, false, [80n, 120n, 100n]);
+    expect(seen.at(-1)).toEqual({ hop: { index: 1, from: 40n, to: 120n, done: false } });
+  });
+
+  it('reports no hop for a node that did not answer, and ends with the same hop count as the result', () => {
+    const net = new StepNet(10n);
+    const { seen, observer } = watcher();
+    net.lookup(150n, observer).askFrom([80n]);
+    net.find(80n, false, [100n, 120n]);
+    net.silent('find', 120n);
+    net.find(100n, true, [120n, 160n]);
+    net.pong(160n, 120n);
+    const hops = seen.flatMap((s) => ('hop' in s ? [s.hop] : []));
+    // 120 is dead: the owner 100 named is 160, its next entry.
+    expect(hops).toEqual([
+      { index: 1, from: 80n, to: 120n, done: false },
+      { index: 2, from: 100n, to: 160n, done: true },
+    ]);
+    expect(net.outcome).toMatchObject({ hops: 2, timeouts: 1 });
+    expect(seen.at(-1)).toMatchObject({ end: { owner: 160n, hops: 2, timeouts: 1 } });
+  });
+
+  it('is told the start and the end, with no hop, for a lookup answered locally or failed', () => {
+    const local = watcher();
+    new StepNet(10n).lookup(5n, local.observer).answerLocally([10n, 40n]);
+    expect(local.seen).toEqual([
+      { start: 5n },
+      { end: { owner: 10n, owners: [10n, 40n], hops: 0, timeouts: 0, error: null } },
+    ]);
+
+    const net = new StepNet(10n);
+    const failed = watcher();
+    net.lookup(150n, failed.observer).askFrom([80n]);
+    net.silent('find', 80n);
+    expect(failed.seen).toHaveLength(2);
+    expect(failed.seen[1]).toMatchObject({ end: { owner: null, hops: 0, timeouts: 1 } });
+    expect((failed.seen[1] as { end: RingLookupResult }).end.error?.code).toBe(ErrorCode.RING_LOOKUP_FAILED);
   });
 });

@@ -1,4 +1,10 @@
-import { type RingMessage, RingNode, type RingNodeOptions } from '@ringswarm/shared';
+import {
+  type RingLookupHop,
+  type RingLookupResult,
+  type RingMessage,
+  RingNode,
+  type RingNodeOptions,
+} from '@ringswarm/shared';
 import { describe, expect, it } from 'vitest';
 import { SimNetwork } from '../sim/network.js';
 import { checkInvariants } from '../sim/oracle.js';
@@ -157,6 +163,50 @@ describe('RingNode by hand (m = 8, r = 2)', () => {
     });
     expect(owner).toBe(42n);
     expect(h.take()).toEqual([]);
+  });
+});
+
+describe('RingNode lookup observer', () => {
+  it('reports the hops of a lookup over several nodes in order, as they happen, ending at the owner', () => {
+    // r = 2 and twelve nodes: a lookup from 10 to the far side of the ring takes several hops.
+    const ids = [10n, 30n, 50n, 70n, 90n, 110n, 130n, 150n, 170n, 190n, 210n, 230n];
+    const net = buildRing(ids);
+    const seen: { at: number; hop?: RingLookupHop; end?: RingLookupResult }[] = [];
+    let result: RingLookupResult | undefined;
+    net.hosts.get(10n)!.node.lookup(
+      205n,
+      (r) => {
+        result = r;
+      },
+      {
+        hop: (hop) => seen.push({ at: net.now, hop }),
+        end: (end) => seen.push({ at: net.now, end }),
+      },
+    );
+    net.queue.runUntil(net.now + 30_000);
+    expect(result).toMatchObject({ owner: 210n, error: null });
+    const hops = seen.flatMap((s) => (s.hop ? [s.hop] : []));
+    expect(hops.length).toBeGreaterThanOrEqual(2);
+    expect(hops.length).toBe(result!.hops);
+    expect(hops.map((h) => h.index)).toEqual(hops.map((_, i) => i + 1));
+    // Each node asked is the one the previous answer pointed to; the last names the owner.
+    for (let i = 1; i < hops.length; i++) expect(hops[i]!.from).toBe(hops[i - 1]!.to);
+    expect(hops.at(-1)).toMatchObject({ to: 210n, done: true });
+    expect(hops.slice(0, -1).every((h) => !h.done)).toBe(true);
+    // Told as the answers come (one round trip apart on the virtual clock), the end last.
+    for (let i = 1; i < seen.length; i++) expect(seen[i]!.at).toBeGreaterThan(seen[i - 1]!.at);
+    expect(seen.at(-1)?.end).toEqual(result);
+    expect(seen.filter((s) => s.end)).toHaveLength(1);
+  });
+
+  it('tells the end, with no hop, of a lookup before joining', () => {
+    const h = new Harness(42n);
+    const ends: RingLookupResult[] = [];
+    let hops = 0;
+    h.node.lookup(7n, () => {}, { hop: () => hops++, end: (r) => ends.push(r) });
+    expect(hops).toBe(0);
+    expect(ends).toHaveLength(1);
+    expect(ends[0]?.error?.code).toBe('ERR_RING_NOT_JOINED');
   });
 });
 

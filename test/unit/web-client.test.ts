@@ -1,6 +1,7 @@
-/** The web client's pure parts: share layout, names saved to disk, ICE answers, ring positions. */
+/** The web client's pure parts: share layout, names saved to disk, ICE answers, ring positions, ring keys. */
 import { describe, expect, it } from 'vitest';
 import { parseIceServers } from '../../web-client/src/ice.js';
+import { parseRingKey } from '../../web-client/src/lookup-view.js';
 import { connectionLabel } from '../../web-client/src/panels/peers.js';
 import { turnOf } from '../../web-client/src/panels/ring.js';
 import { safeSegments, saveName } from '../../web-client/src/save.js';
@@ -84,5 +85,15 @@ describe('panels', () => {
     expect(turnOf(`8${'0'.repeat(39)}`)).toBe(0.5);
     expect(turnOf('f'.repeat(40))).toBeLessThan(1);
     expect(turnOf('f'.repeat(40))).toBeGreaterThan(0.9999);
+  });
+
+  it('a ring key is 40 hex digits, any case, trimmed; anything else says what is wrong with it', () => {
+    expect(parseRingKey(` ${'AB'.repeat(20)}\n`)).toEqual({ key: 'ab'.repeat(20) });
+    expect(parseRingKey('')).toMatchObject({ error: expect.stringMatching(/^Type a ring key: 40 hexadecimal digits/) });
+    expect(parseRingKey(`${'0'.repeat(39)}g`)).toMatchObject({ error: expect.stringMatching(/other characters/) });
+    expect(parseRingKey('abc123')).toMatchObject({
+      error: expect.stringMatching(/40 hexadecimal digits long; this one has 6/),
+    });
+    expect(parseRingKey('0'.repeat(41))).toMatchObject({ error: expect.stringMatching(/this one has 41/) });
   });
 });

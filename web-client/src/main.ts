@@ -4,7 +4,8 @@
  * them (into OPFS, or IndexedDB on plain HTTP; resumable), then keep serving; find public
  * shares by file name.
  * This file wires the parts: the client (client-setup.ts), the share view (share-view.ts),
- * the search box (search-view.ts), storage (storage.ts), the download view (download-view.ts)
+ * the search box (search-view.ts), the key lookup drawn on the ring (lookup-view.ts,
+ * panels/lookup-trace.ts), storage (storage.ts), the download view (download-view.ts)
  * and its report form (report.ts).
  */
 // First: zod must know before any schema runs that the page's CSP forbids eval.
@@ -14,6 +15,8 @@ import { ClientSetup } from './client-setup.js';
 import { badgeOf, noRouteAdvice } from './connection-badge.js';
 import { $ } from './dom.js';
 import { DownloadView, type Status } from './download-view.js';
+import { LookupView } from './lookup-view.js';
+import { LookupTrace } from './panels/lookup-trace.js';
 import { connectionLabel } from './panels/peers.js';
 import { RingPanel } from './panels/ring.js';
 import { SeedingPanel } from './panels/seeding.js';
@@ -50,6 +53,11 @@ const setStatus: Status = (text, kind = 'info') => {
 const ringSvg = document.getElementById('ring-svg');
 if (!(ringSvg instanceof SVGSVGElement)) throw new Error('missing #ring-svg');
 const ring = new RingPanel($('ring-section'), ringSvg, $('ring-figures'));
+const lookupTrace = new LookupTrace(ring.lookupLayer, {
+  box: $('lookup-trace'),
+  summary: $('lookup-summary'),
+  list: $<HTMLOListElement>('lookup-hops'),
+});
 
 /** STUN/TURN servers the server offered, for explaining an ICE failure. */
 let iceServerCount = 0;
@@ -105,7 +113,8 @@ const shareView = new ShareView({
   isBlocked: (infoHash) => blocked.has(infoHash),
 });
 
-new SearchView({ current: () => setup.current });
+new SearchView({ current: () => setup.current, onLookup: (what, overlay) => lookupTrace.begin(what, overlay) });
+new LookupView({ current: () => setup.current, trace: lookupTrace });
 
 function showManifestName(manifest: Manifest): void {
   ui.downloadName.textContent = `${manifest.name} (${formatBytes(manifest.length)})`;

@@ -1,9 +1,10 @@
 /**
  * The search box: finds public shares by exact file name through the ring's DHT (the name
  * records only public shares publish) and lists them as links that open the download.
- * Answers come from other ring members, so only well-formed infohashes become links.
+ * Answers come from other ring members, so only well-formed infohashes become links. The
+ * ring lookup of the name's key can be watched hop by hop (the page draws it).
  */
-import { isInfoHash, type RingswarmClient } from '@ringswarm/shared';
+import { isInfoHash, type Overlay, type RingLookupObserver, type RingswarmClient } from '@ringswarm/shared';
 import { $, h } from './dom.js';
 
 /** Why a search could not run, or what it found: also the results' `data-state`. */
@@ -12,6 +13,8 @@ export type SearchState = 'idle' | 'searching' | 'found' | 'none' | 'not-joined'
 export interface SearchViewOptions {
   /** The page's client once it exists (null while it starts). */
   current: () => RingswarmClient | null;
+  /** A search's lookup of `what` begins in `overlay`; returns who watches it (default: nobody). */
+  onLookup?: (what: string, overlay: Overlay) => RingLookupObserver;
 }
 
 export class SearchView {
@@ -59,7 +62,7 @@ export class SearchView {
     this.#ui.results.setAttribute('aria-busy', 'true');
     let found: string[];
     try {
-      found = await client.searchByName(name);
+      found = await client.searchByName(name, this.#options.onLookup?.(`the file name ${name}`, client.overlay));
     } catch (err) {
       if (generation === this.#generation) this.#show('error', `The search failed: ${(err as Error).message}`);
       return;

@@ -13,6 +13,7 @@ import type { PeerIdentity } from '../identity/identity.js';
 import { isPeerId } from '../protocol/ids.js';
 import type { DhtStore } from '../ring/dht-store.js';
 import type { RingSpace } from '../ring/id.js';
+import type { RingLookupObserver } from '../ring/lookup.js';
 import { encodeNameValue, verifyNameValue } from '../ring/name-record.js';
 import { fromHex, sha256 } from '../util/bytes.js';
 import type { Clock } from '../util/clock.js';
@@ -111,10 +112,13 @@ export class ProviderRecords {
     );
   }
 
-  /** Infohashes published under this exact file name, from name records whose signature checks. */
-  async searchByName(name: string): Promise<string[]> {
+  /**
+   * Infohashes published under this exact file name, from name records whose signature checks.
+   * `observer` watches the ring lookup of the name's key.
+   */
+  async searchByName(name: string, observer?: RingLookupObserver): Promise<string[]> {
     const key = await this.#nameKey(name);
-    const values = await this.#get(key);
+    const values = await this.#get(key, observer);
     const out = new Set<string>();
     for (const v of values) {
       const record = verifyNameValue(this.#ring.space, key, v);
@@ -123,16 +127,20 @@ export class ProviderRecords {
     return [...out];
   }
 
-  #get(key: bigint): Promise<string[]> {
+  #get(key: bigint, observer?: RingLookupObserver): Promise<string[]> {
     return new Promise((resolve, reject) => {
       if (this.#ring.destroyed) {
         reject(new Error('overlay destroyed'));
         return;
       }
-      this.#ring.dht.get(key, (result) => {
-        if (result.error && result.values.length === 0) reject(result.error);
-        else resolve(result.values);
-      });
+      this.#ring.dht.get(
+        key,
+        (result) => {
+          if (result.error && result.values.length === 0) reject(result.error);
+          else resolve(result.values);
+        },
+        observer,
+      );
     });
   }
 }

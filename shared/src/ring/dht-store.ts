@@ -20,6 +20,7 @@ import { ErrorCode, RingswarmError } from '../protocol/errors.js';
 import { fromHex } from '../util/bytes.js';
 import type { Clock } from '../util/clock.js';
 import { Emitter } from '../util/emitter.js';
+import type { RingLookupObserver } from './lookup.js';
 import {
   DHT_MAX_MESSAGE_VALUE_BYTES,
   DHT_MAX_TTL_MS,
@@ -305,36 +306,41 @@ export class DhtStore extends Emitter<DhtStoreEvents> {
   /**
    * Finds the values under `key`: asks the owner, and the owner's successors (which hold
    * copies) when the owner does not answer or knows none. Name values are checked by the
-   * reader (name-record.ts); provider values are ring IDs.
+   * reader (name-record.ts); provider values are ring IDs. `observer` watches the lookup of
+   * the owner.
    */
-  get(key: bigint, callback: (result: DhtGetResult) => void): void {
+  get(key: bigint, callback: (result: DhtGetResult) => void, observer?: RingLookupObserver): void {
     if (this.#destroyed) return;
-    this.#locate(key, (holders, error) => {
-      if (holders.length === 0) {
-        callback({ values: [], error });
-        return;
-      }
-      const ask = (i: number) => {
-        const h = holders[i];
-        if (h === undefined) {
-          callback({ values: [], error: null });
+    this.#locate(
+      key,
+      (holders, error) => {
+        if (holders.length === 0) {
+          callback({ values: [], error });
           return;
         }
-        if (h === this.#node.id) {
-          const values = this.localValues(key);
-          if (values.length > 0) callback({ values, error: null });
-          else ask(i + 1);
-          return;
-        }
-        this.#node.request(h, { type: 'dht-get', key }, (reply) => {
-          if (this.#destroyed) return;
-          if (reply?.type === 'dht-get-reply' && reply.values.length > 0)
-            callback({ values: reply.values, error: null });
-          else ask(i + 1);
-        });
-      };
-      ask(0);
-    });
+        const ask = (i: number) => {
+          const h = holders[i];
+          if (h === undefined) {
+            callback({ values: [], error: null });
+            return;
+          }
+          if (h === this.#node.id) {
+            const values = this.localValues(key);
+            if (values.length > 0) callback({ values, error: null });
+            else ask(i + 1);
+            return;
+          }
+          this.#node.request(h, { type: 'dht-get', key }, (reply) => {
+            if (this.#destroyed) return;
+            if (reply?.type === 'dht-get-reply' && reply.values.length > 0)
+              callback({ values: reply.values, error: null });
+            else ask(i + 1);
+          });
+        };
+        ask(0);
+      },
+      observer,
+    );
   }
 
   /** Idempotent: clears timers, detaches from the node, emits `close` last. */
@@ -358,20 +364,35 @@ export class DhtStore extends Emitter<DhtStoreEvents> {
   // --- internals --------------------------------------------------------------------
 
   /** The key's owner followed by its successors (the replica holders). */
-  #locate(key: bigint, callback: (holders: bigint[], error: RingswarmError | null) => void): void {
+  #locate(
+    key: bigint,
+    callback: (holders: bigint[], error: RingswarmError | null) => void,
+    observer: RingLookupObserver = {},
+  ): void {
     const node = this.#node;
+    // Without a lookup to run, a watcher still sees one start and one end, after no hop.
     if (!node.joined) {
-      callback([], new RingswarmError(ErrorCode.RING_NOT_JOINED, 'DHT used before the node joined a ring'));
+      const error = new RingswarmError(ErrorCode.RING_NOT_JOINED, 'DHT used before the node joined a ring');
+      observer.start?.(key);
+      observer.end?.({ owner: null, owners: [], hops: 0, timeouts: 0, error });
+      callback([], error);
       return;
     }
     if (node.owns(key)) {
-      callback([node.id, ...node.successors.slice(0, this.#replicas)], null);
+      const holders = [node.id, ...node.successors.slice(0, this.#replicas)];
+      observer.start?.(key);
+      observer.end?.({ owner: node.id, owners: holders, hops: 0, timeouts: 0, error: null });
+      callback(holders, null);
       return;
     }
-    node.lookup(key, (r) => {
-      if (this.#destroyed) return;
-      callback(r.owners.slice(0, this.#replicas + 1), r.error);
-    });
+    node.lookup(
+      key,
+      (r) => {
+        if (this.#destroyed) return;
+        callback(r.owners.slice(0, this.#replicas + 1), r.error);
+      },
+      observer,
+    );
   }
 
   #store(record: DhtRecord, callback: (error: RingswarmError | null) => void): void {

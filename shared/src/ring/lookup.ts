@@ -4,7 +4,8 @@
  * answer is skipped for the next candidate (down to the successor lists, the seed's O(N)
  * path), and the owner found is confirmed with a ping whose answer also names the owner's
  * predecessor. The network is reached only through {@link RingLookupDeps}, so one lookup can
- * be driven step by step.
+ * be driven step by step; a {@link RingLookupObserver} is told each step as it happens (the
+ * page draws it on the ring).
  */
 import { ErrorCode, RingswarmError } from '../protocol/errors.js';
 import type { RingSpace } from './id.js';
@@ -33,6 +34,34 @@ export interface RingLookupOutcome extends RingLookupResult {
   deadNodes: bigint[];
 }
 
+/** One answered FIND of a lookup, as {@link RingLookupObserver.hop} reports it. */
+export interface RingLookupHop {
+  /** 1 for the first answer; the last hop's index is the result's `hops`. */
+  index: number;
+  /** The node asked. */
+  from: bigint;
+  /**
+   * The node its answer pointed to: the closest to the key it named when not `done`, the
+   * owner it named when `done`; null when the answer named no usable node.
+   */
+  to: bigint | null;
+  /** The answer named the key's owner (a confirmation ping follows). */
+  done: boolean;
+}
+
+/**
+ * Watches one lookup as it runs, for a view that shows it; every method is optional. Told
+ * `start` once, then each hop in order, then `end` once (also for a lookup that failed or
+ * needed no hop). Observers must not throw.
+ */
+export interface RingLookupObserver {
+  /** The lookup of `key` begins. */
+  start?(key: bigint): void;
+  hop?(hop: RingLookupHop): void;
+  /** The lookup ended, with the result its callback gets. */
+  end?(result: RingLookupResult): void;
+}
+
 type Found = Extract<RingReply, { type: 'found' }>;
 type Pong = Extract<RingReply, { type: 'pong' }>;
 
@@ -54,6 +83,7 @@ export class RingLookup {
   readonly key: bigint;
   readonly #deps: RingLookupDeps;
   readonly #done: (outcome: RingLookupOutcome) => void;
+  readonly #observer: RingLookupObserver;
   #hops = 0;
   #timeouts = 0;
   /** Requests sent (FIND and the owner's confirmation), against RING_LOOKUP_MAX_STEPS. */
@@ -67,25 +97,35 @@ export class RingLookup {
   /** Nodes that did not answer, in the order found. */
   readonly #dead: bigint[] = [];
 
-  constructor(deps: RingLookupDeps, key: bigint, done: (outcome: RingLookupOutcome) => void) {
+  /** @param observer told each step as it happens (default: nobody) */
+  constructor(
+    deps: RingLookupDeps,
+    key: bigint,
+    done: (outcome: RingLookupOutcome) => void,
+    observer: RingLookupObserver = {},
+  ) {
     this.#deps = deps;
     this.key = key;
     this.#done = done;
+    this.#observer = observer;
   }
 
   /** Starts by asking these nodes, closest to the key first (the local table, or join's bootstrap member). */
   askFrom(nodes: readonly bigint[]): void {
+    this.#observer.start?.(this.key);
     this.#addCandidates(nodes);
     this.#step();
   }
 
   /** Starts by confirming possible owners the local table already knows, best first. */
   confirmFrom(owners: bigint[]): void {
+    this.#observer.start?.(this.key);
     this.#confirm(owners, 0);
   }
 
   /** Ends at once: the running node owns the key by its own view; `owners` starts with itself. */
   answerLocally(owners: bigint[]): void {
+    this.#observer.start?.(this.key);
     this.#finish(this.#deps.self, owners, null);
   }
 
@@ -121,15 +161,26 @@ export class RingLookup {
     }
     this.#hops++;
     if (found.done) {
-      this.#confirm(
-        found.nodes.filter((n) => !this.#dead.includes(n)),
-        0,
-      );
+      const owners = found.nodes.filter((n) => !this.#dead.includes(n));
+      this.#observer.hop?.({ index: this.#hops, from: asking, to: owners[0] ?? null, done: true });
+      this.#confirm(owners, 0);
       return;
     }
     const { space } = this.#deps;
-    this.#addCandidates(found.nodes.filter((n) => space.between(n, asking, this.key) && !this.#dead.includes(n)));
+    const closer = found.nodes.filter((n) => space.between(n, asking, this.key) && !this.#dead.includes(n));
+    this.#observer.hop?.({ index: this.#hops, from: asking, to: this.#closestToKey(closer), done: false });
+    this.#addCandidates(closer);
     this.#step();
+  }
+
+  /** The node of `nodes` closest before the key (answers are not trusted to come sorted). */
+  #closestToKey(nodes: readonly bigint[]): bigint | null {
+    const { space } = this.#deps;
+    let best: bigint | null = null;
+    for (const n of nodes) {
+      if (best === null || space.distance(n, this.key) < space.distance(best, this.key)) best = n;
+    }
+    return best;
   }
 
   #answeredToAskAgain(): bigint | undefined {
@@ -217,6 +268,8 @@ export class RingLookup {
   }
 
   #finish(owner: bigint | null, owners: bigint[], error: RingswarmError | null): void {
-    this.#done({ owner, owners, hops: this.#hops, timeouts: this.#timeouts, deadNodes: this.#dead, error });
+    const result: RingLookupResult = { owner, owners, hops: this.#hops, timeouts: this.#timeouts, error };
+    this.#observer.end?.(result);
+    this.#done({ ...result, deadNodes: this.#dead });
   }
 }

@@ -24,6 +24,7 @@ import {
   RING_FIND_CANDIDATES,
   RingLookup,
   type RingLookupDeps,
+  type RingLookupObserver,
   type RingLookupOutcome,
   type RingLookupResult,
 } from './lookup.js';
@@ -310,30 +311,38 @@ export class RingNode extends Emitter<RingNodeEvents> {
 
   /**
    * Finds the owner of `key` iteratively (see {@link RingLookup}), starting from the local
-   * table; the owner is confirmed with a ping.
+   * table; the owner is confirmed with a ping. `observer` is told each hop as it happens,
+   * and the end (also when the lookup cannot start).
    */
-  lookup(key: bigint, callback: (result: RingLookupResult) => void): void {
+  lookup(key: bigint, callback: (result: RingLookupResult) => void, observer: RingLookupObserver = {}): void {
     if (this.#state !== 'joined') {
-      callback({
+      const result: RingLookupResult = {
         owner: null,
         hops: 0,
         timeouts: 0,
         owners: [],
         error: new RingswarmError(ErrorCode.RING_NOT_JOINED, 'lookup before joining a ring'),
-      });
+      };
+      observer.start?.(key);
+      observer.end?.(result);
+      callback(result);
       return;
     }
     const started = this.#deps.clock.now();
-    this.#lookup(key, (r) => {
-      const result = { owner: r.owner, hops: r.hops, timeouts: r.timeouts, owners: r.owners, error: r.error };
-      this.emit('lookup', result, this.#deps.clock.now() - started);
-      callback(result);
-    });
+    this.#lookup(
+      key,
+      (r) => {
+        const result = { owner: r.owner, hops: r.hops, timeouts: r.timeouts, owners: r.owners, error: r.error };
+        this.emit('lookup', result, this.#deps.clock.now() - started);
+        callback(result);
+      },
+      observer,
+    );
   }
 
   /** Starts a lookup where the local table leaves off. */
-  #lookup(key: bigint, done: (outcome: RingLookupOutcome) => void): void {
-    const lookup = new RingLookup(this.#lookupDeps, key, done);
+  #lookup(key: bigint, done: (outcome: RingLookupOutcome) => void, observer?: RingLookupObserver): void {
+    const lookup = new RingLookup(this.#lookupDeps, key, done, observer);
     if (this.#successors.length === 0 || this.owns(key)) {
       lookup.answerLocally([this.id, ...this.#successors.toArray()]);
       return;

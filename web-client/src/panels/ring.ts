@@ -1,26 +1,30 @@
 /**
  * This peer's place on the Chord ring (IDs are positions on a 2^160 circle): itself,
  * predecessor, successor list and fingers, drawn as SVG, with the ring's figures beside it.
+ * The last lookup (lookup-trace.ts) is drawn on top, in a layer the redraws keep.
  */
 import type { RingStats } from '@ringswarm/shared';
 import { shortId } from '../dom.js';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
 type RingPointer = 'finger' | 'successor' | 'predecessor';
-const RADIUS = 90;
+/** The circle's radius in the drawing's units (its viewBox is 220 wide). */
+export const RING_RADIUS = 90;
 
 /** Position of a 160-bit ID on the circle, as a fraction of a turn (from its first 52 bits). */
 export function turnOf(id: string): number {
   return Number.parseInt(id.slice(0, 13), 16) / 16 ** 13;
 }
 
-function point(id: string, radius = RADIUS): { x: number; y: number } {
+/** Where an ID sits on the drawing, at `radius` from the centre. */
+export function point(id: string, radius = RING_RADIUS): { x: number; y: number } {
   // Clockwise from the top, like a clock face.
   const angle = turnOf(id) * 2 * Math.PI - Math.PI / 2;
   return { x: radius * Math.cos(angle), y: radius * Math.sin(angle) };
 }
 
-function svg<K extends keyof SVGElementTagNameMap>(
+/** An SVG element with these attributes (set one by one: no markup is parsed). */
+export function svg<K extends keyof SVGElementTagNameMap>(
   tag: K,
   attrs: Record<string, string | number>,
 ): SVGElementTagNameMap[K] {
@@ -29,7 +33,8 @@ function svg<K extends keyof SVGElementTagNameMap>(
   return el;
 }
 
-function titled<T extends SVGElement>(el: T, text: string): T {
+/** Gives `el` a tooltip (its SVG title). */
+export function titled<T extends SVGElement>(el: T, text: string): T {
   const title = document.createElementNS(SVG_NS, 'title');
   title.textContent = text;
   el.append(title);
@@ -41,19 +46,22 @@ export class RingPanel {
   readonly #svg: SVGSVGElement;
   readonly #figures: HTMLElement;
   readonly #title: SVGTitleElement | null;
+  /** Drawn over the pointers, and kept as they are redrawn. */
+  readonly lookupLayer = svg('g', { class: 'ring-lookup' });
 
   constructor(section: HTMLElement, drawing: SVGSVGElement, figures: HTMLElement) {
     this.#section = section;
     this.#svg = drawing;
     this.#figures = figures;
     this.#title = drawing.querySelector<SVGTitleElement>('title');
+    drawing.append(this.lookupLayer);
   }
 
   render(stats: RingStats | null): void {
     this.#section.hidden = stats === null;
     if (!stats) return;
     // Colours are the stylesheet's (.ring-* classes), so they follow the theme.
-    const children: SVGElement[] = [svg('circle', { cx: 0, cy: 0, r: RADIUS, class: 'ring-track' })];
+    const children: SVGElement[] = [svg('circle', { cx: 0, cy: 0, r: RING_RADIUS, class: 'ring-track' })];
     const self = point(stats.id);
     const chord = (id: string, kind: RingPointer) => {
       const p = point(id);
@@ -72,7 +80,7 @@ export class RingPanel {
     });
     if (stats.predecessor) dot(stats.predecessor, 4.5, 'predecessor', `predecessor ${shortId(stats.predecessor)}`);
     dot(stats.id, 6, 'self', `this peer ${shortId(stats.id)}`);
-    this.#svg.replaceChildren(...(this.#title ? [this.#title] : []), ...children);
+    this.#svg.replaceChildren(...(this.#title ? [this.#title] : []), ...children, this.lookupLayer);
     if (this.#title) {
       this.#title.textContent = stats.joined
         ? `This peer on the ring, with its predecessor, ${stats.successors.length} successors and ${stats.fingers.length} fingers`
