@@ -8,11 +8,13 @@
  * remembered picker.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PLAY_AT_END_TEXT } from '../../web-client/src/download-view.js';
 import {
   figures,
   firstSaveLink,
@@ -21,9 +23,11 @@ import {
   saveBytes,
   setUploadLimit,
   shareBytes,
+  shareLink,
 } from '../helpers/pages.js';
 import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
 import { sha } from '../helpers/sha.js';
+import { makeVideo, readVideoState, waitForVideo } from '../helpers/video.js';
 
 const MiB = 1024 * 1024;
 const ARTIFACTS = fileURLToPath(new URL('../artifacts/', import.meta.url));
@@ -148,6 +152,36 @@ describe('the page on plain HTTP (not a secure context)', () => {
     await seeder.context().close();
     await leecher.context().close();
   }, 150_000);
+
+  it('Play says a video plays once complete (no service worker on plain HTTP), then plays the verified file', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ringswarm-e2e-plain-'));
+    try {
+      const file = join(dir, 'clip.webm');
+      await makeVideo(file, 10);
+      const seeder = await newPage();
+      await seeder.goto(plainUrl);
+      await seeder.setInputFiles('#file-input', file);
+      const link = await shareLink(seeder);
+      // About 6 s for the download: Play is clicked while it runs.
+      await setUploadLimit(seeder, 64 * 1024);
+
+      const leecher = await newPage();
+      await leecher.goto(link);
+      expect(await leecher.evaluate(() => 'serviceWorker' in navigator)).toBe(false);
+      await leecher.getByRole('button', { name: 'Play clip.webm' }).click();
+      expect((await figures(leecher))?.done).toBe(false);
+      await expect.poll(() => leecher.locator('.play-note').textContent()).toBe(PLAY_AT_END_TEXT);
+      // Once the file is verified, it plays from the stored copy.
+      const state = () => leecher.evaluate(readVideoState);
+      const playing = await waitForVideo(state, (s) => s.currentTime > 0.5 && !s.paused, 30_000, 'playback');
+      expect(playing.state.progress).toBe(1);
+      expect(await leecher.locator('#save-links video').getAttribute('src')).toMatch(/^blob:/);
+      await seeder.context().close();
+      await leecher.context().close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 
   it('a page on localhost builds its link on an address the server offers, with a remembered picker', async () => {
     const port = new URL(server.url).port;

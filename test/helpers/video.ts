@@ -12,10 +12,10 @@ const run = promisify(execFile);
 export const VIDEO_SECONDS = 90;
 
 /**
- * Makes the test video with Debian's ffmpeg (`.ci/run` installs it): VP8 at 300 kbit/s, a key
+ * Makes the test video (`seconds` long) with Debian's ffmpeg (`.ci/run` installs it): VP8 at 300 kbit/s, a key
  * frame every 2 s, cues first (seekable while streaming). Fails clearly without ffmpeg.
  */
-export async function makeVideo(file: string): Promise<void> {
+export async function makeVideo(file: string, seconds = VIDEO_SECONDS): Promise<void> {
   try {
     await run('ffmpeg', [
       '-hide_banner',
@@ -24,7 +24,7 @@ export async function makeVideo(file: string): Promise<void> {
       '-f',
       'lavfi',
       '-i',
-      `testsrc=size=320x240:rate=25:duration=${VIDEO_SECONDS}`,
+      `testsrc=size=320x240:rate=25:duration=${seconds}`,
       '-c:v',
       'libvpx',
       '-b:v',
