@@ -165,8 +165,7 @@ async function streamResponse(event: FetchEventLike, url: URL): Promise<Response
     const answer = await askTab(tab, ask);
     if (!answer) continue;
     const { port, head } = answer;
-    if (head.type === 'head')
-      return streamBody(port, head, asked !== null);
+    if (head.type === 'head') return streamBody(port, head, asked !== null);
     port.close();
     if (head.type === 'error' && head.code === 'ERR_RANGE') {
       return new Response(null, {
