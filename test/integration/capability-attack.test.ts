@@ -163,14 +163,15 @@ describe.each([
       const discoveryKey = discoveryKeyOf(seed.infoHash);
       const outsider = new Outsider(server.url);
       outsiders.push(outsider);
+      // The seeder's offer may come as soon as the outsider's first announce is in (the
+      // seeder's next announce names it), so the outsider listens for it from the start.
+      const accepted = opener === 'seeder' ? outsider.accept(seeder.peerId, wrtc, 20_000) : null;
+      accepted?.catch(() => {}); // awaited below
       // seed() does not wait for the tracker to take the seeder's first announce: ask until it has.
       await expect
         .poll(() => outsider.announce(discoveryKey), { timeout: 10_000, interval: 200 })
         .toContain(seeder.peerId);
-      const link =
-        opener === 'outsider'
-          ? await outsider.connect(seeder.peerId, wrtc)
-          : await outsider.accept(seeder.peerId, wrtc, 10_000);
+      const link = accepted ? await accepted : await outsider.connect(seeder.peerId, wrtc);
       const closed = waitFor(link, 'close', REFUSAL_MS);
       await move(outsider, discoveryKey);
       await closed;
