@@ -78,10 +78,21 @@ async function main(): Promise<void> {
     // Let fix-fingers fill the tables, then count maintenance alone.
     await sleep(Number(values.settle) * 1000);
     const sentBefore = clients.map((c) => c.ringStats()!.messagesSent);
+    const byTypeBefore = clients.map((c) => c.ringStats()!.messagesSentByType);
     const windowMs = Number(values.window) * 1000;
     await sleep(windowMs);
     const sent = clients.map((c, i) => c.ringStats()!.messagesSent - sentBefore[i]!);
     const maintPerMin = (mean(sent) * 60_000) / windowMs;
+    // Which messages the maintenance sends, per peer per minute.
+    const maintByType: Record<string, number> = {};
+    clients.forEach((c, i) => {
+      for (const [type, n] of Object.entries(c.ringStats()!.messagesSentByType)) {
+        maintByType[type] = (maintByType[type] ?? 0) + n - (byTypeBefore[i]![type] ?? 0);
+      }
+    });
+    for (const type of Object.keys(maintByType)) {
+      maintByType[type] = round((maintByType[type]! * 60_000) / windowMs / clients.length);
+    }
     const fingers = mean(clients.map((c) => c.ringStats()!.fingers.length));
 
     // Lookups of random keys from random peers.
@@ -148,6 +159,7 @@ async function main(): Promise<void> {
       ring_vs_tracker_setup: round(pct(setup.ring, 50) / pct(setup.tracker, 50), 2),
       setups: { ring: setup.ring.length, tracker: setup.tracker.length },
       maint_msgs_per_peer_min: round(maintPerMin),
+      maint_msgs_by_type: maintByType,
       fingers_per_peer: round(fingers, 1),
     };
     const rows: [string, string][] = [
@@ -171,6 +183,12 @@ async function main(): Promise<void> {
       ],
       ['ring / tracker setup', String(result.ring_vs_tracker_setup)],
       ['maintenance messages per peer per minute', String(result.maint_msgs_per_peer_min)],
+      [
+        '  by type',
+        Object.entries(result.maint_msgs_by_type)
+          .map(([t, n]) => `${t} ${n}`)
+          .join(', '),
+      ],
       ['distinct fingers per peer', String(result.fingers_per_peer)],
     ];
     const width = Math.max(...rows.map(([k]) => k.length));

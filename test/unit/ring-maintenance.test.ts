@@ -5,22 +5,27 @@ import { FakeClock } from '../helpers/fake-clock.js';
 const STABILIZE_MS = 30_000;
 const NEVER = 1e12;
 
-/** Node 10 (m = 8) with only stabilization on its timers; `random` is fixed at 0.75. */
-function stabilizingNode(clock: FakeClock) {
+/**
+ * Node 10 (m = 8; predecessor 200, successors 100 and 200) with only stabilization on its
+ * timers, every `intervalMs`, stretched up to `backoff` times when nothing changes; `random`
+ * is fixed (0.75 by default).
+ */
+function stabilizingNode(clock: FakeClock, { intervalMs = STABILIZE_MS, random = 0.75, backoff = 1 } = {}) {
   const sent: { at: number; to: bigint; msg: RingMessage }[] = [];
   const node = new RingNode(
-    { id: 10n, send: (to, msg) => sent.push({ at: clock.now(), to, msg }), clock, random: () => 0.75 },
+    { id: 10n, send: (to, msg) => sent.push({ at: clock.now(), to, msg }), clock, random: () => random },
     {
       bits: 8,
       successors: 2,
-      stabilizeIntervalMs: STABILIZE_MS,
+      stabilizeIntervalMs: intervalMs,
       fixFingersIntervalMs: NEVER,
       checkPredecessorIntervalMs: NEVER,
       pingSuccessorsIntervalMs: NEVER,
+      maintenanceBackoff: backoff,
     },
   );
   node.restore({ predecessor: 200n, successors: [100n, 200n], fingers: [] });
-  /** Times at which get-state went out; each is answered at once by 100. */
+  /** Times at which get-state went out; each is answered at once by 100, with nothing new. */
   const asks: number[] = [];
   const answer = () => {
     for (const s of sent.splice(0)) {
@@ -29,7 +34,7 @@ function stabilizingNode(clock: FakeClock) {
       node.handle(s.to, { type: 'state', rid: s.msg.rid, predecessor: 10n, successors: [200n] });
     }
   };
-  return { node, asks, answer };
+  return { node, sent, asks, answer };
 }
 
 describe('RingMaintenance on a fake clock', () => {
@@ -67,5 +72,121 @@ describe('RingMaintenance on a fake clock', () => {
     node.destroy();
     expect(closes).toBe(1);
     expect(clock.pending).toBe(0);
+  });
+
+  describe('neighbours with an open connection', () => {
+    const PING_MS = 3_000;
+    /** Node 10 with backups 100, 150, 200 and predecessor 250; `linked` holds the nodes it has open links to. */
+    function pingingNode(clock: FakeClock, linked: Set<bigint>) {
+      const sent: { to: bigint; msg: RingMessage }[] = [];
+      const node = new RingNode(
+        {
+          id: 10n,
+          send: (to, msg) => sent.push({ to, msg }),
+          clock,
+          random: () => 0.5,
+          isLinked: (n) => linked.has(n),
+        },
+        {
+          bits: 8,
+          successors: 4,
+          stabilizeIntervalMs: NEVER,
+          fixFingersIntervalMs: NEVER,
+          checkPredecessorIntervalMs: PING_MS,
+          pingSuccessorsIntervalMs: PING_MS,
+          rpcTimeoutMs: 500,
+          rpcRetries: 0,
+        },
+      );
+      node.restore({ predecessor: 250n, successors: [50n, 100n, 150n, 200n], fingers: [] });
+      const pinged = () => sent.filter((s) => s.msg.type === 'ping').map((s) => s.to);
+      return { node, sent, pinged };
+    }
+
+    it('are not pinged: the backup pings go round the unlinked ones only', () => {
+      const clock = new FakeClock(0);
+      const { node, pinged } = pingingNode(clock, new Set([100n, 200n, 250n]));
+      node.stopMaintenance();
+      for (let i = 0; i < 4; i++) node.runMaintenance('pingSuccessors');
+      expect(pinged()).toEqual([150n, 150n, 150n, 150n]);
+      // A quiet predecessor with an open link is not pinged either.
+      clock.advance(10 * PING_MS);
+      node.runMaintenance('checkPredecessor');
+      expect(pinged()).not.toContain(250n);
+      node.destroy();
+    });
+
+    it('with every backup linked, the round sends nothing', () => {
+      const clock = new FakeClock(0);
+      const { node, sent } = pingingNode(clock, new Set([50n, 100n, 150n, 200n, 250n]));
+      clock.advance(20 * PING_MS);
+      expect(sent).toEqual([]);
+      node.destroy();
+    });
+
+    it('when a connection is lost, the neighbour is pinged at once and forgotten if silent', () => {
+      const clock = new FakeClock(0);
+      const linked = new Set([50n, 100n, 150n, 200n, 250n]);
+      const { node, sent, pinged } = pingingNode(clock, linked);
+      node.stopMaintenance();
+      // The link to backup 150 breaks; 150 does not answer the ping.
+      linked.delete(150n);
+      node.abandon(150n);
+      expect(pinged()).toEqual([150n]);
+      clock.advance(500);
+      expect(node.snapshot().successors).toEqual([50n, 100n, 200n]);
+      // The predecessor's link breaks; it answers, and stays.
+      linked.delete(250n);
+      node.abandon(250n);
+      const ping = sent.findLast((s) => s.msg.type === 'ping')!;
+      expect(ping.to).toBe(250n);
+      node.handle(250n, { type: 'pong', rid: (ping.msg as { rid: number }).rid, predecessor: 200n });
+      clock.advance(500);
+      expect(node.snapshot().predecessor).toBe(250n);
+      // A node that is no neighbour is not pinged.
+      node.abandon(77n);
+      expect(pinged()).toEqual([150n, 250n]);
+      node.destroy();
+    });
+  });
+
+  describe('with a backoff, in a quiet neighbourhood', () => {
+    /** Stabilizing every second, stretched up to 8 times; time moves on in 100 ms steps, every ask answered. */
+    function backingOffNode(clock: FakeClock) {
+      const n = stabilizingNode(clock, { intervalMs: 1_000, random: 0.5, backoff: 8 });
+      const runFor = (ms: number) => {
+        for (let t = 0; t < ms; t += 100) {
+          clock.advance(100);
+          n.answer();
+        }
+      };
+      return { ...n, runFor };
+    }
+
+    it('stabilizes twice as far apart each quiet round, up to 8 intervals, and every interval again after a change', () => {
+      const clock = new FakeClock(0);
+      const { node, asks, runFor } = backingOffNode(clock);
+      runFor(24_000);
+      // Phase 500 ms, then 1, 2, 4, 8, 8 s apart (random 0.5: no jitter).
+      expect(asks).toEqual([500, 1_500, 3_500, 7_500, 15_500, 23_500]);
+      // The successor says its list changed: stabilization comes back within one interval.
+      node.handle(100n, { type: 'successors', successors: [200n] });
+      asks.length = 0;
+      runFor(3_000);
+      expect(asks).toEqual([24_500, 25_500]);
+      node.destroy();
+    });
+
+    it('tells the old predecessor when a newcomer takes its place, which brings its stabilization forward', () => {
+      const clock = new FakeClock(0);
+      const { node, sent } = backingOffNode(clock);
+      node.stopMaintenance();
+      node.handle(250n, { type: 'join', rid: 1 });
+      expect(node.snapshot().predecessor).toBe(250n);
+      expect(sent.filter((s) => s.to === 200n).map((s) => s.msg)).toEqual([
+        { type: 'successors', successors: [100n, 200n] },
+      ]);
+      node.destroy();
+    });
   });
 });

@@ -26,6 +26,11 @@ export const OVERLAY_FIX_FINGERS_INTERVAL_MS = 5_000;
 export const OVERLAY_CHECK_PREDECESSOR_INTERVAL_MS = 2_000;
 export const OVERLAY_PING_SUCCESSORS_INTERVAL_MS = 3_000;
 /**
+ * How far a quiet neighbourhood stretches those intervals (stabilization up to every 16 s):
+ * any change of predecessor or successors puts them back at once (see ring/maintenance.ts).
+ */
+export const OVERLAY_MAINTENANCE_BACKOFF = 8;
+/**
  * Answer timeout for a node we already have an open link to. Data channels are reliable
  * and ordered, so a request is never resent: no answer in time means the node is gone.
  */
@@ -82,6 +87,8 @@ export interface OverlayOptions {
   fixFingersIntervalMs?: number;
   checkPredecessorIntervalMs?: number;
   pingSuccessorsIntervalMs?: number;
+  /** Default {@link OVERLAY_MAINTENANCE_BACKOFF}; 1 keeps every interval as given. */
+  maintenanceBackoff?: number;
   rpcTimeoutMs?: number;
   connectRpcTimeoutMs?: number;
   /** Default {@link OVERLAY_RECORD_TTL_MS}. */
@@ -103,6 +110,8 @@ export interface RingStats {
   /** Ring messages sent and received (maintenance, lookups, DHT). */
   messagesSent: number;
   messagesReceived: number;
+  /** {@link messagesSent} by message type (`get-state`, `state`, `ping`, `find`, …). */
+  messagesSentByType: Record<string, number>;
   /** Peers dropped for malformed overlay frames or routing loops. */
   peersDropped: number;
   /** DHT keys held here, as owner or replica. */
@@ -133,6 +142,7 @@ export class Overlay extends Emitter<OverlayEvents> implements RingPosition {
     messagesReceived: 0,
     peersDropped: 0,
   };
+  readonly #sentByType = new Map<string, number>();
   #joinTimer: unknown = null;
   #republishTimer: unknown = null;
   /** When the first ring change not yet answered by a republish happened. */
@@ -155,6 +165,8 @@ export class Overlay extends Emitter<OverlayEvents> implements RingPosition {
         send: (to, msg) => this.#sendRing(to, msg),
         clock,
         random: deps.random,
+        // An open data channel reports its loss (linkFailed): its neighbour needs no pings.
+        isLinked: (to) => deps.transport.isOpen(this.#hex(to)),
       },
       {
         ...(options.successors === undefined ? {} : { successors: options.successors }),
@@ -162,6 +174,7 @@ export class Overlay extends Emitter<OverlayEvents> implements RingPosition {
         fixFingersIntervalMs: options.fixFingersIntervalMs ?? OVERLAY_FIX_FINGERS_INTERVAL_MS,
         checkPredecessorIntervalMs: options.checkPredecessorIntervalMs ?? OVERLAY_CHECK_PREDECESSOR_INTERVAL_MS,
         pingSuccessorsIntervalMs: options.pingSuccessorsIntervalMs ?? OVERLAY_PING_SUCCESSORS_INTERVAL_MS,
+        maintenanceBackoff: options.maintenanceBackoff ?? OVERLAY_MAINTENANCE_BACKOFF,
         rpcTimeoutMs: (to) => (deps.transport.isOpen(this.#hex(to)) ? rpcTimeoutMs : connectRpcTimeoutMs),
         rpcRetries: 0,
       },
@@ -256,7 +269,10 @@ export class Overlay extends Emitter<OverlayEvents> implements RingPosition {
     return snap.predecessor === id || snap.successors.includes(id) || snap.fingers.some((f) => f.node === id);
   }
 
-  /** The link to a peer broke or could not be made: requests waiting on it fail now. */
+  /**
+   * The link to a peer broke or could not be made: requests waiting on it fail now, and a
+   * ring neighbour is pinged at once (its pings were skipped while the link was open).
+   */
   linkFailed(peerId: string): void {
     if (this.#destroyed || !isPeerId(peerId)) return;
     this.node.abandon(this.space.fromHex(peerId));
@@ -293,6 +309,7 @@ export class Overlay extends Emitter<OverlayEvents> implements RingPosition {
   #sendRing(to: bigint, msg: RingMessage): void {
     if (this.#destroyed && msg.type !== 'leave' && msg.type !== 'dht-store') return;
     this.#counts.messagesSent++;
+    this.#sentByType.set(msg.type, (this.#sentByType.get(msg.type) ?? 0) + 1);
     this.#deps.transport.send(this.#hex(to), encodeRingFrame(encodeRingMessage(this.space, msg)));
   }
 
@@ -328,6 +345,7 @@ export class Overlay extends Emitter<OverlayEvents> implements RingPosition {
       lookups: [...this.#lookups],
       messagesSent: c.messagesSent,
       messagesReceived: c.messagesReceived,
+      messagesSentByType: Object.fromEntries(this.#sentByType),
       peersDropped: c.peersDropped,
       dhtRecords: this.dht.size,
     };

@@ -48,6 +48,8 @@ export interface RingContext {
   ): void;
   /** Sends a reply or notice. */
   send(to: bigint, msg: RingMessage): void;
+  /** True while an open connection to `node` stands for its liveness (its loss is reported). */
+  isLinked(node: bigint): boolean;
   /** Runs an iterative lookup from the local table. */
   lookup(key: bigint, done: (outcome: RingLookupOutcome) => void): void;
   /** Hands a DHT request or notice to the store on top of the node. */

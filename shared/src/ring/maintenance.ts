@@ -3,6 +3,17 @@
  * its predecessor and list), probe the successor list when the successor failed, check the
  * predecessor, ping one backup successor, and fix one finger. Each task runs on its own
  * jittered interval, or on demand ({@link RingMaintenance.run}) in the simulator's rounds.
+ *
+ * A neighbour the transport holds an open connection to (`isLinked`) is not pinged: the
+ * connection's loss is the failure signal, and {@link RingMaintenance.checkNeighbour} pings
+ * it then. Stabilization still asks the successor every round (it learns of newcomers).
+ *
+ * With a backoff (`maxBackoff` > 1), a task that runs while the node's neighbourhood has not
+ * changed since its last run waits twice as long next time, up to `maxBackoff` times its
+ * interval; any change of predecessor or successors ({@link RingMaintenance.changed}) puts
+ * every task back on its own interval, and stabilization runs again soon. A node that gains
+ * a new predecessor tells the old one (a `successors` notice), which counts as a change there:
+ * the node just behind a newcomer learns of it within one interval, not one backed-off interval.
  */
 import { jitterMs } from '../util/backoff.js';
 import type { RingContext } from './context.js';
@@ -28,7 +39,13 @@ export type RingMaintenanceIntervals = Record<RingMaintenanceTask, number>;
 export class RingMaintenance {
   readonly #node: RingContext;
   readonly #intervals: RingMaintenanceIntervals;
+  readonly #maxBackoff: number;
   readonly #timers = new Map<RingMaintenanceTask, unknown>();
+  /** Each task's current multiplier of its interval (1 up to {@link #maxBackoff}). */
+  readonly #backoff = new Map<RingMaintenanceTask, number>();
+  /** When each task last ran, and when the neighbourhood last changed, on the clock. */
+  readonly #ranAt = new Map<RingMaintenanceTask, number>();
+  #changedAt = Number.NEGATIVE_INFINITY;
   /** A stabilization (or the probe after a failed successor) is under way. */
   #stabilizing = false;
   #checkingPredecessor = false;
@@ -37,9 +54,28 @@ export class RingMaintenance {
   /** The backup successor pinged next (round robin from index 1). */
   #pingCursor = 1;
 
-  constructor(node: RingContext, intervals: RingMaintenanceIntervals) {
+  /** @param maxBackoff the most a quiet neighbourhood stretches each interval (1: never) */
+  constructor(node: RingContext, intervals: RingMaintenanceIntervals, maxBackoff = 1) {
     this.#node = node;
     this.#intervals = intervals;
+    this.#maxBackoff = Math.max(1, maxBackoff);
+  }
+
+  /**
+   * The predecessor or the successor list changed (or a neighbour said its own did): every
+   * task goes back to its own interval, and a backed-off stabilization is brought forward.
+   */
+  changed(): void {
+    const node = this.#node;
+    this.#changedAt = node.clock.now();
+    if (this.#maxBackoff === 1) return;
+    const stretched = (this.#backoff.get('stabilize') ?? 1) > 1;
+    this.#backoff.clear();
+    if (stretched && this.#timers.has('stabilize')) {
+      node.clock.clearTimeout(this.#timers.get('stabilize'));
+      this.#timers.delete('stabilize');
+      this.#schedule('stabilize', this.#intervals.stabilize * node.random());
+    }
   }
 
   /** Starts the timers not running yet. */
@@ -78,14 +114,26 @@ export class RingMaintenance {
 
   #schedule(task: RingMaintenanceTask, firstDelay?: number): void {
     const node = this.#node;
-    const delay = firstDelay ?? jitterMs(this.#intervals[task], RING_MAINTENANCE_JITTER, node.random);
+    const interval = this.#intervals[task] * (this.#backoff.get(task) ?? 1);
+    const delay = firstDelay ?? jitterMs(interval, RING_MAINTENANCE_JITTER, node.random);
     const handle = node.clock.setTimeout(() => {
       if (!node.joined) return;
       this.#timers.delete(task);
+      this.#stretch(task);
       this.#schedule(task);
       this.run(task);
     }, delay);
     this.#timers.set(task, handle);
+  }
+
+  /** A task about to run again: nothing changed since its last run doubles its interval (to the cap). */
+  #stretch(task: RingMaintenanceTask): void {
+    const now = this.#node.clock.now();
+    const last = this.#ranAt.get(task);
+    this.#ranAt.set(task, now);
+    if (this.#maxBackoff === 1 || last === undefined) return;
+    const factor = this.#backoff.get(task) ?? 1;
+    this.#backoff.set(task, this.#changedAt < last ? Math.min(factor * 2, this.#maxBackoff) : 1);
   }
 
   // --- stabilize ------------------------------------------------------------------
@@ -164,14 +212,16 @@ export class RingMaintenance {
 
   // --- the predecessor ------------------------------------------------------------
 
-  /** Pings the predecessor unless it spoke to us lately; `notifier` replaces it if it is gone. */
-  checkPredecessor(notifier?: bigint): void {
+  /**
+   * Pings the predecessor unless it spoke to us lately or its connection is open (unless
+   * `force`); `notifier` replaces it if it is gone.
+   */
+  checkPredecessor(notifier?: bigint, force = false): void {
     const node = this.#node;
     const pred = node.predecessor;
     if (pred === null || this.#checkingPredecessor) return;
-    if (notifier === undefined && node.clock.now() - node.predecessorHeardAt < this.#intervals.checkPredecessor) {
-      return;
-    }
+    const quiet = node.clock.now() - node.predecessorHeardAt >= this.#intervals.checkPredecessor;
+    if (notifier === undefined && !force && (!quiet || node.isLinked(pred))) return;
     this.#checkingPredecessor = true;
     node.call(pred, { type: 'ping' }, 'pong', (pong) => {
       this.#checkingPredecessor = false;
@@ -193,14 +243,38 @@ export class RingMaintenance {
 
   // --- backups and fingers --------------------------------------------------------
 
-  /** Pings one backup successor (round robin) and drops it if it is gone. */
+  /** Pings the next backup successor (round robin) with no open connection, and drops it if it is gone. */
   #pingSuccessor(): void {
     const node = this.#node;
-    if (node.successors.length < 2) return;
-    if (this.#pingCursor >= node.successors.length) this.#pingCursor = 1;
-    const backup = node.successors.at(this.#pingCursor++)!;
-    node.call(backup, { type: 'ping' }, 'pong', (pong) => {
-      if (!pong && node.joined) node.forget(backup);
+    const count = node.successors.length;
+    for (let tried = 1; tried < count; tried++) {
+      if (this.#pingCursor >= count) this.#pingCursor = 1;
+      const backup = node.successors.at(this.#pingCursor++)!;
+      if (node.isLinked(backup)) continue;
+      this.#ping(backup);
+      return;
+    }
+  }
+
+  /**
+   * The connection to `peer` was lost: if it is our predecessor or one of our successors, it
+   * is pinged now (over a new connection) and forgotten if it does not answer.
+   */
+  checkNeighbour(peer: bigint): void {
+    const node = this.#node;
+    if (!node.joined) return;
+    if (peer === node.predecessor) this.checkPredecessor(undefined, true);
+    if (node.successors.toArray().includes(peer)) this.#ping(peer);
+  }
+
+  /** Pings a successor; one that does not answer is forgotten, and a lost first successor replaced. */
+  #ping(peer: bigint): void {
+    const node = this.#node;
+    node.call(peer, { type: 'ping' }, 'pong', (pong) => {
+      if (pong || !node.joined) return;
+      const wasFirst = node.successors.first === peer;
+      node.forget(peer);
+      if (wasFirst) this.stabilize();
     });
   }
 

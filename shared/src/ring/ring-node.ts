@@ -59,6 +59,12 @@ export interface RingNodeDeps {
   clock: Clock;
   /** Uniform in [0, 1): jitter. */
   random(): number;
+  /**
+   * True while the transport holds an open connection to `node`, whose loss it reports
+   * ({@link RingNode.abandon}): liveness pings to such a node are skipped. Default: never
+   * (every node is pinged, as in the simulator).
+   */
+  isLinked?(node: bigint): boolean;
 }
 
 export interface RingNodeOptions {
@@ -80,6 +86,11 @@ export interface RingNodeOptions {
   deadMemoryMs?: number;
   /** Run the maintenance timers once joined (default true). */
   maintenance?: boolean;
+  /**
+   * How far a quiet neighbourhood stretches the maintenance intervals (doubling each quiet
+   * round; see maintenance.ts). Default 1: never.
+   */
+  maintenanceBackoff?: number;
 }
 
 /** The routing state of a node, for inspection and for warm starts. */
@@ -137,12 +148,16 @@ export class RingNode extends Emitter<RingNodeEvents> {
     );
     this.#autoMaintenance = options.maintenance ?? true;
     this.#context = this.#makeContext();
-    this.#maintenance = new RingMaintenance(this.#context, {
-      stabilize: options.stabilizeIntervalMs ?? RING_STABILIZE_INTERVAL_MS,
-      fixFingers: options.fixFingersIntervalMs ?? RING_FIX_FINGERS_INTERVAL_MS,
-      checkPredecessor: options.checkPredecessorIntervalMs ?? RING_CHECK_PREDECESSOR_INTERVAL_MS,
-      pingSuccessors: options.pingSuccessorsIntervalMs ?? RING_PING_SUCCESSORS_INTERVAL_MS,
-    });
+    this.#maintenance = new RingMaintenance(
+      this.#context,
+      {
+        stabilize: options.stabilizeIntervalMs ?? RING_STABILIZE_INTERVAL_MS,
+        fixFingers: options.fixFingersIntervalMs ?? RING_FIX_FINGERS_INTERVAL_MS,
+        checkPredecessor: options.checkPredecessorIntervalMs ?? RING_CHECK_PREDECESSOR_INTERVAL_MS,
+        pingSuccessors: options.pingSuccessorsIntervalMs ?? RING_PING_SUCCESSORS_INTERVAL_MS,
+      },
+      options.maintenanceBackoff ?? 1,
+    );
     this.#lookupDeps = {
       self: this.id,
       space: this.space,
@@ -384,10 +399,14 @@ export class RingNode extends Emitter<RingNodeEvents> {
   /**
    * The transport lost its connection to `node` (it broke, or could not be made): every
    * request waiting on that node fails now, as if its time had run out, instead of at the
-   * end of its timeout.
+   * end of its timeout. A predecessor or successor no request was waiting on is pinged at
+   * once, and forgotten if it does not answer.
    */
   abandon(node: bigint): void {
     this.#rpc.abandon(node);
+    // A neighbour's pings were skipped while its link was open: find out now whether it is
+    // gone, unless a request that was waiting on it just failed (its callback handles that).
+    if (this.#state === 'joined' && !this.#liveness.isDead(node)) this.#maintenance.checkNeighbour(node);
   }
 
   // --- inbound ----------------------------------------------------------------------
@@ -430,14 +449,22 @@ export class RingNode extends Emitter<RingNodeEvents> {
   }
 
   #setPredecessor(node: bigint | null): void {
-    if (node === this.#predecessor) return;
+    const old = this.#predecessor;
+    if (node === old) return;
     this.#predecessor = node;
     if (node !== null) this.#predecessorHeardAt = this.#deps.clock.now();
+    this.#maintenance.changed();
+    // A newcomer between the old predecessor and us: tell the old one, so that it stabilizes
+    // soon (its own successor has not changed, so nothing else would bring its turn forward).
+    if (old !== null && node !== null && this.#state === 'joined' && this.space.between(node, old, this.id)) {
+      this.#deps.send(old, { type: 'successors', successors: this.#successors.toArray() });
+    }
     this.emit('predecessor', node);
   }
 
   #successorsChanged(): void {
     const list = this.#successors.toArray();
+    this.#maintenance.changed();
     this.emit('successors', list);
     // Push the change to the predecessor at once, so repairs spread in one round, not r.
     if (this.#predecessor !== null && this.#state === 'joined') {
@@ -503,6 +530,7 @@ export class RingNode extends Emitter<RingNodeEvents> {
       closestPreceding: (key, count, skip) => this.#closestPreceding(key, count, skip),
       call: (to, body, expect, callback) => this.#call(to, body, expect, callback),
       send: (to, msg) => this.#deps.send(to, msg),
+      isLinked: (n) => this.#deps.isLinked?.(n) ?? false,
       lookup: (key, done) => this.#lookup(key, done),
       deliverToDht: (from, msg) => this.emit('message', from, msg),
     };

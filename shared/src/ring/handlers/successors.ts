@@ -1,7 +1,11 @@
 import type { RingHandler, RingMessageOf } from './context.js';
 
-/** Our successor's list changed: ours is it followed by its list. */
+/**
+ * Our successor's list changed, or its predecessor did (a newcomer may sit between us): ours is
+ * it followed by its list, and its neighbourhood changed, so ours may have too.
+ */
 export const onSuccessors: RingHandler<RingMessageOf<'successors'>> = (node, from, msg) => {
   if (!node.joined || from !== node.successors.first) return;
   node.setSuccessors([from, ...msg.successors]);
+  node.maintenance.changed();
 };
