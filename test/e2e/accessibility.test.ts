@@ -11,7 +11,7 @@ import { mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Page } from 'playwright-core';
+import type { FileChooser, Page } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { figures, firstSaveLink, openPage, serverAndChromium, setUploadLimit, shareLink } from '../helpers/pages.js';
 import { sha } from '../helpers/sha.js';
@@ -135,10 +135,14 @@ describe('the page is accessible', () => {
     const data = new Uint8Array(randomBytes(2 * 1024 * 1024 + 5));
     const sharer = await openPage(env.browser, 'keyboard sharer', {});
     await sharer.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: env.server.url });
+    // Listening from the start: Playwright turns on its file chooser interception when the first
+    // listener comes, asynchronously, and a key pressed before that opens no chooser it sees.
+    const chooserOpened = new Promise<FileChooser>((resolve) => sharer.once('filechooser', resolve));
     await sharer.goto(env.server.url);
     // Tab to "Choose files" (the file input itself takes focus) and press Space.
     await tabTo(sharer, '#file-input');
-    const [chooser] = await Promise.all([sharer.waitForEvent('filechooser'), sharer.keyboard.press('Space')]);
+    await sharer.keyboard.press('Space');
+    const chooser = await chooserOpened;
     await chooser.setFiles({ name: 'keys.bin', mimeType: 'application/octet-stream', buffer: Buffer.from(data) });
     await expect.poll(() => sharer.locator('#share-link').inputValue(), { timeout: 30_000 }).toMatch(/#[0-9a-f]{64}$/);
     // Copy the link with the Copy button, by keyboard.

@@ -95,7 +95,9 @@ export async function firefoxSaveBytes(
   timeoutMs = 60_000,
 ): Promise<Buffer> {
   const link = await page.waitForSelector(`#save-links a[download="${name}"]`, { visible: true, timeout: timeoutMs });
-  await link!.click();
+  // Clicked inside the page: a click at the link's coordinates can miss it while the view
+  // still moves (the done message and previews appear above it as the download ends).
+  await link!.evaluate((a) => (a as HTMLAnchorElement).click());
   const path = join(downloads, name);
   // Firefox first makes an empty `name`, writes `name.part`, and renames it to `name` when done.
   const saved = async () => existsSync(path) && !existsSync(`${path}.part`) && (await stat(path)).size > 0;
