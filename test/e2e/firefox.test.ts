@@ -5,19 +5,18 @@
  * seeks. `.ci/run` installs firefox-esr; without it these tests fail and say how to install it.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import type { Browser as FirefoxBrowser } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CliProcess } from '../helpers/cli-process.js';
+import type { CliProcess } from '../helpers/cli-process.js';
 import { firefoxFigures, firefoxSaveBytes, firefoxShare, launchFirefox, openFirefoxPage } from '../helpers/firefox.js';
-import { noteLink } from '../helpers/leak-check.js';
 import { applyUploadLimit, firstSaveLink, launchChromium, openPage, saveBytes, shareBytes } from '../helpers/pages.js';
 import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
 import { sha } from '../helpers/sha.js';
-import { makeVideo, playAndSeek, readVideoState, seekVideo } from '../helpers/video.js';
+import { playAndSeek, readVideoState, seedVideo, seekVideo } from '../helpers/video.js';
 
 const MiB = 1024 * 1024;
 
@@ -55,11 +54,16 @@ describe('Firefox', () => {
     return { path, data };
   }
 
+  /** A Firefox page that shares `size` random bytes as `name`; its link, and the bytes. */
+  async function firefoxSharer(name: string, size: number) {
+    const { path, data } = await randomFile(name, size);
+    const page = await openFirefoxPage(firefox, 'firefox sharer');
+    await page.goto(server.url);
+    return { page, link: await firefoxShare(page, [path]), data };
+  }
+
   it('a Firefox page shares a file and another Firefox page downloads it, bytes identical', async () => {
-    const { path, data } = await randomFile('firefox.bin', 4 * MiB);
-    const sharer = await openFirefoxPage(firefox, 'firefox sharer');
-    await sharer.goto(server.url);
-    const link = await firefoxShare(sharer, [path]);
+    const { page: sharer, link, data } = await firefoxSharer('firefox.bin', 4 * MiB);
 
     const leecher = await openFirefoxPage(firefox, 'firefox leecher');
     await leecher.goto(link);
@@ -81,22 +85,16 @@ describe('Firefox', () => {
     await chromeSharer.context().close();
     await firefoxLeecher.browserContext().close();
 
-    const { path, data } = await randomFile('from-firefox.bin', 3 * MiB);
-    const firefoxSharer = await openFirefoxPage(firefox, 'firefox sharer');
-    await firefoxSharer.goto(server.url);
-    const back = await firefoxShare(firefoxSharer, [path]);
+    const { page: fromFirefox, link: back, data } = await firefoxSharer('from-firefox.bin', 3 * MiB);
     const chromeLeecher = await openPage(chromium, 'chromium leecher');
     await chromeLeecher.goto(back);
     expect(sha((await saveBytes(chromeLeecher, await firstSaveLink(chromeLeecher))).bytes)).toBe(sha(data));
-    await firefoxSharer.browserContext().close();
+    await fromFirefox.browserContext().close();
     await chromeLeecher.context().close();
   });
 
   it('a reload in the middle of a download resumes from the verified pieces', async () => {
-    const { path, data } = await randomFile('resume.bin', 8 * MiB);
-    const sharer = await openFirefoxPage(firefox, 'firefox sharer');
-    await sharer.goto(server.url);
-    const link = await firefoxShare(sharer, [path]);
+    const { page: sharer, link, data } = await firefoxSharer('resume.bin', 8 * MiB);
     // Slow enough that the reload lands mid-download.
     await sharer.evaluate(applyUploadLimit, MiB / 2);
 
@@ -122,10 +120,7 @@ describe('Firefox', () => {
   }, 120_000);
 
   it('says so when the browser will not store more', async () => {
-    const { path } = await randomFile('quota.bin', 24 * MiB);
-    const sharer = await openFirefoxPage(firefox, 'firefox sharer');
-    await sharer.goto(server.url);
-    const link = await firefoxShare(sharer, [path]);
+    const { page: sharer, link } = await firefoxSharer('quota.bin', 24 * MiB);
     // A second Firefox whose whole storage is 8 MiB (its own profile, given to this test only).
     const small = await launchFirefox(downloads, { 'dom.quotaManager.temporaryStorage.fixedLimit': 8 * 1024 });
     try {
@@ -143,20 +138,9 @@ describe('Firefox', () => {
   });
 
   it('plays a video while it downloads, and a seek to 80% plays within 3 s', async () => {
-    const file = join(dir, 'pattern.webm');
-    await makeVideo(file);
-    const video = await readFile(file);
-    // The download takes 24 s at this limit.
-    seeder = new CliProcess([
-      'seed',
-      file,
-      '--tracker',
-      server.url,
-      '--json',
-      '--upload-limit',
-      String(Math.ceil(video.length / 24)),
-    ]);
-    const link = noteLink(String((await seeder.next((e) => e.event === 'seeding', 60_000, 'the link')).link));
+    const seeded = await seedVideo(dir, server.url);
+    seeder = seeded.seeder;
+    const { video, link } = seeded;
 
     const page = await openFirefoxPage(firefox, 'firefox player');
     await page.goto(link);

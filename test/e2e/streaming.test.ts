@@ -3,21 +3,17 @@
  * under an upload limit (the download takes 20 s or more); the page plays it through the
  * service worker's stream URL while it downloads, seeks to 80%, and saves identical bytes.
  */
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CliProcess } from '../helpers/cli-process.js';
-import { noteLink } from '../helpers/leak-check.js';
+import type { CliProcess } from '../helpers/cli-process.js';
 import { firstSaveLink, launchChromium, openPage, saveBytes } from '../helpers/pages.js';
 import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
 import { sha } from '../helpers/sha.js';
-import { makeVideo, playAndSeek, readVideoState, seekVideo } from '../helpers/video.js';
-
-/** The download takes at least this long at the seeder's upload limit. */
-const DOWNLOAD_SECONDS = 24;
+import { playAndSeek, readVideoState, seedVideo, seekVideo } from '../helpers/video.js';
 
 const ARTIFACTS = fileURLToPath(new URL('../artifacts/', import.meta.url));
 
@@ -56,12 +52,9 @@ describe('play while downloading (Chromium, service worker, CLI seeder)', () => 
   });
 
   it('plays past 2 s before half is downloaded, a seek to 80% plays within 3 s, and the saved bytes are identical', async () => {
-    const file = join(dir, 'pattern.webm');
-    await makeVideo(file);
-    const video = await readFile(file);
-    const limit = Math.ceil(video.length / DOWNLOAD_SECONDS);
-    seeder = new CliProcess(['seed', file, '--tracker', server.url, '--json', '--upload-limit', String(limit)]);
-    const link = noteLink(String((await seeder.next((e) => e.event === 'seeding', 60_000, 'the link')).link));
+    const seeded = await seedVideo(dir, server.url);
+    seeder = seeded.seeder;
+    const { video, limit, link } = seeded;
 
     const page = await openPage(browser);
     const state = () => page.evaluate(readVideoState);

@@ -3,8 +3,12 @@
  * made here with ffmpeg, and the `<video>` element's state next to the download's progress.
  */
 import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'vitest';
+import { CliProcess } from './cli-process.js';
+import { noteLink } from './leak-check.js';
 
 const run = promisify(execFile);
 
@@ -41,6 +45,26 @@ export async function makeVideo(file: string, seconds = VIDEO_SECONDS): Promise<
   } catch (err) {
     throw new Error(`this test needs ffmpeg with libvpx (apt-get install ffmpeg): ${(err as Error).message}`);
   }
+}
+
+/** How long the download of {@link seedVideo}'s video takes at its seeder's upload limit. */
+export const VIDEO_DOWNLOAD_SECONDS = 24;
+
+/**
+ * Makes `pattern.webm` in `dir` and seeds it with the CLI through `trackerUrl`, its upload
+ * limited so that the download takes {@link VIDEO_DOWNLOAD_SECONDS}; the caller stops `seeder`.
+ */
+export async function seedVideo(
+  dir: string,
+  trackerUrl: string,
+): Promise<{ video: Buffer; limit: number; seeder: CliProcess; link: string }> {
+  const file = join(dir, 'pattern.webm');
+  await makeVideo(file);
+  const video = await readFile(file);
+  const limit = Math.ceil(video.length / VIDEO_DOWNLOAD_SECONDS);
+  const seeder = new CliProcess(['seed', file, '--tracker', trackerUrl, '--json', '--upload-limit', String(limit)]);
+  const link = noteLink(String((await seeder.next((e) => e.event === 'seeding', 60_000, 'the link')).link));
+  return { video, limit, seeder, link };
 }
 
 export interface VideoState {

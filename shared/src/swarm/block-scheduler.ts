@@ -179,7 +179,8 @@ export class BlockScheduler {
   /** Cancels everything asked of `wire` and hands it back (unless another peer is fetching the same block). */
   #cancelInflight(wire: PeerWire): void {
     for (const [key, block] of wire.inflight) {
-      const elsewhere = [...this.#peers.values()].some((w) => w !== wire && w.inflight.has(key));
+      let elsewhere = false;
+      for (const other of this.#peers.values()) if (other !== wire && other.inflight.has(key)) elsewhere = true;
       if (!elsewhere) this.#partial.get(block.index)?.requested.delete(block.begin);
       wire.send({ type: 'cancel', index: block.index, begin: block.begin, length: block.length });
     }
