@@ -33,6 +33,7 @@ export * from './ring/maintenance.js';
 export * from './ring/messages.js';
 export * from './ring/name-record.js';
 export * from './ring/ring-node.js';
+export * from './ring/route.js';
 export * from './ring/rpc.js';
 export * from './ring/successor-list.js';
 export * from './swarm/bitfield.js';

@@ -95,6 +95,7 @@ export class SimNetwork {
   /** Creates a host running a RingNode (not yet joined). */
   addHost(id: bigint = this.randomId(), options: RingNodeOptions = {}): SimHost {
     if (this.hosts.has(id)) throw new Error('duplicate simulated node id');
+    const nodeOptions = { ...this.#opts.node, ...options };
     const host: SimHost = {
       id,
       node: new RingNode(
@@ -103,8 +104,10 @@ export class SimNetwork {
           send: (to, msg) => this.#send(host, to, msg),
           clock: this.clock,
           random: () => this.rng.next(),
+          // Routed lookups hop over open links: here, one to every live node of the table.
+          ...(nodeOptions.routing === 'recursive' ? { linked: () => this.#linkedTo(host) } : {}),
         },
-        { ...this.#opts.node, ...options },
+        nodeOptions,
       ),
       alive: true,
       sent: 0,
@@ -121,6 +124,15 @@ export class SimNetwork {
     setTimeout: (callback: () => void, ms: number): unknown => this.queue.schedule(ms, callback),
     clearTimeout: (handle: unknown): void => this.queue.cancel(handle as SimEvent),
   };
+
+  /** The live nodes of a host's table (predecessor, successors, fingers): its links, for routed lookups. */
+  *#linkedTo(host: SimHost): Iterable<bigint> {
+    const snap = host.node.snapshot();
+    const table = new Set<bigint>(snap.successors);
+    if (snap.predecessor !== null) table.add(snap.predecessor);
+    for (const f of snap.fingers) table.add(f.node);
+    for (const n of table) if (this.hosts.get(n)?.alive) yield n;
+  }
 
   /** Puts a DHT store on a host's node. */
   attachDht(host: SimHost, options: DhtStoreOptions = {}): DhtStore {

@@ -28,7 +28,7 @@ describe('Overlay republish after ring changes', () => {
       peerId: randomPeerId(),
       clock,
       random: () => 0.5,
-      transport: { send: () => true, isOpen: () => true, drop: () => {} },
+      transport: { send: () => true, isOpen: () => true, linked: () => [], connect: () => {}, drop: () => {} },
       bootstrap: async () => [],
     });
     overlays.push(overlay);

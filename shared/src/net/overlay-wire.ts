@@ -16,7 +16,6 @@ import { z } from 'zod';
 import { ErrorCode, RingswarmError } from '../protocol/errors.js';
 import { PeerIdSchema } from '../protocol/ids.js';
 import { type SignalEnvelope, SignalEnvelopeSchema } from '../protocol/signal-envelope.js';
-import type { RingSpace } from '../ring/id.js';
 
 export const OverlayFrameType = {
   RING: 0x20,
@@ -92,23 +91,5 @@ export function decodeRouteFrame(frame: Uint8Array): RoutedSignal {
 
 export const HELLO_FRAME = Uint8Array.of(OverlayFrameType.HELLO);
 
-/**
- * Greedy next hop towards `target` among the peers this node has open links to: the
- * target itself when linked; otherwise the candidate that ends closest before it on the
- * circle, provided it is closer than this node (so every hop makes progress and a route
- * cannot cycle). Null when no candidate makes progress.
- */
-export function nextHop(space: RingSpace, self: bigint, target: bigint, candidates: Iterable<bigint>): bigint | null {
-  let best: bigint | null = null;
-  let bestDistance = space.distance(self, target);
-  for (const c of candidates) {
-    if (c === target) return c;
-    if (c === self) continue;
-    const d = space.distance(c, target);
-    if (d < bestDistance) {
-      best = c;
-      bestDistance = d;
-    }
-  }
-  return best;
-}
+/** Greedy next hop among linked peers: shared with the ring's routed lookups (ring/route.ts). */
+export { nextHop } from '../ring/route.js';

@@ -56,6 +56,14 @@ export const OVERLAY_JOIN_RETRY_MAX_MS = 30_000;
 export const OVERLAY_BOOTSTRAP_PEERS = 4;
 /** Recent lookups kept for stats. */
 export const OVERLAY_RECENT_LOOKUPS = 32;
+/**
+ * Fingers this peer holds connections to, at most (the link budget is 32): routed lookups
+ * and signals hop over them. Distinct fingers number about log2 of the ring's size, less
+ * those the successor list covers, so this is all of them up to rings of some thousands.
+ */
+export const OVERLAY_FINGER_LINKS = 12;
+/** How often the fingers without a connection are connected to (within {@link OVERLAY_FINGER_LINKS}). */
+export const OVERLAY_FINGER_LINK_INTERVAL_MS = 5_000;
 
 export interface OverlayTransport {
   /**
@@ -66,6 +74,10 @@ export interface OverlayTransport {
   send(peerId: string, frame: Uint8Array): boolean;
   /** True when an open (connected) link to the peer exists. */
   isOpen(peerId: string): boolean;
+  /** Ring members with an open link (they said HELLO): the hops routed lookups may take. */
+  linked(): Iterable<string>;
+  /** Opens a link to a peer that has none (a finger), sending nothing yet. */
+  connect(peerId: string): void;
   /** Closes the link to a peer that broke the overlay protocol. */
   drop(peerId: string, code: string): void;
 }
@@ -93,6 +105,10 @@ export interface OverlayOptions {
   connectRpcTimeoutMs?: number;
   /** Default {@link OVERLAY_RECORD_TTL_MS}. */
   recordTtlMs?: number;
+  /** How lookups travel (see RingNodeOptions.routing); default 'recursive'. */
+  routing?: 'iterative' | 'recursive';
+  /** Default {@link OVERLAY_FINGER_LINKS}; 0 opens no link for a finger. */
+  fingerLinks?: number;
 }
 
 /** This peer's view of the ring, for the UI and the CLI. IDs are 40 hex digits. */
@@ -144,6 +160,8 @@ export class Overlay extends Emitter<OverlayEvents> implements RingPosition {
   };
   readonly #sentByType = new Map<string, number>();
   #joinTimer: unknown = null;
+  #fingerTimer: unknown = null;
+  readonly #fingerLinks: number;
   #republishTimer: unknown = null;
   /** When the first ring change not yet answered by a republish happened. */
   #changedSince: number | null = null;
@@ -167,6 +185,7 @@ export class Overlay extends Emitter<OverlayEvents> implements RingPosition {
         random: deps.random,
         // An open data channel reports its loss (linkFailed): its neighbour needs no pings.
         isLinked: (to) => deps.transport.isOpen(this.#hex(to)),
+        linked: () => this.#linkedNodes(),
       },
       {
         ...(options.successors === undefined ? {} : { successors: options.successors }),
@@ -177,13 +196,18 @@ export class Overlay extends Emitter<OverlayEvents> implements RingPosition {
         maintenanceBackoff: options.maintenanceBackoff ?? OVERLAY_MAINTENANCE_BACKOFF,
         rpcTimeoutMs: (to) => (deps.transport.isOpen(this.#hex(to)) ? rpcTimeoutMs : connectRpcTimeoutMs),
         rpcRetries: 0,
+        routing: options.routing ?? 'recursive',
       },
     );
+    this.#fingerLinks = options.fingerLinks ?? OVERLAY_FINGER_LINKS;
     this.node.on('lookup', (result, ms) => {
       this.#lookups.push({ hops: result.hops, ms });
       if (this.#lookups.length > OVERLAY_RECENT_LOOKUPS) this.#lookups.shift();
     });
-    this.node.on('joined', () => this.emit('joined'));
+    this.node.on('joined', () => {
+      this.#scheduleFingerLinks();
+      this.emit('joined');
+    });
     this.node.on('successors', () => this.#republishSoon());
     this.node.on('predecessor', () => this.#republishSoon());
     this.dht = new DhtStore({ node: this.node, clock }, { putRetryMs: OVERLAY_PUT_RETRY_MS });
@@ -252,6 +276,46 @@ export class Overlay extends Emitter<OverlayEvents> implements RingPosition {
       this.#changedSince = null;
       if (!this.#destroyed && this.node.joined) this.dht.republishAll();
     }, delay);
+  }
+
+  /** Links to the fingers that have none, farthest first, within the finger budget; then again later. */
+  #scheduleFingerLinks(): void {
+    if (this.#destroyed || this.#fingerLinks <= 0) return;
+    this.#fingerTimer = this.#deps.clock.setTimeout(
+      () => {
+        this.#fingerTimer = null;
+        if (this.#destroyed) return;
+        this.#linkFingers();
+        this.#scheduleFingerLinks();
+      },
+      jitterMs(OVERLAY_FINGER_LINK_INTERVAL_MS, 0.25, this.#deps.random),
+    );
+  }
+
+  #linkFingers(): void {
+    const snap = this.node.snapshot();
+    const neighbours = new Set<bigint>(snap.successors.slice(0, 1));
+    if (snap.predecessor !== null) neighbours.add(snap.predecessor);
+    const fingers: bigint[] = [];
+    for (let i = snap.fingers.length - 1; i >= 0; i--) {
+      const node = snap.fingers[i]!.node;
+      if (!neighbours.has(node) && !fingers.includes(node)) fingers.push(node);
+    }
+    const transport = this.#deps.transport;
+    let linked = 0;
+    for (const f of fingers) if (transport.isOpen(this.#hex(f))) linked++;
+    for (const f of fingers) {
+      if (linked >= this.#fingerLinks) return;
+      const hex = this.#hex(f);
+      if (transport.isOpen(hex)) continue;
+      transport.connect(hex);
+      linked++;
+    }
+  }
+
+  /** Ring members with an open link, as ring IDs. */
+  *#linkedNodes(): Iterable<bigint> {
+    for (const peer of this.#deps.transport.linked()) if (isPeerId(peer)) yield this.space.fromHex(peer);
   }
 
   #retryJoin(error: Error): void {
@@ -357,6 +421,7 @@ export class Overlay extends Emitter<OverlayEvents> implements RingPosition {
     this.#destroyed = true;
     this.#deps.clock.clearTimeout(this.#joinTimer);
     this.#deps.clock.clearTimeout(this.#republishTimer);
+    this.#deps.clock.clearTimeout(this.#fingerTimer);
     this.node.leave();
     this.dht.destroy();
     this.emit('close');

@@ -50,7 +50,17 @@ export interface RingContext {
   send(to: bigint, msg: RingMessage): void;
   /** True while an open connection to `node` stands for its liveness (its loss is reported). */
   isLinked(node: bigint): boolean;
-  /** Runs an iterative lookup from the local table. */
+  /** Lookups are routed (option `routing: 'recursive'`). */
+  readonly routed: boolean;
+  /** Ring members this node holds open connections to: the hops a routed lookup may take. */
+  linked(): Iterable<bigint>;
+  /**
+   * Finds out whether `node` is alive: a ping, or where lookups are routed and no connection
+   * to it is open, a routed lookup of its own ID (it owns that key while it lives), so that
+   * no connection is opened for the question. `callback(false)` also when no answer came.
+   */
+  probe(node: bigint, callback: (alive: boolean) => void): void;
+  /** Runs a lookup from the local table (routed where the node routes, else iterative). */
   lookup(key: bigint, done: (outcome: RingLookupOutcome) => void): void;
   /** Hands a DHT request or notice to the store on top of the node. */
   deliverToDht(from: bigint, msg: DhtRequest | DhtNotice): void;

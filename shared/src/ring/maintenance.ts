@@ -243,9 +243,17 @@ export class RingMaintenance {
 
   // --- backups and fingers --------------------------------------------------------
 
-  /** Pings the next backup successor (round robin) with no open connection, and drops it if it is gone. */
+  /**
+   * Pings the next backup successor (round robin) with no open connection, and drops it if it
+   * is gone. Where lookups are routed and the first successor's connection is open, nothing:
+   * that connection reports the successor's loss, and stabilization takes the backups from the
+   * successor's own list, which its successor's connection keeps right in turn; a probe would
+   * cost a routed lookup there and back.
+   */
   #pingSuccessor(): void {
     const node = this.#node;
+    const first = node.successors.first;
+    if (node.routed && first !== undefined && first !== null && node.isLinked(first)) return;
     const count = node.successors.length;
     for (let tried = 1; tried < count; tried++) {
       if (this.#pingCursor >= count) this.#pingCursor = 1;
@@ -267,11 +275,15 @@ export class RingMaintenance {
     if (node.successors.toArray().includes(peer)) this.#ping(peer);
   }
 
-  /** Pings a successor; one that does not answer is forgotten, and a lost first successor replaced. */
+  /**
+   * Probes a successor (a ping, or a routed lookup of its ID where lookups are routed and no
+   * connection to it is open); one that does not answer is forgotten, and a lost first
+   * successor replaced.
+   */
   #ping(peer: bigint): void {
     const node = this.#node;
-    node.call(peer, { type: 'ping' }, 'pong', (pong) => {
-      if (pong || !node.joined) return;
+    node.probe(peer, (alive) => {
+      if (alive || !node.joined) return;
       const wasFirst = node.successors.first === peer;
       node.forget(peer);
       if (wasFirst) this.stabilize();

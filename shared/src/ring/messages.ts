@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { ErrorCode, RingswarmError } from '../protocol/errors.js';
 import type { RingSpace } from './id.js';
+import { RING_ROUTE_MAX_HOPS } from './route.js';
 
 /** The most node IDs one message may carry (successor lists, lookup candidates). */
 export const RING_MAX_NODES_PER_MESSAGE = 64;
@@ -16,7 +17,13 @@ export type RingRequest =
   /** `exclude`: nodes the asker found dead; a second ask names others instead. */
   | { type: 'find'; rid: number; key: bigint; exclude?: bigint[] }
   | { type: 'get-state'; rid: number }
-  | { type: 'join'; rid: number };
+  | { type: 'join'; rid: number }
+  /**
+   * A routed lookup (ring/route.ts): handed on hop by hop over open links towards the owner
+   * of `key`. `path` is the asker followed by every node it passed, so the answer can go back
+   * the same way; `rid` is the asker's.
+   */
+  | { type: 'route'; rid: number; key: bigint; path: bigint[] };
 
 export type RingReply =
   /** `predecessor` lets a lookup check that the pinged node really owns the key. */
@@ -29,7 +36,13 @@ export type RingReply =
   | { type: 'found'; rid: number; done: boolean; nodes: bigint[] }
   | { type: 'state'; rid: number; predecessor: bigint | null; successors: bigint[] }
   /** `successors` starts with the answering node itself. */
-  | { type: 'join-ack'; rid: number; predecessor: bigint | null; successors: bigint[] };
+  | { type: 'join-ack'; rid: number; predecessor: bigint | null; successors: bigint[] }
+  /**
+   * The answer to a routed lookup, travelling back along `path` (the request's path and the
+   * answering owner, last). `owners`: the owner and its successors; empty when the request
+   * could go no further.
+   */
+  | { type: 'routed'; rid: number; owners: bigint[]; path: bigint[] };
 
 export type RingNotice =
   /** From a node to its predecessor: my successor list changed. */
@@ -105,6 +118,11 @@ function wireSchema(space: RingSpace) {
     // zod runs refinements even after the regex failed: check the digits again before BigInt.
     .refine((hex) => /^[0-9a-f]+$/.test(hex) && space.contains(BigInt(`0x${hex}`)), 'identifier out of range');
   const ids = z.array(id).max(RING_MAX_NODES_PER_MESSAGE);
+  // The asker, the hops, and (in an answer) the owner: never empty.
+  const path = z
+    .array(id)
+    .min(1)
+    .max(RING_ROUTE_MAX_HOPS + 1);
   const record = z.discriminatedUnion('kind', [
     z.strictObject({ kind: z.literal('provider'), key: id, value: id, ttlMs: ttlSchema }),
     z.strictObject({ kind: z.literal('name'), key: id, value: nameValueSchema, ttlMs: ttlSchema }),
@@ -114,10 +132,12 @@ function wireSchema(space: RingSpace) {
     z.strictObject({ type: z.literal('find'), rid: ridSchema, key: id, exclude: ids.optional() }),
     z.strictObject({ type: z.literal('get-state'), rid: ridSchema }),
     z.strictObject({ type: z.literal('join'), rid: ridSchema }),
+    z.strictObject({ type: z.literal('route'), rid: ridSchema, key: id, path: path }),
     z.strictObject({ type: z.literal('pong'), rid: ridSchema, predecessor: id.nullable() }),
     z.strictObject({ type: z.literal('found'), rid: ridSchema, done: z.boolean(), nodes: ids }),
     z.strictObject({ type: z.literal('state'), rid: ridSchema, predecessor: id.nullable(), successors: ids }),
     z.strictObject({ type: z.literal('join-ack'), rid: ridSchema, predecessor: id.nullable(), successors: ids }),
+    z.strictObject({ type: z.literal('routed'), rid: ridSchema, owners: ids, path: path }),
     z.strictObject({ type: z.literal('successors'), successors: ids }),
     z.strictObject({ type: z.literal('leave'), predecessor: id.nullable(), successors: ids }),
     z.discriminatedUnion('kind', [
@@ -206,6 +226,10 @@ export function decodeRingMessage(space: RingSpace, raw: unknown): RingMessage {
       return { type: 'pong', rid: w.rid, predecessor: idOrNull(w.predecessor) };
     case 'found':
       return { type: 'found', rid: w.rid, done: w.done, nodes: w.nodes.map(id) };
+    case 'route':
+      return { type: 'route', rid: w.rid, key: id(w.key), path: w.path.map(id) };
+    case 'routed':
+      return { type: 'routed', rid: w.rid, owners: w.owners.map(id), path: w.path.map(id) };
     case 'state':
     case 'join-ack':
       return { type: w.type, rid: w.rid, predecessor: idOrNull(w.predecessor), successors: w.successors.map(id) };

@@ -37,6 +37,7 @@ import {
   type RingMaintenanceTask,
 } from './maintenance.js';
 import type { DhtNotice, DhtReply, DhtRequest, RingMessage, RingReply, RingRequest } from './messages.js';
+import { RING_ROUTE_TIMEOUT_MS, routeStep } from './route.js';
 import {
   DHT_REPLY_TYPES,
   RING_RPC_RETRIES,
@@ -65,6 +66,11 @@ export interface RingNodeDeps {
    * (every node is pinged, as in the simulator).
    */
   isLinked?(node: bigint): boolean;
+  /**
+   * The ring members the transport holds open connections to: the hops a routed lookup may
+   * take (option `routing: 'recursive'`). Default: none.
+   */
+  linked?(): Iterable<bigint>;
 }
 
 export interface RingNodeOptions {
@@ -91,6 +97,16 @@ export interface RingNodeOptions {
    * round; see maintenance.ts). Default 1: never.
    */
   maintenanceBackoff?: number;
+  /**
+   * How lookups travel. 'iterative' (default): the asker asks one node after another, each
+   * answer naming closer ones; every node asked must be reachable from the asker. 'recursive':
+   * the lookup is handed on hop by hop over open connections (ring/route.ts) and the owner
+   * answers back along its path, so it needs no new connection; when no answer comes in
+   * `routeTimeoutMs`, the asker looks up iteratively instead.
+   */
+  routing?: 'iterative' | 'recursive';
+  /** Default {@link RING_ROUTE_TIMEOUT_MS}. */
+  routeTimeoutMs?: number;
 }
 
 /** The routing state of a node, for inspection and for warm starts. */
@@ -129,6 +145,8 @@ export class RingNode extends Emitter<RingNodeEvents> {
   readonly #context: RingContext;
   readonly #lookupDeps: RingLookupDeps;
   readonly #autoMaintenance: boolean;
+  readonly #recursive: boolean;
+  readonly #routeTimeoutMs: number;
   #predecessor: bigint | null = null;
   #predecessorHeardAt = Number.NEGATIVE_INFINITY;
   #state: 'idle' | 'joining' | 'joined' | 'destroyed' = 'idle';
@@ -147,6 +165,8 @@ export class RingNode extends Emitter<RingNodeEvents> {
       { timeoutMs: options.rpcTimeoutMs ?? RING_RPC_TIMEOUT_MS, retries: options.rpcRetries ?? RING_RPC_RETRIES },
     );
     this.#autoMaintenance = options.maintenance ?? true;
+    this.#recursive = options.routing === 'recursive';
+    this.#routeTimeoutMs = options.routeTimeoutMs ?? RING_ROUTE_TIMEOUT_MS;
     this.#context = this.#makeContext();
     this.#maintenance = new RingMaintenance(
       this.#context,
@@ -239,14 +259,25 @@ export class RingNode extends Emitter<RingNodeEvents> {
       return;
     }
     this.#state = 'joining';
-    new RingLookup(this.#lookupDeps, this.id, (result) => {
+    const iteratively = () =>
+      new RingLookup(this.#lookupDeps, this.id, (result) => {
+        if (this.#state !== 'joining') return;
+        if (result.owners.length === 0) {
+          this.#joinFailed(result.error?.message ?? 'no owner found for our id', callback);
+          return;
+        }
+        this.#askToJoin(result.owners, RING_JOIN_MAX_REDIRECTS, callback);
+      }).askFrom([bootstrap]);
+    if (!this.#recursive) {
+      iteratively();
+      return;
+    }
+    // Routed: the bootstrap member hands our lookup on over its own connections.
+    this.#route(bootstrap, this.id, (routed) => {
       if (this.#state !== 'joining') return;
-      if (result.owners.length === 0) {
-        this.#joinFailed(result.error?.message ?? 'no owner found for our id', callback);
-        return;
-      }
-      this.#askToJoin(result.owners, RING_JOIN_MAX_REDIRECTS, callback);
-    }).askFrom([bootstrap]);
+      if (routed) this.#askToJoin(routed.owners, RING_JOIN_MAX_REDIRECTS, callback);
+      else iteratively();
+    });
   }
 
   /** Sends JOIN to the first of `owners`; the next one if it does not answer. */
@@ -325,8 +356,8 @@ export class RingNode extends Emitter<RingNodeEvents> {
   // --- lookups and the DHT's requests -----------------------------------------------
 
   /**
-   * Finds the owner of `key` iteratively (see {@link RingLookup}), starting from the local
-   * table; the owner is confirmed with a ping. `observer` is told each hop as it happens,
+   * Finds the owner of `key`, starting from the local table: iteratively (see
+   * {@link RingLookup}, the owner confirmed with a ping) or routed (option `routing`). `observer` is told each hop as it happens,
    * and the end (also when the lookup cannot start).
    */
   lookup(key: bigint, callback: (result: RingLookupResult) => void, observer: RingLookupObserver = {}): void {
@@ -356,19 +387,113 @@ export class RingNode extends Emitter<RingNodeEvents> {
   }
 
   /** Starts a lookup where the local table leaves off. */
-  #lookup(key: bigint, done: (outcome: RingLookupOutcome) => void, observer?: RingLookupObserver): void {
-    const lookup = new RingLookup(this.#lookupDeps, key, done, observer);
+  #lookup(key: bigint, done: (outcome: RingLookupOutcome) => void, observer: RingLookupObserver = {}): void {
     if (this.#successors.length === 0 || this.owns(key)) {
-      lookup.answerLocally([this.id, ...this.#successors.toArray()]);
+      new RingLookup(this.#lookupDeps, key, done, observer).answerLocally([this.id, ...this.#successors.toArray()]);
       return;
     }
     const owners = this.#successors.confidentOwnersOf(key).filter((n) => !this.#liveness.isDead(n));
-    if (owners.length > 0) {
-      lookup.confirmFrom(owners);
+    // A possible owner is confirmed with a ping: over an open connection, or iteratively.
+    if (owners.length > 0 && (!this.#recursive || this.#isLinked(owners[0]!))) {
+      new RingLookup(this.#lookupDeps, key, done, observer).confirmFrom(owners);
       return;
     }
-    const nearest = this.#closestPreceding(key, RING_FIND_CANDIDATES * 2);
-    lookup.askFrom(nearest.length > 0 ? nearest : this.#successors.toArray());
+    const iteratively = (lookupObserver: RingLookupObserver) => {
+      const nearest = this.#closestPreceding(key, RING_FIND_CANDIDATES * 2);
+      new RingLookup(this.#lookupDeps, key, done, lookupObserver).askFrom(
+        nearest.length > 0 ? nearest : this.#successors.toArray(),
+      );
+    };
+    if (!this.#recursive) {
+      iteratively(observer);
+      return;
+    }
+    observer.start?.(key);
+    const first = this.#firstHop(key);
+    this.#route(first, key, (routed) => {
+      if (this.#state === 'destroyed') return;
+      if (!routed) {
+        // The iterative lookup goes on telling the same observer (it has been told `start`).
+        iteratively({ hop: (hop) => observer.hop?.(hop), end: (result) => observer.end?.(result) });
+        return;
+      }
+      const { path } = routed;
+      for (let i = 1; i < path.length; i++) {
+        const last = i === path.length - 1;
+        observer.hop?.({ index: i, from: path[i]!, to: last ? routed.owners[0]! : path[i + 1]!, done: last });
+      }
+      const result: RingLookupResult = {
+        owner: routed.owners[0]!,
+        owners: routed.owners,
+        hops: path.length - 1,
+        timeouts: 0,
+        error: null,
+      };
+      observer.end?.(result);
+      done({ ...result, deadNodes: [] });
+    });
+  }
+
+  /** The first hop of a routed lookup for `key` from here. */
+  #firstHop(key: bigint): bigint {
+    const step = routeStep(
+      {
+        space: this.space,
+        self: this.id,
+        predecessor: this.#predecessor,
+        successor: this.#successors.first ?? null,
+        from: null,
+        linked: this.#linkedNodes(),
+      },
+      key,
+    );
+    return step.kind === 'forward' ? step.to : this.successor;
+  }
+
+  /**
+   * Sends a routed lookup for `key` through `first`; `callback` gets its answer, or null when
+   * none came in time, or it named no owner, or its owner is not the node that answered.
+   */
+  #route(first: bigint, key: bigint, callback: (routed: RingReplyOf<'routed'> | null) => void): void {
+    this.#rpc.request(
+      first,
+      { type: 'route', key, path: [this.id] },
+      ['routed'],
+      (reply) => {
+        const ok = reply !== null && reply.owners.length > 0 && reply.owners[0] === reply.path[reply.path.length - 1];
+        callback(ok ? reply : null);
+      },
+      { timeoutMs: this.#routeTimeoutMs, retries: 0 },
+    );
+  }
+
+  /** See {@link RingContext.probe}. */
+  #probe(node: bigint, callback: (alive: boolean) => void): void {
+    if (!this.#recursive || this.#isLinked(node)) {
+      this.#call(node, { type: 'ping' }, 'pong', (pong) => callback(pong !== null));
+      return;
+    }
+    this.#route(this.#firstHop(node), node, (routed) => {
+      if (routed === null) {
+        callback(false);
+        return;
+      }
+      // The node owns its own ID while it lives: another owner means it is gone.
+      const alive = routed.owners[0] === node;
+      if (!alive) this.#liveness.markDead(node);
+      callback(alive);
+    });
+  }
+
+  #isLinked(node: bigint): boolean {
+    return this.#deps.isLinked?.(node) ?? false;
+  }
+
+  /** Open connections to ring members, known-dead ones left out. */
+  *#linkedNodes(): Iterable<bigint> {
+    const linked = this.#deps.linked;
+    if (!linked) return;
+    for (const n of linked()) if (!this.#liveness.isDead(n)) yield n;
   }
 
   /**
@@ -516,6 +641,7 @@ export class RingNode extends Emitter<RingNodeEvents> {
       get joined() {
         return node.#state === 'joined';
       },
+      routed: this.#recursive,
       get predecessor() {
         return node.#predecessor;
       },
@@ -530,7 +656,9 @@ export class RingNode extends Emitter<RingNodeEvents> {
       closestPreceding: (key, count, skip) => this.#closestPreceding(key, count, skip),
       call: (to, body, expect, callback) => this.#call(to, body, expect, callback),
       send: (to, msg) => this.#deps.send(to, msg),
-      isLinked: (n) => this.#deps.isLinked?.(n) ?? false,
+      isLinked: (n) => this.#isLinked(n),
+      linked: () => this.#linkedNodes(),
+      probe: (n, callback) => this.#probe(n, callback),
       lookup: (key, done) => this.#lookup(key, done),
       deliverToDht: (from, msg) => this.emit('message', from, msg),
     };

@@ -39,6 +39,12 @@ export interface RingRpcOptions {
   retries?: number;
 }
 
+/** How long one request waits and how often it is resent, instead of the defaults. */
+export interface RingRequestWait {
+  timeoutMs?: number;
+  retries?: number;
+}
+
 interface PendingRequest {
   to: bigint;
   /** Reply types that answer it; any other reply with its rid is ignored. */
@@ -72,16 +78,18 @@ export class RingRpc {
   /**
    * Sends `body` to `to` (the `rid` is set here). `callback` gets the first reply from `to`
    * whose type is in `accepts`, or null when none came after the retries or the connection
-   * to `to` was lost ({@link abandon}). Never called after {@link destroy}.
+   * to `to` was lost ({@link abandon}). Never called after {@link destroy}. `wait` replaces
+   * the timeout and retries for this request (a routed one waits for several hops).
    */
   request<T extends RingReplyType>(
     to: bigint,
     body: RingRequestBody,
     accepts: readonly T[],
     callback: (reply: RingReplyOf<T> | null) => void,
+    wait?: RingRequestWait,
   ): void {
     if (this.#destroyed) return;
-    this.#attempt(to, body, accepts, callback as (reply: RingRpcReply | null) => void, 0);
+    this.#attempt(to, body, accepts, callback as (reply: RingRpcReply | null) => void, 0, wait);
   }
 
   #attempt(
@@ -90,14 +98,15 @@ export class RingRpc {
     accepts: readonly RingReplyType[],
     callback: (reply: RingRpcReply | null) => void,
     resends: number,
+    wait: RingRequestWait | undefined,
   ): void {
     const rid = this.#nextRid++;
     const timer = this.#clock.setTimeout(() => {
       if (this.#destroyed) return;
       this.#pending.delete(rid);
-      if (resends < this.#retries) this.#attempt(to, body, accepts, callback, resends + 1);
+      if (resends < (wait?.retries ?? this.#retries)) this.#attempt(to, body, accepts, callback, resends + 1, wait);
       else callback(null);
-    }, this.#timeoutMs(to));
+    }, wait?.timeoutMs ?? this.#timeoutMs(to));
     this.#pending.set(rid, { to, accepts, timer, callback });
     this.#send(to, { ...body, rid } as RingRpcRequest);
   }

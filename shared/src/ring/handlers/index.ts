@@ -8,6 +8,7 @@ import { onJoin } from './join.js';
 import { onLeave } from './leave.js';
 import { onPing } from './ping.js';
 import { onReply } from './reply.js';
+import { onRoute, onRouted } from './route.js';
 import { onSuccessors } from './successors.js';
 
 /** One handler per inbound message type, chosen from this table. */
@@ -16,6 +17,8 @@ export const RING_HANDLERS: { [T in RingMessageType]: RingHandler<RingMessageOf<
   find: onFind,
   'get-state': onGetState,
   join: onJoin,
+  route: onRoute,
+  routed: onRouted,
   successors: onSuccessors,
   leave: onLeave,
   pong: onReply,

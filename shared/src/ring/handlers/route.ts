@@ -1,0 +1,56 @@
+import { RING_ROUTE_MAX_HOPS, routeStep } from '../route.js';
+import type { RingHandler, RingMessageOf } from './context.js';
+
+/**
+ * One hop of a routed lookup: the owner answers back along the path; any other node hands
+ * the request to its next hop (ring/route.ts). While the ring settles (a newcomer that some
+ * nodes know and others not yet), a request may come back to a node it passed: that node
+ * answers it, or sends it back to its predecessor (the two steps that use what the hop before
+ * did not know), and otherwise gives up on it, as on one that has used up its hops. Giving up
+ * sends back an answer with no owners, as a node not in a ring does: the asker then looks up
+ * iteratively at once instead of waiting for its time to run out.
+ */
+export const onRoute: RingHandler<RingMessageOf<'route'>> = (node, from, msg) => {
+  const { path } = msg;
+  if (path[path.length - 1] !== from || path.length > RING_ROUTE_MAX_HOPS) return;
+  const here = [...path, node.id];
+  const giveUp = () => node.send(from, { type: 'routed', rid: msg.rid, owners: [], path: here });
+  if (!node.joined) {
+    giveUp();
+    return;
+  }
+  const step = routeStep(
+    {
+      space: node.space,
+      self: node.id,
+      predecessor: node.predecessor,
+      successor: node.successors.first ?? null,
+      from,
+      linked: node.linked(),
+      visited: path,
+    },
+    msg.key,
+  );
+  if (step.kind === 'answer') {
+    node.send(from, { type: 'routed', rid: msg.rid, owners: [node.id, ...node.successors.toArray()], path: here });
+  } else if ((step.back || !path.includes(node.id)) && here.length <= RING_ROUTE_MAX_HOPS) {
+    node.send(step.to, { type: 'route', rid: msg.rid, key: msg.key, path: here });
+  } else {
+    giveUp();
+  }
+};
+
+/**
+ * An answer to a routed lookup on its way back: passed to the node before this one's first
+ * place on the path (a loop the request made is skipped), or, at the asker, settled like any
+ * answer. One from a node that is not after this one on the path is ignored.
+ */
+export const onRouted: RingHandler<RingMessageOf<'routed'>> = (node, from, msg) => {
+  const at = msg.path.indexOf(node.id);
+  if (at < 0 || msg.path.lastIndexOf(from) <= at) return;
+  if (at === 0) {
+    node.rpc.settle(from, msg);
+    return;
+  }
+  node.send(msg.path[at - 1]!, msg);
+};
