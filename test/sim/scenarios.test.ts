@@ -2,7 +2,9 @@
  * The simulator's scenarios at a few hundred nodes, with the issue's targets asserted so
  * CI guards the design; the 10^4-node runs live in `npm run sim`.
  */
+import { MAX_LINKS } from '@ringswarm/shared';
 import { describe, expect, it } from 'vitest';
+import { overlayScenario, overlayTargetsMissed } from './overlay-scenario.js';
 import {
   churnScenario,
   failureR,
@@ -80,4 +82,22 @@ describe('churn at small N', () => {
       expect(c.record_survival).toBeGreaterThanOrEqual(0.999);
     });
   }
+});
+
+describe('the overlay on simulated links (real net/ code, tab churn)', () => {
+  it('300 nodes: routed lookups find the live owner in <= 0.5 * log2(N) + 1 hops, within the link budget, and records survive', async () => {
+    const row = await overlayScenario({ nodes: 300, seed: 3, measureMs: 4 * 60_000 });
+    // Churn runs while it is counted: tabs come and go about every 5 minutes each.
+    expect(row.lookups).toBeGreaterThan(1_000);
+    expect(row.mean_hops).toBeLessThanOrEqual(0.5 * Math.log2(300) + 1);
+    expect(row.median_new_links_per_lookup).toBe(0);
+    expect(row.max_links).toBeLessThanOrEqual(MAX_LINKS);
+    expect(row.record_checks).toBeGreaterThan(100);
+    expect(row.record_survival).toBeGreaterThanOrEqual(0.999);
+    expect(row.lookup_success).toBeGreaterThanOrEqual(0.99);
+    // Not yet at their targets under this churn (see the README's overlay table): lookups
+    // (>= 99.9%), new links per lookup at p99 (<= 1), connections per tab-hour (<= 60) and
+    // maintenance messages (<= 40 per node per minute); the scenario reports all four.
+    expect(overlayTargetsMissed(row)).toEqual(expect.not.arrayContaining(['hops', 'budget', 'records']));
+  }, 60_000);
 });

@@ -5,8 +5,8 @@ import { SimNetwork } from '../sim/network.js';
 const MIN = 60_000;
 
 /** The ring {10, 50, 100, 200} on m = 8, each node with a DHT store, settled. */
-function ring(ids: bigint[], dht: DhtStoreOptions, r = 3): SimNetwork {
-  const net = new SimNetwork({ seed: 2, bits: 8, node: { successors: r } });
+function ring(ids: bigint[], dht: DhtStoreOptions, r = 3, wire: 'none' | 'full' = 'none'): SimNetwork {
+  const net = new SimNetwork({ seed: 2, bits: 8, wire, node: { successors: r } });
   const [first, ...rest] = ids;
   const h0 = net.addHost(first!);
   h0.node.create();
@@ -85,6 +85,17 @@ describe('DhtStore by hand (m = 8)', () => {
     // 80 owns (50, 80] now: 100 handed 60 over when 80 became its predecessor.
     expect(h.dht!.localValues(60n)).toEqual(['0a']);
     expect(get(net, 200n, 60n)).toEqual(['0a']);
+  });
+
+  it('hands keys over in whole milliseconds of TTL, which the receiver validates, on a clock that tells fractions', () => {
+    // Every message encoded, parsed and validated as over a real link; latencies (so times) are fractional.
+    const net = ring([10n, 50n, 100n, 200n], { replicas: 1 }, 3, 'full');
+    put(net, 10n, 60n, 30 * MIN);
+    const h = net.addHost(80n);
+    net.attachDht(h);
+    h.node.join(10n);
+    net.queue.runUntil(net.now + 5_000);
+    expect(h.dht!.localValues(60n)).toEqual(['0a']);
   });
 
   it('hands a node that joins just below it only the keys that node now owns', () => {

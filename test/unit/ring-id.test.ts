@@ -163,8 +163,8 @@ describe('ring messages', () => {
     { type: 'leave', predecessor: 1n, successors: [2n, 3n] },
     { type: 'find', rid: 6, key: 2n, exclude: [3n, 4n] },
     { type: 'route', rid: 9, key: 0x4242n, path: [1n, 2n] },
-    { type: 'routed', rid: 9, owners: [0x4300n, 0x4400n], path: [1n, 2n, 0x4300n] },
-    { type: 'routed', rid: 9, owners: [], path: [1n, 2n] },
+    { type: 'routed', rid: 9, owners: [0x4300n, 0x4400n], path: [1n, 2n, 0x4300n], predecessor: 0x4200n },
+    { type: 'routed', rid: 9, owners: [], path: [1n, 2n], predecessor: null },
     { type: 'dht-put', rid: 7, kind: 'provider', key: 0x1234n, ttlMs: 60_000 },
     { type: 'dht-put', rid: 7, kind: 'name', key: 0x1234n, value: NAME_VALUE, ttlMs: 60_000 },
     { type: 'dht-put-reply', rid: 7, ok: true },
@@ -218,8 +218,9 @@ describe('ring messages', () => {
       { type: 'route', rid: 1, key: '0001', path: [] },
       { type: 'route', rid: 1, key: '0001', path: Array(RING_ROUTE_MAX_HOPS + 2).fill('0001') },
       { type: 'route', rid: 1, key: '0001' },
-      { type: 'routed', rid: 1, owners: ['0001'], path: ['zz01'] },
-      { type: 'routed', rid: 1, owners: Array(65).fill('0001'), path: ['0001'] },
+      { type: 'routed', rid: 1, owners: ['0001'], path: ['zz01'], predecessor: null },
+      { type: 'routed', rid: 1, owners: Array(65).fill('0001'), path: ['0001'], predecessor: null },
+      { type: 'routed', rid: 1, owners: ['0001'], path: ['0001'] },
     ];
     for (const raw of bad) {
       expect(() => decodeRingMessage(s16, raw)).toThrow(expect.objectContaining({ code: RingErrorCode.BAD_MESSAGE }));

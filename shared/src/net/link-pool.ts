@@ -15,8 +15,15 @@ import { HELLO_FRAME, OverlayFrameType } from './overlay-wire.js';
 
 /** Default upper bound on live WebRTC connections held by one client. */
 export const MAX_LINKS = 32;
-/** A link that carries no swarm, is no ring pointer and was silent this long is closed. */
+/** A link that carries no swarm, is no ring pointer and was silent this long is closed... */
 export const IDLE_LINK_MS = 60_000;
+/**
+ * ...and one to a ring member (it said HELLO) this long: such a link may be a finger that
+ * the remote routes lookups over now and then, and its fix-fingers check is what keeps it
+ * active in between (one finger every so often); closing it sooner would have the remote
+ * open it again, one more connection against a tab's lifetime cap.
+ */
+export const IDLE_RING_LINK_MS = 10 * 60_000;
 /** How often idle links are looked for. */
 export const IDLE_SWEEP_MS = 15_000;
 
@@ -289,8 +296,9 @@ export class LinkPool extends Emitter<LinkPoolEvents> {
     this.#sweepTimer = this.#deps.clock.setTimeout(() => {
       this.#sweepTimer = null;
       if (this.#destroyed) return;
-      const cutoff = this.#deps.clock.now() - IDLE_LINK_MS;
+      const now = this.#deps.clock.now();
       for (const e of [...this.#entries.values()]) {
+        const cutoff = now - (e.routesSignals ? IDLE_RING_LINK_MS : IDLE_LINK_MS);
         if (e.discoveryKey === null && e.lastActive < cutoff && !this.#deps.isPointer(e.link.remoteId)) this.retire(e);
       }
       this.#scheduleSweep();

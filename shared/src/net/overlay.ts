@@ -62,8 +62,19 @@ export const OVERLAY_RECENT_LOOKUPS = 32;
  * those the successor list covers, so this is all of them up to rings of some thousands.
  */
 export const OVERLAY_FINGER_LINKS = 12;
+/** Positions in the successor list linked as fingers (the 2nd, 4th and 8th successor). */
+export const OVERLAY_SUCCESSOR_FINGERS = [1, 3, 7];
 /** How often the fingers without a connection are connected to (within {@link OVERLAY_FINGER_LINKS}). */
 export const OVERLAY_FINGER_LINK_INTERVAL_MS = 5_000;
+/**
+ * A finger whose connection was lost or refused (its budget full, say: it closed ours to make
+ * room) is not connected to again for this long: retrying at once would only push out another
+ * peer's link there, which would come back and push out ours, each time a new connection
+ * against the tab's lifetime cap.
+ */
+export const OVERLAY_FINGER_RETRY_MS = 5 * 60_000;
+/** Lost finger connections remembered, at most. */
+const MAX_LOST_FINGERS = 256;
 
 export interface OverlayTransport {
   /**
@@ -162,6 +173,10 @@ export class Overlay extends Emitter<OverlayEvents> implements RingPosition {
   #joinTimer: unknown = null;
   #fingerTimer: unknown = null;
   readonly #fingerLinks: number;
+  /** The peers {@link #linkFingers} last chose to hold finger links to (kept like pointers). */
+  #fingerLinksChosen = new Set<string>();
+  /** Peers whose connection was lost, and when (oldest first). */
+  readonly #lostAt = new Map<string, number>();
   #republishTimer: unknown = null;
   /** When the first ring change not yet answered by a republish happened. */
   #changedSince: number | null = null;
@@ -292,25 +307,58 @@ export class Overlay extends Emitter<OverlayEvents> implements RingPosition {
     );
   }
 
+  /**
+   * Links to the fingers, farthest first, within the finger budget. A finger stands for an
+   * interval of the ring, [its start, the next finger's start): any node in it routes as well
+   * as the exact successor of the start, so an interval that already holds a linked node is
+   * left as it is. A node joining in front of a finger, which Chord would take as the new
+   * finger, costs no connection (else every join would cost one to each of the log N nodes
+   * whose fingers it falls under, and every leave as many). An interval without one is linked
+   * through its finger, or, when that node lost or refused our connection lately (its budget
+   * full, say), through the first of the finger's backups that did not.
+   */
   #linkFingers(): void {
     const snap = this.node.snapshot();
+    const { space } = this;
+    const self = this.node.id;
     const neighbours = new Set<bigint>(snap.successors.slice(0, 1));
     if (snap.predecessor !== null) neighbours.add(snap.predecessor);
-    const fingers: bigint[] = [];
-    for (let i = snap.fingers.length - 1; i >= 0; i--) {
-      const node = snap.fingers[i]!.node;
-      if (!neighbours.has(node) && !fingers.includes(node)) fingers.push(node);
-    }
     const transport = this.#deps.transport;
-    let linked = 0;
-    for (const f of fingers) if (transport.isOpen(this.#hex(f))) linked++;
-    for (const f of fingers) {
-      if (linked >= this.#fingerLinks) return;
-      const hex = this.#hex(f);
-      if (transport.isOpen(hex)) continue;
-      transport.connect(hex);
-      linked++;
+    const open = [...this.#linkedNodes()];
+    const retryAfter = this.#deps.clock.now() - OVERLAY_FINGER_RETRY_MS;
+    const usable = (node: bigint) =>
+      transport.isOpen(this.#hex(node)) ||
+      (this.#lostAt.get(this.#hex(node)) ?? Number.NEGATIVE_INFINITY) <= retryAfter;
+    const chosen: bigint[] = [];
+    /** Covers [from, to) with a linked node if one is there, else with the first usable candidate. */
+    const cover = (from: bigint, to: bigint, candidates: readonly bigint[]) => {
+      if (chosen.length >= this.#fingerLinks) return;
+      const inside = (n: bigint) => n === from || space.between(n, from, to);
+      const node = open.find((n) => inside(n) && !neighbours.has(n)) ?? candidates.find(usable);
+      if (node !== undefined && !neighbours.has(node) && !chosen.includes(node)) chosen.push(node);
+    };
+    // Runs of fingers on one node, each from its first index's start to the next run's.
+    const runs: { from: bigint; node: bigint; backups: bigint[] }[] = [];
+    for (const f of snap.fingers) {
+      if (runs[runs.length - 1]?.node !== f.node) {
+        runs.push({ from: space.fingerStart(self, f.index), node: f.node, backups: f.backups });
+      }
     }
+    for (let k = runs.length - 1; k >= 0; k--) {
+      const run = runs[k]!;
+      cover(run.from, runs[k + 1]?.from ?? self, [run.node, ...run.backups]);
+    }
+    // The finger table starts past the successor list, whose nodes stand in for the fingers
+    // before it; a routed lookup can hop only to those it has links to: one of the 2nd-3rd,
+    // one of the 4th-7th, and the 8th.
+    for (const i of OVERLAY_SUCCESSOR_FINGERS) {
+      const range = snap.successors.slice(i, 2 * i + 1);
+      const first = range[0];
+      const last = snap.successors[2 * i + 1] ?? range[range.length - 1];
+      if (first !== undefined && last !== undefined) cover(first, last === first ? space.add(first, 1n) : last, range);
+    }
+    this.#fingerLinksChosen = new Set(chosen.map((n) => this.#hex(n)));
+    for (const hex of this.#fingerLinksChosen) if (!transport.isOpen(hex)) transport.connect(hex);
   }
 
   /** Ring members with an open link, as ring IDs. */
@@ -330,7 +378,12 @@ export class Overlay extends Emitter<OverlayEvents> implements RingPosition {
     if (!isPeerId(peerId)) return false;
     const id = this.space.fromHex(peerId);
     const snap = this.node.snapshot();
-    return snap.predecessor === id || snap.successors.includes(id) || snap.fingers.some((f) => f.node === id);
+    return (
+      snap.predecessor === id ||
+      snap.successors.includes(id) ||
+      snap.fingers.some((f) => f.node === id) ||
+      this.#fingerLinksChosen.has(peerId)
+    );
   }
 
   /**
@@ -339,6 +392,9 @@ export class Overlay extends Emitter<OverlayEvents> implements RingPosition {
    */
   linkFailed(peerId: string): void {
     if (this.#destroyed || !isPeerId(peerId)) return;
+    this.#lostAt.delete(peerId);
+    this.#lostAt.set(peerId, this.#deps.clock.now());
+    if (this.#lostAt.size > MAX_LOST_FINGERS) this.#lostAt.delete(this.#lostAt.keys().next().value!);
     this.node.abandon(this.space.fromHex(peerId));
   }
 

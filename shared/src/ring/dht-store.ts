@@ -40,6 +40,12 @@ export const DHT_DEFAULT_REPLICAS = 3;
 export const DHT_REPLICATE_INTERVAL_MS = 60_000;
 /** A publisher puts a value again after this fraction of its TTL. */
 export const DHT_REPUBLISH_FRACTION = 0.5;
+/**
+ * Replication rounds between walks behind the predecessor (each walk asks two or three nodes
+ * back for their predecessors, by a routed lookup where lookups are routed); a new
+ * predecessor starts a walk at once.
+ */
+export const DHT_BEHIND_WALK_ROUNDS = 5;
 /** A put that failed is tried again after this long. */
 export const DHT_PUT_RETRY_MS = 30_000;
 /** Values kept under one key (records); a full key evicts as {@link DhtStore} explains. */
@@ -157,6 +163,8 @@ export class DhtStore extends Emitter<DhtStoreEvents> {
   /** The nodes behind our predecessor that may replicate to us (up to `replicas` of them). */
   #behind = new Set<bigint>();
   #walking = false;
+  /** Replication rounds since the last walk behind the predecessor. */
+  #roundsSinceWalk = 0;
   readonly #dropped: Record<DhtDropReason, number> = { 'not-neighbour': 0, 'bad-signature': 0, 'not-publisher': 0 };
   /** What this node publishes itself, kept alive by republishing. */
   #published = new Map<string, { kind: DhtRecordKind; key: bigint; value: string; ttlMs: number; timer: unknown }>();
@@ -546,8 +554,11 @@ export class DhtStore extends Emitter<DhtStoreEvents> {
     const out: DhtRecord[] = [];
     for (const [key, values] of this.#records) {
       if (!pick(key)) continue;
-      for (const [value, held] of values)
-        if (held.expires > now) out.push({ kind: held.kind, key, value, ttlMs: held.expires - now });
+      for (const [value, held] of values) {
+        // Whole milliseconds on the wire (a clock may tell fractions: performance.now, the simulator's).
+        const ttlMs = Math.floor(held.expires - now);
+        if (ttlMs > 0) out.push({ kind: held.kind, key, value, ttlMs });
+      }
     }
     return out;
   }
@@ -590,7 +601,9 @@ export class DhtStore extends Emitter<DhtStoreEvents> {
       if (this.#node.joined) {
         this.#replicatedTo = this.#node.successors.slice(0, this.#replicas);
         this.#replicate(this.#owned(), this.#replicatedTo);
-        this.#learnBehind();
+        // A change of predecessor walks at once (see below); the rounds between only catch
+        // changes further back, so they walk every few rounds.
+        if (++this.#roundsSinceWalk >= DHT_BEHIND_WALK_ROUNDS) this.#learnBehind();
       }
       this.#scheduleReplication();
     }, this.#replicateIntervalMs);
@@ -613,6 +626,7 @@ export class DhtStore extends Emitter<DhtStoreEvents> {
    */
   #learnBehind(): void {
     if (this.#walking || this.#destroyed) return;
+    this.#roundsSinceWalk = 0;
     const start = this.#node.predecessor;
     if (start === null) {
       this.#behind = new Set();

@@ -32,6 +32,9 @@ export const RING_STABILIZE_MAX_STEPS = 8;
 export const RING_MAINTENANCE_JITTER = 0.25;
 
 /** The periodic tasks, each on its own jittered interval. */
+/** Where lookups are routed, a finger without an open connection is looked up again this often. */
+export const RING_UNLINKED_FINGER_REFRESH_MS = 5 * 60_000;
+
 export type RingMaintenanceTask = 'stabilize' | 'fixFingers' | 'checkPredecessor' | 'pingSuccessors';
 
 export type RingMaintenanceIntervals = Record<RingMaintenanceTask, number>;
@@ -51,6 +54,8 @@ export class RingMaintenance {
   #checkingPredecessor = false;
   /** The finger fix-fingers refreshes next. */
   #nextFinger = 0;
+  /** When each finger was last looked up (for fingers without an open connection). */
+  readonly #fingerLookedUpAt = new Map<number, number>();
   /** The backup successor pinged next (round robin from index 1). */
   #pingCursor = 1;
 
@@ -290,7 +295,10 @@ export class RingMaintenance {
     });
   }
 
-  /** Refreshes the next finger beyond the successor list, and every finger with the same owner. */
+  /**
+   * Refreshes the next finger beyond the successor list, and every finger with the same owner.
+   * Where lookups are routed, a finger with an open connection is checked over it instead.
+   */
   #fixFinger(): void {
     const node = this.#node;
     const { space } = node;
@@ -300,6 +308,48 @@ export class RingMaintenance {
     if (this.#nextFinger < low || this.#nextFinger >= bits) this.#nextFinger = low;
     const i = this.#nextFinger;
     const start = space.fingerStart(node.id, i);
+    const current = node.fingers.get(i);
+    if (node.routed && current !== undefined && node.isLinked(current)) {
+      // Over its open connection, the finger says who precedes it: while that is still before
+      // the finger's start, it is still the start's successor (two messages, not a lookup).
+      node.call(current, { type: 'ping' }, 'pong', (pong) => {
+        if (!node.joined) return;
+        const p = pong ? pong.predecessor : null;
+        if (pong && (p === null || p === current || !space.between(p, start, current))) {
+          this.#skipFingersOf(i, current);
+          return;
+        }
+        this.#lookUpFinger(i, start);
+      });
+      return;
+    }
+    if (
+      node.routed &&
+      current !== undefined &&
+      node.clock.now() - (this.#fingerLookedUpAt.get(i) ?? -Infinity) < RING_UNLINKED_FINGER_REFRESH_MS
+    ) {
+      // Routed lookups hop only over open connections: a finger without one (the remote had
+      // no room) is not worth a lookup each round; it is looked up again now and then.
+      this.#skipFingersOf(i, current);
+      return;
+    }
+    this.#fingerLookedUpAt.set(i, node.clock.now());
+    this.#lookUpFinger(i, start);
+  }
+
+  /** Moves the cursor past finger `i` and the fingers after it that share its node. */
+  #skipFingersOf(i: number, finger: bigint): void {
+    const { fingers, space } = this.#node;
+    let j = i + 1;
+    while (j < space.bits && fingers.get(j) === finger) j++;
+    this.#nextFinger = j;
+  }
+
+  /** Looks up the successor of finger `i`'s start and sets it there and on the later fingers it also covers. */
+  #lookUpFinger(i: number, start: bigint): void {
+    const node = this.#node;
+    const { space } = node;
+    const bits = space.bits;
     node.lookup(start, (r) => {
       if (!node.joined) return;
       for (const dead of r.deadNodes) node.forget(dead);

@@ -40,9 +40,10 @@ export type RingReply =
   /**
    * The answer to a routed lookup, travelling back along `path` (the request's path and the
    * answering owner, last). `owners`: the owner and its successors; empty when the request
-   * could go no further.
+   * could go no further. `predecessor`: the owner's (so a routed lookup of a node's own ID
+   * also answers what a ping would).
    */
-  | { type: 'routed'; rid: number; owners: bigint[]; path: bigint[] };
+  | { type: 'routed'; rid: number; owners: bigint[]; path: bigint[]; predecessor: bigint | null };
 
 export type RingNotice =
   /** From a node to its predecessor: my successor list changed. */
@@ -137,7 +138,13 @@ function wireSchema(space: RingSpace) {
     z.strictObject({ type: z.literal('found'), rid: ridSchema, done: z.boolean(), nodes: ids }),
     z.strictObject({ type: z.literal('state'), rid: ridSchema, predecessor: id.nullable(), successors: ids }),
     z.strictObject({ type: z.literal('join-ack'), rid: ridSchema, predecessor: id.nullable(), successors: ids }),
-    z.strictObject({ type: z.literal('routed'), rid: ridSchema, owners: ids, path: path }),
+    z.strictObject({
+      type: z.literal('routed'),
+      rid: ridSchema,
+      owners: ids,
+      path: path,
+      predecessor: id.nullable(),
+    }),
     z.strictObject({ type: z.literal('successors'), successors: ids }),
     z.strictObject({ type: z.literal('leave'), predecessor: id.nullable(), successors: ids }),
     z.discriminatedUnion('kind', [
@@ -229,7 +236,13 @@ export function decodeRingMessage(space: RingSpace, raw: unknown): RingMessage {
     case 'route':
       return { type: 'route', rid: w.rid, key: id(w.key), path: w.path.map(id) };
     case 'routed':
-      return { type: 'routed', rid: w.rid, owners: w.owners.map(id), path: w.path.map(id) };
+      return {
+        type: 'routed',
+        rid: w.rid,
+        owners: w.owners.map(id),
+        path: w.path.map(id),
+        predecessor: idOrNull(w.predecessor),
+      };
     case 'state':
     case 'join-ack':
       return { type: w.type, rid: w.rid, predecessor: idOrNull(w.predecessor), successors: w.successors.map(id) };

@@ -505,11 +505,23 @@ export class RingNode extends Emitter<RingNodeEvents> {
   }
 
   /**
-   * Asks `node` for its predecessor (a ping: no side effect at the other end); `callback`
-   * gets it, or undefined when no answer came.
+   * Asks `node` for its predecessor (a ping, or where lookups are routed and no connection to
+   * it is open, a routed lookup of its ID: no side effect at the other end); `callback` gets
+   * it, or undefined when no answer came.
    */
   predecessorOf(node: bigint, callback: (predecessor: bigint | null | undefined) => void): void {
     if (this.#state === 'destroyed') return;
+    if (this.#recursive && !this.#isLinked(node)) {
+      // No connection to it: a routed lookup of its own ID, which it answers while it lives.
+      // The nodes asked are those behind us (the DHT's replica window): through our
+      // predecessor, which sends it back along the predecessors in a hop or two, not around the ring.
+      const pred = this.#predecessor;
+      const first = pred !== null && this.#isLinked(pred) ? pred : this.#firstHop(node);
+      this.#route(first, node, (routed) => {
+        callback(routed !== null && routed.owners[0] === node ? routed.predecessor : undefined);
+      });
+      return;
+    }
     this.#rpc.request(node, { type: 'ping' }, ['pong'], (reply) => {
       callback(reply?.type === 'pong' ? reply.predecessor : undefined);
     });

@@ -14,7 +14,7 @@ export const onRoute: RingHandler<RingMessageOf<'route'>> = (node, from, msg) =>
   const { path } = msg;
   if (path[path.length - 1] !== from || path.length > RING_ROUTE_MAX_HOPS) return;
   const here = [...path, node.id];
-  const giveUp = () => node.send(from, { type: 'routed', rid: msg.rid, owners: [], path: here });
+  const giveUp = () => node.send(from, { type: 'routed', rid: msg.rid, owners: [], path: here, predecessor: null });
   if (!node.joined) {
     giveUp();
     return;
@@ -32,7 +32,8 @@ export const onRoute: RingHandler<RingMessageOf<'route'>> = (node, from, msg) =>
     msg.key,
   );
   if (step.kind === 'answer') {
-    node.send(from, { type: 'routed', rid: msg.rid, owners: [node.id, ...node.successors.toArray()], path: here });
+    const owners = [node.id, ...node.successors.toArray()];
+    node.send(from, { type: 'routed', rid: msg.rid, owners, path: here, predecessor: node.predecessor });
   } else if ((step.back || !path.includes(node.id)) && here.length <= RING_ROUTE_MAX_HOPS) {
     node.send(step.to, { type: 'route', rid: msg.rid, key: msg.key, path: here });
   } else {
