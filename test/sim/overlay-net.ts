@@ -194,12 +194,6 @@ export class SimNode {
         bootstrap: (k) => Promise.resolve(net.bootstrapMembers(k, id)),
         transport: {
           send: (peerId, frame) => {
-            if (process.env.SIM_DEBUG === '2') {
-              const m = JSON.parse(new TextDecoder().decode(frame.subarray(1)));
-              if (m.type === 'route' && m.path.length === 1)
-                net.why(net.nodes.has(m.key) ? 'origin:node-id' : 'origin:key');
-              if (m.type === 'route') net.why(`route-len:${m.path.length}`);
-            }
             if (process.env.SIM_DEBUG && !this.pool.get(peerId)) {
               const snap = this.overlay.node.snapshot();
               const t = net.space.fromHex(peerId);
@@ -529,6 +523,11 @@ export class OverlayNet {
     for (const [type, n] of node.messagesSince()) this.goneMessages.set(type, (this.goneMessages.get(type) ?? 0) + n);
   }
 
+  /**
+   * With SIM_DEBUG set: connections opened by what asked for them (the ring message and the
+   * remote's place in the opener's table, or a finger link), closes by code, refused offers,
+   * warnings; the scenario prints them. How the causes of connection churn are found.
+   */
   readonly reasons = new Map<string, number>();
   why(reason: string): void {
     this.reasons.set(reason, (this.reasons.get(reason) ?? 0) + 1);
