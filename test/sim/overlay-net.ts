@@ -37,6 +37,8 @@ import { Prng } from './prng.js';
 export const CRASH_DETECT_MS = 10_000;
 /** An offer that no one answers (remote gone, or its budget full) fails after this long. */
 export const SIM_CONNECT_TIMEOUT_MS = 5_000;
+/** The ring messages of a lookup: a connection opened to send one is the lookup's. */
+const LOOKUP_MESSAGES = new Set(['find', 'ping', 'route']);
 /** Signals per connection set-up, each way: the description, then the candidates. */
 const SIGNALS_PER_SETUP = 2;
 
@@ -157,6 +159,9 @@ export class SimNode {
   crashed = false;
   /** Connections this node created (either end), since the counters were reset. */
   connsCreated = 0;
+  /** Connections this node opened to carry a lookup's own messages (FIND, ping, routed lookup). */
+  lookupLinksOpened = 0;
+  readonly #net: OverlayNet;
   /** When it started, or when the counters were reset if later. */
   countedSince: number;
   /** When the node goes (a tab's session end); null for CLI nodes. */
@@ -167,6 +172,7 @@ export class SimNode {
   constructor(net: OverlayNet, id: string, kind: NodeKind, options: OverlayOptions) {
     this.id = id;
     this.kind = kind;
+    this.#net = net;
     this.countedSince = net.now;
     this.pool = new LinkPool(
       {
@@ -194,21 +200,7 @@ export class SimNode {
         bootstrap: (k) => Promise.resolve(net.bootstrapMembers(k, id)),
         transport: {
           send: (peerId, frame) => {
-            if (process.env.SIM_DEBUG && !this.pool.get(peerId)) {
-              const snap = this.overlay.node.snapshot();
-              const t = net.space.fromHex(peerId);
-              const rel =
-                snap.predecessor === t
-                  ? 'pred'
-                  : snap.successors[0] === t
-                    ? 'succ'
-                    : snap.successors.includes(t)
-                      ? 'backup'
-                      : snap.fingers.some((f) => f.node === t)
-                        ? 'finger'
-                        : 'other';
-              net.why(`${JSON.parse(new TextDecoder().decode(frame.subarray(1))).type}:${rel}`);
-            }
+            if (!this.pool.get(peerId)) this.#opening(peerId, frame);
             return net.open(this, peerId, true)?.link.send(frame) ?? false;
           },
           isOpen: (peerId) => this.pool.isOpen(peerId),
@@ -229,6 +221,26 @@ export class SimNode {
     this.pool.on('link-close', (remoteId, _code, _key, failed) => {
       if (failed) this.overlay.linkFailed(remoteId);
     });
+  }
+
+  /** A ring message about to open a connection: counted for the lookups, and told why under SIM_DEBUG. */
+  #opening(peerId: string, frame: Uint8Array): void {
+    const type = (JSON.parse(new TextDecoder().decode(frame.subarray(1))) as { type: string }).type;
+    if (LOOKUP_MESSAGES.has(type)) this.lookupLinksOpened++;
+    if (!process.env.SIM_DEBUG) return;
+    const snap = this.overlay.node.snapshot();
+    const t = this.#net.space.fromHex(peerId);
+    const rel =
+      snap.predecessor === t
+        ? 'pred'
+        : snap.successors[0] === t
+          ? 'succ'
+          : snap.successors.includes(t)
+            ? 'backup'
+            : snap.fingers.some((f) => f.node === t)
+              ? 'finger'
+              : 'other';
+    this.#net.why(`${type}:${rel}`);
   }
 
   resetCounters(now: number): void {

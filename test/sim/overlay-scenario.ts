@@ -23,7 +23,7 @@ export interface OverlayScenarioOptions {
 
 export interface OverlayRow {
   nodes: number;
-  /** Lookups answered with the key's live owner, of all lookups made. */
+  /** Lookups answered with the key's live owner (when it started or when it was answered), of all made. */
   lookup_success: number;
   lookups: number;
   mean_hops: number;
@@ -113,6 +113,8 @@ export async function overlayScenario(o: OverlayScenarioOptions): Promise<Overla
   const newLinks: number[] = [];
   const hops: number[] = [];
   let lookups = 0;
+  /** Lookups started and not answered yet, by their asker: one whose asker left never ends. */
+  const open = new Set<{ from: SimNode }>();
   let correct = 0;
   let lookupMessages = 0;
   let checks = 0;
@@ -125,19 +127,31 @@ export async function overlayScenario(o: OverlayScenarioOptions): Promise<Overla
     for (let i = 0; i < count; i++) {
       const from = live[net.rng.int(live.length)]!;
       const key = net.rng.bigint(net.space.bits);
-      const connsBefore = from.connsCreated;
-      lookups++;
+      const linksBefore = from.lookupLinksOpened;
+      const hex = net.space.toHex(key);
+      // The owner may change while the lookup runs (a node joins in front of it, or it goes):
+      // either the owner when it started or the one when it was answered is right.
+      const ownerAtStart = net.ownerOf(hex);
+      const handle = { from };
+      open.add(handle);
       from.overlay.node.lookup(key, (r: RingLookupResult) => {
-        if (!from.alive) {
-          lookups--;
-          return;
+        open.delete(handle);
+        // One whose asker went meanwhile is not counted.
+        if (!from.alive) return;
+        lookups++;
+        const found = r.owner === null ? null : net.space.toHex(r.owner);
+        if (found !== null && (found === ownerAtStart || found === net.ownerOf(hex))) correct++;
+        else if (process.env.SIM_DEBUG) {
+          const f = found === null ? null : net.nodes.get(found);
+          const o = net.nodes.get(net.ownerOf(hex) ?? '');
+          net.why(
+            `wrong:${found === null ? 'none' : !f ? 'gone' : !f.overlay.joined ? 'unjoined' : 'live'}:owner-age-${o ? Math.min(9, Math.floor((net.now - o.countedSince) / 10_000)) : 'x'}:hops-${r.hops}`,
+          );
         }
-        const owner = net.ownerOf(net.space.toHex(key));
-        if (r.owner !== null && owner !== null && net.space.toHex(r.owner) === owner) correct++;
         hops.push(r.hops);
         // A routed lookup costs two messages per hop (there and back).
         lookupMessages += 2 * r.hops;
-        newLinks.push(from.connsCreated - connsBefore);
+        newLinks.push(from.lookupLinksOpened - linksBefore);
       });
     }
     // A record check: a random member looks for a provider that has been up for a minute.
@@ -154,8 +168,10 @@ export async function overlayScenario(o: OverlayScenarioOptions): Promise<Overla
   };
   net.queue.schedule(0, tick);
   await net.runUntil(end);
-  // Lookups still under way finish (no new ones start).
+  // Lookups still under way finish (no new ones start); one a live asker never heard the
+  // end of counts as wrong.
   await net.runUntil(end + 10_000);
+  for (const { from } of open) if (from.alive) lookups++;
 
   if (process.env.SIM_DEBUG)
     process.stderr.write(`${JSON.stringify(Object.fromEntries(net.reasons))} conns ${net.connsCreated}\n`);

@@ -85,19 +85,22 @@ describe('churn at small N', () => {
 });
 
 describe('the overlay on simulated links (real net/ code, tab churn)', () => {
-  it('300 nodes: routed lookups find the live owner in <= 0.5 * log2(N) + 1 hops, within the link budget, and records survive', async () => {
+  it('300 nodes: routed lookups find the live owner in <= 0.5 * log2(N) + 1 hops, open no connection, stay within the link budget, and records survive', async () => {
     const row = await overlayScenario({ nodes: 300, seed: 3, measureMs: 4 * 60_000 });
     // Churn runs while it is counted: tabs come and go about every 5 minutes each.
     expect(row.lookups).toBeGreaterThan(1_000);
+    expect(row.lookup_success).toBeGreaterThanOrEqual(0.999);
     expect(row.mean_hops).toBeLessThanOrEqual(0.5 * Math.log2(300) + 1);
     expect(row.median_new_links_per_lookup).toBe(0);
+    expect(row.p99_new_links_per_lookup).toBeLessThanOrEqual(1);
     expect(row.max_links).toBeLessThanOrEqual(MAX_LINKS);
     expect(row.record_checks).toBeGreaterThan(100);
     expect(row.record_survival).toBeGreaterThanOrEqual(0.999);
-    expect(row.lookup_success).toBeGreaterThanOrEqual(0.99);
-    // Not yet at their targets under this churn (see the README's overlay table): lookups
-    // (>= 99.9%), new links per lookup at p99 (<= 1), connections per tab-hour (<= 60) and
-    // maintenance messages (<= 40 per node per minute); the scenario reports all four.
-    expect(overlayTargetsMissed(row)).toEqual(expect.not.arrayContaining(['hops', 'budget', 'records']));
+    // Not yet at their targets under this churn (see the README's overlay table), so not
+    // asserted: connections per tab-hour (<= 60) and maintenance messages (<= 40 per node
+    // per minute). The scenario reports both.
+    expect(overlayTargetsMissed(row)).toEqual(
+      expect.not.arrayContaining(['lookups', 'hops', 'new-links', 'budget', 'records']),
+    );
   }, 60_000);
 });

@@ -410,8 +410,17 @@ export class RingNode extends Emitter<RingNodeEvents> {
     }
     observer.start?.(key);
     const first = this.#firstHop(key);
-    this.#route(first, key, (routed) => {
+    const answered = (routed: RingReplyOf<'routed'> | null, retry: boolean) => {
       if (this.#state === 'destroyed') return;
+      if (!routed && retry) {
+        // Lost on the way (a hop that just went), or it looped: once more, through the
+        // next-best linked node, so most likely by another path, before asking iteratively.
+        const second = this.#firstHop(key, first);
+        if (second !== first) {
+          this.#route(second, key, (again) => answered(again, false));
+          return;
+        }
+      }
       if (!routed) {
         // The iterative lookup goes on telling the same observer (it has been told `start`).
         iteratively({ hop: (hop) => observer.hop?.(hop), end: (result) => observer.end?.(result) });
@@ -431,11 +440,12 @@ export class RingNode extends Emitter<RingNodeEvents> {
       };
       observer.end?.(result);
       done({ ...result, deadNodes: [] });
-    });
+    };
+    this.#route(first, key, (routed) => answered(routed, true));
   }
 
-  /** The first hop of a routed lookup for `key` from here. */
-  #firstHop(key: bigint): bigint {
+  /** The first hop of a routed lookup for `key` from here (other than `avoid`, if it can be). */
+  #firstHop(key: bigint, avoid?: bigint): bigint {
     const step = routeStep(
       {
         space: this.space,
@@ -444,6 +454,7 @@ export class RingNode extends Emitter<RingNodeEvents> {
         successor: this.#successors.first ?? null,
         from: null,
         linked: this.#linkedNodes(),
+        ...(avoid === undefined ? {} : { visited: [avoid] }),
       },
       key,
     );
