@@ -1,4 +1,11 @@
-import { RingSpace, type RouteView, routeStep } from '@ringswarm/shared';
+import {
+  type RingLookupResult,
+  type RingMessage,
+  RingNode,
+  RingSpace,
+  type RouteView,
+  routeStep,
+} from '@ringswarm/shared';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { SimNetwork } from '../sim/network.js';
@@ -167,5 +174,95 @@ describe('RingNode with routed lookups (simulated links to its table)', () => {
     expect(net.sentByType.get('route') ?? 0).toBeGreaterThan(0);
     const mean = hops.reduce((a, b) => a + b, 0) / hops.length;
     expect(mean).toBeLessThanOrEqual(0.5 * Math.log2(48) + 1);
+  });
+});
+
+describe('RingNode routed lookup, message by message (m = 8)', () => {
+  /** Node 10 of a ring it knows as 10 → 50 → …, linked to 50, 100 and 150; its world is an outbox. */
+  function node() {
+    const outbox: { to: bigint; msg: RingMessage }[] = [];
+    const timers = new Map<number, { at: number; run: () => void }>();
+    let now = 0;
+    let next = 1;
+    const ring = new RingNode(
+      {
+        id: 10n,
+        send: (to, msg) => outbox.push({ to, msg }),
+        clock: {
+          now: () => now,
+          setTimeout: (run, ms) => {
+            timers.set(next, { at: now + ms, run });
+            return next++;
+          },
+          clearTimeout: (h) => timers.delete(h as number),
+        },
+        random: () => 0.5,
+        linked: () => [50n, 100n, 150n],
+        isLinked: (n) => n === 50n || n === 100n || n === 150n,
+      },
+      { bits: 8, successors: 2, maintenance: false, routing: 'recursive', routeTimeoutMs: 1_000 },
+    );
+    ring.restore({ predecessor: 250n, successors: [50n, 100n], fingers: [{ index: 7, node: 150n, backups: [] }] });
+    const advance = (ms: number) => {
+      now += ms;
+      for (const [h, t] of [...timers]) {
+        if (t.at <= now) {
+          timers.delete(h);
+          t.run();
+        }
+      }
+    };
+    return { ring, outbox, advance };
+  }
+
+  it('hands the lookup to the linked node closest before the key, and takes the answer that comes back along the path', () => {
+    const { ring, outbox } = node();
+    let result: RingLookupResult | undefined;
+    ring.lookup(170n, (r) => {
+      result = r;
+    });
+    expect(outbox).toEqual([{ to: 150n, msg: { type: 'route', rid: expect.any(Number), key: 170n, path: [10n] } }]);
+    const { rid } = outbox[0]!.msg as { rid: number };
+    ring.handle(150n, { type: 'routed', rid, owners: [180n, 200n], path: [10n, 150n, 180n], predecessor: 150n });
+    expect(result).toMatchObject({ owner: 180n, owners: [180n, 200n], hops: 2, error: null });
+  });
+
+  it('tries once more through the next-best linked node before asking iteratively', () => {
+    const { ring, outbox, advance } = node();
+    let result: RingLookupResult | undefined;
+    ring.lookup(170n, (r) => {
+      result = r;
+    });
+    outbox.length = 0;
+    // The first path is lost: after the wait, a second routed lookup through 100, not a FIND.
+    advance(1_000);
+    expect(outbox).toEqual([{ to: 100n, msg: { type: 'route', rid: expect.any(Number), key: 170n, path: [10n] } }]);
+    const { rid } = outbox[0]!.msg as { rid: number };
+    ring.handle(100n, { type: 'routed', rid, owners: [180n], path: [10n, 100n, 150n, 180n], predecessor: 150n });
+    expect(result).toMatchObject({ owner: 180n, hops: 3 });
+    // Both lost: the iterative lookup takes over.
+    const again = node();
+    again.ring.lookup(170n, () => {});
+    again.advance(1_000);
+    again.advance(1_000);
+    expect(again.outbox.map((o) => o.msg.type)).toEqual(['route', 'route', 'find']);
+  });
+
+  it('ignores an answer that does not come from the first hop, or whose owner is not the node that answered', () => {
+    const { ring, outbox } = node();
+    let result: RingLookupResult | undefined;
+    ring.lookup(170n, (r) => {
+      result = r;
+    });
+    const { rid } = outbox[0]!.msg as { rid: number };
+    ring.handle(100n, { type: 'routed', rid, owners: [180n], path: [10n, 100n, 180n], predecessor: null });
+    expect(result).toBeUndefined();
+    ring.handle(150n, { type: 'routed', rid, owners: [200n], path: [10n, 150n, 180n], predecessor: null });
+    // Named an owner other than the answerer: taken for no answer, so the second path is tried.
+    expect(result).toBeUndefined();
+    expect(outbox.at(-1)).toEqual({
+      to: 100n,
+      msg: { type: 'route', rid: expect.any(Number), key: 170n, path: [10n] },
+    });
   });
 });
