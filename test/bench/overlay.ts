@@ -8,15 +8,19 @@
  *   against the Chord paper's mean path length of 0.5 * log2(N);
  * - connection setup between peers with no link yet, signaled through the ring against
  *   signaled through the tracker, alternating, in the same run;
- * - maintenance: ring messages sent per peer per minute while nothing else happens.
+ * - maintenance: ring messages sent per peer per minute while nothing else happens;
+ * - connection churn: peers leave (a random one every --churn-every ms) and new ones join
+ *   for --churn seconds, and every connection each peer creates (either end) is counted,
+ *   per peer per hour of being up (Chrome allows a tab 500 in its lifetime).
  *
  * Options: --peers (24) --lookups (300) --pairs (20 per path) --settle seconds (20)
- * --window seconds of maintenance counting (30).
+ * --window seconds of maintenance counting (30) --churn seconds (60) --churn-every ms (10000:
+ * with 24 peers, a session of 4 minutes on average).
  * Prints a table, then one JSON line.
  */
 import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
-import { RingSpace, RingswarmClient } from '@ringswarm/shared';
+import { createPeerLink, RingSpace, RingswarmClient } from '@ringswarm/shared';
 import { startServer } from '@ringswarm/signaling-server';
 import { pino } from 'pino';
 import { ringProblems } from '../helpers/ring-check.js';
@@ -29,6 +33,8 @@ const { values } = parseArgs({
     pairs: { type: 'string', default: '20' },
     settle: { type: 'string', default: '20' },
     window: { type: 'string', default: '30' },
+    churn: { type: 'string', default: '60' },
+    'churn-every': { type: 'string', default: '10000' },
   },
 });
 const PEERS = Number(values.peers);
@@ -53,18 +59,32 @@ async function main(): Promise<void> {
   );
   const clients: RingswarmClient[] = [];
   const joinMs: number[] = [];
+  /** Connections each client created (either end), and since when they are counted. */
+  const created = new Map<RingswarmClient, { conns: number; since: number }>();
+  const startClient = async (): Promise<RingswarmClient> => {
+    const counter = { conns: 0, since: performance.now() };
+    const client = new RingswarmClient({
+      trackerUrl: server.url,
+      wrtc,
+      createLink: (remoteId, initiator, options) => {
+        counter.conns++;
+        return createPeerLink(remoteId, initiator, options);
+      },
+    });
+    created.set(client, counter);
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('a peer did not join within 30 s')), 30_000);
+      client.once('ring-joined', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    return client;
+  };
   try {
     for (let i = 0; i < PEERS; i++) {
       const started = performance.now();
-      const client = new RingswarmClient({ trackerUrl: server.url, wrtc });
-      clients.push(client);
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`peer ${i} did not join within 30 s`)), 30_000);
-        client.once('ring-joined', () => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
+      clients.push(await startClient());
       joinMs.push(performance.now() - started);
     }
     const lastJoin = performance.now();
@@ -137,6 +157,34 @@ async function main(): Promise<void> {
       }
     }
 
+    // Connection churn: one peer leaves and a new one joins every --churn-every ms.
+    const churnMs = Number(values.churn) * 1000;
+    const churnEvery = Number(values['churn-every']);
+    let gone = { conns: 0, ms: 0 };
+    const churnStart = performance.now();
+    for (const counter of created.values()) {
+      counter.conns = 0;
+      counter.since = churnStart;
+    }
+    while (performance.now() - churnStart < churnMs) {
+      await sleep(churnEvery);
+      const i = Math.floor(Math.random() * clients.length);
+      const leaving = clients[i]!;
+      const counter = created.get(leaving)!;
+      gone = { conns: gone.conns + counter.conns, ms: gone.ms + performance.now() - counter.since };
+      created.delete(leaving);
+      leaving.destroy();
+      clients[i] = await startClient();
+    }
+    let churnConns = gone.conns;
+    let churnPeerMs = gone.ms;
+    const churnEnd = performance.now();
+    for (const counter of created.values()) {
+      churnConns += counter.conns;
+      churnPeerMs += churnEnd - counter.since;
+    }
+    const connsPerPeerHour = churnConns / (churnPeerMs / 3_600_000);
+
     const chordHops = 0.5 * Math.log2(PEERS);
     const result = {
       peers: PEERS,
@@ -161,6 +209,8 @@ async function main(): Promise<void> {
       maint_msgs_per_peer_min: round(maintPerMin),
       maint_msgs_by_type: maintByType,
       fingers_per_peer: round(fingers, 1),
+      conns_per_peer_hour: round(connsPerPeerHour),
+      churn: { seconds: Number(values.churn), leave_join_every_ms: churnEvery },
     };
     const rows: [string, string][] = [
       ['peers', String(PEERS)],
@@ -190,6 +240,10 @@ async function main(): Promise<void> {
           .join(', '),
       ],
       ['distinct fingers per peer', String(result.fingers_per_peer)],
+      [
+        `connections created per peer-hour (one leaves, one joins every ${churnEvery} ms)`,
+        String(result.conns_per_peer_hour),
+      ],
     ];
     const width = Math.max(...rows.map(([k]) => k.length));
     for (const [k, v] of rows) process.stdout.write(`${k.padEnd(width)}  ${v}\n`);
