@@ -1,4 +1,6 @@
 /** The discrete-event core: a virtual clock and a binary heap of events ordered by (time, seq). */
+import type { Clock } from '@ringswarm/shared';
+
 export interface SimEvent {
   time: number;
   seq: number;
@@ -37,9 +39,17 @@ export class EventQueue {
     return ev;
   }
 
-  cancel(ev: SimEvent): void {
-    ev.cancelled = true;
+  /** Cancels an event; a null handle (a timer never set) is ignored, as clearTimeout ignores it. */
+  cancel(ev: SimEvent | null): void {
+    if (ev) ev.cancelled = true;
   }
+
+  /** The virtual clock as the code under test sees it: its time and its timers. */
+  readonly clock: Clock = {
+    now: () => this.#now,
+    setTimeout: (callback: () => void, ms: number): unknown => this.schedule(ms, callback),
+    clearTimeout: (handle: unknown): void => this.cancel(handle as SimEvent | null),
+  };
 
   /** Runs events until the clock would pass `until` (or the queue is empty); the clock ends at `until`. */
   runUntil(until: number): void {
@@ -92,4 +102,16 @@ export class EventQueue {
 
 function before(a: SimEvent, b: SimEvent): boolean {
   return a.time < b.time || (a.time === b.time && a.seq < b.seq);
+}
+
+/**
+ * A one-way latency fixed per pair of nodes, from 32 bits of each ID (lower one first) and a
+ * per-network salt, spread over [min, max] ms.
+ */
+export function pairLatencyMs(salt: number, lo: number, hi: number, min: number, max: number): number {
+  let h = salt ^ lo;
+  h = Math.imul(h ^ (h >>> 15), 0x2c1b3c6d) ^ hi;
+  h = Math.imul(h ^ (h >>> 12), 0x297a2d39);
+  h = (h ^ (h >>> 15)) >>> 0;
+  return min + (h / 4294967296) * (max - min);
 }

@@ -13,7 +13,7 @@ import {
   type RingNodeOptions,
   RingSpace,
 } from '@ringswarm/shared';
-import { EventQueue, type SimEvent } from './event-queue.js';
+import { EventQueue, pairLatencyMs } from './event-queue.js';
 import { Prng } from './prng.js';
 
 export interface SimNetworkOptions {
@@ -119,11 +119,7 @@ export class SimNetwork {
   }
 
   /** The virtual clock: its time and its timers. */
-  readonly clock: Clock = {
-    now: () => this.queue.now,
-    setTimeout: (callback: () => void, ms: number): unknown => this.queue.schedule(ms, callback),
-    clearTimeout: (handle: unknown): void => this.queue.cancel(handle as SimEvent),
-  };
+  readonly clock: Clock = this.queue.clock;
 
   /** The live nodes of a host's table (predecessor, successors, fingers): its links, for routed lookups. */
   *#linkedTo(host: SimHost): Iterable<bigint> {
@@ -162,12 +158,8 @@ export class SimNetwork {
   latency(a: bigint, b: bigint): number {
     const lo = a < b ? a : b;
     const hi = a < b ? b : a;
-    let h = this.#latencySalt ^ Number(lo & 0xffffffffn);
-    h = Math.imul(h ^ (h >>> 15), 0x2c1b3c6d) ^ Number(hi & 0xffffffffn);
-    h = Math.imul(h ^ (h >>> 12), 0x297a2d39);
-    h = (h ^ (h >>> 15)) >>> 0;
     const { minLatencyMs: min, maxLatencyMs: max } = this.#opts;
-    return min + (h / 4294967296) * (max - min);
+    return pairLatencyMs(this.#latencySalt, Number(lo & 0xffffffffn), Number(hi & 0xffffffffn), min, max);
   }
 
   resetCounters(): void {

@@ -30,7 +30,7 @@ import {
   type RingNodeSnapshot,
   RingSpace,
 } from '@ringswarm/shared';
-import { EventQueue, type SimEvent } from './event-queue.js';
+import { EventQueue, pairLatencyMs, type SimEvent } from './event-queue.js';
 import { Prng } from './prng.js';
 
 /** A crashed node's connections are noticed this long after (ICE consent freshness gives up). */
@@ -309,13 +309,7 @@ export class OverlayNet {
     return this.queue.now;
   }
 
-  readonly clock: Clock = {
-    now: () => this.queue.now,
-    setTimeout: (callback: () => void, ms: number): unknown => this.queue.schedule(ms, callback),
-    clearTimeout: (handle: unknown): void => {
-      if (handle) this.queue.cancel(handle as SimEvent);
-    },
-  };
+  readonly clock: Clock = this.queue.clock;
 
   /** Runs the network until `until`, letting promise callbacks (the tracker's answers) run in between. */
   async runUntil(until: number, stepMs = 50): Promise<void> {
@@ -338,12 +332,14 @@ export class OverlayNet {
   latency(a: string, b: string): number {
     const lo = a < b ? a : b;
     const hi = a < b ? b : a;
-    let h = this.#latencySalt ^ Number.parseInt(lo.slice(0, 8), 16);
-    h = Math.imul(h ^ (h >>> 15), 0x2c1b3c6d) ^ Number.parseInt(hi.slice(0, 8), 16);
-    h = Math.imul(h ^ (h >>> 12), 0x297a2d39);
-    h = (h ^ (h >>> 15)) >>> 0;
     const { minLatencyMs: min, maxLatencyMs: max } = this.#opts;
-    return min + (h / 4294967296) * (max - min);
+    return pairLatencyMs(
+      this.#latencySalt,
+      Number.parseInt(lo.slice(0, 8), 16),
+      Number.parseInt(hi.slice(0, 8), 16),
+      min,
+      max,
+    );
   }
 
   /** A connection set-up time: log-normal around the median. */
@@ -404,7 +400,7 @@ export class OverlayNet {
     node.overlay.destroy();
     node.alive = false;
     node.pool.destroy();
-    if (node.departure) this.queue.cancel(node.departure);
+    this.queue.cancel(node.departure);
     if (this.nodes.get(node.id) === node) this.nodes.delete(node.id);
   }
 
@@ -550,6 +546,7 @@ export class OverlayNet {
     this.connsCreated = 0;
     this.messagesOnLinks = 0;
     this.signalMessages = 0;
+    this.maxLinksSeen = 0;
     this.reasons.clear();
     this.goneTabConns = 0;
     this.goneTabMs = 0;

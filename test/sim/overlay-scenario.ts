@@ -105,7 +105,6 @@ export async function overlayScenario(o: OverlayScenarioOptions): Promise<Overla
   await net.runUntil(warmupMs);
   if (process.env.SIM_DEBUG) process.stderr.write(`${JSON.stringify(net.ringReport())}\n`);
   net.resetCounters();
-  net.maxLinksSeen = 0;
   const started = net.now;
   const end = started + measureMs;
 

@@ -22,6 +22,19 @@ function ringOf(ids: bigint[]) {
   return { sorted, pred, succ, owner };
 }
 
+/** Each node's view in a consistent ring, with the links `linkedOf` gives it. */
+function viewsOf(ring: ReturnType<typeof ringOf>, linkedOf: (node: bigint) => bigint[]) {
+  return (node: bigint, from: bigint | null, visited: bigint[]): RouteView => ({
+    space,
+    self: node,
+    predecessor: ring.pred.get(node)!,
+    successor: ring.succ.get(node)!,
+    from,
+    linked: linkedOf(node),
+    visited,
+  });
+}
+
 /**
  * Walks a routed request for `key` from `origin` (the asker, which may be outside the ring)
  * through the nodes' views until one answers; returns the nodes visited, the asker first.
@@ -69,15 +82,7 @@ describe('routeStep (recursive next hop)', () => {
             ),
           ]),
         );
-        const view = (node: bigint, from: bigint | null, visited: bigint[]): RouteView => ({
-          space,
-          self: node,
-          predecessor: ring.pred.get(node)!,
-          successor: ring.succ.get(node)!,
-          from,
-          linked: linked.get(node)!,
-          visited,
-        });
+        const view = viewsOf(ring, (node) => linked.get(node)!);
         const k = BigInt(key);
         const path = walk(view, ring.sorted[origin % n]!, null, k, n + 1);
         expect(path[path.length - 1]).toBe(ring.owner(k));
@@ -97,16 +102,8 @@ describe('routeStep (recursive next hop)', () => {
         const ring = ringOf(ids.slice(1).map(BigInt));
         const joiner = BigInt(ids[0]!);
         const boot = ring.sorted[origin % ring.sorted.length]!;
-        const view = (node: bigint, from: bigint | null, visited: bigint[]): RouteView => ({
-          space,
-          self: node,
-          predecessor: ring.pred.get(node)!,
-          successor: ring.succ.get(node)!,
-          from,
-          // Everyone is linked to everyone, and the bootstrap member to the joiner too.
-          linked: node === boot ? [...ring.sorted, joiner] : ring.sorted,
-          visited,
-        });
+        // Everyone is linked to everyone, and the bootstrap member to the joiner too.
+        const view = viewsOf(ring, (node) => (node === boot ? [...ring.sorted, joiner] : ring.sorted));
         const path = walk(view, joiner, boot, joiner, ring.sorted.length + 2);
         expect(path.indexOf(joiner)).toBe(0);
         expect(path[path.length - 1]).toBe(ring.owner(joiner));

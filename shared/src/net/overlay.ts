@@ -73,8 +73,8 @@ export const OVERLAY_FINGER_LINK_INTERVAL_MS = 5_000;
  * against the tab's lifetime cap.
  */
 export const OVERLAY_FINGER_RETRY_MS = 5 * 60_000;
-/** Lost finger connections remembered, at most. */
-const MAX_LOST_FINGERS = 256;
+/** Lost connections remembered (for the finger retry), at most. */
+const MAX_LOST_LINKS = 256;
 
 export interface OverlayTransport {
   /**
@@ -326,9 +326,10 @@ export class Overlay extends Emitter<OverlayEvents> implements RingPosition {
     const transport = this.#deps.transport;
     const open = [...this.#linkedNodes()];
     const retryAfter = this.#deps.clock.now() - OVERLAY_FINGER_RETRY_MS;
-    const usable = (node: bigint) =>
-      transport.isOpen(this.#hex(node)) ||
-      (this.#lostAt.get(this.#hex(node)) ?? Number.NEGATIVE_INFINITY) <= retryAfter;
+    const usable = (node: bigint) => {
+      const hex = this.#hex(node);
+      return transport.isOpen(hex) || (this.#lostAt.get(hex) ?? Number.NEGATIVE_INFINITY) <= retryAfter;
+    };
     const chosen: bigint[] = [];
     /** Covers [from, to) with a linked node if one is there, else with the first usable candidate. */
     const cover = (from: bigint, to: bigint, candidates: readonly bigint[]) => {
@@ -394,7 +395,7 @@ export class Overlay extends Emitter<OverlayEvents> implements RingPosition {
     if (this.#destroyed || !isPeerId(peerId)) return;
     this.#lostAt.delete(peerId);
     this.#lostAt.set(peerId, this.#deps.clock.now());
-    if (this.#lostAt.size > MAX_LOST_FINGERS) this.#lostAt.delete(this.#lostAt.keys().next().value!);
+    if (this.#lostAt.size > MAX_LOST_LINKS) this.#lostAt.delete(this.#lostAt.keys().next().value!);
     this.node.abandon(this.space.fromHex(peerId));
   }
 
