@@ -104,8 +104,11 @@ export class SimNetwork {
           send: (to, msg) => this.#send(host, to, msg),
           clock: this.clock,
           random: () => this.rng.next(),
-          // Routed lookups hop over open links: here, one to every live node of the table.
-          ...(nodeOptions.routing === 'recursive' ? { linked: () => this.#linkedTo(host) } : {}),
+          // Routed lookups hop over open links: here, one to every live node of the table, and
+          // every live node counts as linked (an answer goes back the way its request came).
+          ...(nodeOptions.routing === 'recursive'
+            ? { linked: () => this.#linkedTo(host), isLinked: (n: bigint) => this.hosts.get(n)?.alive ?? false }
+            : {}),
         },
         nodeOptions,
       ),

@@ -245,6 +245,16 @@ describe('RingNode routed lookup, message by message (m = 8)', () => {
     expect(again.outbox.map((o) => o.msg.type)).toEqual(['route', 'route', 'find']);
   });
 
+  it('passes an answer back only over an open connection: a forged path cannot make it connect elsewhere', () => {
+    const { ring, outbox } = node();
+    // 150 (linked) hands back an answer whose path names 200, which 10 has no connection to.
+    ring.handle(150n, { type: 'routed', rid: 1, owners: [180n], path: [200n, 10n, 150n], predecessor: null });
+    expect(outbox).toEqual([]);
+    // Through a linked previous hop it goes on.
+    ring.handle(150n, { type: 'routed', rid: 1, owners: [180n], path: [100n, 10n, 150n], predecessor: null });
+    expect(outbox.map((o) => o.to)).toEqual([100n]);
+  });
+
   it('ignores an answer that does not come from the first hop, or whose owner is not the node that answered', () => {
     const { ring, outbox } = node();
     let result: RingLookupResult | undefined;

@@ -44,7 +44,10 @@ export const onRoute: RingHandler<RingMessageOf<'route'>> = (node, from, msg) =>
 /**
  * An answer to a routed lookup on its way back: passed to the node before this one's first
  * place on the path (a loop the request made is skipped), or, at the asker, settled like any
- * answer. One from a node that is not after this one on the path is ignored.
+ * answer. One from a node that is not after this one on the path is ignored, and so is one
+ * whose previous hop has no open connection here: the request came over one, so a path
+ * naming another node is forged, and passing it on would open a connection wherever the
+ * forger pointed.
  */
 export const onRouted: RingHandler<RingMessageOf<'routed'>> = (node, from, msg) => {
   const at = msg.path.indexOf(node.id);
@@ -53,5 +56,6 @@ export const onRouted: RingHandler<RingMessageOf<'routed'>> = (node, from, msg) 
     node.rpc.settle(from, msg);
     return;
   }
-  node.send(msg.path[at - 1]!, msg);
+  const back = msg.path[at - 1]!;
+  if (node.isLinked(back)) node.send(back, msg);
 };
