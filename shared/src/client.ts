@@ -215,6 +215,7 @@ export class RingswarmClient extends Emitter<ClientEvents> {
         transport: {
           send: (peerId, frame) => this.#router.open(peerId, true)?.link.send(frame) ?? false,
           isOpen: (peerId) => this.#links.isOpen(peerId),
+          hasLink: (peerId) => this.#links.get(peerId)?.link.destroyed === false,
           linked: () => this.#links.routablePeers(),
           connect: (peerId) => void this.#router.open(peerId, true),
           drop: (peerId, code) => this.#links.drop(peerId, code),

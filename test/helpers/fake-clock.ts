@@ -1,5 +1,8 @@
 import type { Clock } from '@ringswarm/shared';
 
+/** More timers than this firing at one instant of a {@link FakeClock} are taken for a loop. */
+export const MAX_TIMERS_AT_ONE_INSTANT = 10_000;
+
 /** A clock the test moves by hand; timers fire, in order, when `advance` passes them. */
 export class FakeClock implements Clock {
   #now: number;
@@ -36,13 +39,21 @@ export class FakeClock implements Clock {
     return due;
   }
 
+  /**
+   * Fires every timer due by `ms` from now, in order. Throws when more than
+   * {@link MAX_TIMERS_AT_ONE_INSTANT} fire at one instant: a timer that sets itself again
+   * with no delay would otherwise hang the test.
+   */
   advance(ms: number): void {
     const end = this.#now + ms;
+    let sameInstant = 0;
     for (;;) {
       let due: [number, { at: number; fn: () => void }] | undefined;
       for (const entry of this.#timers) if (entry[1].at <= end && (!due || entry[1].at < due[1].at)) due = entry;
       if (!due) break;
       this.#timers.delete(due[0]);
+      sameInstant = due[1].at === this.#now ? sameInstant + 1 : 0;
+      if (sameInstant > MAX_TIMERS_AT_ONE_INSTANT) throw new Error(`a timer loop at ${this.#now} ms`);
       this.#now = due[1].at;
       due[1].fn();
     }

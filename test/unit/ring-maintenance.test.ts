@@ -1,4 +1,4 @@
-import { type RingMessage, RingNode } from '@ringswarm/shared';
+import { RING_WATCH_GRACE_MS, type RingMessage, RingNode } from '@ringswarm/shared';
 import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../helpers/fake-clock.js';
 
@@ -146,6 +146,138 @@ describe('RingMaintenance on a fake clock', () => {
       // A node that is no neighbour is not pinged.
       node.abandon(77n);
       expect(pinged()).toEqual([150n, 250n]);
+      node.destroy();
+    });
+
+    it("when the first successor's connection is lost and it is silent, every backup is pinged at once", () => {
+      const clock = new FakeClock(0);
+      const linked = new Set([50n, 100n, 150n, 200n, 250n]);
+      const { node, pinged } = pingingNode(clock, linked);
+      node.stopMaintenance();
+      linked.delete(50n);
+      node.abandon(50n);
+      expect(pinged()).toEqual([50n]);
+      clock.advance(500);
+      expect(node.snapshot().successors).toEqual([100n, 150n, 200n]);
+      expect(pinged()).toEqual([50n, 100n, 150n, 200n]);
+      node.destroy();
+    });
+  });
+
+  describe('the watch over linked neighbours', () => {
+    const WATCH_MS = 4_000;
+    const TIMEOUT_MS = 500;
+    /** Node 10 (successors 50, 100, 150, 200; predecessor 250), every one linked, only the watch on its timers. */
+    function watchedNode(clock: FakeClock) {
+      const sent: { at: number; to: bigint; msg: RingMessage }[] = [];
+      const node = new RingNode(
+        {
+          id: 10n,
+          send: (to, msg) => sent.push({ at: clock.now(), to, msg }),
+          clock,
+          random: () => 0.5,
+          isLinked: () => true,
+        },
+        {
+          bits: 8,
+          successors: 4,
+          stabilizeIntervalMs: NEVER,
+          fixFingersIntervalMs: NEVER,
+          checkPredecessorIntervalMs: NEVER,
+          pingSuccessorsIntervalMs: NEVER,
+          rpcTimeoutMs: TIMEOUT_MS,
+          rpcRetries: 0,
+          watchIntervalMs: WATCH_MS,
+        },
+      );
+      node.restore({ predecessor: 250n, successors: [50n, 100n, 150n, 200n], fingers: [] });
+      const pings = (to?: bigint) =>
+        sent.filter((s) => s.msg.type === 'ping' && (to === undefined || s.to === to)).map((s) => s.at);
+      /** Answers every ping sent to `from` so far that has no answer yet, naming `predecessor`. */
+      const answered = new Set<number>();
+      const pong = (from: bigint, predecessor: bigint | null) => {
+        for (const s of sent) {
+          if (s.to !== from || s.msg.type !== 'ping' || answered.has(s.msg.rid)) continue;
+          answered.add(s.msg.rid);
+          node.handle(from, { type: 'pong', rid: s.msg.rid, predecessor });
+        }
+      };
+      return { node, sent, pings, pong };
+    }
+
+    it('pings a quiet successor once per interval, and not while it talks', () => {
+      const clock = new FakeClock(0);
+      const { node, pings, pong } = watchedNode(clock);
+      for (let t = 0; t < 10 * WATCH_MS; t += 100) {
+        clock.advance(100);
+        pong(50n, 10n);
+        node.handle(250n, { type: 'ping', rid: t }); // the predecessor's own watch
+      }
+      // One interval after its last word each time (each ping answered at once).
+      expect(pings(50n)).toEqual(Array.from({ length: 10 }, (_, i) => (i + 1) * WATCH_MS));
+      expect(pings(250n)).toEqual([]);
+      // A successor that keeps talking is not pinged.
+      const before = pings(50n).length;
+      for (let t = 0; t < 3 * WATCH_MS; t += 1_000) {
+        clock.advance(1_000);
+        node.handle(50n, { type: 'successors', successors: [100n, 150n, 200n] });
+        node.handle(250n, { type: 'ping', rid: t });
+      }
+      expect(pings(50n)).toHaveLength(before);
+      node.destroy();
+      expect(clock.pending).toBe(0);
+    });
+
+    it('forgets a successor that crashed with its connection still open, and pings every backup at once', () => {
+      const clock = new FakeClock(0);
+      const { node, sent, pings } = watchedNode(clock);
+      clock.advance(WATCH_MS); // 50 has been silent for an interval: pinged
+      expect(pings(50n)).toEqual([WATCH_MS]);
+      clock.advance(TIMEOUT_MS);
+      expect(node.snapshot().successors).toEqual([100n, 150n, 200n]);
+      // The backups are asked together, not one timeout after another.
+      expect(sent.filter((s) => s.at === WATCH_MS + TIMEOUT_MS && s.msg.type === 'ping').map((s) => s.to)).toEqual([
+        100n,
+        150n,
+        200n,
+      ]);
+      node.destroy();
+    });
+
+    it('keeps time on a clock that tells fractions of a millisecond (no wait rounds to zero again and again)', () => {
+      // Start and hearing times where (heard + interval) - now comes out as 0 while
+      // now - heard is still short of the interval.
+      const clock = new FakeClock(3436.764);
+      const { node, pings } = watchedNode(clock);
+      clock.advance(411.00509681816357);
+      node.handle(50n, { type: 'successors', successors: [100n, 150n, 200n] });
+      clock.advance(WATCH_MS);
+      expect(pings(50n)).toHaveLength(1);
+      node.destroy();
+    });
+
+    it('stabilizes at once when the successor answers with another predecessor', () => {
+      const clock = new FakeClock(0);
+      const { node, sent, pong } = watchedNode(clock);
+      clock.advance(WATCH_MS);
+      pong(50n, 30n); // a newcomer 30 joined in front of us
+      expect(sent.filter((s) => s.msg.type === 'get-state').map((s) => s.to)).toEqual([50n]);
+      node.destroy();
+    });
+
+    it('pings a predecessor silent for an interval and the grace; a node that notified meanwhile takes its place', () => {
+      const clock = new FakeClock(0);
+      const { node, pings, pong } = watchedNode(clock);
+      clock.advance(WATCH_MS + RING_WATCH_GRACE_MS - 1);
+      pong(50n, 10n);
+      expect(pings(250n)).toEqual([]);
+      clock.advance(1);
+      expect(pings(250n)).toEqual([WATCH_MS + RING_WATCH_GRACE_MS]);
+      // While that ping waits, 240 says it is our predecessor (its successor 250 stopped answering).
+      node.handle(240n, { type: 'get-state', rid: 7 });
+      expect(node.snapshot().predecessor).toBe(250n);
+      clock.advance(TIMEOUT_MS);
+      expect(node.snapshot().predecessor).toBe(240n);
       node.destroy();
     });
   });

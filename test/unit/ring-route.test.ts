@@ -176,7 +176,8 @@ describe('RingNode with routed lookups (simulated links to its table)', () => {
 
 describe('RingNode routed lookup, message by message (m = 8)', () => {
   /** Node 10 of a ring it knows as 10 → 50 → …, linked to 50, 100 and 150; its world is an outbox. */
-  function node() {
+  /** Node 10, linked to 50, 100 and 150; `opening` holds nodes whose connection is not reported open yet. */
+  function node(opening: bigint[] = []) {
     const outbox: { to: bigint; msg: RingMessage }[] = [];
     const timers = new Map<number, { at: number; run: () => void }>();
     let now = 0;
@@ -196,6 +197,7 @@ describe('RingNode routed lookup, message by message (m = 8)', () => {
         random: () => 0.5,
         linked: () => [50n, 100n, 150n],
         isLinked: (n) => n === 50n || n === 100n || n === 150n,
+        hasLink: (n) => n === 50n || n === 100n || n === 150n || opening.includes(n),
       },
       { bits: 8, successors: 2, maintenance: false, routing: 'recursive', routeTimeoutMs: 1_000 },
     );
@@ -253,6 +255,12 @@ describe('RingNode routed lookup, message by message (m = 8)', () => {
     // Through a linked previous hop it goes on.
     ring.handle(150n, { type: 'routed', rid: 1, owners: [180n], path: [100n, 10n, 150n], predecessor: null });
     expect(outbox.map((o) => o.to)).toEqual([100n]);
+  });
+
+  it('passes an answer back over a connection whose opening is not reported yet (the request came over it)', () => {
+    const { ring, outbox } = node([200n]);
+    ring.handle(150n, { type: 'routed', rid: 1, owners: [180n], path: [200n, 10n, 150n], predecessor: null });
+    expect(outbox.map((o) => o.to)).toEqual([200n]);
   });
 
   it('ignores an answer that does not come from the first hop, or whose owner is not the node that answered', () => {

@@ -31,6 +31,12 @@ export const OVERLAY_PING_SUCCESSORS_INTERVAL_MS = 3_000;
  */
 export const OVERLAY_MAINTENANCE_BACKOFF = 8;
 /**
+ * A linked successor silent this long is pinged (and a linked predecessor a second later):
+ * the transport reports a connection to a crashed peer lost only after 13 to 30 s, and the
+ * watch finds it within about two of these intervals, for one ping and pong per interval.
+ */
+export const OVERLAY_WATCH_INTERVAL_MS = 4_000;
+/**
  * Answer timeout for a node we already have an open link to. Data channels are reliable
  * and ordered, so a request is never resent: no answer in time means the node is gone.
  */
@@ -85,6 +91,11 @@ export interface OverlayTransport {
   send(peerId: string, frame: Uint8Array): boolean;
   /** True when an open (connected) link to the peer exists. */
   isOpen(peerId: string): boolean;
+  /**
+   * True when a link to the peer exists that is not closed, open or still opening (frames can
+   * come in over a link before its opening is reported). Default: {@link isOpen}.
+   */
+  hasLink?(peerId: string): boolean;
   /** Ring members with an open link (they said HELLO): the hops routed lookups may take. */
   linked(): Iterable<string>;
   /** Opens a link to a peer that has none (a finger), sending nothing yet. */
@@ -112,6 +123,8 @@ export interface OverlayOptions {
   pingSuccessorsIntervalMs?: number;
   /** Default {@link OVERLAY_MAINTENANCE_BACKOFF}; 1 keeps every interval as given. */
   maintenanceBackoff?: number;
+  /** Default {@link OVERLAY_WATCH_INTERVAL_MS}; 0: no watch. */
+  watchIntervalMs?: number;
   rpcTimeoutMs?: number;
   connectRpcTimeoutMs?: number;
   /** Default {@link OVERLAY_RECORD_TTL_MS}. */
@@ -200,6 +213,11 @@ export class Overlay extends Emitter<OverlayEvents> implements RingPosition {
         random: deps.random,
         // An open data channel reports its loss (linkFailed): its neighbour needs no pings.
         isLinked: (to) => deps.transport.isOpen(this.#hex(to)),
+        hasLink: (to) => {
+          const { transport } = deps;
+          const peer = this.#hex(to);
+          return transport.hasLink ? transport.hasLink(peer) : transport.isOpen(peer);
+        },
         linked: () => this.#linkedNodes(),
       },
       {
@@ -209,6 +227,7 @@ export class Overlay extends Emitter<OverlayEvents> implements RingPosition {
         checkPredecessorIntervalMs: options.checkPredecessorIntervalMs ?? OVERLAY_CHECK_PREDECESSOR_INTERVAL_MS,
         pingSuccessorsIntervalMs: options.pingSuccessorsIntervalMs ?? OVERLAY_PING_SUCCESSORS_INTERVAL_MS,
         maintenanceBackoff: options.maintenanceBackoff ?? OVERLAY_MAINTENANCE_BACKOFF,
+        watchIntervalMs: options.watchIntervalMs ?? OVERLAY_WATCH_INTERVAL_MS,
         rpcTimeoutMs: (to) => (deps.transport.isOpen(this.#hex(to)) ? rpcTimeoutMs : connectRpcTimeoutMs),
         rpcRetries: 0,
         routing: options.routing ?? 'recursive',

@@ -50,6 +50,8 @@ export interface RingContext {
   send(to: bigint, msg: RingMessage): void;
   /** True while an open connection to `node` stands for its liveness (its loss is reported). */
   isLinked(node: bigint): boolean;
+  /** True while a connection to `node` exists that is not closed (open, or still opening). */
+  hasLink(node: bigint): boolean;
   /** Lookups are routed (option `routing: 'recursive'`). */
   readonly routed: boolean;
   /** Ring members this node holds open connections to: the hops a routed lookup may take. */

@@ -4,9 +4,12 @@
  * predecessor, ping one backup successor, and fix one finger. Each task runs on its own
  * jittered interval, or on demand ({@link RingMaintenance.run}) in the simulator's rounds.
  *
- * A neighbour the transport holds an open connection to (`isLinked`) is not pinged: the
- * connection's loss is the failure signal, and {@link RingMaintenance.checkNeighbour} pings
- * it then. Stabilization still asks the successor every round (it learns of newcomers).
+ * A neighbour the transport holds an open connection to (`isLinked`) is not pinged on these
+ * rounds: the connection's loss is the failure signal, and {@link RingMaintenance.checkNeighbour}
+ * pings it then. Stabilization still asks the successor every round (it learns of newcomers).
+ * A connection to a process that crashed is reported lost only once the transport gives up on
+ * it, though, so with a watch interval (`watchMs`) the linked successor is pinged whenever it
+ * has been silent that long, and the linked predecessor a grace period later.
  *
  * With a backoff (`maxBackoff` > 1), a task that runs while the node's neighbourhood has not
  * changed since its last run waits twice as long next time, up to `maxBackoff` times its
@@ -31,13 +34,21 @@ export const RING_STABILIZE_MAX_STEPS = 8;
 /** Each maintenance interval is drawn from interval * [1 - JITTER, 1 + JITTER]. */
 export const RING_MAINTENANCE_JITTER = 0.25;
 
-/** The periodic tasks, each on its own jittered interval. */
 /** Where lookups are routed, a finger without an open connection is looked up again this often. */
 export const RING_UNLINKED_FINGER_REFRESH_MS = 5 * 60_000;
 
 export type RingMaintenanceTask = 'stabilize' | 'fixFingers' | 'checkPredecessor' | 'pingSuccessors';
 
+/** The periodic tasks, each on its own jittered interval. */
 export type RingMaintenanceIntervals = Record<RingMaintenanceTask, number>;
+
+/**
+ * How much longer than the watch interval a linked predecessor may stay silent before it is
+ * pinged: its own watch pings us once it has not heard from us for an interval, and it
+ * heard from us when we last answered, so its next ping is due one interval (and a round
+ * trip) after the last one.
+ */
+export const RING_WATCH_GRACE_MS = 1_000;
 
 export class RingMaintenance {
   readonly #node: RingContext;
@@ -52,18 +63,36 @@ export class RingMaintenance {
   /** A stabilization (or the probe after a failed successor) is under way. */
   #stabilizing = false;
   #checkingPredecessor = false;
+  /** A node that told us it is our predecessor while the one we have was being checked. */
+  #notifier: bigint | null = null;
   /** The finger fix-fingers refreshes next. */
   #nextFinger = 0;
   /** When each finger was last looked up (for fingers without an open connection). */
   readonly #fingerLookedUpAt = new Map<number, number>();
   /** The backup successor pinged next (round robin from index 1). */
   #pingCursor = 1;
+  /** See {@link RingMaintenance} (`watchMs`); 0: no watch. */
+  readonly #watchMs: number;
+  #successorWatch: unknown = null;
+  #predecessorWatch: unknown = null;
+  /** The successor we last heard from, and when (on the clock). */
+  #successorHeard: { node: bigint; at: number } | null = null;
+  #watchPingOut = false;
+  #watchStartedAt = Number.NEGATIVE_INFINITY;
 
-  /** @param maxBackoff the most a quiet neighbourhood stretches each interval (1: never) */
-  constructor(node: RingContext, intervals: RingMaintenanceIntervals, maxBackoff = 1) {
+  /**
+   * @param maxBackoff the most a quiet neighbourhood stretches each interval (1: never)
+   * @param watchMs where > 0, the linked successor is pinged whenever it was silent this
+   *   long, and the linked predecessor when it was silent this long and {@link RING_WATCH_GRACE_MS}
+   *   more. A connection to a process that died is reported lost only when the transport gives up
+   *   on it (13 to 30 s for WebRTC here), while the pair of neighbours this watch keeps costs one
+   *   ping and one pong per interval: the ring repairs itself within a few intervals of a crash.
+   */
+  constructor(node: RingContext, intervals: RingMaintenanceIntervals, maxBackoff = 1, watchMs = 0) {
     this.#node = node;
     this.#intervals = intervals;
     this.#maxBackoff = Math.max(1, maxBackoff);
+    this.#watchMs = watchMs;
   }
 
   /**
@@ -90,12 +119,85 @@ export class RingMaintenance {
       // The first run comes at a random phase, so nodes started together do not move in step.
       if (!this.#timers.has(task)) this.#schedule(task, this.#intervals[task] * this.#node.random());
     }
+    if (this.#watchMs > 0) {
+      this.#watchStartedAt = this.#node.clock.now();
+      if (this.#successorWatch === null) this.#watchSuccessor();
+      if (this.#predecessorWatch === null) this.#watchPredecessor();
+    }
   }
 
   /** Stops the timers; requests already sent still complete. */
   stop(): void {
-    for (const handle of this.#timers.values()) this.#node.clock.clearTimeout(handle);
+    const { clock } = this.#node;
+    for (const handle of this.#timers.values()) clock.clearTimeout(handle);
     this.#timers.clear();
+    if (this.#successorWatch !== null) clock.clearTimeout(this.#successorWatch);
+    if (this.#predecessorWatch !== null) clock.clearTimeout(this.#predecessorWatch);
+    this.#successorWatch = null;
+    this.#predecessorWatch = null;
+  }
+
+  // --- the watch over the linked neighbours ---------------------------------------
+
+  /** A message came from `from`; the node calls this for every inbound message. */
+  heard(from: bigint): void {
+    if (this.#watchMs > 0 && from === this.#node.successors.first) {
+      this.#successorHeard = { node: from, at: this.#node.clock.now() };
+    }
+  }
+
+  /**
+   * Pings the successor once it was silent for the watch interval (over its open connection;
+   * one without is probed by the periodic tasks). No answer: it is forgotten and the backups
+   * are probed at once. An answer naming another predecessor than us starts a stabilization,
+   * so a newcomer in front of us is learnt of within an interval too.
+   */
+  #watchSuccessor(): void {
+    const node = this.#node;
+    const now = node.clock.now();
+    const succ = node.successors.first;
+    let due = this.#watchMs;
+    if (succ !== undefined && succ !== null && node.isLinked(succ) && !this.#watchPingOut) {
+      const heard = this.#successorHeard;
+      // Waits of under a millisecond are rounded up: a clock that tells fractions could
+      // otherwise land just short of the deadline again and again.
+      const wait = heard === null ? 0 : heard.at + this.#watchMs - now;
+      if (heard === null || heard.node !== succ) this.#successorHeard = { node: succ, at: now };
+      else if (wait > 0) due = Math.max(wait, 1);
+      else {
+        this.#watchPingOut = true;
+        node.call(succ, { type: 'ping' }, 'pong', (pong) => {
+          this.#watchPingOut = false;
+          if (!node.joined || node.successors.first !== succ) return;
+          if (pong === null) {
+            node.forget(succ);
+            if (!this.#stabilizing) this.#probeSuccessors();
+          } else if (pong.predecessor !== node.id) this.stabilize();
+        });
+      }
+    }
+    this.#successorWatch = node.clock.setTimeout(() => {
+      this.#successorWatch = null;
+      if (node.joined) this.#watchSuccessor();
+    }, due);
+  }
+
+  /** Pings the linked predecessor once it was silent for the watch interval and the grace. */
+  #watchPredecessor(): void {
+    const node = this.#node;
+    const limit = this.#watchMs + RING_WATCH_GRACE_MS;
+    const pred = node.predecessor;
+    let due = limit;
+    if (pred !== null && node.isLinked(pred)) {
+      // Silence counts from the watch's start at the earliest (a restored node heard no one yet).
+      const wait = Math.max(node.predecessorHeardAt, this.#watchStartedAt) + limit - node.clock.now();
+      if (wait > 0) due = Math.max(wait, 1);
+      else this.checkPredecessor(undefined, true);
+    }
+    this.#predecessorWatch = node.clock.setTimeout(() => {
+      this.#predecessorWatch = null;
+      if (node.joined) this.#watchPredecessor();
+    }, due);
   }
 
   /** Runs one task now. */
@@ -224,15 +326,23 @@ export class RingMaintenance {
   checkPredecessor(notifier?: bigint, force = false): void {
     const node = this.#node;
     const pred = node.predecessor;
-    if (pred === null || this.#checkingPredecessor) return;
+    if (pred === null) return;
+    if (notifier !== undefined) {
+      // Of several notifiers while one check runs, the nearest behind us takes the place.
+      const held = this.#notifier;
+      if (held === null || node.space.between(notifier, held, node.id)) this.#notifier = notifier;
+    }
+    if (this.#checkingPredecessor) return;
     const quiet = node.clock.now() - node.predecessorHeardAt >= this.#intervals.checkPredecessor;
     if (notifier === undefined && !force && (!quiet || node.isLinked(pred))) return;
     this.#checkingPredecessor = true;
     node.call(pred, { type: 'ping' }, 'pong', (pong) => {
       this.#checkingPredecessor = false;
+      const candidate = this.#notifier;
+      this.#notifier = null;
       if (!node.joined || pong || node.predecessor !== pred) return;
       node.forget(pred);
-      if (notifier !== undefined && !node.liveness.isDead(notifier)) node.setPredecessor(notifier);
+      if (candidate !== null && !node.liveness.isDead(candidate)) node.setPredecessor(candidate);
     });
   }
 
@@ -291,7 +401,8 @@ export class RingMaintenance {
       if (alive || !node.joined) return;
       const wasFirst = node.successors.first === peer;
       node.forget(peer);
-      if (wasFirst) this.stabilize();
+      // More of the list may have died with it: every backup is pinged at once.
+      if (wasFirst && !this.#stabilizing) this.#probeSuccessors();
     });
   }
 

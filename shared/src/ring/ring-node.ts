@@ -67,6 +67,12 @@ export interface RingNodeDeps {
    */
   isLinked?(node: bigint): boolean;
   /**
+   * True while the transport holds a connection to `node` that is not closed, open or still
+   * opening (a message can arrive over a connection before its opening is reported there).
+   * Default: {@link isLinked}.
+   */
+  hasLink?(node: bigint): boolean;
+  /**
    * The ring members the transport holds open connections to: the hops a routed lookup may
    * take (option `routing: 'recursive'`). Default: none.
    */
@@ -97,6 +103,12 @@ export interface RingNodeOptions {
    * round; see maintenance.ts). Default 1: never.
    */
   maintenanceBackoff?: number;
+  /**
+   * Where > 0, a successor and predecessor the transport holds open connections to are
+   * watched: pinged whenever they were silent this long (see maintenance.ts). Default 0: the
+   * periodic tasks and the transport's reports of lost connections only.
+   */
+  watchIntervalMs?: number;
   /**
    * How lookups travel. 'iterative' (default): the asker asks one node after another, each
    * answer naming closer ones; every node asked must be reachable from the asker. 'recursive':
@@ -177,6 +189,7 @@ export class RingNode extends Emitter<RingNodeEvents> {
         pingSuccessors: options.pingSuccessorsIntervalMs ?? RING_PING_SUCCESSORS_INTERVAL_MS,
       },
       options.maintenanceBackoff ?? 1,
+      options.watchIntervalMs ?? 0,
     );
     this.#lookupDeps = {
       self: this.id,
@@ -568,6 +581,7 @@ export class RingNode extends Emitter<RingNodeEvents> {
     if (this.#state === 'destroyed' || from === this.id) return;
     this.#liveness.heard(from);
     if (from === this.#predecessor) this.#predecessorHeardAt = this.#deps.clock.now();
+    this.#maintenance.heard(from);
     dispatch(this.#context, from, msg);
   }
 
@@ -680,6 +694,7 @@ export class RingNode extends Emitter<RingNodeEvents> {
       call: (to, body, expect, callback) => this.#call(to, body, expect, callback),
       send: (to, msg) => this.#deps.send(to, msg),
       isLinked: (n) => this.#isLinked(n),
+      hasLink: (n) => this.#deps.hasLink?.(n) ?? this.#isLinked(n),
       linked: () => this.#linkedNodes(),
       probe: (n, callback) => this.#probe(n, callback),
       lookup: (key, done) => this.#lookup(key, done),

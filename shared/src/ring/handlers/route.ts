@@ -45,9 +45,10 @@ export const onRoute: RingHandler<RingMessageOf<'route'>> = (node, from, msg) =>
  * An answer to a routed lookup on its way back: passed to the node before this one's first
  * place on the path (a loop the request made is skipped), or, at the asker, settled like any
  * answer. One from a node that is not after this one on the path is ignored, and so is one
- * whose previous hop has no open connection here: the request came over one, so a path
- * naming another node is forged, and passing it on would open a connection wherever the
- * forger pointed.
+ * whose previous hop has no connection here: the request came over one, so a path naming
+ * another node is forged, and passing it on would open a connection wherever the forger
+ * pointed. That connection may not be reported open here yet (a request can come in before
+ * the opening is), so any connection not closed will do: the answer waits in it.
  */
 export const onRouted: RingHandler<RingMessageOf<'routed'>> = (node, from, msg) => {
   const at = msg.path.indexOf(node.id);
@@ -57,5 +58,5 @@ export const onRouted: RingHandler<RingMessageOf<'routed'>> = (node, from, msg) 
     return;
   }
   const back = msg.path[at - 1]!;
-  if (node.isLinked(back)) node.send(back, msg);
+  if (node.hasLink(back)) node.send(back, msg);
 };
