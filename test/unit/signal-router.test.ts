@@ -15,6 +15,7 @@ import {
   nextHop,
   OverlayFrameType,
   type PeerIdentity,
+  RING_SIGNAL_ANSWER_MS,
   RING_SIGNAL_FALLBACK_MS,
   type RingPosition,
   RingSpace,
@@ -225,6 +226,18 @@ describe('path choice', () => {
     expect(tracker.sent).toEqual([]);
   });
 
+  it('signals a peer through the ring again once the tracker refused to relay to it (it never introduced the two)', async () => {
+    const { router, links, neighbour } = setup();
+    neighbour(at('70'));
+    router.open(TARGET, false);
+    links.last(TARGET).close(ErrorCode.NO_ROUTE);
+    expect(router.pathTo(TARGET)).toBe('tracker');
+    // The attempt through the tracker is refused: signaling it that way again would only fail again.
+    router.open(TARGET, false);
+    links.last(TARGET).close(ErrorCode.NOT_ALLOWED);
+    expect(router.pathTo(TARGET)).toBe('ring');
+  });
+
   it('signals a peer whose last link failed through the tracker, for a while', async () => {
     const { router, clock, links, tracker, neighbour } = setup();
     neighbour(at('70'));
@@ -426,7 +439,7 @@ describe('forwarding routed signals', () => {
 });
 
 describe('the replay through the tracker', () => {
-  it('sends every signal again through the tracker when the ring path stays silent for 4 s', async () => {
+  it('sends every signal again through the tracker when the remote does not answer through the ring in 1.5 s', async () => {
     const { router, clock, links, tracker, neighbour } = setup();
     const member = neighbour(at('70'));
     router.open(TARGET, false);
@@ -436,7 +449,7 @@ describe('the replay through the tracker', () => {
     link.emitSignal(CANDIDATE);
     await flush();
     expect(routed(member)).toHaveLength(2);
-    clock.advance(RING_SIGNAL_FALLBACK_MS - 1);
+    clock.advance(RING_SIGNAL_ANSWER_MS - 1);
     expect(tracker.sent).toEqual([]);
     clock.advance(1);
     expect(trackerTypes(tracker)).toEqual(['offer', 'candidate']);
@@ -447,6 +460,23 @@ describe('the replay through the tracker', () => {
     await flush();
     expect(tracker.sent).toHaveLength(3);
     expect(routed(member)).toHaveLength(2);
+  });
+
+  it('waits 4 s for a connection the remote answered through the ring, then replays it through the tracker', async () => {
+    const { router, clock, links, tracker, neighbour } = setup();
+    const member = neighbour(at('70'));
+    router.open(TARGET, false);
+    const link = links.last(TARGET);
+    link.emitSignal(OFFER);
+    await flush();
+    const sid = routed(member)[0]!.data.sid;
+    await router.handleSignal(TARGET, await signed(TARGET, ANSWER, sid), 'ring');
+    expect(link.signalled).toEqual([ANSWER]);
+    // Answered: ICE may still be trying, and the ring path works.
+    clock.advance(RING_SIGNAL_FALLBACK_MS - 1);
+    expect(tracker.sent).toEqual([]);
+    clock.advance(1);
+    expect(trackerTypes(tracker)).toEqual(['offer']);
   });
 
   it('replays nothing for a link that opened in time', async () => {
@@ -482,6 +512,40 @@ describe('the replay through the tracker', () => {
     await flush();
     clock.advance(RING_SIGNAL_FALLBACK_MS);
     expect(tracker.sent).toEqual([]);
+  });
+
+  it('keeps to the ring when the tracker will not relay the replay (it never introduced the two)', async () => {
+    const { router, clock, links, tracker, neighbour, warnings } = setup();
+    const member = neighbour(at('70'));
+    tracker.refuse = new RingswarmError(ErrorCode.NOT_ALLOWED, 'the tracker did not introduce these peers');
+    router.open(TARGET, false);
+    const link = links.last(TARGET);
+    link.emitSignal(OFFER);
+    await flush();
+    clock.advance(RING_SIGNAL_ANSWER_MS);
+    await flush();
+    link.emitSignal(CANDIDATE); // sent while the replay is out: through the tracker only
+    await flush();
+    expect(link.destroyed).toBe(false);
+    expect(warnings.map((w) => (w as RingswarmError).code)).toContain(ErrorCode.NOT_ALLOWED);
+    // What went through the tracker alone went through the ring again, and so does what follows.
+    link.emitSignal(CANDIDATE);
+    await flush();
+    expect(routed(member).map((r) => JSON.parse(r.data.body).type)).toEqual(['offer', 'candidate', 'candidate']);
+    expect(link.destroyed).toBe(false);
+  });
+
+  it('closes the link at once when the tracker does not know the target of a replay', async () => {
+    const { router, clock, links, tracker, neighbour } = setup();
+    neighbour(at('70'));
+    tracker.refuse = new RingswarmError(ErrorCode.UNKNOWN_PEER, 'not connected');
+    router.open(TARGET, false);
+    const link = links.last(TARGET);
+    link.emitSignal(OFFER);
+    await flush();
+    clock.advance(RING_SIGNAL_ANSWER_MS);
+    await flush();
+    expect(link.closeCode).toBe(ErrorCode.UNKNOWN_PEER);
   });
 
   it('closes the link with the code the tracker refused a signal with', async () => {

@@ -4,9 +4,9 @@
  * Path choice. A connection this peer opens is signaled through the ring once this peer has
  * joined it, else through the tracker; a peer whose last link failed is signaled through the
  * tracker for a while (the tracker knows at once whether it is still there). A connection
- * signaled through the ring that has not opened after {@link RING_SIGNAL_FALLBACK_MS} is
- * signaled again, every signal replayed, through the tracker; so is one whose remote answers
- * through the tracker.
+ * signaled through the ring whose remote has not answered after {@link RING_SIGNAL_ANSWER_MS},
+ * or has not opened after {@link RING_SIGNAL_FALLBACK_MS}, is signaled again, every signal
+ * replayed, through the tracker; so is one whose remote answers through the tracker.
  *
  * Routing through the ring (ROUTE frames, hop by hop towards `target`): straight to the
  * target when linked; else back to the neighbour that last handed us a signal from the
@@ -48,7 +48,13 @@ import type { Link } from './link.js';
 import type { LinkEntry, LinkPool } from './link-pool.js';
 import { decodeRouteFrame, encodeRouteFrame, ROUTE_MAX_HOPS, type RoutedSignal } from './overlay-wire.js';
 
-/** A connection signaled through the ring that has not opened by then is signaled again via the tracker. */
+/**
+ * A connection signaled through the ring whose remote has not answered (no description) by
+ * then is signaled again via the tracker: a signal takes tens of milliseconds over a healthy
+ * ring, and one lost on a broken path (a hop that died) should not hold up a repair.
+ */
+export const RING_SIGNAL_ANSWER_MS = 1_500;
+/** One that was answered but has not opened by then (ICE still trying) is signaled again via the tracker. */
 export const RING_SIGNAL_FALLBACK_MS = 4_000;
 /**
  * After a link to a peer failed, new connections to it are signaled through the tracker
@@ -145,6 +151,13 @@ interface SignalSession {
   /** The remote's answer (or offer) was applied; duplicates are ignored. */
   gotDescription: boolean;
   fallbackTimer: unknown;
+  /** How many of `sent` went through the ring. */
+  viaRing: number;
+  /**
+   * 'sent': the ring path was silent and everything was sent again through the tracker;
+   * 'refused': the tracker would not relay that, and the ring path carries on alone.
+   */
+  replay: 'none' | 'sent' | 'refused';
 }
 
 export class SignalingRouter extends Emitter<SignalingRouterEvents> {
@@ -169,11 +182,15 @@ export class SignalingRouter extends Emitter<SignalingRouterEvents> {
   /** Remembers failed peers; taken off the pool again in {@link destroy}. */
   readonly #onLinkClose = (
     remoteId: string,
-    _code: string | undefined,
+    code: string | undefined,
     _discoveryKey: string | null,
     failed: boolean,
   ) => {
-    if (!this.#destroyed && failed) this.#rememberFailure(remoteId);
+    if (this.#destroyed) return;
+    // The tracker would not relay between us (it never introduced us): it is no way to that
+    // peer, and the next connection takes the ring however the last one failed.
+    if (code === ErrorCode.NOT_ALLOWED) this.#failedAt.delete(remoteId);
+    else if (failed) this.#rememberFailure(remoteId);
   };
 
   constructor(deps: SignalingRouterDeps) {
@@ -311,6 +328,8 @@ export class SignalingRouter extends Emitter<SignalingRouterEvents> {
       queue: Promise.resolve(),
       gotDescription: false,
       fallbackTimer: null,
+      viaRing: 0,
+      replay: 'none',
     };
     this.#sessions.set(link, session);
     this.#rememberSession(link.remoteId, sid);
@@ -324,10 +343,14 @@ export class SignalingRouter extends Emitter<SignalingRouterEvents> {
       if (this.#sessions.get(link) === session) this.#sessions.delete(link);
     });
     if (path === 'ring') {
-      session.fallbackTimer = clock.setTimeout(() => {
+      const fallBack = () => {
         session.fallbackTimer = null;
         if (!this.#destroyed && !link.connected && !link.destroyed) this.#fallBack(session);
-      }, RING_SIGNAL_FALLBACK_MS);
+      };
+      session.fallbackTimer = clock.setTimeout(() => {
+        if (!session.gotDescription) return fallBack();
+        session.fallbackTimer = clock.setTimeout(fallBack, RING_SIGNAL_FALLBACK_MS - RING_SIGNAL_ANSWER_MS);
+      }, RING_SIGNAL_ANSWER_MS);
     }
     return session;
   }
@@ -377,7 +400,10 @@ export class SignalingRouter extends Emitter<SignalingRouterEvents> {
   #send(session: SignalSession, data: SignalEnvelope): void {
     if (session.sent.length < MAX_REPLAYED_SIGNALS) session.sent.push(data);
     if (session.path === 'ring') {
-      if (this.#sendViaRing(session.link.remoteId, data)) return;
+      if (this.#sendViaRing(session.link.remoteId, data)) {
+        session.viaRing = session.sent.length;
+        return;
+      }
       session.path = 'tracker';
     }
     this.#sendViaTracker(session, data);
@@ -389,7 +415,12 @@ export class SignalingRouter extends Emitter<SignalingRouterEvents> {
       if (this.#destroyed) return;
       const error = err instanceof Error ? err : new Error(String(err));
       this.emit('warning', error);
-      session.link.close(err instanceof RingswarmError ? err.code : undefined);
+      const code = err instanceof RingswarmError ? err.code : undefined;
+      if (session.replay !== 'none' && (code === ErrorCode.NOT_ALLOWED || code === ErrorCode.RATE_LIMITED)) {
+        this.#backToRing(session);
+        return;
+      }
+      session.link.close(code);
     });
   }
 
@@ -397,7 +428,23 @@ export class SignalingRouter extends Emitter<SignalingRouterEvents> {
   #fallBack(session: SignalSession): void {
     if (session.path === 'tracker' || !this.#deps.tracker.connected) return;
     session.path = 'tracker';
+    session.replay = 'sent';
     for (const data of session.sent) this.#sendViaTracker(session, data);
+  }
+
+  /**
+   * The tracker would not relay a replay (it never introduced the two peers, or the target
+   * gets too many signals): the ring path, only slow perhaps, is all there is, so what went
+   * through the tracker alone goes through the ring too, and so does what follows.
+   */
+  #backToRing(session: SignalSession): void {
+    if (session.replay !== 'sent' || session.link.destroyed) return;
+    session.replay = 'refused';
+    session.path = 'ring';
+    for (const data of session.sent.slice(session.viaRing)) {
+      if (!this.#sendViaRing(session.link.remoteId, data)) return;
+      session.viaRing++;
+    }
   }
 
   #rememberFailure(remoteId: string): void {
