@@ -439,13 +439,20 @@ describe('forwarding routed signals', () => {
 });
 
 describe('the replay through the tracker', () => {
-  it('sends every signal again through the tracker when the remote does not answer through the ring in 1.5 s', async () => {
-    const { router, clock, links, tracker, neighbour } = setup();
-    const member = neighbour(at('70'));
-    router.open(TARGET, false);
-    const link = links.last(TARGET);
+  /** A ring member (next to 70) that offered a connection to TARGET through the ring; `prepare` runs before the offer. */
+  const offered = async (prepare: (t: ReturnType<typeof setup>) => void = () => {}) => {
+    const t = setup();
+    const member = t.neighbour(at('70'));
+    prepare(t);
+    t.router.open(TARGET, false);
+    const link = t.links.last(TARGET);
     link.emitSignal(OFFER);
     await flush();
+    return { ...t, member, link };
+  };
+
+  it('sends every signal again through the tracker when the remote does not answer through the ring in 1.5 s', async () => {
+    const { clock, tracker, member, link } = await offered();
     link.emitSignal(CANDIDATE);
     await flush();
     expect(routed(member)).toHaveLength(2);
@@ -463,12 +470,7 @@ describe('the replay through the tracker', () => {
   });
 
   it('waits 4 s for a connection the remote answered through the ring, then replays it through the tracker', async () => {
-    const { router, clock, links, tracker, neighbour } = setup();
-    const member = neighbour(at('70'));
-    router.open(TARGET, false);
-    const link = links.last(TARGET);
-    link.emitSignal(OFFER);
-    await flush();
+    const { router, clock, tracker, member, link } = await offered();
     const sid = routed(member)[0]!.data.sid;
     await router.handleSignal(TARGET, await signed(TARGET, ANSWER, sid), 'ring');
     expect(link.signalled).toEqual([ANSWER]);
@@ -480,23 +482,14 @@ describe('the replay through the tracker', () => {
   });
 
   it('replays nothing for a link that opened in time', async () => {
-    const { router, clock, links, tracker, neighbour } = setup();
-    neighbour(at('70'));
-    router.open(TARGET, false);
-    links.last(TARGET).emitSignal(OFFER);
-    await flush();
-    links.last(TARGET).open();
+    const { clock, tracker, link } = await offered();
+    link.open();
     clock.advance(10 * RING_SIGNAL_FALLBACK_MS);
     expect(tracker.sent).toEqual([]);
   });
 
   it('replays at once when the remote answers through the tracker', async () => {
-    const { router, links, tracker, neighbour } = setup();
-    const member = neighbour(at('70'));
-    router.open(TARGET, false);
-    const link = links.last(TARGET);
-    link.emitSignal(OFFER);
-    await flush();
+    const { router, tracker, member, link } = await offered();
     const sid = routed(member)[0]!.data.sid;
     await router.handleSignal(TARGET, await signed(TARGET, ANSWER, sid), 'tracker');
     expect(trackerTypes(tracker)).toEqual(['offer']);
@@ -504,24 +497,17 @@ describe('the replay through the tracker', () => {
   });
 
   it('keeps to the ring when the tracker is gone', async () => {
-    const { router, clock, links, tracker, neighbour } = setup();
-    neighbour(at('70'));
-    tracker.connected = false;
-    router.open(TARGET, false);
-    links.last(TARGET).emitSignal(OFFER);
-    await flush();
+    const { clock, tracker } = await offered((t) => {
+      t.tracker.connected = false;
+    });
     clock.advance(RING_SIGNAL_FALLBACK_MS);
     expect(tracker.sent).toEqual([]);
   });
 
   it('keeps to the ring when the tracker will not relay the replay (it never introduced the two)', async () => {
-    const { router, clock, links, tracker, neighbour, warnings } = setup();
-    const member = neighbour(at('70'));
-    tracker.refuse = new RingswarmError(ErrorCode.NOT_ALLOWED, 'the tracker did not introduce these peers');
-    router.open(TARGET, false);
-    const link = links.last(TARGET);
-    link.emitSignal(OFFER);
-    await flush();
+    const { clock, warnings, member, link } = await offered((t) => {
+      t.tracker.refuse = new RingswarmError(ErrorCode.NOT_ALLOWED, 'the tracker did not introduce these peers');
+    });
     clock.advance(RING_SIGNAL_ANSWER_MS);
     await flush();
     link.emitSignal(CANDIDATE); // sent while the replay is out: through the tracker only
@@ -536,13 +522,9 @@ describe('the replay through the tracker', () => {
   });
 
   it('closes the link at once when the tracker does not know the target of a replay', async () => {
-    const { router, clock, links, tracker, neighbour } = setup();
-    neighbour(at('70'));
-    tracker.refuse = new RingswarmError(ErrorCode.UNKNOWN_PEER, 'not connected');
-    router.open(TARGET, false);
-    const link = links.last(TARGET);
-    link.emitSignal(OFFER);
-    await flush();
+    const { clock, link } = await offered((t) => {
+      t.tracker.refuse = new RingswarmError(ErrorCode.UNKNOWN_PEER, 'not connected');
+    });
     clock.advance(RING_SIGNAL_ANSWER_MS);
     await flush();
     expect(link.closeCode).toBe(ErrorCode.UNKNOWN_PEER);
