@@ -114,6 +114,76 @@ describe('PiecePicker', () => {
     expect(picker.pick(all(10), (i) => i > 6, 0)).toBe(7);
   });
 
+  it("a run that reaches pieces another peer has jumps into the longest stretch left, not onto that peer's front", () => {
+    // Peer B took 0..9 and is fetching 10..11 (nobody has them yet); our run from 30 ran on to 39 and wraps
+    // to 0, which we have now (from B). Going on past B's pieces would land on 10 or 11, B's front.
+    const picker = new PiecePicker(40, { random: seeded(4) });
+    picker.addBitfield(all(40));
+    const held = new Set(Array.from({ length: 10 }, (_, i) => i));
+    for (let i = 30; i < 40; i++) held.add(i);
+    const wanted = (i: number) => !held.has(i);
+    // While the next piece is free, the run goes on from the last one.
+    expect(picker.pick(all(40), wanted, 20, 14)).toBe(15);
+    // From 39 (the end) or 29 (30 is held): into the middle half of 10..29, away from its ends.
+    for (let seed = 0; seed < 50; seed++) {
+      const p = new PiecePicker(40, { random: seeded(seed) });
+      p.addBitfield(all(40));
+      for (const after of [39, 29]) {
+        const i = p.pick(all(40), wanted, 20, after);
+        expect(i).toBeGreaterThanOrEqual(15);
+        expect(i).toBeLessThan(25);
+      }
+    }
+    // Only the rarest pieces make a stretch: 20..29 are rarer than 10..19 here.
+    for (let i = 10; i < 20; i++) picker.addHave(i);
+    const i = picker.pick(all(40), wanted, 20, 39);
+    expect(i).toBeGreaterThanOrEqual(22);
+    expect(i).toBeLessThan(28);
+  });
+
+  it('has a crowd of leechers ask a capped seeder for each piece about once', () => {
+    // One seeder sends one block per tick, taking its leechers in turn (as its upload pump does), each
+    // leecher's requests in the order they came. Each leecher keeps two pieces asked of it and takes at
+    // once what another leecher holds (their links are fast); what it asked for and got so is
+    // cancelled, but blocks already sent were sent for nothing.
+    const seederCopies = (leechers: number, seed: number) => {
+      const n = 128;
+      const blocks = 16;
+      const random = seeded(seed);
+      const peers = Array.from({ length: leechers }, () => ({
+        picker: new PiecePicker(n, { random }),
+        held: new Set<number>(),
+        queue: [] as { index: number; sent: number }[],
+        last: -1,
+      }));
+      for (const p of peers) p.picker.addBitfield(all(n));
+      let sent = 0;
+      let turn = 0;
+      while (peers.some((p) => p.held.size < n)) {
+        for (const p of peers) {
+          p.queue = p.queue.filter((r) => !p.held.has(r.index));
+          while (p.queue.length < 2) {
+            const asked = (i: number) => p.queue.some((r) => r.index === i);
+            const index = p.picker.pick(all(n), (i) => !p.held.has(i) && !asked(i), p.held.size, p.last);
+            if (index < 0) break;
+            p.last = index;
+            p.queue.push({ index, sent: 0 });
+          }
+        }
+        const next = peers.map((_, k) => peers[(turn + k) % leechers]!).find((p) => p.queue.length > 0);
+        if (!next) throw new Error('nothing asked while pieces are missing');
+        turn = (peers.indexOf(next) + 1) % leechers;
+        const head = next.queue[0]!;
+        sent++;
+        if (++head.sent === blocks) for (const p of peers) p.held.add(head.index);
+      }
+      return sent / (n * blocks);
+    };
+    for (const leechers of [2, 4, 8]) {
+      for (const seed of [1, 2, 3]) expect(seederCopies(leechers, seed)).toBeLessThanOrEqual(1.1);
+    }
+  });
+
   it('keeps availability exact through any sequence of joins, haves and leaves', () => {
     fc.assert(
       fc.property(

@@ -345,8 +345,11 @@ export class BlockScheduler {
       const block = this.#unrequestedBlock(manifest, index, partial);
       if (block) return block;
     }
-    const index = picker.pick(remote, startable, have.count);
-    if (index >= 0) return this.#startPiece(manifest, index, remoteId);
+    const index = picker.pick(remote, startable, have.count, wire.lastStarted);
+    if (index >= 0) {
+      wire.lastStarted = index;
+      return this.#startPiece(manifest, index, remoteId);
+    }
     return this.#endgameBlock(wire, remote, manifest);
   }
 

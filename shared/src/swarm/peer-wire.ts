@@ -169,6 +169,8 @@ export class PeerWire {
   readonly uploadMeter: RateMeter;
   /** Payload bytes of every requested block this peer sent, duplicates included. */
   readonly downloadMeter: RateMeter;
+  /** The piece we last started from this peer (its run goes on from there: `PiecePicker.pick`), or -1. */
+  lastStarted = -1;
   /** Smallest request-to-block time seen, ms: the round trip without queueing. */
   minRtt = Number.POSITIVE_INFINITY;
 

@@ -9,6 +9,13 @@
  *   parts of the file, and each one's requests run forward through the file, so the peers
  *   serving it read nearly sequentially (a browser pays per File read; random order
  *   defeats any read-ahead).
+ * - Given the piece last started from the same peer, the run goes on from it while the next
+ *   piece is among the rarest; when it is not (a piece someone else already has: our run
+ *   caught up with another peer's), the run jumps to a random point in the middle half of the
+ *   longest stretch of the rarest pieces, not to the next one on. Several leechers of one
+ *   seeder otherwise pile onto the same pieces: one run catches up with another and both then
+ *   ask the seeder for the pieces just past the other's front, the very ones it is fetching
+ *   (a seeder capped at 1 MB/s sent a 32 MiB file 1.2-1.5 times to two leechers).
  * - Sequential mode picks the lowest index.
  * - Priority ranges come before all of that (a player's playhead: the pieces just ahead of
  *   it, {@link PiecePicker.setPriority}): the first range with a piece the peer can give,
@@ -92,8 +99,9 @@ export class PiecePicker {
    * The piece to start next from a peer holding `remote`, among pieces for which
    * `wanted(index)` is true (not held, not in progress); -1 when there is none.
    * @param piecesHeld how many pieces we hold, for the random-first phase
+   * @param after the piece last started from this peer, to go on from; -1 (or left out): none
    */
-  pick(remote: Bitfield, wanted: (index: number) => boolean, piecesHeld: number): number {
+  pick(remote: Bitfield, wanted: (index: number) => boolean, piecesHeld: number, after = -1): number {
     const urgent = this.#pickPriority(remote, wanted);
     if (urgent >= 0) return urgent;
     if (this.sequential) {
@@ -101,13 +109,14 @@ export class PiecePicker {
       return -1;
     }
     const randomPhase = piecesHeld < this.#randomFirst;
+    // In the random phase every candidate counts as equally rare: the rank alone decides.
+    const rarity = (i: number) => (randomPhase ? 0 : this.availability[i]!);
     let best = -1;
     let bestAvailability = Number.POSITIVE_INFINITY;
     let bestRank = Number.POSITIVE_INFINITY;
     for (let i = 0; i < this.pieceCount; i++) {
       if (!remote.has(i) || !wanted(i)) continue;
-      // In the random phase every candidate counts as equally rare: the rank alone decides.
-      const availability = randomPhase ? 0 : this.availability[i]!;
+      const availability = rarity(i);
       const rank = this.#rank[i]!;
       if (availability < bestAvailability || (availability === bestAvailability && rank < bestRank)) {
         best = i;
@@ -115,6 +124,31 @@ export class PiecePicker {
         bestRank = rank;
       }
     }
-    return best;
+    if (best < 0 || after < 0) return best;
+    const rarest = (i: number) => remote.has(i) && wanted(i) && rarity(i) === bestAvailability;
+    const next = after + 1;
+    if (next < this.pieceCount && rarest(next)) return next;
+    return this.#intoLongestStretch(rarest);
+  }
+
+  /** A random piece in the middle half of the longest stretch of consecutive pieces for which `fits` is true. */
+  #intoLongestStretch(fits: (index: number) => boolean): number {
+    let from = -1;
+    let length = 0;
+    for (let i = 0; i < this.pieceCount; ) {
+      if (!fits(i)) {
+        i++;
+        continue;
+      }
+      let end = i + 1;
+      while (end < this.pieceCount && fits(end)) end++;
+      if (end - i > length) {
+        from = i;
+        length = end - i;
+      }
+      i = end;
+    }
+    const quarter = Math.floor(length / 4);
+    return from + quarter + Math.floor(this.#random() * (length - 2 * quarter));
   }
 }
