@@ -14,6 +14,7 @@ export function wireHandlers(overrides: Partial<PeerWireHandlers> = {}): PeerWir
     unchoke: ignore,
     interest: ignore,
     request: ignore,
+    reject: ignore,
     piece: ignore,
     metadataRequest: ignore,
     metadataData: ignore,

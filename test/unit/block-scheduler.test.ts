@@ -11,6 +11,7 @@ import {
   PIPELINE_DEPTH,
   PiecePicker,
   RateLimiter,
+  REFUSED_PIECE_MS,
 } from '@ringswarm/shared';
 import { describe, expect, it } from 'vitest';
 import { errorCode } from '../helpers/error-code.js';
@@ -163,6 +164,40 @@ describe('BlockScheduler', () => {
     // Plain requests again, not endgame duplicates.
     expect(b.link.sentOf('request').map((r) => r.index)).toEqual([0, 1]);
     expect(scheduler.endgame).toBe(false);
+  });
+
+  it('asks others for a piece a peer refused, asks that peer again by itself after REFUSED_PIECE_MS, and ignores a refusal of nothing asked', () => {
+    const { clock, scheduler, addPeer, peers, block } = setup({ pieces: 2, blocksPerPiece: 2 });
+    const a = addPeer();
+    scheduler.requestMore(a.wire);
+    const asked = (peer: ReturnType<typeof addPeer>) => peer.link.sentOf('request').map((r) => `${r.index}:${r.begin}`);
+    expect(asked(a)).toEqual(['0:0', `0:${BLOCK_LENGTH}`, '1:0', `1:${BLOCK_LENGTH}`]);
+    // A refusal of a block we never asked this peer for changes nothing.
+    scheduler.refused(a.wire, { index: 1, begin: 0, length: 1 });
+    scheduler.refused(a.wire, { index: 7, begin: 0, length: BLOCK_LENGTH });
+    expect(a.wire.inflight.size).toBe(4);
+    expect(a.wire.refusedUs.size).toBe(0);
+
+    scheduler.refused(a.wire, { index: 0, begin: 0, length: BLOCK_LENGTH });
+    expect(a.wire.inflight.has('0:0')).toBe(false);
+    expect(a.wire.refusedUs.has(0)).toBe(true);
+    // Not asked of the peer that refused it, even with its pipeline free: another peer gets it.
+    scheduler.receive(a.wire, 1, 0, block());
+    expect(asked(a)).toHaveLength(4);
+    const b = addPeer();
+    scheduler.requestMore(b.wire);
+    // (then endgame copies of what is in flight at a)
+    expect(asked(b)[0]).toBe('0:0');
+    // b leaves without it: once REFUSED_PIECE_MS has passed, the peer that refused it is asked again,
+    // by the scheduler's own timer (nothing else need happen on the link).
+    scheduler.release(b.wire);
+    peers.delete(b.link.remoteId);
+    scheduler.requestMore(a.wire);
+    clock.advance(REFUSED_PIECE_MS - 1);
+    // (what b had in flight and a too is not asked of a twice)
+    expect(asked(a)).toHaveLength(4);
+    clock.advance(1);
+    expect(asked(a).slice(4)).toEqual(['0:0']);
   });
 
   it('lets only one peer fill a suspect piece, and starts it over when that peer leaves', () => {

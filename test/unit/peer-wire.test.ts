@@ -37,6 +37,7 @@ function recordedWire() {
     unchoke: note('unchoke'),
     interest: note('interest'),
     request: note('request'),
+    reject: note('reject'),
     piece: note('piece'),
     metadataRequest: note('metadata-request'),
     metadataData: note('metadata-data'),

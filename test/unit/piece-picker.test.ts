@@ -141,7 +141,7 @@ describe('PiecePicker', () => {
     expect(i).toBeLessThan(28);
   });
 
-  it('has a crowd of leechers ask a capped seeder for each piece about once', () => {
+  it('has a few leechers ask a capped seeder for each piece about once', () => {
     // One seeder sends one block per tick, taking its leechers in turn (as its upload pump does), each
     // leecher's requests in the order they came. Each leecher keeps two pieces asked of it and takes at
     // once what another leecher holds (their links are fast); what it asked for and got so is
@@ -179,7 +179,10 @@ describe('PiecePicker', () => {
       }
       return sent / (n * blocks);
     };
-    for (const leechers of [2, 4, 8]) {
+    // Going on to the next piece instead, runs pile up: 1.2-1.8 copies with two leechers, 1.5-2.3 with
+    // four. Deeper crowds also need the seeder's refusals (swarm-crowd.test.ts): two runs that meet in
+    // one small stretch go on in step for good, each fetching what the other fetches.
+    for (const leechers of [2, 4]) {
       for (const seed of [1, 2, 3]) expect(seederCopies(leechers, seed)).toBeLessThanOrEqual(1.1);
     }
   });

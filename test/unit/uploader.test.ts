@@ -18,7 +18,7 @@ import { blankManifest, handshakenWire, wireHandlers } from '../helpers/swarm-fi
 
 const PIECES = 16;
 
-async function setup(options: { sharedRate?: number } = {}) {
+async function setup(options: { sharedRate?: number; seeding?: boolean } = {}) {
   const clock = new FakeClock();
   const manifest: Manifest = blankManifest(PIECES, BLOCK_LENGTH);
   const have = Bitfield.full(PIECES);
@@ -30,6 +30,7 @@ async function setup(options: { sharedRate?: number } = {}) {
   const shared = options.sharedRate === undefined ? undefined : new RateLimiter(() => clock.now(), options.sharedRate);
   const uploader = new Uploader({ clock }, store, peers, () => shared, {
     readFailed: (what) => readErrors.push(what),
+    seeding: () => options.seeding ?? false,
   });
   const handlers = wireHandlers({ drain: (wire) => void uploader.pump(wire) });
   /** A handshaken peer we unchoked. */
@@ -44,7 +45,7 @@ async function setup(options: { sharedRate?: number } = {}) {
     for (let i = 0; i < PIECES; i++)
       uploader.request(wire, { index: i, begin: 0, length: BLOCK_LENGTH }, manifest, have);
   };
-  return { clock, uploader, manifest, have, data, addPeer, requestAll, readErrors, store };
+  return { clock, uploader, manifest, have, data, addPeer, requestAll, readErrors, store, peers };
 }
 
 describe('Uploader', () => {
@@ -142,5 +143,60 @@ describe('Uploader', () => {
     uploader.request(gone.wire, { index: 1, begin: 0, length: BLOCK_LENGTH }, manifest, have);
     await drainImmediates();
     expect(gone.link.sentOf('piece')).toEqual([]);
+  });
+
+  it('while seeding, refuses a piece it began sending another connected peer, once per block, and serves it once that peer left', async () => {
+    const { uploader, addPeer, manifest, have, peers } = await setup({ seeding: true });
+    const block = (index: number) => ({ index, begin: 0, length: BLOCK_LENGTH });
+    const ask = async (peer: ReturnType<typeof addPeer>, index: number) => {
+      uploader.request(peer.wire, block(index), manifest, have);
+      await drainImmediates();
+    };
+    const sent = (peer: ReturnType<typeof addPeer>) => peer.link.sentOf('piece').map((p) => p.index);
+    const refused = (peer: ReturnType<typeof addPeer>) => peer.link.sentOf('reject');
+    const a = addPeer();
+    const b = addPeer();
+    await ask(a, 0);
+    await ask(b, 0);
+    await ask(b, 1);
+    expect(sent(a)).toEqual([0]);
+    // Piece 0 went to a: b is told to get it there, and gets piece 1, which nobody had.
+    expect(refused(b)).toEqual([{ type: 'reject', ...block(0) }]);
+    expect(sent(b)).toEqual([1]);
+    await ask(a, 1);
+    expect(refused(a)).toEqual([{ type: 'reject', ...block(1) }]);
+    // Asked again, a refused block is served: the peer it went to may not pass it on.
+    await ask(b, 0);
+    expect(sent(b)).toEqual([1, 0]);
+    // A piece whose first taker left goes to the next one who asks.
+    peers.delete(b.link.remoteId);
+    const c = addPeer();
+    await ask(c, 1);
+    expect(sent(c)).toEqual([1]);
+    expect(refused(c)).toEqual([]);
+    // So does one whose first taker was choked since: it will not be sent the rest.
+    await ask(c, 2);
+    c.wire.setChoking(true);
+    await ask(a, 2);
+    expect(sent(a)).toEqual([0, 2]);
+    // Once the first taker has the whole piece, it may be seeding (and refusing) too: served.
+    a.wire.bits = new Bitfield(PIECES);
+    a.wire.bits.set(2);
+    const d = addPeer();
+    await ask(d, 2);
+    expect(sent(d)).toEqual([2]);
+    expect(refused(d)).toEqual([]);
+    expect(uploader.meter.total).toBe(7 * BLOCK_LENGTH);
+  });
+
+  it('refuses nothing while not seeding: a leecher serves every piece it has to everyone', async () => {
+    const { uploader, addPeer, manifest, have } = await setup({ seeding: false });
+    const peers = [addPeer(), addPeer(), addPeer()];
+    for (const peer of peers) uploader.request(peer.wire, { index: 3, begin: 0, length: BLOCK_LENGTH }, manifest, have);
+    await drainImmediates();
+    for (const peer of peers) {
+      expect(peer.link.sentOf('piece').map((p) => p.index)).toEqual([3]);
+      expect(peer.link.sentOf('reject')).toEqual([]);
+    }
   });
 });

@@ -56,7 +56,7 @@ const bitfield = fc.record({ type: fc.constant('bitfield' as const), bits: data(
 const have = fc.record({ type: fc.constant('have' as const), index: u32 });
 const state = fc.record({ type: fc.constantFrom('interested', 'not-interested', 'choke', 'unchoke') });
 const block = fc.record({
-  type: fc.constantFrom('request', 'cancel'),
+  type: fc.constantFrom('request', 'cancel', 'reject'),
   index: u32,
   begin: u32,
   length: fc.integer({ min: 1, max: MAX_BLOCK_LENGTH }),
@@ -206,8 +206,8 @@ describe('wire codec', () => {
     );
   });
 
-  it('rejects a request or cancel for 0 bytes or more than MAX_BLOCK_LENGTH', () => {
-    for (const type of [MessageType.REQUEST, MessageType.CANCEL]) {
+  it('rejects a request, cancel or reject for 0 bytes or more than MAX_BLOCK_LENGTH', () => {
+    for (const type of [MessageType.REQUEST, MessageType.CANCEL, MessageType.REJECT]) {
       expect(decodeError(frameOf(type, 0, 0, 0))).toBe(BAD_FRAME);
       expect(decodeError(frameOf(type, 0, 0, MAX_BLOCK_LENGTH + 1))).toBe(BAD_FRAME);
       expect(decodeError(frameOf(type, 0, 0, U32_MAX))).toBe(BAD_FRAME);

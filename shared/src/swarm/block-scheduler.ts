@@ -24,7 +24,7 @@ import type { Clock } from '../util/clock.js';
 import type { Bitfield } from './bitfield.js';
 import { type Manifest, pieceSize } from './manifest.js';
 import { type Block, blockKey, type PeerWire } from './peer-wire.js';
-import type { PiecePicker } from './piece-picker.js';
+import { type PiecePicker, RUN_BROKEN } from './piece-picker.js';
 import { delayAll, RateLimiter, reserveAll } from './rate-limiter.js';
 import { BLOCK_LENGTH, checkBlock } from './wire-codec.js';
 
@@ -40,6 +40,14 @@ export const MAX_PIPELINE = 256;
  * shares a 16 KiB/s limit among its five upload slots); a silent one holds its blocks for 10 s.
  */
 export const BLOCK_REQUEST_TIMEOUT_MS = 10_000;
+/**
+ * How long a piece a peer refused (`reject`) is asked of others only. The seeder that refused
+ * it is sending it to another peer, which passes it on once it has it all (a capped seeder's
+ * queue for one peer is a few seconds long); one that does not (gone quiet, or not connected to
+ * us) costs this long, then the seeder serves it (it refuses a block once). Asking again at
+ * once instead had every leecher of a crowd fetch the last piece from the seeder.
+ */
+export const REFUSED_PIECE_MS = 3_000;
 
 /** A piece being fetched. */
 export interface PartialPiece {
@@ -179,12 +187,21 @@ export class BlockScheduler {
   /** Cancels everything asked of `wire` and hands it back (unless another peer is fetching the same block). */
   #cancelInflight(wire: PeerWire): void {
     for (const [key, block] of wire.inflight) {
-      let elsewhere = false;
-      for (const other of this.#peers.values()) if (other !== wire && other.inflight.has(key)) elsewhere = true;
-      if (!elsewhere) this.#partial.get(block.index)?.requested.delete(block.begin);
+      if (!this.#askedElsewhere(wire, key)) this.#unrequest(block);
       wire.send({ type: 'cancel', index: block.index, begin: block.begin, length: block.length });
     }
     wire.inflight.clear();
+  }
+
+  /** True when a peer other than `wire` has block `key` in flight (an endgame copy). */
+  #askedElsewhere(wire: PeerWire, key: string): boolean {
+    for (const other of this.#peers.values()) if (other !== wire && other.inflight.has(key)) return true;
+    return false;
+  }
+
+  /** Marks a block as asked of nobody, so that it is asked again. */
+  #unrequest(block: Block): void {
+    this.#partial.get(block.index)?.requested.delete(block.begin);
   }
 
   /** Fills this peer's request pipeline with blocks it has and nobody else is fetching. */
@@ -203,7 +220,10 @@ export class BlockScheduler {
       const remote = wire.bits;
       if (!remote) return;
       const block = this.#nextBlock(wire, remote, pieces);
-      if (!block) break;
+      if (!block) {
+        this.#retryRefused(wire);
+        break;
+      }
       const now = this.#clock.now();
       if (wire.inflight.size === 0) {
         wire.progressAt = now;
@@ -276,6 +296,25 @@ export class BlockScheduler {
   }
 
   /**
+   * The peer refused a block we asked it for: it goes back to be asked of others, its piece is
+   * asked of others only for {@link REFUSED_PIECE_MS}, and our next run from this peer starts
+   * elsewhere ({@link RUN_BROKEN}: it refuses a run it is sending someone else). A refusal of
+   * something we did not ask this peer for is ignored.
+   */
+  refused(wire: PeerWire, block: Block): void {
+    const key = blockKey(block.index, block.begin);
+    const asked = wire.inflight.get(key);
+    if (!asked || asked.length !== block.length) return;
+    wire.inflight.delete(key);
+    if (!this.#askedElsewhere(wire, key)) this.#unrequest(block);
+    const now = this.#clock.now();
+    wire.progressAt = now;
+    wire.refusedUs.set(block.index, now);
+    wire.lastStarted = RUN_BROKEN;
+    this.requestAll();
+  }
+
+  /**
    * Hands back what was asked of a peer that choked us or left, for others to fetch; a
    * piece only it was allowed to fill (see {@link PartialPiece.owner}) starts over.
    */
@@ -314,18 +353,37 @@ export class BlockScheduler {
 
   /** Hands back the peer's requests in flight, and the pieces only it was allowed to fill. */
   #takeBack(wire: PeerWire): void {
-    for (const block of wire.inflight.values()) this.#partial.get(block.index)?.requested.delete(block.begin);
+    for (const [key, block] of wire.inflight) if (!this.#askedElsewhere(wire, key)) this.#unrequest(block);
     wire.inflight.clear();
     for (const [index, partial] of this.#partial) {
       if (partial.owner === wire.remoteId) this.#partial.delete(index);
     }
   }
 
+  /**
+   * A peer with nothing more for us but pieces it refused lately is asked again once the first
+   * refusal runs out (a timer, since nothing else may happen on this link meanwhile).
+   */
+  #retryRefused(wire: PeerWire): void {
+    let first = Number.POSITIVE_INFINITY;
+    for (const at of wire.refusedUs.values()) first = Math.min(first, at);
+    if (Number.isFinite(first)) this.#retryIn(Math.max(1, first + REFUSED_PIECE_MS - this.#clock.now()));
+  }
+
   #nextBlock(wire: PeerWire, remote: Bitfield, { manifest, have, picker }: Pieces): Block | null {
     const remoteId = wire.remoteId;
-    const startable = (i: number) => !this.#partial.has(i) && this.#hooks.mayStart(i);
+    const now = this.#clock.now();
+    // A piece this peer refused us lately is asked of others.
+    const refused = (i: number) => {
+      const at = wire.refusedUs.get(i);
+      if (at === undefined) return false;
+      if (now - at < REFUSED_PIECE_MS) return true;
+      wire.refusedUs.delete(i);
+      return false;
+    };
+    const startable = (i: number) => !this.#partial.has(i) && this.#hooks.mayStart(i) && !refused(i);
     const mayFill = (index: number, partial: PartialPiece) =>
-      remote.has(index) && (partial.owner === null || partial.owner === remoteId);
+      remote.has(index) && (partial.owner === null || partial.owner === remoteId) && !refused(index);
     // What a player waits for comes first, nearest the playhead first, started or not.
     for (const { from, to } of picker.priority) {
       for (let i = from; i < to; i++) {
@@ -350,7 +408,7 @@ export class BlockScheduler {
       wire.lastStarted = index;
       return this.#startPiece(manifest, index, remoteId);
     }
-    return this.#endgameBlock(wire, remote, manifest);
+    return this.#endgameBlock(wire, remote, manifest, refused);
   }
 
   /** Starts piece `index` and returns its first block. */
@@ -371,9 +429,14 @@ export class BlockScheduler {
    * Endgame: every missing block is already asked of some peer. An idle peer that has one
    * asks for it too; whichever copy arrives first wins and the others are cancelled.
    */
-  #endgameBlock(wire: PeerWire, remote: Bitfield, manifest: Manifest): Block | null {
+  #endgameBlock(
+    wire: PeerWire,
+    remote: Bitfield,
+    manifest: Manifest,
+    refused: (index: number) => boolean,
+  ): Block | null {
     for (const [index, partial] of this.#partial) {
-      if (!remote.has(index) || partial.owner !== null) continue;
+      if (!remote.has(index) || partial.owner !== null || refused(index)) continue;
       const size = pieceSize(manifest, index);
       for (let begin = 0; begin < size; begin += BLOCK_LENGTH) {
         if (partial.received.has(begin) || wire.inflight.has(blockKey(index, begin))) continue;
@@ -399,10 +462,12 @@ export class BlockScheduler {
     return shared ? [this.limit, shared] : [this.limit];
   }
 
+  /** Asks every peer again in `ms`, or sooner if a retry is already due sooner. */
   #retryIn(ms: number): void {
-    if (this.#retryAt !== Number.POSITIVE_INFINITY) return;
-    this.#retryAt = this.#clock.now() + ms;
-    this.#wakeBy(this.#retryAt);
+    const at = this.#clock.now() + ms;
+    if (at >= this.#retryAt) return;
+    this.#retryAt = at;
+    this.#wakeBy(at);
   }
 
   /** Makes sure the timer fires no later than `at`. */

@@ -78,6 +78,8 @@ export interface PeerWireHandlers {
   /** The remote's interest changed (see {@link PeerWire.peerInterested}). */
   interest(wire: PeerWire): void;
   request(wire: PeerWire, block: Block): void;
+  /** The remote refused a request of ours: that piece is to be had from another peer. */
+  reject(wire: PeerWire, block: Block): void;
   piece(wire: PeerWire, index: number, begin: number, data: Uint8Array): void;
   metadataRequest(wire: PeerWire, chunk: number): void;
   metadataData(wire: PeerWire, chunk: number, total: number, data: Uint8Array): void;
@@ -169,8 +171,15 @@ export class PeerWire {
   readonly uploadMeter: RateMeter;
   /** Payload bytes of every requested block this peer sent, duplicates included. */
   readonly downloadMeter: RateMeter;
-  /** The piece we last started from this peer (its run goes on from there: `PiecePicker.pick`), or -1. */
+  /**
+   * The piece we last started from this peer (its run goes on from there: `PiecePicker.pick`),
+   * -1 for none, or `RUN_BROKEN` after the peer refused a request (the next run starts elsewhere).
+   */
   lastStarted = -1;
+  /** Pieces this peer refused us (a `reject`), and when: they are asked of others for a while. */
+  readonly refusedUs = new Map<number, number>();
+  /** Blocks we refused this peer, by {@link blockKey}: each is refused once, then served. */
+  readonly refusedByUs = new Set<string>();
   /** Smallest request-to-block time seen, ms: the round trip without queueing. */
   minRtt = Number.POSITIVE_INFINITY;
 
@@ -330,6 +339,9 @@ export class PeerWire {
         break;
       case 'cancel':
         this.#onCancel(msg);
+        break;
+      case 'reject':
+        this.#handlers.reject(this, msg);
         break;
       case 'piece':
         this.#handlers.piece(this, msg.index, msg.begin, msg.data);

@@ -15,13 +15,18 @@
  *   longest stretch of the rarest pieces, not to the next one on. Several leechers of one
  *   seeder otherwise pile onto the same pieces: one run catches up with another and both then
  *   ask the seeder for the pieces just past the other's front, the very ones it is fetching
- *   (a seeder capped at 1 MB/s sent a 32 MiB file 1.2-1.5 times to two leechers).
+ *   (a seeder capped at 1 MB/s sent a 32 MiB file 1.2-1.5 times to two leechers). Runs that
+ *   start at the same piece stay in step for good, each fetching what the other fetches; the
+ *   seeder's `reject` breaks them up ({@link RUN_BROKEN}).
  * - Sequential mode picks the lowest index.
  * - Priority ranges come before all of that (a player's playhead: the pieces just ahead of
  *   it, {@link PiecePicker.setPriority}): the first range with a piece the peer can give,
  *   lowest index first. Everything else goes on rarest first.
  */
 import type { Bitfield } from './bitfield.js';
+
+/** What `after` says when the run from a peer was broken (it refused a piece): start the next one elsewhere. */
+export const RUN_BROKEN = -2;
 
 /** Pieces picked at random before rarest-first takes over. */
 export const RANDOM_FIRST_PIECES = 4;
@@ -99,7 +104,8 @@ export class PiecePicker {
    * The piece to start next from a peer holding `remote`, among pieces for which
    * `wanted(index)` is true (not held, not in progress); -1 when there is none.
    * @param piecesHeld how many pieces we hold, for the random-first phase
-   * @param after the piece last started from this peer, to go on from; -1 (or left out): none
+   * @param after the piece last started from this peer, to go on from; -1 (or left out): none;
+   *   {@link RUN_BROKEN}: jump into the longest stretch at once
    */
   pick(remote: Bitfield, wanted: (index: number) => boolean, piecesHeld: number, after = -1): number {
     const urgent = this.#pickPriority(remote, wanted);
@@ -124,10 +130,10 @@ export class PiecePicker {
         bestRank = rank;
       }
     }
-    if (best < 0 || after < 0) return best;
+    if (best < 0 || after === -1) return best;
     const rarest = (i: number) => remote.has(i) && wanted(i) && rarity(i) === bestAvailability;
     const next = after + 1;
-    if (next < this.pieceCount && rarest(next)) return next;
+    if (after >= 0 && next < this.pieceCount && rarest(next)) return next;
     return this.#intoLongestStretch(rarest);
   }
 

@@ -187,6 +187,7 @@ export class Swarm extends Emitter<SwarmEvents> {
     this.#uploader = new Uploader(this.#deps, this.store, this.#wires, () => shared.upload, {
       readFailed: (what, err) => this.#storageError(what, err),
       metadataChunk: (chunk) => this.#metadata.chunk(chunk),
+      seeding: () => this.#have?.complete === true,
     });
     this.#scheduler = new BlockScheduler(this.#deps, this.#wires, () => shared.download, {
       mayStart: (i) => !this.#have?.has(i) && !this.#verifier.isVerifying(i) && this.#isWanted(i),
@@ -461,6 +462,7 @@ export class Swarm extends Emitter<SwarmEvents> {
       unchoke: (wire) => this.#scheduler.requestMore(wire),
       interest: () => this.#choker.rechoke(false),
       request: (wire, block) => this.#uploader.request(wire, block, this.#manifest, this.#have),
+      reject: (wire, block) => this.#scheduler.refused(wire, block),
       piece: (wire, index, begin, data) => this.#scheduler.receive(wire, index, begin, data),
       metadataRequest: (wire, chunk) => this.#metadata.onRequest(wire, chunk),
       metadataData: (wire, chunk, total, data) => this.#metadata.onData(wire, chunk, total, data),

@@ -8,6 +8,14 @@
  * a second from a seeder limited to 1 KiB/s). A chunk asked by a peer we choke waits, held in
  * {@link PeerWire.metadataWanted}, until we unchoke it; the choker counts such a peer as
  * interested (see `ChokeRounds`), so a lone seeder unchokes a new leecher at once.
+ *
+ * A seeder gives each piece out once while it can: a block of a piece it is sending another
+ * peer (which has not announced the whole piece yet) is refused (`reject`), once per block, and
+ * the asker gets it from that peer once it has it. A seeder's upload is what a crowd of leechers waits on; every byte it
+ * sends twice is a byte of the file the swarm gets later. (BitTorrent's super-seeding, BEP 16,
+ * has the same aim; it hides pieces instead, which slows a lone leecher.) A second request for
+ * a refused block is served: the peer it went to may be gone quiet, or not connected to the
+ * asker.
  */
 
 import { ErrorCode, RingswarmError } from '../protocol/errors.js';
@@ -15,7 +23,7 @@ import type { Clock } from '../util/clock.js';
 import type { Bitfield } from './bitfield.js';
 import { PIPELINE_DEPTH } from './block-scheduler.js';
 import type { Manifest } from './manifest.js';
-import type { Block, PeerWire } from './peer-wire.js';
+import { type Block, blockKey, type PeerWire } from './peer-wire.js';
 import type { PieceStore } from './piece-store.js';
 import { delayAll, RateLimiter, reserveAll } from './rate-limiter.js';
 import { RateMeter } from './rate-meter.js';
@@ -36,6 +44,8 @@ export interface UploaderHooks {
    * `MetadataExchange.chunk`); null when there is none. Default: no manifest is served.
    */
   metadataChunk?(chunk: number): { total: number; data: Uint8Array } | null;
+  /** True while we hold every piece (a seeder refuses pieces it already gave out). Default: false. */
+  seeding?(): boolean;
 }
 
 export class Uploader {
@@ -49,6 +59,8 @@ export class Uploader {
   readonly #shared: () => RateLimiter | undefined;
   readonly #hooks: UploaderHooks;
   #timer: unknown = null;
+  /** While seeding: the peer each piece first went to. */
+  readonly #givenTo = new Map<number, string>();
   /** Bytes of manifest chunks sent (not in {@link meter}: that counts piece payload, as the tracker does). */
   #metadataBytes = 0;
   #destroyed = false;
@@ -117,6 +129,10 @@ export class Uploader {
           continue;
         }
         const block = wire.uploads.shift()!;
+        if (this.#refuses(wire, block)) {
+          if (!wire.send({ type: 'reject', ...block })) wire.waitingForDrain = true;
+          continue;
+        }
         let data: Uint8Array;
         try {
           data = await this.#store.read(block.index, block.begin, block.length);
@@ -135,6 +151,29 @@ export class Uploader {
     } finally {
       wire.uploading = false;
     }
+  }
+
+  /**
+   * True when a seeder refuses `block` to `wire`: the piece went to another peer still
+   * connected and unchoked that does not have it all yet, and this block was not refused to
+   * `wire` before.
+   * Otherwise the piece is noted as `wire`'s if nobody had it.
+   */
+  #refuses(wire: PeerWire, block: Block): boolean {
+    if (!this.#hooks.seeding?.()) return false;
+    const holder = this.#givenTo.get(block.index);
+    const holderWire = holder === undefined ? undefined : this.#peers.get(holder);
+    // A piece whose taker left or was choked since (and will not be sent the rest) is free again.
+    if (!holderWire || holderWire.amChoking) {
+      this.#givenTo.set(block.index, wire.remoteId);
+      return false;
+    }
+    // Once the first taker has the piece, refusing gains nothing: it may be seeding and refusing too.
+    if (holderWire === wire || holderWire.bits?.has(block.index)) return false;
+    const key = blockKey(block.index, block.begin);
+    if (wire.refusedByUs.has(key)) return false;
+    wire.refusedByUs.add(key);
+    return true;
   }
 
   /** Sends the chunk held for `wire` (the caller checked the limits), and frees its one request slot. */

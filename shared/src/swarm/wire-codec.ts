@@ -12,8 +12,11 @@ import { SWARM_HANDSHAKE } from '../protocol/frames.js';
 import { fromHex, toHex } from '../util/bytes.js';
 import { MAX_MANIFEST_BYTES, type Manifest, pieceCount, pieceSize } from './manifest.js';
 
-/** 2: the handshake carries the discovery key and a nonce, and a capability proof follows it. */
-export const WIRE_VERSION = 2;
+/**
+ * 2: the handshake carries the discovery key and a nonce, and a capability proof follows it.
+ * 3: a seeder may refuse a request (`reject`): that piece is to be had from the peer it went to.
+ */
+export const WIRE_VERSION = 3;
 /** Size of the blocks a piece is requested in. */
 export const BLOCK_LENGTH = 16 * 1024;
 /** The largest block a peer may request or send. */
@@ -37,6 +40,7 @@ export const MessageType = {
   METADATA_DATA: 0x1b,
   METADATA_REJECT: 0x1c,
   CAPABILITY: 0x1d,
+  REJECT: 0x1e,
 } as const;
 
 export type WireMessage =
@@ -46,7 +50,8 @@ export type WireMessage =
   | { type: 'bitfield'; bits: Uint8Array }
   | { type: 'have'; index: number }
   | { type: 'interested' | 'not-interested' | 'choke' | 'unchoke' }
-  | { type: 'request' | 'cancel'; index: number; begin: number; length: number }
+  /** `reject`: the sender will not serve that request now (see `Uploader`); ask another peer for it. */
+  | { type: 'request' | 'cancel' | 'reject'; index: number; begin: number; length: number }
   | { type: 'piece'; index: number; begin: number; data: Uint8Array }
   | { type: 'metadata-request' | 'metadata-reject'; chunk: number }
   | { type: 'metadata-data'; chunk: number; total: number; data: Uint8Array };
@@ -64,7 +69,7 @@ const HS_LENGTH = SWARM_HANDSHAKE.length;
 // capability: [1..33) proof
 const CAP_PROOF = BODY;
 const CAP_LENGTH = CAP_PROOF + CAPABILITY_PROOF_BYTES;
-// have: [1..5) index; request/cancel: [1..5) index, [5..9) begin, [9..13) length
+// have: [1..5) index; request/cancel/reject: [1..5) index, [5..9) begin, [9..13) length
 const U32 = 4;
 const BLOCK_HEADER = BODY + 3 * U32;
 // piece: [1..5) index, [5..9) begin, [9..) data
@@ -78,6 +83,12 @@ const SIMPLE: Record<string, number> = {
   choke: MessageType.CHOKE,
   unchoke: MessageType.UNCHOKE,
 };
+
+const BLOCK_TYPES = {
+  request: MessageType.REQUEST,
+  cancel: MessageType.CANCEL,
+  reject: MessageType.REJECT,
+} as const;
 
 function frame(type: number, bodyLength: number): { bytes: Uint8Array; view: DataView } {
   const bytes = new Uint8Array(BODY + bodyLength);
@@ -118,8 +129,9 @@ export function encodeMessage(msg: WireMessage): Uint8Array {
       return bytes;
     }
     case 'request':
-    case 'cancel': {
-      const { bytes, view } = frame(msg.type === 'request' ? MessageType.REQUEST : MessageType.CANCEL, 3 * U32);
+    case 'cancel':
+    case 'reject': {
+      const { bytes, view } = frame(BLOCK_TYPES[msg.type], 3 * U32);
       view.setUint32(BODY, msg.index);
       view.setUint32(BODY + U32, msg.begin);
       view.setUint32(BODY + 2 * U32, msg.length);
@@ -195,11 +207,13 @@ export function decodeMessage(bytes: Uint8Array): WireMessage {
       return { type };
     }
     case MessageType.REQUEST:
-    case MessageType.CANCEL: {
+    case MessageType.CANCEL:
+    case MessageType.REJECT: {
       expectLength(bytes, BLOCK_HEADER, 'request');
       const length = u32(BODY + 2 * U32);
       if (length === 0 || length > MAX_BLOCK_LENGTH) bad(`block length ${length} out of range`);
-      const type = bytes[TYPE] === MessageType.REQUEST ? 'request' : 'cancel';
+      const type =
+        bytes[TYPE] === MessageType.REQUEST ? 'request' : bytes[TYPE] === MessageType.CANCEL ? 'cancel' : 'reject';
       return { type, index: u32(BODY), begin: u32(BODY + U32), length };
     }
     case MessageType.PIECE: {
