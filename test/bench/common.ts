@@ -77,8 +77,10 @@ export interface Trackers {
 
 /** Starts our server, bittorrent-tracker and the WebTorrent page server; children go into `children`. */
 export async function startTrackers(children: ChildProcess[]): Promise<Trackers> {
-  // No built-in STUN: the pages are on one machine, and UDP 3478 may be taken (coturn).
-  const args = ['--port', '0', '--stun-port', '0', '--log-level', 'warn'];
+  // No built-in STUN: the pages are on one machine, and UDP 3478 may be taken (coturn). Every
+  // peer of a benchmark comes from one address with a fresh ID: the per-address ID limit is off
+  // (a crowd benchmark brings 9 new IDs a round; the default 32 a window stalled its fifth round).
+  const args = ['--port', '0', '--stun-port', '0', '--log-level', 'warn', '--max-ids-per-ip', '0'];
   const ours = spawn(process.execPath, [`${ROOT}signaling-server/dist/main.js`, ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -62,10 +62,11 @@ export async function ourSeeder(
 export async function ourDownload(page: Page, link: string, wait: PageWait): Promise<DownloadTimes> {
   const started = Date.now();
   await page.goto(link);
-  const progress = () => (document.getElementById('download-progress') as HTMLProgressElement).value;
-  await page.waitForFunction(`(${progress})() > 0`, null, { timeout: wait.timeoutMs, polling: wait.pollMs });
+  // Function predicates, not strings: the page's CSP forbids evaluating a string.
+  const atLeast = (min: number) => (document.getElementById('download-progress') as HTMLProgressElement).value >= min;
+  await page.waitForFunction(atLeast, Number.MIN_VALUE, { timeout: wait.timeoutMs, polling: wait.pollMs });
   const firstPieceMs = Date.now() - started;
-  await page.waitForFunction(`(${progress})() >= 1`, null, { timeout: wait.timeoutMs, polling: wait.pollMs });
+  await page.waitForFunction(atLeast, 1, { timeout: wait.timeoutMs, polling: wait.pollMs });
   return { firstPieceMs, doneMs: Date.now() - started };
 }
 
