@@ -14,6 +14,10 @@
  * a free port, no persistence) in the same run, peers spread over the instances, and report
  * the cluster's figures, their ratio to one in-memory instance, and Redis round trips per
  * announce.
+ * In the same run, a bare socket.io server with the same events and answers and nothing
+ * else (anchors/bare-server.mjs: no key check, validation, limits or introductions): the
+ * floor under any tracker inside socket.io, so the table says how much is ours and how much
+ * is socket.io's.
  * Prints a table, then one JSON line with the medians and ratios (ours / bittorrent-tracker).
  */
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
@@ -43,7 +47,8 @@ const ANCHORS = `${ROOT}test/bench/anchors`;
 const OUR_SERVER = `${ROOT}signaling-server/dist/index.js`;
 const LOADGEN = here('./tracker-load.js');
 
-type Target = 'ours' | 'bt' | 'cluster';
+/** `bare`: socket.io alone with the same events (anchors/bare-server.mjs), the floor under our tracker. */
+type Target = 'ours' | 'bt' | 'bare' | 'cluster';
 
 interface RunResult {
   open_p50_ms: number;
@@ -143,7 +148,7 @@ async function runOnce(target: Target): Promise<RunResult> {
   const redis = target === 'cluster' ? await startRedis() : undefined;
   // Every server runs from a runner script in test/bench/anchors with the same memory probe.
   const servers = Array.from({ length: target === 'cluster' ? CLUSTER : 1 }, () =>
-    spawn(process.execPath, ['--expose-gc', `${ANCHORS}/${target === 'bt' ? 'bt' : 'ours'}-server.mjs`], {
+    spawn(process.execPath, ['--expose-gc', `${ANCHORS}/${target === 'cluster' ? 'ours' : target}-server.mjs`], {
       cwd: ANCHORS,
       stdio: ['ignore', 'pipe', 'inherit'],
       env: redis ? { ...process.env, REDIS_URL: redis.url } : process.env,
@@ -214,8 +219,8 @@ const median = (xs: number[]) => {
 async function main(): Promise<void> {
   if (!existsSync(OUR_SERVER)) throw new Error('build first: npm run build');
   ensureAnchors();
-  const runs: Record<Target, RunResult[]> = { ours: [], bt: [], cluster: [] };
-  const targets: Target[] = CLUSTER > 0 ? ['ours', 'bt', 'cluster'] : ['ours', 'bt'];
+  const runs: Record<Target, RunResult[]> = { ours: [], bt: [], bare: [], cluster: [] };
+  const targets: Target[] = CLUSTER > 0 ? ['ours', 'bt', 'bare', 'cluster'] : ['ours', 'bt', 'bare'];
   for (let rep = 1; rep <= REPS; rep++) {
     for (const target of targets) {
       const r = await runOnce(target);
@@ -242,17 +247,23 @@ async function main(): Promise<void> {
   console.log(
     `\ntracker benchmark: ${PEERS} peers, ${values.swarms} swarms, ${values.seconds} s per phase, median of ${REPS}`,
   );
-  console.log(`${'metric'.padEnd(22)}${'ringswarm'.padStart(12)}${'bt-tracker'.padStart(12)}${'ratio'.padStart(8)}`);
+  console.log(
+    `${'metric'.padEnd(22)}${'ringswarm'.padStart(12)}${'bt-tracker'.padStart(12)}${'ratio'.padStart(8)}` +
+      `${'bare s.io'.padStart(12)}${'ours/bare'.padStart(10)}`,
+  );
   for (const [label, key] of rows) {
     const ours = m('ours', key);
     const bt = m('bt', key);
+    const bare = m('bare', key);
     console.log(
       `${label.padEnd(22)}${round(ours).toString().padStart(12)}${round(bt).toString().padStart(12)}${round(
         ours / bt,
         2,
       )
         .toString()
-        .padStart(8)}`,
+        .padStart(8)}${round(bare).toString().padStart(12)}${round(ours / bare, 2)
+        .toString()
+        .padStart(10)}`,
     );
   }
   let cluster: Record<string, number> = {};
@@ -313,6 +324,15 @@ async function main(): Promise<void> {
     bt_rss_per_peer_kb: round(m('bt', 'rss_per_peer_kb'), 2),
     heap_per_peer_kb: round(m('ours', 'heap_per_peer_kb'), 2),
     bt_heap_per_peer_kb: round(m('bt', 'heap_per_peer_kb'), 2),
+    // socket.io alone with the same events: what any tracker inside socket.io can reach here.
+    bare_announces_per_s: round(m('bare', 'announces_per_s')),
+    bare_signals_per_s: round(m('bare', 'signals_per_s')),
+    bare_p99_ms: round(m('bare', 'open_p99_ms'), 2),
+    bare_rss_per_peer_kb: round(m('bare', 'rss_per_peer_kb'), 2),
+    ours_vs_bare_announces: round(m('ours', 'announces_per_s') / m('bare', 'announces_per_s'), 2),
+    ours_vs_bare_signals: round(m('ours', 'signals_per_s') / m('bare', 'signals_per_s'), 2),
+    bare_vs_bt_announces: round(m('bare', 'announces_per_s') / m('bt', 'announces_per_s'), 2),
+    bare_vs_bt_signals: round(m('bare', 'signals_per_s') / m('bt', 'signals_per_s'), 2),
     ...cluster,
   };
   console.log(JSON.stringify(summary));
