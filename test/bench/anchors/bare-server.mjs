@@ -20,7 +20,10 @@ io.on('connection', (socket) => {
   const joined = new Set();
   socket.on('announce', (msg, ack) => {
     let members = swarms.get(msg.discoveryKey);
-    if (!members) swarms.set(msg.discoveryKey, (members = new Set()));
+    if (!members) {
+      members = new Set();
+      swarms.set(msg.discoveryKey, members);
+    }
     members.add(peerId);
     joined.add(msg.discoveryKey);
     const peers = [];
