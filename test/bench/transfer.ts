@@ -8,7 +8,8 @@
  * 3. WebTorrent 3 1 -> 1 (its browser bundle + bittorrent-tracker's WebSocket tracker);
  * 4. time from opening the link (adding the magnet) to the first verified piece;
  * 5. k seeders -> 1 leecher with each seeder's upload limited to --limit MB/s (4), k = 1, 2, 4:
- *    efficiency = download rate / (k x limit).
+ *    efficiency = download rate / (k x limit), at --k-size MiB (32) and again at --size MiB
+ *    (`k_efficiency_128`).
  * Medians of --reps (3). Prints a table, then one JSON line. MB = 10^6 bytes.
  */
 import type { ChildProcess } from 'node:child_process';
@@ -29,6 +30,7 @@ const { values } = parseArgs({
     'k-size': { type: 'string', default: '32' },
     limit: { type: 'string', default: '4' },
     reps: { type: 'string', default: '3' },
+    ks: { type: 'string', default: '1,2,4' },
   },
 });
 const MiB = 1024 * 1024;
@@ -36,7 +38,7 @@ const SIZE = Number(values.size) * MiB;
 const K_SIZE = Number(values['k-size']) * MiB;
 const LIMIT = Number(values.limit) * 1e6;
 const REPS = Number(values.reps);
-const KS = [1, 2, 4];
+const KS = values.ks.split(',').map(Number);
 
 const WAIT_MS = 300_000;
 /** Downloads are timed to the first piece, so their pages are polled often. */
@@ -198,31 +200,36 @@ async function main(): Promise<void> {
       );
     }
 
-    // 5. k rate-limited seeders -> 1 leecher.
-    const kOurs: Record<string, number> = {};
-    const kWt: Record<string, number> = {};
-    for (const k of KS) {
-      const oursEff: number[] = [];
-      const wtEff: number[] = [];
-      for (let r = 0; r < REPS; r++) {
-        const seeders: { page: Page; link: string }[] = [];
-        for (let i = 0; i < k; i++)
-          seeders.push(await ourSeeder(browser, ourUrl, small, { timeoutMs: WAIT_MS, uploadLimit: LIMIT }));
-        const o = await inNewPage(browser, (page) => ourDownload(page, seeders[0]!.link, WAIT));
-        for (const s of seeders) await s.page.context().close();
-        oursEff.push(mbps(K_SIZE, o.doneMs) / ((k * LIMIT) / 1e6));
-        const wseeds: { page: Page; magnet: string }[] = [];
-        for (let i = 0; i < k; i++) wseeds.push(await wtSeeder(browser, wtPage(LIMIT), small));
-        const w = await inNewPage(browser, (page) => wtDownload(page, wtPage(null), wseeds[0]!.magnet, WAIT));
-        for (const s of wseeds) await s.page.context().close();
-        wtEff.push(mbps(K_SIZE, w.doneMs) / ((k * LIMIT) / 1e6));
-        process.stderr.write(
-          `rep ${r + 1} k=${k}: ours ${(oursEff.at(-1)! * 100).toFixed(0)}%, WebTorrent ${(wtEff.at(-1)! * 100).toFixed(0)}%\n`,
-        );
+    // 5. k rate-limited seeders -> 1 leecher, at --k-size and at --size.
+    const kEfficiency = async (file: string, size: number) => {
+      const ours: Record<string, number> = {};
+      const wt: Record<string, number> = {};
+      for (const k of KS) {
+        const oursEff: number[] = [];
+        const wtEff: number[] = [];
+        for (let r = 0; r < REPS; r++) {
+          const seeders: { page: Page; link: string }[] = [];
+          for (let i = 0; i < k; i++)
+            seeders.push(await ourSeeder(browser!, ourUrl, file, { timeoutMs: WAIT_MS, uploadLimit: LIMIT }));
+          const o = await inNewPage(browser!, (page) => ourDownload(page, seeders[0]!.link, WAIT));
+          for (const s of seeders) await s.page.context().close();
+          oursEff.push(mbps(size, o.doneMs) / ((k * LIMIT) / 1e6));
+          const wseeds: { page: Page; magnet: string }[] = [];
+          for (let i = 0; i < k; i++) wseeds.push(await wtSeeder(browser!, wtPage(LIMIT), file));
+          const w = await inNewPage(browser!, (page) => wtDownload(page, wtPage(null), wseeds[0]!.magnet, WAIT));
+          for (const s of wseeds) await s.page.context().close();
+          wtEff.push(mbps(size, w.doneMs) / ((k * LIMIT) / 1e6));
+          process.stderr.write(
+            `rep ${r + 1} k=${k}, ${size / MiB} MiB: ours ${(oursEff.at(-1)! * 100).toFixed(0)}%, WebTorrent ${(wtEff.at(-1)! * 100).toFixed(0)}%\n`,
+          );
+        }
+        ours[k] = median(oursEff);
+        wt[k] = median(wtEff);
       }
-      kOurs[k] = median(oursEff);
-      kWt[k] = median(wtEff);
-    }
+      return { ours, wt };
+    };
+    const { ours: kOurs, wt: kWt } = await kEfficiency(small, K_SIZE);
+    const { ours: kOurs128, wt: kWt128 } = await kEfficiency(big, SIZE);
 
     const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
     const oursMBps = median(ours11.map((x) => x.MBps));
@@ -239,10 +246,15 @@ async function main(): Promise<void> {
     console.log(
       `time to first piece:   ringswarm ${round(first, 0)} ms   WebTorrent ${round(wtFirst, 0)} ms   ratio ${round(first / wtFirst)}`,
     );
-    for (const k of KS) {
-      console.log(
-        `k = ${k} seeders at ${LIMIT / 1e6} MB/s each, ${K_SIZE / MiB} MiB: efficiency ringswarm ${round(kOurs[k]!)}   WebTorrent ${round(kWt[k]!)}`,
-      );
+    for (const [size, ours, wt] of [
+      [K_SIZE, kOurs, kWt],
+      [SIZE, kOurs128, kWt128],
+    ] as const) {
+      for (const k of KS) {
+        console.log(
+          `k = ${k} seeders at ${LIMIT / 1e6} MB/s each, ${size / MiB} MiB: efficiency ringswarm ${round(ours[k]!)}   WebTorrent ${round(wt[k]!)}`,
+        );
+      }
     }
     console.log(
       JSON.stringify({
@@ -265,6 +277,9 @@ async function main(): Promise<void> {
         k_limit_MBps: LIMIT / 1e6,
         k_efficiency: Object.fromEntries(KS.map((k) => [String(k), round(kOurs[k]!)])),
         webtorrent_k_efficiency: Object.fromEntries(KS.map((k) => [String(k), round(kWt[k]!)])),
+        // The same at --size (128 MiB): long enough that connection set-up is a small share.
+        k_efficiency_128: Object.fromEntries(KS.map((k) => [String(k), round(kOurs128[k]!)])),
+        webtorrent_k_efficiency_128: Object.fromEntries(KS.map((k) => [String(k), round(kWt128[k]!)])),
       }),
     );
   } finally {
