@@ -200,6 +200,21 @@ describe('BlockScheduler', () => {
     expect(asked(a).slice(4)).toEqual(['0:0']);
   });
 
+  it('forgets a refusal that ran out once the piece came from elsewhere, and leaves no timer behind', () => {
+    const { clock, scheduler, addPeer, completed, block } = setup({ pieces: 1, blocksPerPiece: 1 });
+    const a = addPeer();
+    scheduler.requestMore(a.wire);
+    scheduler.refused(a.wire, { index: 0, begin: 0, length: BLOCK_LENGTH });
+    const b = addPeer();
+    scheduler.requestMore(b.wire);
+    scheduler.receive(b.wire, 0, 0, block());
+    expect(completed.map(([i]) => i)).toEqual([0]);
+    // The retry for a comes, finds nothing to ask (the piece is being verified), and stops there.
+    clock.advance(REFUSED_PIECE_MS + 100);
+    expect(a.wire.refusedUs.size).toBe(0);
+    expect(clock.pending).toBe(0);
+  });
+
   it('lets only one peer fill a suspect piece, and starts it over when that peer leaves', () => {
     const { scheduler, addPeer } = setup({ pieces: 1, blocksPerPiece: 2, suspects: new Set([0]) });
     const a = addPeer();

@@ -365,9 +365,14 @@ export class BlockScheduler {
    * refusal runs out (a timer, since nothing else may happen on this link meanwhile).
    */
   #retryRefused(wire: PeerWire): void {
+    const now = this.#clock.now();
     let first = Number.POSITIVE_INFINITY;
-    for (const at of wire.refusedUs.values()) first = Math.min(first, at);
-    if (Number.isFinite(first)) this.#retryIn(Math.max(1, first + REFUSED_PIECE_MS - this.#clock.now()));
+    for (const [index, at] of wire.refusedUs) {
+      // A refusal that ran out is forgotten, or it would call for a retry every millisecond.
+      if (now - at >= REFUSED_PIECE_MS) wire.refusedUs.delete(index);
+      else first = Math.min(first, at);
+    }
+    if (Number.isFinite(first)) this.#retryIn(first + REFUSED_PIECE_MS - now);
   }
 
   #nextBlock(wire: PeerWire, remote: Bitfield, { manifest, have, picker }: Pieces): Block | null {
