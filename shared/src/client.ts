@@ -166,7 +166,9 @@ export class RingswarmClient extends Emitter<ClientEvents> {
           const swarm = [...this.#swarms.values()].find((e) => e.swarm.discoveryKey === discoveryKey)?.swarm;
           return swarm ? { attach: (port, first) => swarm.addLink(port, first) } : null;
         },
-        ringMember: options.ring !== false,
+        // A peer that may be a leaf (role 'auto') says HELLO only once it joined as a member.
+        ringMember: () =>
+          options.ring !== false && (this.overlay === null || this.overlay.role === 'member' || this.overlay.member),
       },
       options.maxLinks ?? MAX_LINKS,
     );
@@ -195,7 +197,7 @@ export class RingswarmClient extends Emitter<ClientEvents> {
     // cluster) announce every swarm again, and count this peer as a ring member again.
     this.tracker.on('connect', () => {
       for (const entry of this.#swarms.values()) entry.announcer?.start();
-      if (this.overlay?.joined) this.tracker.ringBootstrap(1).catch(() => {});
+      if (this.overlay?.member) this.tracker.ringBootstrap(1).catch(() => {});
     });
     if (!options.holdRing) this.overlay?.start();
   }
@@ -211,7 +213,7 @@ export class RingswarmClient extends Emitter<ClientEvents> {
         peerId: this.peerId,
         clock,
         random,
-        bootstrap: (k) => this.tracker.ringBootstrap(k),
+        bootstrap: (k, member) => this.tracker.ringBootstrap(k, member),
         transport: {
           send: (peerId, frame) => this.#router.open(peerId, true)?.link.send(frame) ?? false,
           isOpen: (peerId) => this.#links.isOpen(peerId),
@@ -225,6 +227,12 @@ export class RingswarmClient extends Emitter<ClientEvents> {
     );
     overlay.on('warning', (err) => this.emit('warning', err));
     overlay.on('joined', () => {
+      // A peer that may have been a leaf joined as a member: it routes now, and the tracker
+      // names it to joiners from now on.
+      if (overlay.role === 'auto' && overlay.member) {
+        this.#links.announceMember();
+        this.tracker.ringBootstrap(1).catch(() => {});
+      }
       this.emit('ring-joined');
       for (const entry of this.#swarms.values()) {
         entry.providers?.publish();

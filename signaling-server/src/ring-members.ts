@@ -53,6 +53,21 @@ export class RingMembers {
     return [...picked];
   }
 
+  /** Up to `k` members that precede `id` on the ring, the closest first, never `id` itself. */
+  preceding(id: string, k: number): string[] {
+    const others = this.#ids.filter((x) => x !== id).sort();
+    let lo = 0;
+    let hi = others.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (others[mid]! < id) lo = mid + 1;
+      else hi = mid;
+    }
+    const out: string[] = [];
+    for (let i = 1; i <= Math.min(k, others.length); i++) out.push(others[(lo - i + others.length) % others.length]!);
+    return out;
+  }
+
   /**
    * Up to `perSide` members that follow `id` on the ring and up to `perSide` that precede it
    * (IDs are equal-length hex, so string order is ring order), never `id` itself: the

@@ -82,6 +82,30 @@ describe('tracker protocol: scrape, ring bootstrap, limits, expiry, metrics', ()
     }
   });
 
+  it('ring:bootstrap for a leaf (member: false) names the member just before its ID first, and never counts it as one', async () => {
+    await start();
+    const members = await Promise.all([pool.peer(), pool.peer(), pool.peer(), pool.peer()]);
+    for (const m of members) expect(await emit(m.socket, 'ring:bootstrap', { k: 1 })).toMatchObject({ ok: true });
+    const leaf = await pool.peer();
+    const res = await emit(leaf.socket, 'ring:bootstrap', { k: 3, member: false });
+    if (!res.ok) throw new Error(res.code);
+    const ids = members.map((m) => m.id).sort();
+    const before = ids.filter((id) => id < leaf.id).pop() ?? ids[ids.length - 1];
+    expect((res.peers as string[])[0]).toBe(before);
+    expect(res.peers).toHaveLength(3);
+    expect(server!.ring.size).toBe(4);
+    // No joiner is sent to it: it routes no one.
+    for (let i = 0; i < 5; i++) {
+      const joiner = await pool.peer();
+      const answer = await emit(joiner.socket, 'ring:bootstrap', { k: 16 });
+      expect(answer).toMatchObject({ ok: true });
+      expect((answer as { peers: string[] }).peers).not.toContain(leaf.id);
+    }
+    expect(await emit(leaf.socket, 'ring:bootstrap', { k: 1, member: 'no' })).toMatchObject({
+      code: ErrorCode.INVALID_PAYLOAD,
+    });
+  });
+
   it('answers unknown events and events without an ack, and keeps the socket', async () => {
     await start();
     const { socket } = await pool.peer();

@@ -61,6 +61,11 @@ export interface OverlayNetOptions {
   crashFraction?: number;
   /** Options for every node's overlay. */
   overlay?: OverlayOptions;
+  /**
+   * How tabs take part (the overlay's `role`): 'auto' (default, as the page runs) attaches a
+   * tab as a leaf where the ring has room; 'member' makes every tab a member of the ring.
+   */
+  tabRole?: 'auto' | 'member';
 }
 
 export type NodeKind = 'tab' | 'cli';
@@ -169,7 +174,7 @@ export class SimNode {
   /** Ring messages sent by type when the counters were reset. */
   #sentAtReset: Record<string, number> = {};
 
-  constructor(net: OverlayNet, id: string, kind: NodeKind, options: OverlayOptions) {
+  constructor(net: OverlayNet, id: string, kind: NodeKind, options: OverlayOptions, tabRole: 'auto' | 'member') {
     this.id = id;
     this.kind = kind;
     this.#net = net;
@@ -188,7 +193,8 @@ export class SimNode {
         linkOptions: {},
         isPointer: (peerId) => this.overlay.isPointer(peerId),
         swarmFor: () => null,
-        ringMember: true,
+        // As the client wires it: a peer that may be a leaf says HELLO once it is a member.
+        ringMember: () => this.overlay.role === 'member' || this.overlay.member,
       },
       net.maxLinks,
     );
@@ -197,7 +203,7 @@ export class SimNode {
         peerId: id,
         clock: net.clock,
         random: () => net.rng.next(),
-        bootstrap: (k) => Promise.resolve(net.bootstrapMembers(k, id)),
+        bootstrap: (k, member) => Promise.resolve(net.bootstrapMembers(k, id, member)),
         transport: {
           send: (peerId, frame) => {
             if (!this.pool.get(peerId)) this.#opening(peerId, frame);
@@ -212,12 +218,15 @@ export class SimNode {
           drop: (peerId, code) => this.pool.drop(peerId, code),
         },
       },
-      options,
+      { ...options, role: kind === 'tab' ? tabRole : 'member' },
     );
     if (process.env.SIM_DEBUG)
       this.overlay.on('warning', (e) => net.why(`warn:${e.message.replace(/[0-9a-f]{40}/g, 'X').slice(0, 90)}`));
     // The client's wiring (client.ts): ring frames to the overlay, lost links reported to it.
     this.pool.on('overlay-frame', (from, frame) => this.overlay.handleFrame(from, frame));
+    this.overlay.on('joined', () => {
+      if (this.overlay.role === 'auto' && this.overlay.member) this.pool.announceMember();
+    });
     this.pool.on('link-close', (remoteId, _code, _key, failed) => {
       if (failed) this.overlay.linkFailed(remoteId);
     });
@@ -240,7 +249,7 @@ export class SimNode {
             : snap.fingers.some((f) => f.node === t)
               ? 'finger'
               : 'other';
-    this.#net.why(`${type}:${rel}`);
+    this.#net.why(`${this.overlay.leaf ? 'L' : this.overlay.joined ? 'M' : 'U'}:${type}:${rel}`);
   }
 
   resetCounters(now: number): void {
@@ -269,7 +278,8 @@ export class OverlayNet {
   readonly nodes = new Map<string, SimNode>();
   /** Live ring members (joined), sorted: the oracle for owners and the tracker's bootstrap list. */
   readonly #members: string[] = [];
-  readonly #opts: Required<Omit<OverlayNetOptions, 'overlay' | 'maxLinks' | 'seed'>>;
+  readonly #opts: Required<Omit<OverlayNetOptions, 'overlay' | 'maxLinks' | 'seed' | 'tabRole'>>;
+  readonly tabRole: 'auto' | 'member';
   readonly #overlay: OverlayOptions;
   readonly #latencySalt: number;
   connsCreated = 0;
@@ -302,6 +312,7 @@ export class OverlayNet {
       crashFraction: options.crashFraction ?? 0.1,
     };
     this.#overlay = options.overlay ?? {};
+    this.tabRole = options.tabRole ?? 'auto';
     this.#latencySalt = this.rng.uint32();
   }
 
@@ -360,18 +371,21 @@ export class OverlayNet {
   // --- nodes ---------------------------------------------------------------------
 
   /**
-   * Starts a node: it joins the ring through the tracker's members, or, given `state`, starts
-   * from that routing state (a large ring's converged one), with no connection yet.
+   * Starts a node: it joins the ring through the tracker's members (or attaches to it as a
+   * leaf), or, given `state`, starts from that routing state (a large ring's converged one),
+   * with no connection yet; `startInMs` holds the start back that long.
    */
-  addNode(kind: NodeKind, id: string = this.randomId(), state?: RingNodeSnapshot): SimNode {
-    const node = new SimNode(this, id, kind, this.#overlay);
+  addNode(kind: NodeKind, id: string = this.randomId(), state?: RingNodeSnapshot, startInMs = 0): SimNode {
+    const node = new SimNode(this, id, kind, this.#overlay, this.tabRole);
     this.nodes.set(id, node);
+    // Members only: a leaf owns no key, and no one joins through it.
     node.overlay.on('joined', () => {
-      if (node.alive) this.#addMember(id);
+      if (node.alive && node.overlay.member) this.#addMember(id);
     });
     if (process.env.SIM_DEBUG) this.why(state ? 'restored' : 'added');
     this.onNodeAdded?.(node);
     if (state) node.overlay.node.restore(state);
+    else if (startInMs > 0) this.queue.schedule(startInMs, () => node.alive && node.overlay.start());
     else node.overlay.start();
     if (kind === 'tab') this.#scheduleDeparture(node);
     return node;
@@ -435,10 +449,20 @@ export class OverlayNet {
     return this.#members[this.#insertionPoint(key) % this.#members.length]!;
   }
 
-  /** What the tracker answers `ring:bootstrap`: up to k random live members. */
-  bootstrapMembers(k: number, asker: string): string[] {
+  /**
+   * What the tracker answers `ring:bootstrap`: up to k random live members; for a peer that
+   * may be a leaf, the two just before its ID first (signaling-server/handlers/ring-bootstrap.ts).
+   */
+  bootstrapMembers(k: number, asker: string, member = true): string[] {
     const out: string[] = [];
     const n = this.#members.length;
+    if (!member && n > 0) {
+      const at = this.#insertionPoint(asker);
+      for (let i = 1; i <= Math.min(2, n, k); i++) {
+        const m = this.#members[(at - i + n) % n]!;
+        if (m !== asker && !out.includes(m)) out.push(m);
+      }
+    }
     for (let tries = 0; out.length < k && tries < 4 * k && n > 0; tries++) {
       const m = this.#members[this.rng.int(n)]!;
       if (m !== asker && !out.includes(m)) out.push(m);
@@ -504,7 +528,16 @@ export class OverlayNet {
 
   /** Hops a signal from `a` to `remote` takes through the ring's links (greedy, as ROUTE frames go). */
   #signalHops(a: SimNode, remote: string): number {
+    // A leaf's signals start at its gateway.
+    const gateway = a.overlay.node.gateway;
+    const first = gateway === null ? undefined : this.nodes.get(this.space.toHex(gateway));
+    if (first?.alive) return 1 + this.#signalHopsFrom(first, remote);
+    return this.#signalHopsFrom(a, remote);
+  }
+
+  #signalHopsFrom(a: SimNode, remote: string): number {
     const target = this.space.fromHex(remote);
+    if (a.id === remote) return 0;
     let at = a;
     for (let hops = 1; hops <= 24; hops++) {
       const candidates: bigint[] = [];
@@ -580,6 +613,7 @@ export class OverlayNet {
     let full = 0;
     let fingerCount = 0;
     let fingerLinked = 0;
+    const kinds: Record<string, number> = {};
     const m = this.#members;
     for (let i = 0; i < m.length; i++) {
       const node = this.nodes.get(m[i]!)!;
@@ -587,7 +621,23 @@ export class OverlayNet {
       if (succ !== undefined && this.space.toHex(succ) === m[(i + 1) % m.length]) right++;
       links += node.pool.size;
       if (node.pool.size >= this.maxLinks) full++;
-      const fingers = new Set(node.overlay.node.snapshot().fingers.map((f) => this.space.toHex(f.node)));
+      const snap = node.overlay.node.snapshot();
+      for (const e of node.pool.entries()) {
+        const r = this.space.fromHex(e.link.remoteId);
+        const kind = node.overlay.node.hasLeaf(r)
+          ? 'leafL'
+          : snap.successors.indexOf(r) >= 0
+            ? `succL${Math.min(3, snap.successors.indexOf(r))}`
+            : snap.predecessor === r
+              ? 'predL'
+              : node.overlay.isPointer(e.link.remoteId)
+                ? 'fingerL'
+                : e.routesSignals
+                  ? 'otherMemberL'
+                  : 'otherL';
+        kinds[kind] = (kinds[kind] ?? 0) + 1;
+      }
+      const fingers = new Set(snap.fingers.map((f) => this.space.toHex(f.node)));
       fingerCount += fingers.size;
       for (const f of fingers) if (node.pool.isOpen(f)) fingerLinked++;
     }
@@ -599,6 +649,7 @@ export class OverlayNet {
       fullNodes: full,
       fingers: per(fingerCount),
       fingersLinked: per(fingerLinked),
+      ...Object.fromEntries(Object.entries(kinds).map(([k, v]) => [k, per(v)])),
     };
   }
 

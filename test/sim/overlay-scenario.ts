@@ -42,10 +42,14 @@ export interface OverlayRow {
   /** Record checks that found a live provider's record. */
   record_survival: number;
   record_checks: number;
+  /** Ring members at the end (the rest of the live nodes are leaves). */
+  members: number;
   msgs_by_type: Record<string, number>;
 }
 
 const round = (x: number, digits = 2) => Number(x.toFixed(digits));
+/** Tabs that may be leaves arrive over this long at the start of the warm-up. */
+const TAB_ARRIVAL_MS = 30_000;
 
 /** The targets of `--scenario overlay` at one size, each with whether the row meets it. */
 export function overlayTargets(row: OverlayRow): { name: string; met: boolean }[] {
@@ -95,12 +99,21 @@ export async function overlayScenario(o: OverlayScenarioOptions): Promise<Overla
   };
   // The ring starts from its converged routing state (as the pure-core scenarios do), with no
   // connection open: the first maintenance rounds open them, before counting starts.
+  // Tabs that may be leaves (the page's role) come in over the first half minute, joining or
+  // attaching the way a page does; with every tab a member, they start converged as well.
   const ids: bigint[] = [];
   for (let i = 0; i < o.nodes; i++) ids.push(net.space.fromHex(net.randomId()));
-  const oracle = new RingOracle(net.space, ids);
+  const kinds = ids.map((_, i) => (i === 0 || net.rng.next() < cliFraction ? 'cli' : 'tab'));
+  const converged = net.tabRole === 'member' ? ids : ids.filter((_, i) => kinds[i] === 'cli');
+  const oracle = new RingOracle(net.space, converged);
   for (const [i, id] of ids.entries()) {
-    const kind = i === 0 || net.rng.next() < cliFraction ? 'cli' : 'tab';
-    net.addNode(kind, net.space.toHex(id), oracle.convergedState(id, RING_DEFAULT_SUCCESSORS));
+    const kind = kinds[i]!;
+    const hex = net.space.toHex(id);
+    if (kind === 'cli' || net.tabRole === 'member') {
+      net.addNode(kind, hex, oracle.convergedState(id, RING_DEFAULT_SUCCESSORS));
+    } else {
+      net.addNode(kind, hex, undefined, net.rng.next() * TAB_ARRIVAL_MS);
+    }
   }
   await net.runUntil(warmupMs);
   if (process.env.SIM_DEBUG) process.stderr.write(`${JSON.stringify(net.ringReport())}\n`);
@@ -144,7 +157,7 @@ export async function overlayScenario(o: OverlayScenarioOptions): Promise<Overla
           const f = found === null ? null : net.nodes.get(found);
           const o = net.nodes.get(net.ownerOf(hex) ?? '');
           net.why(
-            `wrong:${found === null ? 'none' : !f ? 'gone' : !f.overlay.joined ? 'unjoined' : 'live'}:owner-age-${o ? Math.min(9, Math.floor((net.now - o.countedSince) / 10_000)) : 'x'}:hops-${r.hops}`,
+            `wrong:${from.overlay.leaf ? 'L' : 'M'}:${r.error?.message.slice(0, 30)}:${found === null ? 'none' : !f ? 'gone' : !f.overlay.joined ? 'unjoined' : 'live'}:owner-age-${o ? Math.min(9, Math.floor((net.now - o.countedSince) / 10_000)) : 'x'}:hops-${r.hops}`,
           );
         }
         hops.push(r.hops);
@@ -162,6 +175,13 @@ export async function overlayScenario(o: OverlayScenarioOptions): Promise<Overla
         if (!net.nodes.get(providerId)?.alive) return;
         checks++;
         if (result.values.includes(providerId)) found++;
+        else if (process.env.SIM_DEBUG) {
+          const owner = net.nodes.get(net.ownerOf(net.space.toHex(p.key)) ?? '');
+          const held = owner?.overlay.dht.localValues(p.key).includes(providerId);
+          net.why(
+            `record-miss:${asker.overlay.leaf ? 'leaf' : 'member'}-asks:${net.nodes.get(providerId)?.overlay.leaf ? 'leaf' : 'member'}-provides:owner-${held ? 'has' : 'lacks'}:${result.error?.message.slice(0, 24) ?? result.values.length}`,
+          );
+        }
       });
     }
   };
@@ -198,6 +218,7 @@ export async function overlayScenario(o: OverlayScenarioOptions): Promise<Overla
     signal_msgs_per_node_min: round(net.signalMessages / nodeMin, 1),
     record_survival: round(checks === 0 ? 0 : found / checks, 4),
     record_checks: checks,
+    members: net.memberCount,
     msgs_by_type: byType,
   };
   net.destroy();

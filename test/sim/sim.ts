@@ -11,6 +11,9 @@
  *   --minutes M   maintenance: minutes measured (default 10); churn: minutes of churn (default 60);
  *                 overlay: minutes counted after two of warm-up (default 5)
  *   --sessions exponential|pareto   churn: session-time model (default: both, one row each)
+ *   --tab-role auto|member   overlay: tabs attach as leaves where the ring has room (auto,
+ *                 as the page runs), or are all members (default auto)
+ *   --max-leaves N   overlay: leaves a member takes (default the overlay's)
  *   --json        print only the JSON line
  *
  * `overlay` runs the real net/ overlay (link pool, routed lookups, DHT) on a simulated link
@@ -49,6 +52,8 @@ const argsConfig = {
     loss: { type: 'string', default: '0.001' },
     minutes: { type: 'string' },
     sessions: { type: 'string' },
+    'tab-role': { type: 'string', default: 'auto' },
+    'max-leaves': { type: 'string' },
     json: { type: 'boolean', default: false },
   },
 } as const;
@@ -67,6 +72,8 @@ const int = (name: string, v: string | undefined): number | undefined => {
 };
 
 const scenario = values.scenario;
+const tabRole = values['tab-role'];
+if (tabRole !== 'auto' && tabRole !== 'member') usage(`--tab-role must be auto or member, got ${tabRole}`);
 if (!SCENARIOS.includes(scenario)) usage(`unknown --scenario ${scenario} (${SCENARIOS.join('|')})`);
 const nodesFlag = int('nodes', values.nodes);
 const rFlag = int('r', values.r);
@@ -199,7 +206,13 @@ switch (scenario) {
     const results: OverlayRow[] = [];
     for (const nodes of sizes) {
       const t = performance.now();
-      const row = await overlayScenario({ nodes, seed, measureMs: (minutesFlag ?? 5) * 60_000 });
+      const maxLeaves = int('max-leaves', values['max-leaves']);
+      const row = await overlayScenario({
+        nodes,
+        seed,
+        measureMs: (minutesFlag ?? 5) * 60_000,
+        net: { tabRole, ...(maxLeaves === undefined ? {} : { overlay: { maxLeaves } }) },
+      });
       results.push(row);
       process.stderr.write(`overlay: ${nodes} nodes in ${((performance.now() - t) / 1000).toFixed(1)} s\n`);
     }

@@ -223,6 +223,27 @@ describe('frames on a new link', () => {
       expect(links.last(remote).sent).toEqual(ringMember ? [HELLO_FRAME] : []);
     }
   });
+
+  it('asks whether it is a member as each link opens, and says HELLO on the open ones once it became one', () => {
+    let member = false;
+    const { links, pool } = setup(4, { ringMember: () => member });
+    const [early, opening, late] = [newPeerId(), newPeerId(), newPeerId()];
+    pool.create(early, true, false);
+    links.last(early).open();
+    pool.create(opening, true, false);
+    // A leaf says nothing: no one routes through it.
+    expect(links.last(early).sent).toEqual([]);
+    member = true;
+    pool.announceMember();
+    expect(links.last(early).sent).toEqual([HELLO_FRAME]);
+    // A link still opening says it as it opens, and so does every new one.
+    expect(links.last(opening).sent).toEqual([]);
+    links.last(opening).open();
+    expect(links.last(opening).sent).toEqual([HELLO_FRAME]);
+    pool.create(late, true, false);
+    links.last(late).open();
+    expect(links.last(late).sent).toEqual([HELLO_FRAME]);
+  });
 });
 
 describe('destroy', () => {

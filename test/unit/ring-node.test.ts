@@ -1,66 +1,8 @@
-import {
-  type RingLookupHop,
-  type RingLookupResult,
-  type RingMessage,
-  RingNode,
-  type RingNodeOptions,
-} from '@ringswarm/shared';
+import type { RingLookupHop, RingLookupResult } from '@ringswarm/shared';
 import { describe, expect, it } from 'vitest';
+import { Harness, rid } from '../helpers/ring-harness.js';
 import { SimNetwork } from '../sim/network.js';
 import { checkInvariants } from '../sim/oracle.js';
-
-/** A hand-driven clock and an outbox: the node's whole world, inspected message by message. */
-class Harness {
-  now = 0;
-  #timers = new Map<number, { at: number; run: () => void }>();
-  #next = 1;
-  readonly outbox: { to: bigint; msg: RingMessage }[] = [];
-  readonly node: RingNode;
-
-  constructor(id: bigint, options: RingNodeOptions = {}) {
-    this.node = new RingNode(
-      {
-        id,
-        send: (to, msg) => this.outbox.push({ to, msg }),
-        clock: {
-          now: () => this.now,
-          setTimeout: (run, ms) => {
-            const h = this.#next++;
-            this.#timers.set(h, { at: this.now + ms, run });
-            return h;
-          },
-          clearTimeout: (h) => this.#timers.delete(h as number),
-        },
-        random: () => 0.5,
-      },
-      { bits: 8, successors: 2, maintenance: false, ...options },
-    );
-  }
-
-  get pendingTimers(): number {
-    return this.#timers.size;
-  }
-
-  advance(ms: number): void {
-    const until = this.now + ms;
-    for (;;) {
-      let best: [number, { at: number; run: () => void }] | undefined;
-      for (const e of this.#timers) if (e[1].at <= until && (!best || e[1].at < best[1].at)) best = e;
-      if (!best) break;
-      this.#timers.delete(best[0]);
-      this.now = best[1].at;
-      best[1].run();
-    }
-    this.now = until;
-  }
-
-  /** Removes and returns the messages sent so far. */
-  take(): { to: bigint; msg: RingMessage }[] {
-    return this.outbox.splice(0);
-  }
-}
-
-const rid = (m: RingMessage) => ('rid' in m ? m.rid : -1);
 
 /** A ring of the given ids, built by real joins one at a time, then left to stabilize. */
 function buildRing(ids: bigint[], r = 2, seed = 1): SimNetwork {

@@ -99,6 +99,8 @@ export class ClientSetup {
       identity,
       iceServers: stun.iceServers,
       holdRing: true,
+      // A tab lives minutes: it attaches to the ring as a leaf where the ring has room for one.
+      ring: { role: 'auto' },
     });
     this.#client = c;
     this.#publish();

@@ -112,8 +112,12 @@ export interface LinkPoolDeps {
    * key it names, if this client runs it.
    */
   swarmFor(discoveryKey: string): SwarmHost | null;
-  /** This peer is a ring member: it says HELLO on every new link, so remotes know it routes signals. */
-  ringMember: boolean;
+  /**
+   * This peer is a ring member: it says HELLO on every new link, so remotes know it routes
+   * signals. A function is asked as each link opens (a peer that may become a member later
+   * calls {@link LinkPool.announceMember} then).
+   */
+  ringMember: boolean | (() => boolean);
 }
 
 export type LinkPoolEvents = {
@@ -195,7 +199,7 @@ export class LinkPool extends Emitter<LinkPoolEvents> {
     link.on('connect', () => {
       if (this.#destroyed) return;
       entry.setupMs = this.#deps.clock.now() - entry.createdAt;
-      if (this.#deps.ringMember) link.send(HELLO_FRAME);
+      if (this.#isRingMember()) link.send(HELLO_FRAME);
       this.emit('link-open', entry);
     });
     link.on('frame', (frame) => {
@@ -212,6 +216,16 @@ export class LinkPool extends Emitter<LinkPoolEvents> {
       this.emit('link-close', remoteId, code, entry.discoveryKey, !entry.retired);
     });
     return entry;
+  }
+
+  #isRingMember(): boolean {
+    const member = this.#deps.ringMember;
+    return typeof member === 'function' ? member() : member;
+  }
+
+  /** This peer has become a ring member: it says HELLO on every open link (new ones say it as they open). */
+  announceMember(): void {
+    for (const e of this.#entries.values()) if (e.link.connected) e.link.send(HELLO_FRAME);
   }
 
   /** Attaches a swarm to a link (now, or once it opens); false when the link carries another swarm. */

@@ -53,6 +53,12 @@ export const OVERLAY_REPUBLISH_SETTLE_MS = 2_000;
  * otherwise put the republish off for good, while records handed to them leave with them.
  */
 export const OVERLAY_REPUBLISH_MAX_WAIT_MS = 8_000;
+/**
+ * How often a leaf puts its records again. A member does whenever the ring around it changes
+ * (a record put while the ring was settling may sit at a node that no longer owns its key);
+ * a leaf sees little of the ring, so it does on this clock as well.
+ */
+export const OVERLAY_LEAF_REPUBLISH_MS = 3 * 60_000;
 /** Provider and name records live this long unless republished. */
 export const OVERLAY_RECORD_TTL_MS = 20 * 60 * 1000;
 /** First and largest pause between join attempts. */
@@ -68,6 +74,8 @@ export const OVERLAY_RECENT_LOOKUPS = 32;
  * those the successor list covers, so this is all of them up to rings of some thousands.
  */
 export const OVERLAY_FINGER_LINKS = 12;
+/** Finger links a member keeps however many leaves it routes for. */
+export const OVERLAY_MIN_FINGER_LINKS = 3;
 /** Positions in the successor list linked as fingers (the 2nd, 4th and 8th successor). */
 export const OVERLAY_SUCCESSOR_FINGERS = [1, 3, 7];
 /** How often the fingers without a connection are connected to (within {@link OVERLAY_FINGER_LINKS}). */
@@ -79,6 +87,14 @@ export const OVERLAY_FINGER_LINK_INTERVAL_MS = 5_000;
  * against the tab's lifetime cap.
  */
 export const OVERLAY_FINGER_RETRY_MS = 5 * 60_000;
+/**
+ * Leaves a member takes (peers that route through it, see {@link OverlayOptions.role}). Their
+ * links count against the member's budget beside its ring links (a successor list, a
+ * predecessor and the finger links).
+ */
+export const OVERLAY_MAX_LEAVES = 16;
+/** A leaf that lost its gateway attaches again within this long (see the `detached` handler). */
+export const OVERLAY_REATTACH_SPREAD_MS = 3_000;
 /** Lost connections remembered (for the finger retry), at most. */
 const MAX_LOST_LINKS = 256;
 
@@ -109,8 +125,11 @@ export interface OverlayDeps {
   clock: Clock;
   random(): number;
   transport: OverlayTransport;
-  /** Well-known ring members to join through (the tracker's `ring:bootstrap`). */
-  bootstrap(k: number): Promise<string[]>;
+  /**
+   * Well-known ring members to join through (the tracker's `ring:bootstrap`); `member`
+   * false when this peer may attach as a leaf (it is not to be named to others as a member).
+   */
+  bootstrap(k: number, member: boolean): Promise<string[]>;
 }
 
 export interface OverlayOptions {
@@ -133,12 +152,29 @@ export interface OverlayOptions {
   routing?: 'iterative' | 'recursive';
   /** Default {@link OVERLAY_FINGER_LINKS}; 0 opens no link for a finger. */
   fingerLinks?: number;
+  /**
+   * 'member' (default): joins the ring and keeps its pointers (a CLI node, which stays up).
+   * 'auto' (a browser tab, which lives minutes): attaches as a leaf, with one link, to the
+   * member just before its ID, which routes for it; it joins as a member only where the ring
+   * needs one: a ring of no more members than a successor list holds, or a member there that
+   * has no room for another leaf. A member of the ring costs a tab a connection to each of
+   * its ring pointers, and another whenever one of them goes: tens per hour where sessions
+   * are short, against Chrome's 500 a tab's lifetime.
+   */
+  role?: 'member' | 'auto';
+  /** Default {@link OVERLAY_MAX_LEAVES}. */
+  maxLeaves?: number;
 }
 
 /** This peer's view of the ring, for the UI and the CLI. IDs are 40 hex digits. */
 export interface RingStats {
   id: string;
   joined: boolean;
+  /** A leaf: attached to `gateway`, not a member (its predecessor and fingers are empty). */
+  leaf: boolean;
+  gateway: string | null;
+  /** A member's leaves. */
+  leaves: number;
   predecessor: string | null;
   successors: string[];
   /** Distinct finger nodes, in finger order. */
@@ -185,6 +221,7 @@ export class Overlay extends Emitter<OverlayEvents> implements RingPosition {
   readonly #sentByType = new Map<string, number>();
   #joinTimer: unknown = null;
   #fingerTimer: unknown = null;
+  #leafRepublishTimer: unknown = null;
   readonly #fingerLinks: number;
   /** The peers {@link #linkFingers} last chose to hold finger links to (kept like pointers). */
   #fingerLinksChosen = new Set<string>();
@@ -194,6 +231,7 @@ export class Overlay extends Emitter<OverlayEvents> implements RingPosition {
   /** When the first ring change not yet answered by a republish happened. */
   #changedSince: number | null = null;
   #joinAttempts = 0;
+  readonly #role: 'member' | 'auto';
   #started = false;
   #destroyed = false;
 
@@ -231,16 +269,31 @@ export class Overlay extends Emitter<OverlayEvents> implements RingPosition {
         rpcTimeoutMs: (to) => (deps.transport.isOpen(this.#hex(to)) ? rpcTimeoutMs : connectRpcTimeoutMs),
         rpcRetries: 0,
         routing: options.routing ?? 'recursive',
+        maxLeaves: options.maxLeaves ?? OVERLAY_MAX_LEAVES,
       },
     );
+    this.#role = options.role ?? 'member';
     this.#fingerLinks = options.fingerLinks ?? OVERLAY_FINGER_LINKS;
     this.node.on('lookup', (result, ms) => {
       this.#lookups.push({ hops: result.hops, ms });
       if (this.#lookups.length > OVERLAY_RECENT_LOOKUPS) this.#lookups.shift();
     });
     this.node.on('joined', () => {
-      this.#scheduleFingerLinks();
+      if (this.node.leaf) this.#scheduleLeafRepublish();
+      else this.#scheduleFingerLinks();
       this.emit('joined');
+    });
+    // A leaf that lost its gateway attaches (or joins) again through the tracker's members,
+    // at a random moment within a spread: its gateway's other leaves lost it too, and taking
+    // the member before them all at once would overfill it (each leaf it refused would join
+    // as a member), where one after another they find the member the first of them became.
+    this.node.on('detached', () => {
+      this.#joinAttempts = 0;
+      if (this.#joinTimer !== null) this.#deps.clock.clearTimeout(this.#joinTimer);
+      this.#joinTimer = this.#deps.clock.setTimeout(
+        () => void this.#tryJoin(),
+        this.#deps.random() * OVERLAY_REATTACH_SPREAD_MS,
+      );
     });
     this.node.on('successors', () => this.#republishSoon());
     this.node.on('predecessor', () => this.#republishSoon());
@@ -255,6 +308,20 @@ export class Overlay extends Emitter<OverlayEvents> implements RingPosition {
     return this.node.joined;
   }
 
+  /** True while this peer is a leaf of the ring (see {@link OverlayOptions.role}). */
+  get leaf(): boolean {
+    return this.node.leaf;
+  }
+
+  /** True while this peer is a member of the ring: joined, and not as a leaf. */
+  get member(): boolean {
+    return this.node.joined && !this.node.leaf;
+  }
+
+  get role(): 'member' | 'auto' {
+    return this.#role;
+  }
+
   /** Joins the ring through the bootstrap members; retries with backoff until it is in. */
   start(): void {
     if (this.#started || this.#destroyed) return;
@@ -267,7 +334,9 @@ export class Overlay extends Emitter<OverlayEvents> implements RingPosition {
     this.#joinTimer = null;
     let members: string[];
     try {
-      members = (await this.#deps.bootstrap(OVERLAY_BOOTSTRAP_PEERS)).filter((p) => p !== this.peerId && isPeerId(p));
+      members = (await this.#deps.bootstrap(OVERLAY_BOOTSTRAP_PEERS, this.#role === 'member')).filter(
+        (p) => p !== this.peerId && isPeerId(p),
+      );
     } catch (err) {
       this.#retryJoin(err as Error);
       return;
@@ -284,8 +353,18 @@ export class Overlay extends Emitter<OverlayEvents> implements RingPosition {
         this.#retryJoin(new Error('no bootstrap member answered'));
         return;
       }
-      this.node.join(this.space.fromHex(member), (error: RingswarmError | null) => {
-        if (error) attempt(i + 1);
+      const through = this.space.fromHex(member);
+      const join = () =>
+        this.node.join(through, (error: RingswarmError | null) => {
+          if (error) attempt(i + 1);
+        });
+      if (this.#role === 'member') {
+        join();
+        return;
+      }
+      this.node.attach(through, (refusal) => {
+        if (refusal === 'failed') attempt(i + 1);
+        else if (refusal !== null) join();
       });
     };
     attempt(0);
@@ -310,6 +389,20 @@ export class Overlay extends Emitter<OverlayEvents> implements RingPosition {
       this.#changedSince = null;
       if (!this.#destroyed && this.node.joined) this.dht.republishAll();
     }, delay);
+  }
+
+  /** A leaf's records, put again every {@link OVERLAY_LEAF_REPUBLISH_MS} while it is one. */
+  #scheduleLeafRepublish(): void {
+    if (this.#leafRepublishTimer !== null) this.#deps.clock.clearTimeout(this.#leafRepublishTimer);
+    this.#leafRepublishTimer = this.#deps.clock.setTimeout(
+      () => {
+        this.#leafRepublishTimer = null;
+        if (this.#destroyed || !this.node.leaf) return;
+        this.dht.republishAll();
+        this.#scheduleLeafRepublish();
+      },
+      jitterMs(OVERLAY_LEAF_REPUBLISH_MS, 0.25, this.#deps.random),
+    );
   }
 
   /** Links to the fingers that have none, farthest first, within the finger budget; then again later. */
@@ -337,12 +430,19 @@ export class Overlay extends Emitter<OverlayEvents> implements RingPosition {
    * full, say), through the first of the finger's backups that did not.
    */
   #linkFingers(): void {
+    if (this.node.leaf) return;
     const snap = this.node.snapshot();
     const { space } = this;
     const self = this.node.id;
     const neighbours = new Set<bigint>(snap.successors.slice(0, 1));
     if (snap.predecessor !== null) neighbours.add(snap.predecessor);
     const transport = this.#deps.transport;
+    // Each leaf's link takes one finger link's place in the budget, down to a few (the far
+    // ones, which save the most hops): links evicted to make room would only come back.
+    const budget = Math.min(
+      this.#fingerLinks,
+      Math.max(OVERLAY_MIN_FINGER_LINKS, this.#fingerLinks - this.node.leafCount),
+    );
     const open = [...this.#linkedNodes()];
     const retryAfter = this.#deps.clock.now() - OVERLAY_FINGER_RETRY_MS;
     const usable = (node: bigint) => {
@@ -352,7 +452,7 @@ export class Overlay extends Emitter<OverlayEvents> implements RingPosition {
     const chosen: bigint[] = [];
     /** Covers [from, to) with a linked node if one is there, else with the first usable candidate. */
     const cover = (from: bigint, to: bigint, candidates: readonly bigint[]) => {
-      if (chosen.length >= this.#fingerLinks) return;
+      if (chosen.length >= budget) return;
       const inside = (n: bigint) => n === from || space.between(n, from, to);
       const node = open.find((n) => inside(n) && !neighbours.has(n)) ?? candidates.find(usable);
       if (node !== undefined && !neighbours.has(node) && !chosen.includes(node)) chosen.push(node);
@@ -399,6 +499,8 @@ export class Overlay extends Emitter<OverlayEvents> implements RingPosition {
     const id = this.space.fromHex(peerId);
     const snap = this.node.snapshot();
     return (
+      this.node.gateway === id ||
+      this.node.hasLeaf(id) ||
       snap.predecessor === id ||
       snap.successors.includes(id) ||
       snap.fingers.some((f) => f.node === id) ||
@@ -459,6 +561,12 @@ export class Overlay extends Emitter<OverlayEvents> implements RingPosition {
 
   /** The next hop towards `target` among linked ring members (for the signaling router). */
   nextHopTowards(target: string, candidates: readonly string[]): string | null {
+    // A leaf's every path starts at its gateway.
+    const gateway = this.node.gateway;
+    if (gateway !== null) {
+      const hex = this.#hex(gateway);
+      return candidates.includes(hex) ? hex : null;
+    }
     const hop = nextHop(
       this.space,
       this.node.id,
@@ -479,6 +587,9 @@ export class Overlay extends Emitter<OverlayEvents> implements RingPosition {
     return {
       id: this.peerId,
       joined: this.node.joined,
+      leaf: this.node.leaf,
+      gateway: this.node.gateway === null ? null : this.#hex(this.node.gateway),
+      leaves: this.node.leafCount,
       predecessor: snap.predecessor === null ? null : this.#hex(snap.predecessor),
       successors: snap.successors.map((s) => this.#hex(s)),
       fingers,
@@ -498,6 +609,7 @@ export class Overlay extends Emitter<OverlayEvents> implements RingPosition {
     this.#deps.clock.clearTimeout(this.#joinTimer);
     this.#deps.clock.clearTimeout(this.#republishTimer);
     this.#deps.clock.clearTimeout(this.#fingerTimer);
+    if (this.#leafRepublishTimer !== null) this.#deps.clock.clearTimeout(this.#leafRepublishTimer);
     this.node.leave();
     this.dht.destroy();
     this.emit('close');

@@ -177,9 +177,12 @@ export class TrackerClient extends Emitter<TrackerClientEvents> {
     await this.#call('signal', { to, data });
   }
 
-  /** Up to `k` live ring members to join through; also registers this peer as one. */
-  async ringBootstrap(k: number): Promise<string[]> {
-    return (await this.#call('ring:bootstrap', { k })).peers;
+  /**
+   * Up to `k` live ring members to join through; also registers this peer as one, unless
+   * `member` is false (a peer that attaches as a leaf).
+   */
+  async ringBootstrap(k: number, member = true): Promise<string[]> {
+    return (await this.#call('ring:bootstrap', member ? { k } : { k, member: false })).peers;
   }
 
   /**

@@ -90,6 +90,11 @@ export const MAX_BOOTSTRAP_PEERS = 16;
 export const RingBootstrapRequestSchema = z.strictObject({
   /** How many well-known members the caller wants (the server caps it). */
   k: z.number().int().min(1).max(MAX_BOOTSTRAP_PEERS),
+  /**
+   * False for a peer that will attach as a leaf (it is not a ring member, so it is never named
+   * to others as one); default true.
+   */
+  member: z.boolean().optional(),
 });
 export type RingBootstrapRequest = z.infer<typeof RingBootstrapRequestSchema>;
 

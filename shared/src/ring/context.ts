@@ -25,6 +25,14 @@ export interface RingContext {
   readonly maintenance: RingMaintenance;
   /** The node is part of a ring (created, restored or joined, and not destroyed). */
   readonly joined: boolean;
+  /** This node is a leaf: attached to a gateway, not a member (it answers no ring requests). */
+  readonly leaf: boolean;
+  /** True when `node` is one of this member's leaves (its requests come from outside the ring). */
+  isLeaf(node: bigint): boolean;
+  /** Takes `node` as a leaf when there is room and it lies just after this member. */
+  acceptLeaf(node: bigint): boolean;
+  /** This node's gateway while it is a leaf, else null. */
+  readonly gateway: bigint | null;
   readonly predecessor: bigint | null;
   /** When the predecessor last spoke to us, on the clock. */
   readonly predecessorHeardAt: number;

@@ -19,6 +19,12 @@ export type RingRequest =
   | { type: 'get-state'; rid: number }
   | { type: 'join'; rid: number }
   /**
+   * Take the sender as a leaf (a peer outside the ring that routes through this member, see
+   * net/overlay.ts): sent to the member just before the sender's ID, which then keeps the
+   * sender's link and delivers what is routed to it.
+   */
+  | { type: 'attach'; rid: number }
+  /**
    * A routed lookup (ring/route.ts): handed on hop by hop over open links towards the owner
    * of `key`. `path` is the asker followed by every node it passed, so the answer can go back
    * the same way; `rid` is the asker's.
@@ -37,6 +43,8 @@ export type RingReply =
   | { type: 'state'; rid: number; predecessor: bigint | null; successors: bigint[] }
   /** `successors` starts with the answering node itself. */
   | { type: 'join-ack'; rid: number; predecessor: bigint | null; successors: bigint[] }
+  /** `ok`: taken as a leaf (false: no room, or not a member). `successors`: the answering member's. */
+  | { type: 'attach-ack'; rid: number; ok: boolean; successors: bigint[] }
   /**
    * The answer to a routed lookup, travelling back along `path` (the request's path and the
    * answering owner, last). `owners`: the owner and its successors; empty when the request
@@ -133,11 +141,13 @@ function wireSchema(space: RingSpace) {
     z.strictObject({ type: z.literal('find'), rid: ridSchema, key: id, exclude: ids.optional() }),
     z.strictObject({ type: z.literal('get-state'), rid: ridSchema }),
     z.strictObject({ type: z.literal('join'), rid: ridSchema }),
+    z.strictObject({ type: z.literal('attach'), rid: ridSchema }),
     z.strictObject({ type: z.literal('route'), rid: ridSchema, key: id, path: path }),
     z.strictObject({ type: z.literal('pong'), rid: ridSchema, predecessor: id.nullable() }),
     z.strictObject({ type: z.literal('found'), rid: ridSchema, done: z.boolean(), nodes: ids }),
     z.strictObject({ type: z.literal('state'), rid: ridSchema, predecessor: id.nullable(), successors: ids }),
     z.strictObject({ type: z.literal('join-ack'), rid: ridSchema, predecessor: id.nullable(), successors: ids }),
+    z.strictObject({ type: z.literal('attach-ack'), rid: ridSchema, ok: z.boolean(), successors: ids }),
     z.strictObject({
       type: z.literal('routed'),
       rid: ridSchema,
@@ -224,6 +234,7 @@ export function decodeRingMessage(space: RingSpace, raw: unknown): RingMessage {
     case 'ping':
     case 'get-state':
     case 'join':
+    case 'attach':
       return { type: w.type, rid: w.rid };
     case 'find':
       return w.exclude === undefined
@@ -246,6 +257,8 @@ export function decodeRingMessage(space: RingSpace, raw: unknown): RingMessage {
     case 'state':
     case 'join-ack':
       return { type: w.type, rid: w.rid, predecessor: idOrNull(w.predecessor), successors: w.successors.map(id) };
+    case 'attach-ack':
+      return { type: 'attach-ack', rid: w.rid, ok: w.ok, successors: w.successors.map(id) };
     case 'successors':
       return { type: 'successors', successors: w.successors.map(id) };
     case 'leave':

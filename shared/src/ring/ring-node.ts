@@ -13,6 +13,7 @@
  * per inbound message type in handlers/.
  */
 import { ErrorCode, RingswarmError } from '../protocol/errors.js';
+import { jitterMs } from '../util/backoff.js';
 import type { Clock } from '../util/clock.js';
 import { Emitter } from '../util/emitter.js';
 import type { RingContext } from './context.js';
@@ -31,6 +32,7 @@ import {
 import {
   RING_CHECK_PREDECESSOR_INTERVAL_MS,
   RING_FIX_FINGERS_INTERVAL_MS,
+  RING_MAINTENANCE_JITTER,
   RING_PING_SUCCESSORS_INTERVAL_MS,
   RING_STABILIZE_INTERVAL_MS,
   RingMaintenance,
@@ -50,6 +52,11 @@ import { RING_DEFAULT_SUCCESSORS, SuccessorList } from './successor-list.js';
 
 /** Times a JOIN may be sent on to the answering node's predecessor. */
 export const RING_JOIN_MAX_REDIRECTS = 16;
+/**
+ * How often a leaf asks its gateway for its state: a member that joined between the two is
+ * the one signals for the leaf are routed to now, so the leaf moves there.
+ */
+export const RING_LEAF_CHECK_INTERVAL_MS = 60_000;
 
 export interface RingNodeDeps {
   /** This node's identifier (< 2^m). */
@@ -119,7 +126,20 @@ export interface RingNodeOptions {
   routing?: 'iterative' | 'recursive';
   /** Default {@link RING_ROUTE_TIMEOUT_MS}. */
   routeTimeoutMs?: number;
+  /** Leaves this node takes while a member (see {@link RingNode.attach}); default 0. */
+  maxLeaves?: number;
+  /** Default {@link RING_LEAF_CHECK_INTERVAL_MS}. */
+  leafCheckIntervalMs?: number;
 }
+
+/** Why {@link RingNode.attach} did not make this node a leaf. */
+export type RingAttachRefusal =
+  /** The ring has no more members than a successor list holds: join it instead. */
+  | 'small'
+  /** The member before our ID has no room for another leaf: join the ring instead (it needs a member there). */
+  | 'full'
+  /** No member answered: try another bootstrap member, or later. */
+  | 'failed';
 
 /** The routing state of a node, for inspection and for warm starts. */
 export interface RingNodeSnapshot {
@@ -130,8 +150,10 @@ export interface RingNodeSnapshot {
 }
 
 export type RingNodeEvents = {
-  /** The node joined (or created) a ring. */
+  /** The node joined (or created) a ring, or attached to one as a leaf. */
   joined: [];
+  /** A leaf lost its gateway (it went, or stopped answering): it is outside the ring again. */
+  detached: [];
   predecessor: [predecessor: bigint | null];
   /** The successor list changed; the first entry is the successor. */
   successors: [successors: bigint[]];
@@ -162,6 +184,13 @@ export class RingNode extends Emitter<RingNodeEvents> {
   #predecessor: bigint | null = null;
   #predecessorHeardAt = Number.NEGATIVE_INFINITY;
   #state: 'idle' | 'joining' | 'joined' | 'destroyed' = 'idle';
+  /** A leaf's gateway: the member just before its ID that routes for it; null for a member. */
+  #gateway: bigint | null = null;
+  #leafTimer: unknown = null;
+  readonly #leafCheckIntervalMs: number;
+  /** A member's leaves: peers that route through it, whose links it keeps. */
+  readonly #leaves = new Set<bigint>();
+  readonly #maxLeaves: number;
 
   constructor(deps: RingNodeDeps, options: RingNodeOptions = {}) {
     super();
@@ -179,6 +208,8 @@ export class RingNode extends Emitter<RingNodeEvents> {
     this.#autoMaintenance = options.maintenance ?? true;
     this.#recursive = options.routing === 'recursive';
     this.#routeTimeoutMs = options.routeTimeoutMs ?? RING_ROUTE_TIMEOUT_MS;
+    this.#maxLeaves = options.maxLeaves ?? 0;
+    this.#leafCheckIntervalMs = options.leafCheckIntervalMs ?? RING_LEAF_CHECK_INTERVAL_MS;
     this.#context = this.#makeContext();
     this.#maintenance = new RingMaintenance(
       this.#context,
@@ -216,6 +247,32 @@ export class RingNode extends Emitter<RingNodeEvents> {
 
   get predecessor(): bigint | null {
     return this.#predecessor;
+  }
+
+  /** A leaf's gateway (see {@link attach}); null for a member, or while outside the ring. */
+  get gateway(): bigint | null {
+    return this.#gateway;
+  }
+
+  /** True while this node is a leaf: attached to a gateway, not a member of the ring. */
+  get leaf(): boolean {
+    return this.#gateway !== null;
+  }
+
+  /**
+   * True when `node` is one of this member's leaves: it routes through us, and it still lies
+   * between us and our successor (a member that joined there took it over).
+   */
+  hasLeaf(node: bigint): boolean {
+    return this.#leaves.has(node) && this.#inLeafRange(node);
+  }
+
+  /** This member's leaves that still have a link here and lie in its range. */
+  get leafCount(): number {
+    this.#pruneLeaves();
+    let n = 0;
+    for (const leaf of this.#leaves) if (this.#inLeafRange(leaf)) n++;
+    return n;
   }
 
   /** The successor; this node itself when it knows no other (a ring of one). */
@@ -260,6 +317,8 @@ export class RingNode extends Emitter<RingNodeEvents> {
     this.#successors.replace(state.successors);
     for (const f of state.fingers) this.#fingers.set(f.index, f.node, f.backups);
     this.#becomeJoined();
+    // Listeners (the DHT store's hand-over) start from this state, as if they had seen it form.
+    if (this.#predecessor !== null) this.emit('predecessor', this.#predecessor);
   }
 
   /**
@@ -321,6 +380,151 @@ export class RingNode extends Emitter<RingNodeEvents> {
     });
   }
 
+  /**
+   * Attaches to the ring that `bootstrap` belongs to as a leaf, not as a member: routes a
+   * lookup of our own ID through it, and asks the member just before that ID (the owner's
+   * predecessor, where routing towards our ID ends) to take us. A leaf holds one link, to
+   * that gateway: its lookups and signals go through it, and what is routed to its ID the
+   * gateway delivers. No maintenance runs; the link's loss is the failure signal
+   * (`detached`), and every {@link RING_LEAF_CHECK_INTERVAL_MS} the gateway's state says
+   * whether a member joined between the two (the leaf moves to it). `callback` gets null once
+   * attached, else why not: a ring of no more members than a successor list holds (`small`),
+   * or a gateway with no room (`full`), should be joined instead; `failed` means no answer.
+   */
+  attach(bootstrap: bigint, callback: (refusal: RingAttachRefusal | null) => void): void {
+    if (this.#state !== 'idle') {
+      callback('failed');
+      return;
+    }
+    this.#state = 'joining';
+    this.#route(bootstrap, this.id, (routed) => {
+      if (this.#state !== 'joining') return;
+      const p = routed?.predecessor;
+      if (!routed || routed.owners.length === 0) {
+        this.#state = 'idle';
+        callback('failed');
+      } else if (routed.owners.length <= this.#successors.capacity || p === null || p === undefined || p === this.id) {
+        // The owner and its successors: a list that is not full means no more members than it holds.
+        this.#state = 'idle';
+        callback('small');
+      } else {
+        this.#askToAttach(p, RING_JOIN_MAX_REDIRECTS, callback);
+      }
+    });
+  }
+
+  /**
+   * Asks `gateway` to take us as a leaf. Its answer names its successors: one between it and
+   * us is asked instead (it is closer); a short list means a small ring, to be joined.
+   */
+  #askToAttach(gateway: bigint, redirects: number, callback: (refusal: RingAttachRefusal | null) => void): void {
+    const fail = (refusal: RingAttachRefusal) => {
+      this.#state = 'idle';
+      callback(refusal);
+    };
+    this.#call(gateway, { type: 'attach' }, 'attach-ack', (ack) => {
+      if (this.#state !== 'joining') return;
+      // A peer that is no member answers with nothing; a member alone, with no successors.
+      if (!ack || (!ack.ok && ack.successors.length === 0)) {
+        fail('failed');
+        return;
+      }
+      const successors = ack.successors.filter((n) => n !== this.id);
+      if (successors.length < this.#successors.capacity) {
+        fail('small');
+        return;
+      }
+      const next = successors[0]!;
+      if (ack.ok) {
+        this.#gateway = gateway;
+        this.#successors.replace(successors.filter((n) => !this.#liveness.isDead(n)));
+        this.#state = 'joined';
+        this.#scheduleLeafCheck();
+        this.emit('joined');
+        callback(null);
+      } else if (this.space.between(next, gateway, this.id)) {
+        if (redirects > 0) this.#askToAttach(next, redirects - 1, callback);
+        else fail('failed');
+      } else {
+        // We lie just after it (or it would have named a closer one), and it has no room.
+        fail('full');
+      }
+    });
+  }
+
+  #clearLeafTimer(): void {
+    if (this.#leafTimer !== null) this.#deps.clock.clearTimeout(this.#leafTimer);
+    this.#leafTimer = null;
+  }
+
+  #scheduleLeafCheck(): void {
+    this.#leafTimer = this.#deps.clock.setTimeout(
+      () => {
+        this.#leafTimer = null;
+        this.#checkGateway();
+      },
+      jitterMs(this.#leafCheckIntervalMs, RING_MAINTENANCE_JITTER, this.#deps.random),
+    );
+  }
+
+  /** A leaf's periodic look at its gateway: still there, still the member just before us? */
+  #checkGateway(): void {
+    if (this.#gateway === null || this.#state !== 'joined') return;
+    const gateway: bigint = this.#gateway;
+    this.#call(gateway, { type: 'get-state' }, 'state', (state) => {
+      if (this.#gateway !== gateway || this.#state !== 'joined') return;
+      if (!state) {
+        this.#detach();
+        return;
+      }
+      const next = state.successors[0];
+      if (next !== undefined && next !== this.id && this.space.between(next, gateway, this.id)) {
+        // A member joined between our gateway and us: routing towards our ID ends there now.
+        this.#state = 'joining';
+        this.#gateway = null;
+        this.#askToAttach(next, RING_JOIN_MAX_REDIRECTS, (refusal) => {
+          if (refusal !== null) this.#detach();
+        });
+        return;
+      }
+      const owners = state.successors.filter((n) => n !== this.id && !this.space.between(n, gateway, this.id));
+      // The ring changed near us (listeners republish, as a member's do on its own changes).
+      if (owners.length > 0 && this.#successors.replace(owners)) this.emit('successors', this.#successors.toArray());
+      this.#scheduleLeafCheck();
+    });
+  }
+
+  /** A leaf without its gateway is outside the ring again (its owner attaches or joins anew). */
+  #detach(): void {
+    if (this.#state === 'destroyed') return;
+    this.#clearLeafTimer();
+    this.#gateway = null;
+    this.#successors.replace([]);
+    this.#state = 'idle';
+    this.emit('detached');
+  }
+
+  /** True when `node` lies between this member and its successor (or this member is alone). */
+  #inLeafRange(node: bigint): boolean {
+    const next = this.#successors.first;
+    return next === null || next === this.id || this.space.between(node, this.id, next);
+  }
+
+  /** Forgets leaves whose link is gone. */
+  #pruneLeaves(): void {
+    for (const n of this.#leaves) if (!this.#context.hasLink(n)) this.#leaves.delete(n);
+  }
+
+  /** An ATTACH from `node`: taken when this is a member, `node` lies just after it, and there is room. */
+  #acceptLeaf(node: bigint): boolean {
+    if (this.#state !== 'joined' || this.#gateway !== null || !this.#inLeafRange(node)) return false;
+    this.#pruneLeaves();
+    if (this.#leaves.has(node)) return true;
+    if (this.leafCount >= this.#maxLeaves) return false;
+    this.#leaves.add(node);
+    return true;
+  }
+
   #joinFailed(why: string, callback: (error: RingswarmError | null) => void): void {
     if (this.#state !== 'joining') return;
     this.#state = 'idle';
@@ -335,7 +539,7 @@ export class RingNode extends Emitter<RingNodeEvents> {
 
   /** Leaves gracefully: tells both neighbours (after `leaving` listeners ran), then destroys. */
   leave(): void {
-    if (this.#state !== 'joined') {
+    if (this.#state !== 'joined' || this.#gateway !== null) {
       this.destroy();
       return;
     }
@@ -401,6 +605,10 @@ export class RingNode extends Emitter<RingNodeEvents> {
 
   /** Starts a lookup where the local table leaves off. */
   #lookup(key: bigint, done: (outcome: RingLookupOutcome) => void, observer: RingLookupObserver = {}): void {
+    if (this.#gateway !== null) {
+      this.#leafLookup(this.#gateway, key, done, observer);
+      return;
+    }
     if (this.#successors.length === 0 || this.owns(key)) {
       new RingLookup(this.#lookupDeps, key, done, observer).answerLocally([this.id, ...this.#successors.toArray()]);
       return;
@@ -439,26 +647,69 @@ export class RingNode extends Emitter<RingNodeEvents> {
         iteratively({ hop: (hop) => observer.hop?.(hop), end: (result) => observer.end?.(result) });
         return;
       }
-      const { path } = routed;
-      for (let i = 1; i < path.length; i++) {
-        const last = i === path.length - 1;
-        observer.hop?.({ index: i, from: path[i]!, to: last ? routed.owners[0]! : path[i + 1]!, done: last });
-      }
-      const result: RingLookupResult = {
-        owner: routed.owners[0]!,
-        owners: routed.owners,
-        hops: path.length - 1,
-        timeouts: 0,
-        error: null,
-      };
-      observer.end?.(result);
-      done({ ...result, deadNodes: [] });
+      this.#settleRouted(routed, done, observer);
     };
     this.#route(first, key, (routed) => answered(routed, true));
   }
 
+  /** A leaf's lookup: routed through its gateway, which is where every path from here starts. */
+  #leafLookup(
+    gateway: bigint,
+    key: bigint,
+    done: (outcome: RingLookupOutcome) => void,
+    observer: RingLookupObserver,
+    again = true,
+  ): void {
+    if (again) observer.start?.(key);
+    this.#route(gateway, key, (routed) => {
+      if (this.#state === 'destroyed') return;
+      if (routed) {
+        this.#settleRouted(routed, done, observer);
+        return;
+      }
+      // Lost on the way (a hop that just went): once more, as a member would by another path.
+      if (again && this.#gateway === gateway) {
+        this.#leafLookup(gateway, key, done, observer, false);
+        return;
+      }
+      // No answer through the gateway (it may have died without a word): is it still there?
+      // Meanwhile the lookup goes on iteratively, from the owners of our own ID.
+      if (this.#gateway === gateway) {
+        this.#clearLeafTimer();
+        this.#checkGateway();
+      }
+      new RingLookup(this.#lookupDeps, key, done, {
+        hop: (hop) => observer.hop?.(hop),
+        end: (result) => observer.end?.(result),
+      }).askFrom(this.#successors.toArray());
+    });
+  }
+
+  /** A routed lookup's answer: its hops told to the observer, and the lookup's result. */
+  #settleRouted(
+    routed: RingReplyOf<'routed'>,
+    done: (outcome: RingLookupOutcome) => void,
+    observer: RingLookupObserver,
+  ): void {
+    const { path } = routed;
+    for (let i = 1; i < path.length; i++) {
+      const last = i === path.length - 1;
+      observer.hop?.({ index: i, from: path[i]!, to: last ? routed.owners[0]! : path[i + 1]!, done: last });
+    }
+    const result: RingLookupResult = {
+      owner: routed.owners[0]!,
+      owners: routed.owners,
+      hops: path.length - 1,
+      timeouts: 0,
+      error: null,
+    };
+    observer.end?.(result);
+    done({ ...result, deadNodes: [] });
+  }
+
   /** The first hop of a routed lookup for `key` from here (other than `avoid`, if it can be). */
   #firstHop(key: bigint, avoid?: bigint): bigint {
+    if (this.#gateway !== null) return this.#gateway;
     const step = routeStep(
       {
         space: this.space,
@@ -565,9 +816,17 @@ export class RingNode extends Emitter<RingNodeEvents> {
    */
   abandon(node: bigint): void {
     this.#rpc.abandon(node);
+    this.#leaves.delete(node);
+    if (node === this.#gateway) {
+      this.#detach();
+      return;
+    }
     // A neighbour's pings were skipped while its link was open: find out now whether it is
     // gone, unless a request that was waiting on it just failed (its callback handles that).
-    if (this.#state === 'joined' && !this.#liveness.isDead(node)) this.#maintenance.checkNeighbour(node);
+    // A leaf has no neighbours: only its gateway's loss matters to it (above).
+    if (this.#state === 'joined' && this.#gateway === null && !this.#liveness.isDead(node)) {
+      this.#maintenance.checkNeighbour(node);
+    }
   }
 
   // --- inbound ----------------------------------------------------------------------
@@ -590,6 +849,8 @@ export class RingNode extends Emitter<RingNodeEvents> {
     if (this.#state === 'destroyed') return;
     this.#state = 'destroyed';
     this.stopMaintenance();
+    this.#clearLeafTimer();
+    this.#leaves.clear();
     this.#rpc.destroy();
     this.emit('close');
     this.removeAllListeners();
@@ -677,6 +938,15 @@ export class RingNode extends Emitter<RingNodeEvents> {
       },
       get joined() {
         return node.#state === 'joined';
+      },
+      get leaf() {
+        return node.#gateway !== null;
+      },
+      // Attached here, even if a member joined between since: its requests still start here.
+      isLeaf: (n) => this.#leaves.has(n),
+      acceptLeaf: (n) => this.#acceptLeaf(n),
+      get gateway() {
+        return node.#gateway;
       },
       routed: this.#recursive,
       get predecessor() {

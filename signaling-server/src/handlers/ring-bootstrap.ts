@@ -1,5 +1,5 @@
 import { describeIssues, ErrorCode, MAX_BOOTSTRAP_PEERS, RingBootstrapRequestSchema } from '@ringswarm/shared/protocol';
-import { errorAck, type Handler } from './context.js';
+import { errorAck, type Handler, type HandlerContext } from './context.js';
 
 /**
  * Members on each side of a joiner's ring position that its bootstrap introduces it to
@@ -7,9 +7,23 @@ import { errorAck, type Handler } from './context.js';
  */
 export const RING_NEIGHBOURS_INTRODUCED = 8;
 
+/** Members a leaf's bootstrap names first: the ones just before its ID, one of which takes it. */
+export const LEAF_GATEWAYS_NAMED = 2;
+
+/**
+ * A leaf's bootstrap members: those just before its ID on this instance (its gateway, if it
+ * is connected here: the leaf attaches without a connection to anyone else), then random ones.
+ */
+async function leafBootstrap(ctx: HandlerContext, peerId: string, k: number): Promise<string[]> {
+  const near = ctx.ring.preceding(peerId, Math.min(k, LEAF_GATEWAYS_NAMED));
+  const rest = await ctx.registry.sampleRing(peerId, k, ctx.random);
+  return [...new Set([...near, ...rest])].slice(0, k);
+}
+
 /**
  * `ring:bootstrap`: names up to k live ring members for the caller to send its JOIN to,
- * and counts the caller as a ring member from now on (until it disconnects). The caller and
+ * and counts the caller as a ring member from now on (until it disconnects), unless it says
+ * it will be a leaf (`member: false`). The caller and
  * the members named, and its ring neighbours, may signal each other through the tracker
  * (./signal.ts); membership alone lets no one signal anyone.
  */
@@ -18,11 +32,14 @@ export const ringBootstrap: Handler = async (ctx, peerId, payload) => {
   if (!parsed.success) return errorAck(ErrorCode.INVALID_PAYLOAD, describeIssues(parsed.error));
   // The registry's ring spans every instance of a cluster; ctx.ring counts this instance's.
   // Sampled and joined in one step: two joiners at once must not both hear of no member.
-  const peers = await ctx.registry.joinRing(peerId, Math.min(parsed.data.k, MAX_BOOTSTRAP_PEERS), ctx.random);
+  const k = Math.min(parsed.data.k, MAX_BOOTSTRAP_PEERS);
+  // A leaf is introduced the same way but never counted as a member: no one joins through it.
+  const member = parsed.data.member !== false;
+  const peers = member ? await ctx.registry.joinRing(peerId, k, ctx.random) : await leafBootstrap(ctx, peerId, k);
   // Introduced too: the members it will link to as successors and predecessors, whom the ring
   // finds by lookup and the joiner signals through the tracker until it has joined.
   const neighbours = ctx.ring.nearest(peerId, RING_NEIGHBOURS_INTRODUCED);
   ctx.introductions.introduce(peerId, [...peers, ...neighbours], ctx.now());
-  ctx.ring.add(peerId);
+  if (member) ctx.ring.add(peerId);
   return { ok: true, peers };
 };

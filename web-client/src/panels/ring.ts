@@ -71,6 +71,8 @@ export class RingPanel {
       const p = point(id);
       children.push(titled(svg('circle', { cx: p.x, cy: p.y, r, class: `ring-dot ring-${kind}` }), label));
     };
+    // A leaf's one link: its gateway, the member just before it (drawn as a predecessor).
+    if (stats.gateway) chord(stats.gateway, 'predecessor');
     for (const id of stats.fingers) chord(id, 'finger');
     for (const id of stats.successors) chord(id, 'successor');
     if (stats.predecessor) chord(stats.predecessor, 'predecessor');
@@ -79,18 +81,28 @@ export class RingPanel {
       dot(id, 4.5, 'successor', `successor ${i + 1}: ${shortId(id)}`);
     });
     if (stats.predecessor) dot(stats.predecessor, 4.5, 'predecessor', `predecessor ${shortId(stats.predecessor)}`);
+    if (stats.gateway) dot(stats.gateway, 4.5, 'predecessor', `gateway ${shortId(stats.gateway)}`);
     dot(stats.id, 6, 'self', `this peer ${shortId(stats.id)}`);
     this.#svg.replaceChildren(...(this.#title ? [this.#title] : []), ...children, this.lookupLayer);
     if (this.#title) {
-      this.#title.textContent = stats.joined
-        ? `This peer on the ring, with its predecessor, ${stats.successors.length} successors and ${stats.fingers.length} fingers`
-        : 'This peer has not joined the ring yet';
+      this.#title.textContent = !stats.joined
+        ? 'This peer has not joined the ring yet'
+        : stats.leaf
+          ? 'This peer beside the ring, with the member it routes through and the owners of its ID'
+          : `This peer on the ring, with its predecessor, ${stats.successors.length} successors and ${stats.fingers.length} fingers`;
     }
 
     const hops = stats.lookups.map((l) => l.hops).sort((a, b) => a - b);
     const rows: [string, string][] = [
       ['This peer', `${shortId(stats.id)} (${(turnOf(stats.id) * 100).toFixed(1)}% round)`],
-      ['Joined', stats.joined ? 'yes' : 'not yet'],
+      [
+        'Joined',
+        !stats.joined
+          ? 'not yet'
+          : stats.leaf && stats.gateway
+            ? `as a leaf, through ${shortId(stats.gateway)}`
+            : `as a member${stats.leaves > 0 ? `, routing for ${stats.leaves} leaves` : ''}`,
+      ],
       ['Predecessor', stats.predecessor ? shortId(stats.predecessor) : '—'],
       ['Successors', stats.successors.map(shortId).join(', ') || '—'],
       ['Fingers', String(stats.fingers.length)],

@@ -9,8 +9,8 @@ export const onFind: RingHandler<RingMessageOf<'find'>> = (node, from, msg) => {
   const key = msg.key;
   let done = false;
   let nodes: bigint[];
-  if (!node.joined) {
-    // Not part of a ring (yet): no answer to give, but no reason to be taken for dead.
+  if (!node.joined || node.leaf) {
+    // Not part of a ring (yet, or a leaf): no answer to give, but no reason to be taken for dead.
     nodes = [];
   } else if (node.successors.length === 0 || (node.predecessor !== null && node.owns(key))) {
     done = true;

@@ -3,7 +3,8 @@ import type { RingHandler, RingMessageOf } from './context.js';
 
 /** Stabilize's question (with notify merged in): our predecessor and successor list. */
 export const onGetState: RingHandler<RingMessageOf<'get-state'>> = (node, from, msg) => {
-  if (node.joined) notified(node, from);
+  // A leaf asks to see our successors, not to be our predecessor.
+  if (node.joined && !node.isLeaf(from)) notified(node, from);
   node.send(from, {
     type: 'state',
     rid: msg.rid,

@@ -1,5 +1,6 @@
 import type { RingContext } from '../context.js';
 import type { RingMessage, RingMessageType } from '../messages.js';
+import { onAttach } from './attach.js';
 import type { RingHandler, RingMessageOf } from './context.js';
 import { onDhtMessage } from './dht.js';
 import { onFind } from './find.js';
@@ -17,6 +18,7 @@ export const RING_HANDLERS: { [T in RingMessageType]: RingHandler<RingMessageOf<
   find: onFind,
   'get-state': onGetState,
   join: onJoin,
+  attach: onAttach,
   route: onRoute,
   routed: onRouted,
   successors: onSuccessors,
@@ -25,6 +27,7 @@ export const RING_HANDLERS: { [T in RingMessageType]: RingHandler<RingMessageOf<
   found: onReply,
   state: onReply,
   'join-ack': onReply,
+  'attach-ack': onReply,
   'dht-put-reply': onReply,
   'dht-get-reply': onReply,
   'dht-put': onDhtMessage,

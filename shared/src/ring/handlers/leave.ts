@@ -2,7 +2,7 @@ import type { RingHandler, RingMessageOf } from './context.js';
 
 /** A neighbour leaves gracefully and names its predecessor and successors to fill its place. */
 export const onLeave: RingHandler<RingMessageOf<'leave'>> = (node, from, msg) => {
-  if (!node.joined) return;
+  if (!node.joined || node.leaf) return;
   node.liveness.markDead(from);
   node.fingers.remove(from);
   if (from === node.predecessor) {

@@ -15,7 +15,7 @@ export const onRoute: RingHandler<RingMessageOf<'route'>> = (node, from, msg) =>
   if (path[path.length - 1] !== from || path.length > RING_ROUTE_MAX_HOPS) return;
   const here = [...path, node.id];
   const giveUp = () => node.send(from, { type: 'routed', rid: msg.rid, owners: [], path: here, predecessor: null });
-  if (!node.joined) {
+  if (!node.joined || node.leaf) {
     giveUp();
     return;
   }
@@ -25,7 +25,8 @@ export const onRoute: RingHandler<RingMessageOf<'route'>> = (node, from, msg) =>
       self: node.id,
       predecessor: node.predecessor,
       successor: node.successors.first ?? null,
-      from,
+      // A leaf's request starts here, from behind: it was not handed on as to the key's successor.
+      from: node.isLeaf(from) ? null : from,
       linked: node.linked(),
       visited: path,
     },
