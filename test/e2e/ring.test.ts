@@ -26,7 +26,7 @@ declare global {
   }
 }
 
-describe('16 Node peers and 2 Chromium pages in one ring', () => {
+describe('16 Node peers and 2 Chromium pages (its leaves) in one ring', () => {
   let server: ServerProcess;
   let browser: Browser;
   let dir: string;
@@ -84,6 +84,9 @@ describe('16 Node peers and 2 Chromium pages in one ring', () => {
         procs.push(new CliProcess(['ring', '--tracker', server.url, '--json']));
       }
     }
+    // The pages come once the Node peers' ring has formed: a ring that small has them join as
+    // members; this one has room for them as leaves.
+    await untilCorrect(procs, 60_000);
     for (let i = 0; i < 2; i++) {
       const page = await (await browser.newContext()).newPage();
       await page.goto(server.url);
@@ -95,6 +98,11 @@ describe('16 Node peers and 2 Chromium pages in one ring', () => {
     const all = (await views(procs)) as RingStats[];
     expect(new Set(all.map((v) => v.id)).size).toBe(NODE_PEERS + 2);
     expect(ringProblems(all)).toEqual([]);
+    // A ring of 16 has room for leaves: each page routes through the member before its ID
+    // (ringProblems checked which), with one ring link; the Node peers are members.
+    const pageViews = all.slice(NODE_PEERS);
+    expect(pageViews.map((v) => v.leaf)).toEqual([true, true]);
+    expect(all.slice(0, NODE_PEERS).every((v) => !v.leaf)).toBe(true);
 
     // Every seeder's provider record is in the DHT.
     for (const { proc, infoHash } of seeded) {
