@@ -58,6 +58,20 @@ describe('a leaf of the ring', () => {
     // A key that 100 owns by the leaf's own list still goes through the gateway.
     h.node.lookup(80n, () => {});
     expect(only(h)).toMatchObject({ to: 50n, msg: { type: 'route', key: 80n, path: [60n] } });
+    // A get rides the routed lookup; the owner's values come back with its answer.
+    let values: string[] | undefined;
+    h.node.lookup(80n, (r) => (values = r.values), {}, true);
+    const get = only(h);
+    expect(get).toMatchObject({ to: 50n, msg: { type: 'route', key: 80n, get: true } });
+    h.node.handle(50n, {
+      type: 'routed',
+      rid: rid(get.msg),
+      owners: [100n, 200n],
+      path: [60n, 50n, 100n],
+      predecessor: 50n,
+      values: ['cd'.repeat(20)],
+    });
+    expect(values).toEqual(['cd'.repeat(20)]);
     // Leaving says nothing to anyone: the gateway sees the link close.
     h.node.leave();
     expect(h.take()).toEqual([]);
@@ -146,6 +160,24 @@ describe('a member with leaves', () => {
     // going round), it would be sent back to our predecessor 10, and on back round the ring.
     h.node.handle(60n, { type: 'route', rid: 5, key: 150n, path: [60n] });
     expect(only(h)).toMatchObject({ to: 100n, msg: { type: 'route', rid: 5, key: 150n, path: [60n, 50n] } });
+  });
+
+  it('answers a routed get with its DHT values, and hands one it does not own on as a get', () => {
+    const h = member(4);
+    const provider = 'ab'.repeat(20);
+    h.node.answerGetsWith((key) => (key === 30n ? [provider] : []));
+    h.node.handle(60n, { type: 'attach', rid: 1 });
+    h.take();
+    h.node.handle(60n, { type: 'route', rid: 7, key: 30n, path: [60n], get: true });
+    expect(only(h)).toMatchObject({
+      to: 60n,
+      msg: { type: 'routed', rid: 7, owners: [50n, 100n, 200n], values: [provider] },
+    });
+    // Not a get: no values, as before.
+    h.node.handle(60n, { type: 'route', rid: 8, key: 30n, path: [60n] });
+    expect(only(h).msg).not.toHaveProperty('values');
+    h.node.handle(60n, { type: 'route', rid: 9, key: 150n, path: [60n], get: true });
+    expect(only(h)).toMatchObject({ to: 100n, msg: { type: 'route', key: 150n, path: [60n, 50n], get: true } });
   });
 
   it("takes a leaf's look at its state for no claim to be its predecessor", () => {

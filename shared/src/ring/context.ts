@@ -72,6 +72,8 @@ export interface RingContext {
   probe(node: bigint, callback: (alive: boolean) => void): void;
   /** Runs a lookup from the local table (routed where the node routes, else iterative). */
   lookup(key: bigint, done: (outcome: RingLookupOutcome) => void): void;
+  /** The DHT store's values for `key`, as it answers a get (none without a store). */
+  dhtValues(key: bigint): string[];
   /** Hands a DHT request or notice to the store on top of the node. */
   deliverToDht(from: bigint, msg: DhtRequest | DhtNotice): void;
 }

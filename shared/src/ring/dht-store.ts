@@ -197,6 +197,7 @@ export class DhtStore extends Emitter<DhtStoreEvents> {
       close: () => this.destroy(),
     };
     const n = this.#node;
+    n.answerGetsWith((key) => this.#answerValues(key));
     n.on('message', this.#listeners.message);
     n.on('successors', this.#listeners.successors);
     n.on('predecessor', this.#listeners.predecessor);
@@ -217,6 +218,18 @@ export class DhtStore extends Emitter<DhtStoreEvents> {
     const out: string[] = [];
     for (const [v, held] of values) if (held.expires > now) out.push(v);
     return out;
+  }
+
+  /** The values one answer to a get carries: as many as fit in a message. */
+  #answerValues(key: bigint): string[] {
+    const values: string[] = [];
+    let bytes = 0;
+    for (const v of this.localValues(key)) {
+      bytes += dhtRecordBytes(v, 0);
+      if (values.length >= DHT_MAX_VALUES_PER_MESSAGE || bytes > DHT_MAX_MESSAGE_VALUE_BYTES) break;
+      values.push(v);
+    }
+    return values;
   }
 
   /** Keys held here. */
@@ -321,9 +334,14 @@ export class DhtStore extends Emitter<DhtStoreEvents> {
     if (this.#destroyed) return;
     this.#locate(
       key,
-      (holders, error) => {
+      (holders, error, ownerValues) => {
         if (holders.length === 0) {
           callback({ values: [], error });
+          return;
+        }
+        // A routed lookup brought the owner's answer with it: no connection to it needed.
+        if (ownerValues !== undefined && ownerValues.length > 0) {
+          callback({ values: ownerValues, error: null });
           return;
         }
         const ask = (i: number) => {
@@ -345,9 +363,11 @@ export class DhtStore extends Emitter<DhtStoreEvents> {
             else ask(i + 1);
           });
         };
-        ask(0);
+        // The owner that answered with none is not asked again; its replicas are.
+        ask(ownerValues === undefined ? 0 : 1);
       },
       observer,
+      true,
     );
   }
 
@@ -360,6 +380,7 @@ export class DhtStore extends Emitter<DhtStoreEvents> {
     for (const p of this.#published.values()) this.#clock.clearTimeout(p.timer);
     this.#published.clear();
     const n = this.#node;
+    n.answerGetsWith(null);
     n.off('message', this.#listeners.message);
     n.off('successors', this.#listeners.successors);
     n.off('predecessor', this.#listeners.predecessor);
@@ -374,8 +395,9 @@ export class DhtStore extends Emitter<DhtStoreEvents> {
   /** The key's owner followed by its successors (the replica holders). */
   #locate(
     key: bigint,
-    callback: (holders: bigint[], error: RingswarmError | null) => void,
+    callback: (holders: bigint[], error: RingswarmError | null, ownerValues?: string[]) => void,
     observer: RingLookupObserver = {},
+    get = false,
   ): void {
     const node = this.#node;
     // Without a lookup to run, a watcher still sees one start and one end, after no hop.
@@ -397,9 +419,10 @@ export class DhtStore extends Emitter<DhtStoreEvents> {
       key,
       (r) => {
         if (this.#destroyed) return;
-        callback(r.owners.slice(0, this.#replicas + 1), r.error);
+        callback(r.owners.slice(0, this.#replicas + 1), r.error, r.values);
       },
       observer,
+      get,
     );
   }
 
@@ -685,14 +708,7 @@ export class DhtStore extends Emitter<DhtStoreEvents> {
         return;
       }
       case 'dht-get': {
-        const values: string[] = [];
-        let bytes = 0;
-        for (const v of this.localValues(msg.key)) {
-          bytes += dhtRecordBytes(v, 0);
-          if (values.length >= DHT_MAX_VALUES_PER_MESSAGE || bytes > DHT_MAX_MESSAGE_VALUE_BYTES) break;
-          values.push(v);
-        }
-        this.#node.send(from, { type: 'dht-get-reply', rid: msg.rid, values });
+        this.#node.send(from, { type: 'dht-get-reply', rid: msg.rid, values: this.#answerValues(msg.key) });
         return;
       }
       case 'dht-store': {

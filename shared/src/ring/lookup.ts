@@ -26,6 +26,8 @@ export interface RingLookupResult {
   /** The owner followed by the nodes after it that the lookup learned (its replica holders). */
   owners: bigint[];
   error: RingswarmError | null;
+  /** For a lookup that asked for them: the owner's DHT values, when a routed answer brought them. */
+  values?: string[];
 }
 
 /** A finished lookup, with what it learned on the way. */

@@ -29,7 +29,14 @@ export type RingRequest =
    * of `key`. `path` is the asker followed by every node it passed, so the answer can go back
    * the same way; `rid` is the asker's.
    */
-  | { type: 'route'; rid: number; key: bigint; path: bigint[] };
+  | {
+      type: 'route';
+      rid: number;
+      key: bigint;
+      path: bigint[];
+      /** A DHT get: the owner answers with its values for `key` too (no connection to it needed). */
+      get?: true;
+    };
 
 export type RingReply =
   /** `predecessor` lets a lookup check that the pinged node really owns the key. */
@@ -51,7 +58,15 @@ export type RingReply =
    * could go no further. `predecessor`: the owner's (so a routed lookup of a node's own ID
    * also answers what a ping would).
    */
-  | { type: 'routed'; rid: number; owners: bigint[]; path: bigint[]; predecessor: bigint | null };
+  | {
+      type: 'routed';
+      rid: number;
+      owners: bigint[];
+      path: bigint[];
+      predecessor: bigint | null;
+      /** For a `get`: the owner's values for the key (as a `dht-get-reply` carries them). */
+      values?: string[];
+    };
 
 export type RingNotice =
   /** From a node to its predecessor: my successor list changed. */
@@ -132,6 +147,7 @@ function wireSchema(space: RingSpace) {
     .array(id)
     .min(1)
     .max(RING_ROUTE_MAX_HOPS + 1);
+  const dhtValues = z.array(z.union([id, nameValueSchema])).max(DHT_MAX_VALUES_PER_MESSAGE);
   const record = z.discriminatedUnion('kind', [
     z.strictObject({ kind: z.literal('provider'), key: id, value: id, ttlMs: ttlSchema }),
     z.strictObject({ kind: z.literal('name'), key: id, value: nameValueSchema, ttlMs: ttlSchema }),
@@ -142,7 +158,7 @@ function wireSchema(space: RingSpace) {
     z.strictObject({ type: z.literal('get-state'), rid: ridSchema }),
     z.strictObject({ type: z.literal('join'), rid: ridSchema }),
     z.strictObject({ type: z.literal('attach'), rid: ridSchema }),
-    z.strictObject({ type: z.literal('route'), rid: ridSchema, key: id, path: path }),
+    z.strictObject({ type: z.literal('route'), rid: ridSchema, key: id, path: path, get: z.literal(true).optional() }),
     z.strictObject({ type: z.literal('pong'), rid: ridSchema, predecessor: id.nullable() }),
     z.strictObject({ type: z.literal('found'), rid: ridSchema, done: z.boolean(), nodes: ids }),
     z.strictObject({ type: z.literal('state'), rid: ridSchema, predecessor: id.nullable(), successors: ids }),
@@ -154,6 +170,7 @@ function wireSchema(space: RingSpace) {
       owners: ids,
       path: path,
       predecessor: id.nullable(),
+      values: dhtValues.optional(),
     }),
     z.strictObject({ type: z.literal('successors'), successors: ids }),
     z.strictObject({ type: z.literal('leave'), predecessor: id.nullable(), successors: ids }),
@@ -179,7 +196,7 @@ function wireSchema(space: RingSpace) {
     z.strictObject({
       type: z.literal('dht-get-reply'),
       rid: ridSchema,
-      values: z.array(z.union([id, nameValueSchema])).max(DHT_MAX_VALUES_PER_MESSAGE),
+      values: dhtValues,
     }),
     z.strictObject({
       type: z.literal('dht-store'),
@@ -244,16 +261,20 @@ export function decodeRingMessage(space: RingSpace, raw: unknown): RingMessage {
       return { type: 'pong', rid: w.rid, predecessor: idOrNull(w.predecessor) };
     case 'found':
       return { type: 'found', rid: w.rid, done: w.done, nodes: w.nodes.map(id) };
-    case 'route':
-      return { type: 'route', rid: w.rid, key: id(w.key), path: w.path.map(id) };
-    case 'routed':
-      return {
-        type: 'routed',
+    case 'route': {
+      const route = { type: 'route' as const, rid: w.rid, key: id(w.key), path: w.path.map(id) };
+      return w.get ? { ...route, get: true } : route;
+    }
+    case 'routed': {
+      const routed = {
+        type: 'routed' as const,
         rid: w.rid,
         owners: w.owners.map(id),
         path: w.path.map(id),
         predecessor: idOrNull(w.predecessor),
       };
+      return w.values === undefined ? routed : { ...routed, values: w.values };
+    }
     case 'state':
     case 'join-ack':
       return { type: w.type, rid: w.rid, predecessor: idOrNull(w.predecessor), successors: w.successors.map(id) };

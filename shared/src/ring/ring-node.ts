@@ -188,6 +188,8 @@ export class RingNode extends Emitter<RingNodeEvents> {
   #gateway: bigint | null = null;
   #leafTimer: unknown = null;
   readonly #leafCheckIntervalMs: number;
+  /** Answers routed gets (the DHT store on top sets it). */
+  #valueSource: ((key: bigint) => string[]) | null = null;
   /** A member's leaves: peers that route through it, whose links it keeps. */
   readonly #leaves = new Set<bigint>();
   readonly #maxLeaves: number;
@@ -575,9 +577,15 @@ export class RingNode extends Emitter<RingNodeEvents> {
   /**
    * Finds the owner of `key`, starting from the local table: iteratively (see
    * {@link RingLookup}, the owner confirmed with a ping) or routed (option `routing`). `observer` is told each hop as it happens,
-   * and the end (also when the lookup cannot start).
+   * and the end (also when the lookup cannot start). With `get`, a routed lookup brings the
+   * owner's DHT values back too (`values`), so that a get needs no connection to the owner.
    */
-  lookup(key: bigint, callback: (result: RingLookupResult) => void, observer: RingLookupObserver = {}): void {
+  lookup(
+    key: bigint,
+    callback: (result: RingLookupResult) => void,
+    observer: RingLookupObserver = {},
+    get = false,
+  ): void {
     if (this.#state !== 'joined') {
       const result: RingLookupResult = {
         owner: null,
@@ -595,18 +603,31 @@ export class RingNode extends Emitter<RingNodeEvents> {
     this.#lookup(
       key,
       (r) => {
-        const result = { owner: r.owner, hops: r.hops, timeouts: r.timeouts, owners: r.owners, error: r.error };
+        const result: RingLookupResult = {
+          owner: r.owner,
+          hops: r.hops,
+          timeouts: r.timeouts,
+          owners: r.owners,
+          error: r.error,
+          ...(r.values === undefined ? {} : { values: r.values }),
+        };
         this.emit('lookup', result, this.#deps.clock.now() - started);
         callback(result);
       },
       observer,
+      get,
     );
   }
 
   /** Starts a lookup where the local table leaves off. */
-  #lookup(key: bigint, done: (outcome: RingLookupOutcome) => void, observer: RingLookupObserver = {}): void {
+  #lookup(
+    key: bigint,
+    done: (outcome: RingLookupOutcome) => void,
+    observer: RingLookupObserver = {},
+    get = false,
+  ): void {
     if (this.#gateway !== null) {
-      this.#leafLookup(this.#gateway, key, done, observer);
+      this.#leafLookup(this.#gateway, key, done, observer, get);
       return;
     }
     if (this.#successors.length === 0 || this.owns(key)) {
@@ -638,7 +659,7 @@ export class RingNode extends Emitter<RingNodeEvents> {
         // next-best linked node, so most likely by another path, before asking iteratively.
         const second = this.#firstHop(key, first);
         if (second !== first) {
-          this.#route(second, key, (again) => answered(again, false));
+          this.#route(second, key, (again) => answered(again, false), get);
           return;
         }
       }
@@ -649,7 +670,7 @@ export class RingNode extends Emitter<RingNodeEvents> {
       }
       this.#settleRouted(routed, done, observer);
     };
-    this.#route(first, key, (routed) => answered(routed, true));
+    this.#route(first, key, (routed) => answered(routed, true), get);
   }
 
   /** A leaf's lookup: routed through its gateway, which is where every path from here starts. */
@@ -658,31 +679,37 @@ export class RingNode extends Emitter<RingNodeEvents> {
     key: bigint,
     done: (outcome: RingLookupOutcome) => void,
     observer: RingLookupObserver,
+    get: boolean,
     again = true,
   ): void {
     if (again) observer.start?.(key);
-    this.#route(gateway, key, (routed) => {
-      if (this.#state === 'destroyed') return;
-      if (routed) {
-        this.#settleRouted(routed, done, observer);
-        return;
-      }
-      // Lost on the way (a hop that just went): once more, as a member would by another path.
-      if (again && this.#gateway === gateway) {
-        this.#leafLookup(gateway, key, done, observer, false);
-        return;
-      }
-      // No answer through the gateway (it may have died without a word): is it still there?
-      // Meanwhile the lookup goes on iteratively, from the owners of our own ID.
-      if (this.#gateway === gateway) {
-        this.#clearLeafTimer();
-        this.#checkGateway();
-      }
-      new RingLookup(this.#lookupDeps, key, done, {
-        hop: (hop) => observer.hop?.(hop),
-        end: (result) => observer.end?.(result),
-      }).askFrom(this.#successors.toArray());
-    });
+    this.#route(
+      gateway,
+      key,
+      (routed) => {
+        if (this.#state === 'destroyed') return;
+        if (routed) {
+          this.#settleRouted(routed, done, observer);
+          return;
+        }
+        // Lost on the way (a hop that just went): once more, as a member would by another path.
+        if (again && this.#gateway === gateway) {
+          this.#leafLookup(gateway, key, done, observer, get, false);
+          return;
+        }
+        // No answer through the gateway (it may have died without a word): is it still there?
+        // Meanwhile the lookup goes on iteratively, from the owners of our own ID.
+        if (this.#gateway === gateway) {
+          this.#clearLeafTimer();
+          this.#checkGateway();
+        }
+        new RingLookup(this.#lookupDeps, key, done, {
+          hop: (hop) => observer.hop?.(hop),
+          end: (result) => observer.end?.(result),
+        }).askFrom(this.#successors.toArray());
+      },
+      get,
+    );
   }
 
   /** A routed lookup's answer: its hops told to the observer, and the lookup's result. */
@@ -702,6 +729,7 @@ export class RingNode extends Emitter<RingNodeEvents> {
       hops: path.length - 1,
       timeouts: 0,
       error: null,
+      ...(routed.values === undefined ? {} : { values: routed.values }),
     };
     observer.end?.(result);
     done({ ...result, deadNodes: [] });
@@ -729,10 +757,10 @@ export class RingNode extends Emitter<RingNodeEvents> {
    * Sends a routed lookup for `key` through `first`; `callback` gets its answer, or null when
    * none came in time, or it named no owner, or its owner is not the node that answered.
    */
-  #route(first: bigint, key: bigint, callback: (routed: RingReplyOf<'routed'> | null) => void): void {
+  #route(first: bigint, key: bigint, callback: (routed: RingReplyOf<'routed'> | null) => void, get = false): void {
     this.#rpc.request(
       first,
-      { type: 'route', key, path: [this.id] },
+      get ? { type: 'route', key, path: [this.id], get: true } : { type: 'route', key, path: [this.id] },
       ['routed'],
       (reply) => {
         const ok = reply !== null && reply.owners.length > 0 && reply.owners[0] === reply.path[reply.path.length - 1];
@@ -800,6 +828,11 @@ export class RingNode extends Emitter<RingNodeEvents> {
     this.#rpc.request(node, { type: 'ping' }, ['pong'], (reply) => {
       callback(reply?.type === 'pong' ? reply.predecessor : undefined);
     });
+  }
+
+  /** The DHT store on top answers routed gets with `values` (null: none answered). */
+  answerGetsWith(values: ((key: bigint) => string[]) | null): void {
+    this.#valueSource = values;
   }
 
   /** Sends a DHT answer or notice. */
@@ -969,6 +1002,7 @@ export class RingNode extends Emitter<RingNodeEvents> {
       probe: (n, callback) => this.#probe(n, callback),
       lookup: (key, done) => this.#lookup(key, done),
       deliverToDht: (from, msg) => this.emit('message', from, msg),
+      dhtValues: (key) => this.#valueSource?.(key) ?? [],
     };
   }
 }

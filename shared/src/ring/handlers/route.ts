@@ -2,7 +2,9 @@ import { RING_ROUTE_MAX_HOPS, routeStep } from '../route.js';
 import type { RingHandler, RingMessageOf } from './context.js';
 
 /**
- * One hop of a routed lookup: the owner answers back along the path; any other node hands
+ * One hop of a routed lookup: the owner answers back along the path (for a `get`, with its
+ * DHT values for the key: a hop on the way could drop or add some, as it could name another
+ * owner; readers check name values, and a provider is only a peer to reach); any other node hands
  * the request to its next hop (ring/route.ts). While the ring settles (a newcomer that some
  * nodes know and others not yet), a request may come back to a node it passed: that node
  * answers it, or sends it back to its predecessor (the two steps that use what the hop before
@@ -34,9 +36,10 @@ export const onRoute: RingHandler<RingMessageOf<'route'>> = (node, from, msg) =>
   );
   if (step.kind === 'answer') {
     const owners = [node.id, ...node.successors.toArray()];
-    node.send(from, { type: 'routed', rid: msg.rid, owners, path: here, predecessor: node.predecessor });
+    const answer = { type: 'routed' as const, rid: msg.rid, owners, path: here, predecessor: node.predecessor };
+    node.send(from, msg.get ? { ...answer, values: node.dhtValues(msg.key) } : answer);
   } else if ((step.back || !path.includes(node.id)) && here.length <= RING_ROUTE_MAX_HOPS) {
-    node.send(step.to, { type: 'route', rid: msg.rid, key: msg.key, path: here });
+    node.send(step.to, { ...msg, path: here });
   } else {
     giveUp();
   }
