@@ -15,7 +15,8 @@
  *
  * Options: --peers (24) --lookups (300) --pairs (20 per path) --settle seconds (20)
  * --window seconds of maintenance counting (30) --churn seconds (60) --churn-every ms (10000:
- * with 24 peers, a session of 4 minutes on average).
+ * with 24 peers, a session of 4 minutes on average) --role member|auto (member: every peer a
+ * member of the ring, as the CLI runs; auto: as a page runs, a leaf where the ring has room).
  * Prints a table, then one JSON line.
  */
 import { createRequire } from 'node:module';
@@ -35,8 +36,12 @@ const { values } = parseArgs({
     window: { type: 'string', default: '30' },
     churn: { type: 'string', default: '60' },
     'churn-every': { type: 'string', default: '10000' },
+    role: { type: 'string', default: 'member' },
   },
 });
+if (values.role !== 'member' && values.role !== 'auto')
+  throw new Error(`--role must be member or auto, got ${values.role}`);
+const ROLE: 'member' | 'auto' = values.role;
 const PEERS = Number(values.peers);
 const LOOKUPS = Number(values.lookups);
 const PAIRS = Number(values.pairs);
@@ -66,6 +71,7 @@ async function main(): Promise<void> {
     const client = new RingswarmClient({
       trackerUrl: server.url,
       wrtc,
+      ring: { role: ROLE },
       createLink: (remoteId, initiator, options) => {
         counter.conns++;
         return createPeerLink(remoteId, initiator, options);
@@ -211,6 +217,7 @@ async function main(): Promise<void> {
       fingers_per_peer: round(fingers, 1),
       conns_per_peer_hour: round(connsPerPeerHour),
       churn: { seconds: Number(values.churn), leave_join_every_ms: churnEvery },
+      role: ROLE,
     };
     const rows: [string, string][] = [
       ['peers', String(PEERS)],
