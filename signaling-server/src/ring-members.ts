@@ -55,14 +55,7 @@ export class RingMembers {
 
   /** Up to `k` members that precede `id` on the ring, the closest first, never `id` itself. */
   preceding(id: string, k: number): string[] {
-    const others = this.#ids.filter((x) => x !== id).sort();
-    let lo = 0;
-    let hi = others.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (others[mid]! < id) lo = mid + 1;
-      else hi = mid;
-    }
+    const { others, lo } = this.#around(id);
     const out: string[] = [];
     for (let i = 1; i <= Math.min(k, others.length); i++) out.push(others[(lo - i + others.length) % others.length]!);
     return out;
@@ -74,8 +67,19 @@ export class RingMembers {
    * successors and predecessors a peer joining at `id` will link to. O(n log n), once per join.
    */
   nearest(id: string, perSide: number): string[] {
-    const others = this.#ids.filter((x) => x !== id).sort();
+    const { others, lo } = this.#around(id);
     if (others.length <= 2 * perSide) return others;
+    const out: string[] = [];
+    for (let i = 0; i < perSide; i++) {
+      out.push(others[(lo + i) % others.length]!);
+      out.push(others[(lo - 1 - i + others.length) % others.length]!);
+    }
+    return out;
+  }
+
+  /** The other members in ring order, and where `id` would stand among them (the first one after it). */
+  #around(id: string): { others: string[]; lo: number } {
+    const others = this.#ids.filter((x) => x !== id).sort();
     let lo = 0;
     let hi = others.length;
     while (lo < hi) {
@@ -83,11 +87,6 @@ export class RingMembers {
       if (others[mid]! < id) lo = mid + 1;
       else hi = mid;
     }
-    const out: string[] = [];
-    for (let i = 0; i < perSide; i++) {
-      out.push(others[(lo + i) % others.length]!);
-      out.push(others[(lo - 1 - i + others.length) % others.length]!);
-    }
-    return out;
+    return { others, lo };
   }
 }
