@@ -186,6 +186,10 @@ export class SimNode {
         createLink: (remoteId, initiator) => {
           this.connsCreated++;
           net.connsCreated++;
+          if (process.env.SIM_DEBUG && kind === 'tab')
+            net.why(
+              `C:${this.overlay.leaf ? 'L' : this.overlay.joined ? 'M' : 'U'}:${initiator ? 'out' : 'in'}:${net.nodes.get(remoteId)?.kind ?? 'gone'}`,
+            );
           // The pool adds the entry after this: it holds one more link than it had.
           net.maxLinksSeen = Math.max(net.maxLinksSeen, this.pool.size + 1);
           return new SimLink(net, this, remoteId, initiator);
@@ -212,7 +216,8 @@ export class SimNode {
           isOpen: (peerId) => this.pool.isOpen(peerId),
           linked: () => this.pool.routablePeers(),
           connect: (peerId) => {
-            if (process.env.SIM_DEBUG && !this.pool.get(peerId)) net.why('finger');
+            if (process.env.SIM_DEBUG && !this.pool.get(peerId))
+              net.why(`finger:${kind}:${net.nodes.get(peerId)?.kind}`);
             void net.open(this, peerId, true);
           },
           drop: (peerId, code) => this.pool.drop(peerId, code),
@@ -249,7 +254,8 @@ export class SimNode {
             : snap.fingers.some((f) => f.node === t)
               ? 'finger'
               : 'other';
-    this.#net.why(`${this.overlay.leaf ? 'L' : this.overlay.joined ? 'M' : 'U'}:${type}:${rel}`);
+    const rk = this.#net.nodes.get(peerId)?.kind ?? 'gone';
+    this.#net.why(`${this.kind}:${this.overlay.leaf ? 'L' : this.overlay.joined ? 'M' : 'U'}:${type}:${rel}:${rk}`);
   }
 
   resetCounters(now: number): void {

@@ -77,7 +77,7 @@ describe('a leaf of the ring', () => {
     expect(h.take()).toEqual([]);
   });
 
-  it('joins instead where the ring is small, or where the member before its ID has no room', () => {
+  it('joins instead where the ring is small, or where neither member around its ID has room', () => {
     const small = outsider();
     answerRoute(small.h, [100n, 200n], 50n);
     expect(small.outcome()).toBe('small');
@@ -88,8 +88,42 @@ describe('a leaf of the ring', () => {
     answerRoute(full.h, [100n, 200n, 30n], 50n);
     const attach = only(full.h);
     full.h.node.handle(50n, { type: 'attach-ack', rid: rid(attach.msg), ok: false, successors: [100n, 200n] });
+    const after = only(full.h);
+    expect(after).toMatchObject({ to: 100n, msg: { type: 'attach' } });
+    full.h.node.handle(100n, { type: 'attach-ack', rid: rid(after.msg), ok: false, successors: [200n, 30n] });
     expect(full.outcome()).toBe('full');
     expect(full.h.node.joined).toBe(false);
+    expect(full.h.take()).toEqual([]);
+  });
+
+  it('attaches to the member after its ID when the one before has no room, and keeps to the two around it', () => {
+    const { h, outcome } = outsider();
+    answerRoute(h, [100n, 200n, 30n], 50n);
+    const first = only(h);
+    h.node.handle(50n, { type: 'attach-ack', rid: rid(first.msg), ok: false, successors: [100n, 200n] });
+    const second = only(h);
+    expect(second).toMatchObject({ to: 100n, msg: { type: 'attach' } });
+    h.node.handle(100n, { type: 'attach-ack', rid: rid(second.msg), ok: true, successors: [200n, 30n] });
+    expect(outcome()).toBeNull();
+    expect(h.node.gateway).toBe(100n);
+    // The owners of its ID: the gateway itself, then its successors.
+    expect(h.node.successors).toEqual([100n, 200n]);
+    // A member joined before it (55): the gateway after it is still next to it.
+    h.advance(60_000);
+    const check = only(h);
+    expect(check).toMatchObject({ to: 100n, msg: { type: 'get-state' } });
+    h.node.handle(100n, { type: 'state', rid: rid(check.msg), predecessor: 55n, successors: [200n, 30n] });
+    expect(h.take()).toEqual([]);
+    expect(h.node.gateway).toBe(100n);
+    // One joined between it and its gateway (70): routing towards 60 no longer reaches 100.
+    h.advance(60_000);
+    const again = only(h);
+    h.node.handle(100n, { type: 'state', rid: rid(again.msg), predecessor: 70n, successors: [200n, 30n] });
+    const move = only(h);
+    expect(move).toMatchObject({ to: 70n, msg: { type: 'attach' } });
+    h.node.handle(70n, { type: 'attach-ack', rid: rid(move.msg), ok: true, successors: [100n, 200n] });
+    expect(h.node.gateway).toBe(70n);
+    expect(h.node.successors).toEqual([70n, 100n]);
   });
 
   it('asks the closer member a refusing gateway names between the two', () => {
@@ -138,7 +172,7 @@ describe('a leaf of the ring', () => {
 });
 
 describe('a member with leaves', () => {
-  it('takes leaves that lie just after it, up to its room', () => {
+  it('takes leaves that lie just after or just before it, up to its room', () => {
     const h = member(1);
     h.node.handle(60n, { type: 'attach', rid: 1 });
     expect(only(h)).toEqual({ to: 60n, msg: { type: 'attach-ack', rid: 1, ok: true, successors: [100n, 200n] } });
@@ -150,6 +184,13 @@ describe('a member with leaves', () => {
     h.node.handle(150n, { type: 'attach', rid: 3 });
     expect(only(h)).toMatchObject({ msg: { type: 'attach-ack', ok: false } });
     expect(h.node.hasLeaf(150n)).toBe(false);
+    // Between its predecessor 10 and it: routing ends at 10, which hands it on here.
+    const roomy = member(2);
+    roomy.node.handle(30n, { type: 'attach', rid: 4 });
+    expect(only(roomy)).toMatchObject({ msg: { type: 'attach-ack', ok: true } });
+    expect(roomy.node.hasLeaf(30n)).toBe(true);
+    roomy.node.handle(5n, { type: 'attach', rid: 5 });
+    expect(only(roomy)).toMatchObject({ msg: { type: 'attach-ack', ok: false } });
   });
 
   it("routes a leaf's request as its first hop, not as one handed on to the key's successor", () => {

@@ -567,13 +567,31 @@ export class Overlay extends Emitter<OverlayEvents> implements RingPosition {
       const hex = this.#hex(gateway);
       return candidates.includes(hex) ? hex : null;
     }
+    const { space } = this;
+    const self = this.node.id;
+    const to = space.fromHex(target);
+    if (candidates.includes(target)) return target;
+    // A target between our predecessor and us that we have no link to is our predecessor's
+    // (a leaf of its, or a member that just joined after it), unless our predecessor handed
+    // it here (it is not among the candidates then): nowhere else is closer.
+    const before = this.node.predecessor;
+    if (before !== null && before !== self && space.between(to, before, self)) {
+      const hex = this.#hex(before);
+      return candidates.includes(hex) ? hex : null;
+    }
     const hop = nextHop(
-      this.space,
-      this.node.id,
-      this.space.fromHex(target),
-      candidates.map((c) => this.space.fromHex(c)),
+      space,
+      self,
+      to,
+      candidates.map((c) => space.fromHex(c)),
     );
-    return hop === null ? null : this.#hex(hop);
+    if (hop !== null) return this.#hex(hop);
+    // Routing ends here, before the target: a leaf between us and our successor that is not
+    // ours may be our successor's (see RingNode.attach).
+    const next = this.node.successors[0];
+    if (next === undefined || next === self || !space.between(to, self, next)) return null;
+    const hex = this.#hex(next);
+    return candidates.includes(hex) ? hex : null;
   }
 
   stats(): OverlayStats {

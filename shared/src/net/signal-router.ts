@@ -94,7 +94,8 @@ export interface RingPosition {
   /**
    * Among `candidates` (linked ring members), the next hop towards `target`: the target
    * itself, or the one closest before it on the circle, provided it is closer than this
-   * peer. Null when none makes progress.
+   * peer; where none is, the successor when the target lies before it (a leaf may be
+   * attached to the member after it). Null when there is nowhere to go.
    */
   nextHopTowards(target: string, candidates: readonly string[]): string | null;
 }

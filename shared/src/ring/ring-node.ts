@@ -184,8 +184,13 @@ export class RingNode extends Emitter<RingNodeEvents> {
   #predecessor: bigint | null = null;
   #predecessorHeardAt = Number.NEGATIVE_INFINITY;
   #state: 'idle' | 'joining' | 'joined' | 'destroyed' = 'idle';
-  /** A leaf's gateway: the member just before its ID that routes for it; null for a member. */
+  /**
+   * A leaf's gateway: one of the two members around its ID, which routes for it; null for a
+   * member. The member before it first; the one after it when that one had no room.
+   */
   #gateway: bigint | null = null;
+  /** True when the gateway is the member after this leaf's ID (its owner), not the one before. */
+  #gatewayAfter = false;
   #leafTimer: unknown = null;
   readonly #leafCheckIntervalMs: number;
   /** Answers routed gets (the DHT store on top sets it). */
@@ -263,7 +268,8 @@ export class RingNode extends Emitter<RingNodeEvents> {
 
   /**
    * True when `node` is one of this member's leaves: it routes through us, and it still lies
-   * between us and our successor (a member that joined there took it over).
+   * next to us, between us and our successor or between our predecessor and us (a member
+   * that joined there took it over).
    */
   hasLeaf(node: bigint): boolean {
     return this.#leaves.has(node) && this.#inLeafRange(node);
@@ -385,13 +391,16 @@ export class RingNode extends Emitter<RingNodeEvents> {
   /**
    * Attaches to the ring that `bootstrap` belongs to as a leaf, not as a member: routes a
    * lookup of our own ID through it, and asks the member just before that ID (the owner's
-   * predecessor, where routing towards our ID ends) to take us. A leaf holds one link, to
-   * that gateway: its lookups and signals go through it, and what is routed to its ID the
-   * gateway delivers. No maintenance runs; the link's loss is the failure signal
-   * (`detached`), and every {@link RING_LEAF_CHECK_INTERVAL_MS} the gateway's state says
-   * whether a member joined between the two (the leaf moves to it). `callback` gets null once
-   * attached, else why not: a ring of no more members than a successor list holds (`small`),
-   * or a gateway with no room (`full`), should be joined instead; `failed` means no answer.
+   * predecessor, where routing towards our ID ends) to take us, or, when it has no room, the
+   * member just after it (the owner, whose predecessor hands it what is routed to us). A
+   * leaf holds one link, to that gateway: its lookups and signals go through it, and what is
+   * routed to its ID the gateway delivers. Two members to choose from leave fewer leaves
+   * without room, and fewer browser tabs become members. No maintenance runs; the link's
+   * loss is the failure signal (`detached`), and every {@link RING_LEAF_CHECK_INTERVAL_MS}
+   * the gateway's state says whether a member joined between the two (the leaf moves to it).
+   * `callback` gets null once attached, else why not: a ring of no more members than a
+   * successor list holds (`small`), or no room at either member (`full`), should be joined
+   * instead; `failed` means no answer.
    */
   attach(bootstrap: bigint, callback: (refusal: RingAttachRefusal | null) => void): void {
     if (this.#state !== 'idle') {
@@ -416,10 +425,17 @@ export class RingNode extends Emitter<RingNodeEvents> {
   }
 
   /**
-   * Asks `gateway` to take us as a leaf. Its answer names its successors: one between it and
-   * us is asked instead (it is closer); a short list means a small ring, to be joined.
+   * Asks `gateway` to take us as a leaf; `after`: it is the member after our ID, not the one
+   * before. Its answer names its successors: one between it and us is asked instead (it is
+   * closer); a short list means a small ring, to be joined. The member before us that has no
+   * room names the one after us first: that one is asked next.
    */
-  #askToAttach(gateway: bigint, redirects: number, callback: (refusal: RingAttachRefusal | null) => void): void {
+  #askToAttach(
+    gateway: bigint,
+    redirects: number,
+    callback: (refusal: RingAttachRefusal | null) => void,
+    after = false,
+  ): void {
     const fail = (refusal: RingAttachRefusal) => {
       this.#state = 'idle';
       callback(refusal);
@@ -439,17 +455,23 @@ export class RingNode extends Emitter<RingNodeEvents> {
       const next = successors[0]!;
       if (ack.ok) {
         this.#gateway = gateway;
-        this.#successors.replace(successors.filter((n) => !this.#liveness.isDead(n)));
+        this.#gatewayAfter = after;
+        // Our owners: the member after us and its successors.
+        const owners = after ? [gateway, ...successors] : successors;
+        this.#successors.replace(owners.filter((n) => !this.#liveness.isDead(n)));
         this.#state = 'joined';
         this.#scheduleLeafCheck();
         this.emit('joined');
         callback(null);
+      } else if (after) {
+        fail('full');
       } else if (this.space.between(next, gateway, this.id)) {
         if (redirects > 0) this.#askToAttach(next, redirects - 1, callback);
         else fail('failed');
       } else {
-        // We lie just after it (or it would have named a closer one), and it has no room.
-        fail('full');
+        // We lie just after it (or it would have named a closer one), and it has no room:
+        // its successor is the member just after us.
+        this.#askToAttach(next, 0, callback, true);
       }
     });
   }
@@ -479,17 +501,29 @@ export class RingNode extends Emitter<RingNodeEvents> {
         this.#detach();
         return;
       }
+      // A member joined between our gateway and us: it is one of the two around us now.
       const next = state.successors[0];
-      if (next !== undefined && next !== this.id && this.space.between(next, gateway, this.id)) {
-        // A member joined between our gateway and us: routing towards our ID ends there now.
+      const before = state.predecessor;
+      const moveTo = this.#gatewayAfter
+        ? before !== null && before !== this.id && this.space.between(before, this.id, gateway)
+          ? before
+          : null
+        : next !== undefined && next !== this.id && this.space.between(next, gateway, this.id)
+          ? next
+          : null;
+      if (moveTo !== null) {
         this.#state = 'joining';
         this.#gateway = null;
-        this.#askToAttach(next, RING_JOIN_MAX_REDIRECTS, (refusal) => {
+        const moved = (refusal: RingAttachRefusal | null) => {
           if (refusal !== null) this.#detach();
-        });
+        };
+        if (this.#gatewayAfter) this.#askToAttach(moveTo, 0, moved, true);
+        else this.#askToAttach(moveTo, RING_JOIN_MAX_REDIRECTS, moved);
         return;
       }
-      const owners = state.successors.filter((n) => n !== this.id && !this.space.between(n, gateway, this.id));
+      const owners = this.#gatewayAfter
+        ? [gateway, ...state.successors].filter((n) => n !== this.id)
+        : state.successors.filter((n) => n !== this.id && !this.space.between(n, gateway, this.id));
       // The ring changed near us (listeners republish, as a member's do on its own changes).
       if (owners.length > 0 && this.#successors.replace(owners)) this.emit('successors', this.#successors.toArray());
       this.#scheduleLeafCheck();
@@ -506,10 +540,16 @@ export class RingNode extends Emitter<RingNodeEvents> {
     this.emit('detached');
   }
 
-  /** True when `node` lies between this member and its successor (or this member is alone). */
+  /**
+   * True when `node` lies between this member and its successor, or between its predecessor
+   * and it (or this member is alone): a leaf there is routed to us or to our predecessor,
+   * which hands it on to us.
+   */
   #inLeafRange(node: bigint): boolean {
     const next = this.#successors.first;
-    return next === null || next === this.id || this.space.between(node, this.id, next);
+    if (next === null || next === this.id || this.space.between(node, this.id, next)) return true;
+    const before = this.#predecessor;
+    return before !== null && before !== this.id && this.space.between(node, before, this.id);
   }
 
   /** Forgets leaves whose link is gone. */
