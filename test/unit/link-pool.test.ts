@@ -202,6 +202,27 @@ describe('frames on a new link', () => {
     expect(overlay).toEqual([[remote, 0x20]]);
   });
 
+  it('hands back the same routable peers until a link opens, says HELLO or closes', () => {
+    const { links, pool } = setup(4);
+    const [a, b] = [newPeerId(), newPeerId()];
+    for (const remote of [a, b]) pool.create(remote, true, false)!.proven = true;
+    links.last(a).open();
+    links.last(a).receive(HELLO_FRAME);
+    const first = pool.routablePeers();
+    expect(first).toEqual([a]);
+    expect(pool.routablePeers()).toBe(first);
+    // b said HELLO over a link that was not open yet: it routes once the link opens.
+    links.last(b).receive(HELLO_FRAME);
+    expect(pool.routablePeers()).toEqual([a]);
+    links.last(b).open();
+    expect(pool.routablePeers()).toEqual([a, b]);
+    links.last(a).close();
+    expect(pool.routablePeers()).toEqual([b]);
+    // A HELLO with a body takes the claim back.
+    links.last(b).receive(Uint8Array.of(HELLO_FRAME[0]!, 0));
+    expect(pool.routablePeers()).toEqual([]);
+  });
+
   it('refuses overlay frames from a link not set up through verified signals (ERR_BAD_SIGNATURE)', () => {
     const { links, pool, closes } = setup(4);
     const remote = newPeerId();

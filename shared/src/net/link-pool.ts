@@ -138,6 +138,8 @@ export class LinkPool extends Emitter<LinkPoolEvents> {
   readonly maxLinks: number;
   readonly #deps: LinkPoolDeps;
   readonly #entries = new Map<string, LinkEntry>();
+  /** {@link routablePeers}, kept until a link opens, closes or says HELLO. */
+  #routable: string[] | null = null;
   #sweepTimer: unknown = null;
   #destroyed = false;
 
@@ -169,9 +171,16 @@ export class LinkPool extends Emitter<LinkPoolEvents> {
     return this.#entries.get(remoteId)?.link.connected ?? false;
   }
 
-  /** Peers with an open link that said HELLO: ring members that route signals. */
-  *routablePeers(): Iterable<string> {
-    for (const [id, e] of this.#entries) if (e.routesSignals && e.link.connected) yield id;
+  /**
+   * Peers with an open link that said HELLO: ring members that route signals. The same array
+   * comes back until one of them changes (every routed hop asks), so it must not be changed.
+   */
+  routablePeers(): readonly string[] {
+    if (this.#routable === null) {
+      this.#routable = [];
+      for (const [id, e] of this.#entries) if (e.routesSignals && e.link.connected) this.#routable.push(id);
+    }
+    return this.#routable;
   }
 
   /**
@@ -199,6 +208,7 @@ export class LinkPool extends Emitter<LinkPoolEvents> {
     link.on('connect', () => {
       if (this.#destroyed) return;
       entry.setupMs = this.#deps.clock.now() - entry.createdAt;
+      this.#routable = null;
       if (this.#isRingMember()) link.send(HELLO_FRAME);
       this.emit('link-open', entry);
     });
@@ -212,6 +222,7 @@ export class LinkPool extends Emitter<LinkPoolEvents> {
       // destroy() tears every entry down itself.
       if (this.#destroyed) return;
       if (this.#entries.get(remoteId) === entry) this.#entries.delete(remoteId);
+      this.#routable = null;
       entry.port?.feed('close', code);
       this.emit('link-close', remoteId, code, entry.discoveryKey, !entry.retired);
     });
@@ -281,8 +292,10 @@ export class LinkPool extends Emitter<LinkPoolEvents> {
         entry.link.close(ErrorCode.BAD_SIGNATURE);
         return;
       }
-      if (frame[0] === OverlayFrameType.HELLO) entry.routesSignals = frame.byteLength === 1;
-      else this.emit('overlay-frame', remoteId, frame);
+      if (frame[0] === OverlayFrameType.HELLO) {
+        entry.routesSignals = frame.byteLength === 1;
+        this.#routable = null;
+      } else this.emit('overlay-frame', remoteId, frame);
       return;
     }
     entry.link.close(ErrorCode.BAD_FRAME);
@@ -330,6 +343,7 @@ export class LinkPool extends Emitter<LinkPoolEvents> {
     this.#sweepTimer = null;
     const entries = [...this.#entries.values()];
     this.#entries.clear();
+    this.#routable = null;
     for (const e of entries) {
       e.retired = true;
       e.link.close();

@@ -112,7 +112,11 @@ export interface OverlayTransport {
    * come in over a link before its opening is reported). Default: {@link isOpen}.
    */
   hasLink?(peerId: string): boolean;
-  /** Ring members with an open link (they said HELLO): the hops routed lookups may take. */
+  /**
+   * Ring members with an open link (they said HELLO): the hops routed lookups may take. A
+   * transport that hands back the same array until the set changes (as LinkPool does) spares
+   * the overlay converting it again at every hop.
+   */
   linked(): Iterable<string>;
   /** Opens a link to a peer that has none (a finger), sending nothing yet. */
   connect(peerId: string): void;
@@ -225,6 +229,9 @@ export class Overlay extends Emitter<OverlayEvents> implements RingPosition {
   readonly #fingerLinks: number;
   /** The peers {@link #linkFingers} last chose to hold finger links to (kept like pointers). */
   #fingerLinksChosen = new Set<string>();
+  /** What {@link OverlayTransport.linked} returned last, and it as ring IDs. */
+  #linkedFrom: Iterable<string> | null = null;
+  #linkedIds: bigint[] = [];
   /** Peers whose connection was lost, and when (oldest first). */
   readonly #lostAt = new Map<string, number>();
   #republishTimer: unknown = null;
@@ -481,9 +488,15 @@ export class Overlay extends Emitter<OverlayEvents> implements RingPosition {
     for (const hex of this.#fingerLinksChosen) if (!transport.isOpen(hex)) transport.connect(hex);
   }
 
-  /** Ring members with an open link, as ring IDs. */
-  *#linkedNodes(): Iterable<bigint> {
-    for (const peer of this.#deps.transport.linked()) if (isPeerId(peer)) yield this.space.fromHex(peer);
+  /** Ring members with an open link, as ring IDs (converted once per set of links). */
+  #linkedNodes(): readonly bigint[] {
+    const peers = this.#deps.transport.linked();
+    if (peers !== this.#linkedFrom) {
+      this.#linkedFrom = peers;
+      this.#linkedIds = [];
+      for (const peer of peers) if (isPeerId(peer)) this.#linkedIds.push(this.space.fromHex(peer));
+    }
+    return this.#linkedIds;
   }
 
   #retryJoin(error: Error): void {

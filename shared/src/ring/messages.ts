@@ -135,12 +135,16 @@ const ttlSchema = z.number().int().positive().max(DHT_MAX_TTL_MS);
 
 /** Builds the validator for one identifier width. */
 function wireSchema(space: RingSpace) {
-  const id = z
-    .string()
-    .length(space.hexLength)
-    .regex(/^[0-9a-f]+$/)
-    // zod runs refinements even after the regex failed: check the digits again before BigInt.
-    .refine((hex) => /^[0-9a-f]+$/.test(hex) && space.contains(BigInt(`0x${hex}`)), 'identifier out of range');
+  const digits = z.string().regex(new RegExp(`^[0-9a-f]{${space.hexLength}}$`), `${space.hexLength} hex digits`);
+  // Any hexLength digits are below 2^m when m is a multiple of 4; otherwise the top digit is
+  // bounded too (zod runs refinements even after the regex failed: check the digits again).
+  const id =
+    space.bits % 4 === 0
+      ? digits
+      : digits.refine(
+          (hex) => /^[0-9a-f]+$/.test(hex) && space.contains(BigInt(`0x${hex}`)),
+          'identifier out of range',
+        );
   const ids = z.array(id).max(RING_MAX_NODES_PER_MESSAGE);
   // The asker, the hops, and (in an answer) the owner: never empty.
   const path = z
@@ -208,7 +212,8 @@ function wireSchema(space: RingSpace) {
 /** The wire form of a ring message: identifiers as ceil(m / 4) lowercase hex digits. */
 export type RingWireMessage = z.infer<ReturnType<typeof wireSchema>>;
 
-const schemas = new WeakMap<RingSpace, ReturnType<typeof wireSchema>>();
+/** One validator per identifier width, shared by every node of that width (a simulator runs thousands). */
+const schemas = new Map<number, ReturnType<typeof wireSchema>>();
 
 function hexify(space: RingSpace, v: unknown): unknown {
   if (typeof v === 'bigint') return space.toHex(v);
@@ -231,10 +236,10 @@ export function encodeRingMessage(space: RingSpace, msg: RingMessage): RingWireM
  * Throws {@link RingswarmError} `ERR_RING_BAD_MESSAGE` on anything malformed.
  */
 export function decodeRingMessage(space: RingSpace, raw: unknown): RingMessage {
-  let schema = schemas.get(space);
+  let schema = schemas.get(space.bits);
   if (!schema) {
     schema = wireSchema(space);
-    schemas.set(space, schema);
+    schemas.set(space.bits, schema);
   }
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
