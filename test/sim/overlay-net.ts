@@ -135,7 +135,15 @@ class SimLink extends Emitter<LinkEvents> implements Link {
     this.#pending = [];
     const peer = this.#peer;
     this.#peer = null;
-    if (process.env.SIM_DEBUG && code) this.#net.why(`close:${code}`);
+    // close:<code>:<this end>:<remote>:<who opened it>:<remote said HELLO>:<we are the remote's leaf>
+    if (process.env.SIM_DEBUG && code) {
+      const st = (n: SimNode | undefined) => (!n ? 'gone' : `${n.kind}-${n.state}`);
+      const remote = this.#net.nodes.get(this.remoteId);
+      const e = this.owner.pool.get(this.remoteId);
+      this.#net.why(
+        `close:${code}:${st(this.owner)}:${st(remote)}:${this.initiator ? 'ours' : 'theirs'}:${e?.routesSignals ? 'member' : ''}:${remote?.overlay.node.hasLeaf(this.owner.overlay.space.fromHex(this.owner.id)) ? 'their-leaf' : ''}`,
+      );
+    }
     this.emit('close', code);
     this.removeAllListeners();
     if (!peer) return;
@@ -187,9 +195,7 @@ export class SimNode {
           this.connsCreated++;
           net.connsCreated++;
           if (process.env.SIM_DEBUG && kind === 'tab')
-            net.why(
-              `C:${this.overlay.leaf ? 'L' : this.overlay.joined ? 'M' : 'U'}:${initiator ? 'out' : 'in'}:${net.nodes.get(remoteId)?.kind ?? 'gone'}`,
-            );
+            net.why(`C:${this.state}:${initiator ? 'out' : 'in'}:${net.nodes.get(remoteId)?.kind ?? 'gone'}`);
           // The pool adds the entry after this: it holds one more link than it had.
           net.maxLinksSeen = Math.max(net.maxLinksSeen, this.pool.size + 1);
           return new SimLink(net, this, remoteId, initiator);
@@ -237,6 +243,11 @@ export class SimNode {
     });
   }
 
+  /** For SIM_DEBUG's counts: a leaf (L), a member (M), or neither yet (U). */
+  get state(): 'L' | 'M' | 'U' {
+    return this.overlay.leaf ? 'L' : this.overlay.joined ? 'M' : 'U';
+  }
+
   /** A ring message about to open a connection: counted for the lookups, and told why under SIM_DEBUG. */
   #opening(peerId: string, frame: Uint8Array): void {
     const type = (JSON.parse(new TextDecoder().decode(frame.subarray(1))) as { type: string }).type;
@@ -255,7 +266,7 @@ export class SimNode {
               ? 'finger'
               : 'other';
     const rk = this.#net.nodes.get(peerId)?.kind ?? 'gone';
-    this.#net.why(`${this.kind}:${this.overlay.leaf ? 'L' : this.overlay.joined ? 'M' : 'U'}:${type}:${rel}:${rk}`);
+    this.#net.why(`${this.kind}:${this.state}:${type}:${rel}:${rk}`);
   }
 
   resetCounters(now: number): void {

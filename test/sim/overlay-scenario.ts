@@ -135,6 +135,12 @@ export async function overlayScenario(o: OverlayScenarioOptions): Promise<Overla
     if (net.now >= end) return;
     net.queue.schedule(1_000, tick);
     const live = [...net.nodes.values()].filter((n) => n.alive && n.overlay.joined);
+    // Tab-seconds by state, beside the C: counts of connections by the state they opened in.
+    if (process.env.SIM_DEBUG) {
+      for (const n of net.nodes.values()) {
+        if (n.alive && n.kind === 'tab') net.why(`T:${n.state}`);
+      }
+    }
     const count = Math.max(1, Math.round(live.length / 60));
     for (let i = 0; i < count; i++) {
       const from = live[net.rng.int(live.length)]!;

@@ -93,6 +93,14 @@ export const OVERLAY_FINGER_RETRY_MS = 5 * 60_000;
  * predecessor and the finger links).
  */
 export const OVERLAY_MAX_LEAVES = 16;
+/**
+ * ...and a peer that is a member by role (the CLI: always on, with no lifetime cap on its
+ * connections) takes this many: a leaf's link there is one connection fewer at a tab, and
+ * fewer tabs become members (a member tab opens several times what a leaf does). At 20 the
+ * budget still holds its ring links, with the fewest finger links; at 24 the simulator's
+ * members evicted one another's links until lookups suffered.
+ */
+export const OVERLAY_MAX_LEAVES_ALWAYS_ON = 20;
 /** A leaf that lost its gateway attaches again within this long (see the `detached` handler). */
 export const OVERLAY_REATTACH_SPREAD_MS = 3_000;
 /** Lost connections remembered (for the finger retry), at most. */
@@ -166,7 +174,7 @@ export interface OverlayOptions {
    * are short, against Chrome's 500 a tab's lifetime.
    */
   role?: 'member' | 'auto';
-  /** Default {@link OVERLAY_MAX_LEAVES}. */
+  /** Default {@link OVERLAY_MAX_LEAVES} for role 'auto', {@link OVERLAY_MAX_LEAVES_ALWAYS_ON} for 'member'. */
   maxLeaves?: number;
 }
 
@@ -276,7 +284,7 @@ export class Overlay extends Emitter<OverlayEvents> implements RingPosition {
         rpcTimeoutMs: (to) => (deps.transport.isOpen(this.#hex(to)) ? rpcTimeoutMs : connectRpcTimeoutMs),
         rpcRetries: 0,
         routing: options.routing ?? 'recursive',
-        maxLeaves: options.maxLeaves ?? OVERLAY_MAX_LEAVES,
+        maxLeaves: options.maxLeaves ?? (options.role === 'auto' ? OVERLAY_MAX_LEAVES : OVERLAY_MAX_LEAVES_ALWAYS_ON),
       },
     );
     this.#role = options.role ?? 'member';
