@@ -96,6 +96,46 @@ describe('a leaf of the ring', () => {
     expect(full.h.take()).toEqual([]);
   });
 
+  it('attaches where a successor list of 8 shows the whole ring and it has more than 4 members; joins one of 4, and a short list that is not all of the ring', () => {
+    const outsider8 = () => {
+      const h = new Harness(60n, { routing: 'recursive', successors: 8 });
+      let outcome: RingAttachRefusal | null | 'pending' = 'pending';
+      h.node.attach(10n, (refusal) => {
+        outcome = refusal;
+      });
+      return { h, outcome: () => outcome };
+    };
+    // Six members (30, 50, 100, 120, 150, 200): the owner's list reaches round to its predecessor 50.
+    const six = outsider8();
+    answerRoute(six.h, [100n, 120n, 150n, 200n, 30n, 50n], 50n);
+    const attach = only(six.h);
+    expect(attach).toMatchObject({ to: 50n, msg: { type: 'attach' } });
+    six.h.node.handle(50n, {
+      type: 'attach-ack',
+      rid: rid(attach.msg),
+      ok: true,
+      successors: [100n, 120n, 150n, 200n, 30n],
+    });
+    expect(six.outcome()).toBeNull();
+    expect(six.h.node.leaf).toBe(true);
+    // Four members: small, joined.
+    const four = outsider8();
+    answerRoute(four.h, [100n, 200n, 30n, 50n], 50n);
+    expect(four.outcome()).toBe('small');
+    expect(four.h.take()).toEqual([]);
+    // Five owners that do not reach round to 50: a neighbourhood under repair, joined as before.
+    const repairing = outsider8();
+    answerRoute(repairing.h, [100n, 120n, 150n, 200n, 230n], 50n);
+    expect(repairing.outcome()).toBe('small');
+    // The whole ring of six, but the member asked knows fewer than four others: joined.
+    const thin = outsider8();
+    answerRoute(thin.h, [100n, 120n, 150n, 200n, 30n, 50n], 50n);
+    const asked = only(thin.h);
+    thin.h.node.handle(50n, { type: 'attach-ack', rid: rid(asked.msg), ok: true, successors: [100n, 120n, 150n] });
+    expect(thin.outcome()).toBe('small');
+    expect(thin.h.node.joined).toBe(false);
+  });
+
   it('attaches to the member after its ID when the one before has no room, and keeps to the two around it', () => {
     const { h, outcome } = outsider();
     answerRoute(h, [100n, 200n, 30n], 50n);

@@ -168,8 +168,8 @@ export interface OverlayOptions {
    * 'member' (default): joins the ring and keeps its pointers (a CLI node, which stays up).
    * 'auto' (a browser tab, which lives minutes): attaches as a leaf, with one link, to the
    * member just before its ID, which routes for it; it joins as a member only where the ring
-   * needs one: a ring of no more members than a successor list holds, or a member there that
-   * has no room for another leaf. A member of the ring costs a tab a connection to each of
+   * needs one: a small ring (RING_SMALL_MEMBERS, 4 members), or members there that have no
+   * room for another leaf. A member of the ring costs a tab a connection to each of
    * its ring pointers, and another whenever one of them goes: tens per hour where sessions
    * are short, against Chrome's 500 a tab's lifetime.
    */

@@ -57,6 +57,15 @@ export const RING_JOIN_MAX_REDIRECTS = 16;
  * the one signals for the leaf are routed to now, so the leaf moves there.
  */
 export const RING_LEAF_CHECK_INTERVAL_MS = 60_000;
+/**
+ * A ring of no more members than this (or than a successor list holds, if fewer) is small: a
+ * node asked to attach joins it instead. Four hold a record and its three replicas. It counts
+ * where the owner's successor list reaches round the whole ring; a list that does not and is
+ * not full is a neighbourhood under repair, joined as before. Every member of a small ring
+ * links to nearly every other and each that leaves costs the rest new links, so a floor below
+ * the list's length keeps browser tabs out of them.
+ */
+export const RING_SMALL_MEMBERS = 4;
 
 export interface RingNodeDeps {
   /** This node's identifier (< 2^m). */
@@ -275,6 +284,11 @@ export class RingNode extends Emitter<RingNodeEvents> {
     return this.#leaves.has(node) && this.#inLeafRange(node);
   }
 
+  /** Members a ring has at most while it is small (see {@link RING_SMALL_MEMBERS}). */
+  get #smallRing(): number {
+    return Math.min(this.#successors.capacity, RING_SMALL_MEMBERS);
+  }
+
   /** This member's leaves that still have a link here and lie in its range. */
   get leafCount(): number {
     this.#pruneLeaves();
@@ -398,9 +412,9 @@ export class RingNode extends Emitter<RingNodeEvents> {
    * without room, and fewer browser tabs become members. No maintenance runs; the link's
    * loss is the failure signal (`detached`), and every {@link RING_LEAF_CHECK_INTERVAL_MS}
    * the gateway's state says whether a member joined between the two (the leaf moves to it).
-   * `callback` gets null once attached, else why not: a ring of no more members than a
-   * successor list holds (`small`), or no room at either member (`full`), should be joined
-   * instead; `failed` means no answer.
+   * `callback` gets null once attached, else why not: a small ring ({@link RING_SMALL_MEMBERS},
+   * `small`), or no room at either member (`full`), should be joined instead; `failed` means
+   * no answer.
    */
   attach(bootstrap: bigint, callback: (refusal: RingAttachRefusal | null) => void): void {
     if (this.#state !== 'idle') {
@@ -414,12 +428,20 @@ export class RingNode extends Emitter<RingNodeEvents> {
       if (!routed || routed.owners.length === 0) {
         this.#state = 'idle';
         callback('failed');
-      } else if (routed.owners.length <= this.#successors.capacity || p === null || p === undefined || p === this.id) {
-        // The owner and its successors: a list that is not full means no more members than it holds.
+      } else if (p === null || p === undefined || p === this.id) {
         this.#state = 'idle';
         callback('small');
       } else {
-        this.#askToAttach(p, RING_JOIN_MAX_REDIRECTS, callback);
+        // The owner and its successors. A list that reaches round to the owner's predecessor
+        // holds every member: small with at most RING_SMALL_MEMBERS. One that does not and
+        // is short is a stretch of a larger ring still being repaired: joined too.
+        const fewest = routed.owners.includes(p) ? this.#smallRing : this.#successors.capacity;
+        if (routed.owners.length <= fewest) {
+          this.#state = 'idle';
+          callback('small');
+        } else {
+          this.#askToAttach(p, RING_JOIN_MAX_REDIRECTS, callback, false, fewest);
+        }
       }
     });
   }
@@ -427,14 +449,16 @@ export class RingNode extends Emitter<RingNodeEvents> {
   /**
    * Asks `gateway` to take us as a leaf; `after`: it is the member after our ID, not the one
    * before. Its answer names its successors: one between it and us is asked instead (it is
-   * closer); a short list means a small ring, to be joined. The member before us that has no
-   * room names the one after us first: that one is asked next.
+   * closer); a list shorter than `fewest` means a small ring (or one under repair), to be
+   * joined. The member before us that has no room names the one after us first: that one is
+   * asked next.
    */
   #askToAttach(
     gateway: bigint,
     redirects: number,
     callback: (refusal: RingAttachRefusal | null) => void,
     after = false,
+    fewest = this.#successors.capacity,
   ): void {
     const fail = (refusal: RingAttachRefusal) => {
       this.#state = 'idle';
@@ -448,7 +472,7 @@ export class RingNode extends Emitter<RingNodeEvents> {
         return;
       }
       const successors = ack.successors.filter((n) => n !== this.id);
-      if (successors.length < this.#successors.capacity) {
+      if (successors.length < fewest) {
         fail('small');
         return;
       }
@@ -466,12 +490,12 @@ export class RingNode extends Emitter<RingNodeEvents> {
       } else if (after) {
         fail('full');
       } else if (this.space.between(next, gateway, this.id)) {
-        if (redirects > 0) this.#askToAttach(next, redirects - 1, callback);
+        if (redirects > 0) this.#askToAttach(next, redirects - 1, callback, false, fewest);
         else fail('failed');
       } else {
         // We lie just after it (or it would have named a closer one), and it has no room:
         // its successor is the member just after us.
-        this.#askToAttach(next, 0, callback, true);
+        this.#askToAttach(next, 0, callback, true, fewest);
       }
     });
   }
