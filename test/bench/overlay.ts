@@ -48,7 +48,8 @@ const ROLE: 'member' | 'auto' = values.role;
 const PEERS = Number(values.peers);
 const LOOKUPS = Number(values.lookups);
 const PAIRS = Number(values.pairs);
-if (values.wrtc !== 'ndc' && values.wrtc !== 'roamhq') throw new Error(`--wrtc must be ndc or roamhq, got ${values.wrtc}`);
+if (values.wrtc !== 'ndc' && values.wrtc !== 'roamhq')
+  throw new Error(`--wrtc must be ndc or roamhq, got ${values.wrtc}`);
 const WRTC: WrtcImpl = values.wrtc;
 const wrtc = loadWrtc(WRTC);
 
