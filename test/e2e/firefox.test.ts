@@ -16,6 +16,7 @@ import { firefoxFigures, firefoxSaveBytes, firefoxShare, launchFirefox, openFire
 import { applyUploadLimit, firstSaveLink, launchChromium, openPage, saveBytes, shareBytes } from '../helpers/pages.js';
 import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
 import { sha } from '../helpers/sha.js';
+import { until } from '../helpers/until.js';
 import { playAndSeek, readVideoState, seedVideo, seekVideo } from '../helpers/video.js';
 
 const MiB = 1024 * 1024;
@@ -144,7 +145,13 @@ describe('Firefox', () => {
 
     const page = await openFirefoxPage(firefox, 'firefox player');
     await page.goto(link);
-    await page.waitForFunction(() => navigator.serviceWorker.controller !== null, { timeout: 15_000 });
+    // Polled with evaluate: puppeteer's waitForFunction runs its poller through Function(),
+    // which the page's CSP refuses in Firefox now and then.
+    await until(
+      () => page.evaluate(() => navigator.serviceWorker.controller !== null),
+      15_000,
+      'the service worker controls the page',
+    );
     const play = await page.waitForSelector('button[aria-label="Play pattern.webm"]', {
       visible: true,
       timeout: 30_000,
