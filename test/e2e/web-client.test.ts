@@ -17,6 +17,7 @@ import {
   figures,
   launchChromium,
   openPage,
+  paintedMap,
   saveBytes,
   setUploadLimit,
   shareLink,
@@ -166,12 +167,17 @@ describe('the web client', () => {
     const later = (await figures(leecher))!;
     expect(later.piecesHave - partial.piecesHave).toBeLessThanOrEqual(32);
     expect(later.done).toBe(false);
+    // The piece map repaints only the cells that changed: it shows what is held, cell by piece.
+    const map = await paintedMap(leecher, 640);
+    expect(map.perRow * 16).toBeGreaterThanOrEqual(640);
+    expect(map).toMatchObject({ held: later.piecesHave, missing: 640 - later.piecesHave, other: 0 });
     expect(await rowB.locator('a').count()).toBe(0);
     expect(await rowB.locator('.file-state').textContent()).toBe('not downloaded');
 
     await setUploadLimit(seeder, null);
     await rowB.getByRole('checkbox').check();
     await expect.poll(async () => (await figures(leecher))?.done, { timeout: 30_000 }).toBe(true);
+    await expect.poll(async () => (await paintedMap(leecher, 640)).held, { timeout: 5_000 }).toBe(640);
     for (const [name, data] of [
       ['a.bin', a],
       ['b.bin', b],

@@ -129,6 +129,50 @@ export function figures(page: Page): Promise<PageFigures | null> {
   return page.evaluate(readFigures);
 }
 
+/** The piece map as painted: cells whose centre shows the held colour, the missing colour, or neither. */
+export interface PaintedMap {
+  perRow: number;
+  held: number;
+  missing: number;
+  other: number;
+}
+
+/**
+ * Reads the piece map's pixels inside the page (self-contained): `cells` cells of 8 px with
+ * 1 px gaps, as piece-map.ts lays them out, each classified by the pixel at its centre.
+ */
+export function readPaintedMap(cells: number): PaintedMap {
+  const canvas = document.getElementById('piece-map') as HTMLCanvasElement;
+  const probe = document.createElement('span');
+  document.body.append(probe);
+  const rgb = (property: string) => {
+    probe.style.color = `var(${property})`;
+    return (getComputedStyle(probe).color.match(/\d+/g) ?? []).slice(0, 3).map(Number);
+  };
+  const held = rgb('--accent');
+  const missing = rgb('--track');
+  probe.remove();
+  const ratio = window.devicePixelRatio || 1;
+  const perRow = Math.floor(canvas.width / ratio / 9);
+  const pixels = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+  const out = { perRow, held: 0, missing: 0, other: 0 };
+  const near = (at: number, color: number[]) =>
+    pixels[at + 3] === 255 && color.every((c, i) => Math.abs(pixels[at + i]! - c) <= 2);
+  for (let cell = 0; cell < cells; cell++) {
+    const x = Math.floor(((cell % perRow) * 9 + 4) * ratio);
+    const y = Math.floor((Math.floor(cell / perRow) * 9 + 4) * ratio);
+    const at = (y * canvas.width + x) * 4;
+    if (near(at, held)) out.held++;
+    else if (near(at, missing)) out.missing++;
+    else out.other++;
+  }
+  return out;
+}
+
+export function paintedMap(page: Page, cells: number): Promise<PaintedMap> {
+  return page.evaluate(readPaintedMap, cells);
+}
+
 /** Sets the page's upload limit in bytes per second (null: none), inside the page (self-contained). */
 export function applyUploadLimit(upload: number | null): void {
   (window as unknown as PageWindow).ringswarm!.client.setRateLimits({ upload });
