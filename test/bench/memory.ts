@@ -3,8 +3,11 @@
  * WebTorrent 3's in the same run. One Chromium page seeds (--size MiB, default 1024), a page
  * in a browser of its own downloads; while it does, its JS heap (V8 heap plus ArrayBuffer
  * backing stores, through the DevTools protocol) and its renderer's resident memory (peak,
- * VmHWM from /proc) are read. Ours keeps pieces in OPFS; WebTorrent uses its default browser
- * store. Medians of --reps (3). Prints a table, then one JSON line. MB = 10^6 bytes.
+ * VmHWM from /proc) are read. Ours downloads twice: on the share link (the server's LAN
+ * address, plain HTTP: pieces in IndexedDB, hashing in WebAssembly, as a person on another
+ * machine has it) and on localhost (a secure context: OPFS and WebCrypto, as WebTorrent's page
+ * here has it). WebTorrent uses its default browser store. Medians of --reps (3). Prints a
+ * table, then one JSON line. MB = 10^6 bytes.
  */
 import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
@@ -16,7 +19,7 @@ import { type Browser, chromium, type Page } from 'playwright-core';
 import { CHROMIUM_ARGS, findChromium } from '../helpers/chromium.js';
 import { sampleHeap } from '../helpers/heap.js';
 import { ensureAnchors, median, randomFile, requireBuild, startTrackers } from './common.js';
-import { ourDownload, ourSeeder, wtDownload, wtSeeder } from './pages.js';
+import { onOrigin, ourDownload, ourSeeder, wtDownload, wtSeeder } from './pages.js';
 
 const { values } = parseArgs({
   options: {
@@ -122,18 +125,22 @@ async function main(): Promise<void> {
     seeders = await chromium.launch({ executablePath: findChromium(), args: CHROMIUM_ARGS, headless: true });
 
     const oursRuns: Measured[] = [];
+    const localRuns: Measured[] = [];
     const wtRuns: Measured[] = [];
     for (let r = 0; r < REPS; r++) {
       const seeder = await ourSeeder(seeders, ourUrl, file, { timeoutMs: WAIT_MS });
       oursRuns.push(await measure((page) => ourDownload(page, seeder.link, WAIT)));
+      localRuns.push(await measure((page) => ourDownload(page, onOrigin(seeder.link, ourUrl), WAIT)));
       await seeder.page.context().close();
       const wseed = await wtSeeder(seeders, wtPage, file);
       wtRuns.push(await measure((page) => wtDownload(page, wtPage, wseed.magnet, WAIT)));
       await wseed.page.context().close();
       const o = oursRuns.at(-1)!;
+      const l = localRuns.at(-1)!;
       const w = wtRuns.at(-1)!;
       process.stderr.write(
         `rep ${r + 1}: ours heap ${o.heapMB.toFixed(1)} MB (V8 ${o.v8HeapMB.toFixed(1)}), renderer RSS ${o.rssMB.toFixed(0)} MB, ${o.seconds.toFixed(1)} s; ` +
+          `on localhost heap ${l.heapMB.toFixed(1)} MB, ${l.seconds.toFixed(1)} s; ` +
           `WebTorrent heap ${w.heapMB.toFixed(1)} MB (V8 ${w.v8HeapMB.toFixed(1)}), renderer RSS ${w.rssMB.toFixed(0)} MB, ${w.seconds.toFixed(1)} s\n`,
       );
     }
@@ -150,6 +157,7 @@ async function main(): Promise<void> {
       `${''.padEnd(12)} ${'JS heap'.padStart(10)} ${'V8 only'.padStart(10)} ${'renderer RSS'.padStart(12)} ${'seconds'.padStart(8)}`,
     );
     console.log(row('ringswarm', oursRuns));
+    console.log(row('  localhost', localRuns));
     console.log(row('WebTorrent 3', wtRuns));
     console.log(
       'JS heap = V8 heap + ArrayBuffer backing stores (Runtime.getHeapUsage); RSS = peak VmHWM of the renderer',
@@ -169,6 +177,10 @@ async function main(): Promise<void> {
         ours_seconds: pick(oursRuns, 'seconds'),
         webtorrent_seconds: pick(wtRuns, 'seconds'),
         heap_ratio: round(oursHeap / wtHeap, 2),
+        // The same download on localhost (OPFS, WebCrypto), a secure context like WebTorrent's page.
+        ours_localhost_heap_mb: pick(localRuns, 'heapMB'),
+        ours_localhost_rss_mb: pick(localRuns, 'rssMB'),
+        ours_localhost_seconds: pick(localRuns, 'seconds'),
         target_met: oursHeap <= 150 && oursHeap <= wtHeap,
       }),
     );

@@ -58,6 +58,12 @@ export async function ourSeeder(
   return { page, link: await page.inputValue('#share-link') };
 }
 
+/**
+ * The same share link on another origin of the same server (`http://localhost:port`): the
+ * link names the server's LAN address, where the page is plain HTTP.
+ */
+export const onOrigin = (link: string, origin: string): string => origin + link.slice(new URL(link).origin.length);
+
 /** Opens a share link in `page` and waits until the download bar is full. */
 export async function ourDownload(page: Page, link: string, wait: PageWait): Promise<DownloadTimes> {
   const started = Date.now();

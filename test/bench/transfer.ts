@@ -4,7 +4,10 @@
  *
  * 1. raw ceiling: the best throughput a tuned sender gets over plain RTCDataChannels
  *    between two pages (message sizes x channel counts);
- * 2. ringswarm 1 seeder -> 1 leecher, the real page, --size MiB (128);
+ * 2. ringswarm 1 seeder -> 1 leecher, the real page, --size MiB (128), the leecher on the share
+ *    link (the server's LAN address: plain HTTP, so IndexedDB and hashing in WebAssembly, as
+ *    a person on another machine has it) and again on localhost (a secure context: OPFS and
+ *    WebCrypto, as WebTorrent's page here has it);
  * 3. WebTorrent 3 1 -> 1 (its browser bundle + bittorrent-tracker's WebSocket tracker);
  * 4. time from opening the link (adding the magnet) to the first verified piece;
  * 5. k seeders -> 1 leecher with each seeder's upload limited to --limit MB/s (4), k = 1, 2, 4:
@@ -22,7 +25,7 @@ import { parseArgs } from 'node:util';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { CHROMIUM_ARGS, findChromium } from '../helpers/chromium.js';
 import { ensureAnchors, median, requireBuild, startTrackers } from './common.js';
-import { inNewPage, ourDownload, ourSeeder, wtDownload, wtSeeder } from './pages.js';
+import { inNewPage, onOrigin, ourDownload, ourSeeder, wtDownload, wtSeeder } from './pages.js';
 
 const { values } = parseArgs({
   options: {
@@ -184,18 +187,22 @@ async function main(): Promise<void> {
 
     // 2-4. 1 -> 1, ours and WebTorrent.
     const ours11: { MBps: number; first: number }[] = [];
+    const oursLocal: number[] = [];
     const wt11: { MBps: number; first: number }[] = [];
     for (let r = 0; r < REPS; r++) {
       const seeder = await ourSeeder(browser, ourUrl, big, { timeoutMs: WAIT_MS });
       const o = await inNewPage(browser, (page) => ourDownload(page, seeder.link, WAIT));
+      const local = await inNewPage(browser, (page) => ourDownload(page, onOrigin(seeder.link, ourUrl), WAIT));
       await seeder.page.context().close();
       ours11.push({ MBps: mbps(SIZE, o.doneMs), first: o.firstPieceMs });
+      oursLocal.push(mbps(SIZE, local.doneMs));
       const wseed = await wtSeeder(browser, wtPage(null), big);
       const w = await inNewPage(browser, (page) => wtDownload(page, wtPage(null), wseed.magnet, WAIT));
       await wseed.page.context().close();
       wt11.push({ MBps: mbps(SIZE, w.doneMs), first: w.firstPieceMs });
       process.stderr.write(
         `rep ${r + 1} 1->1 ${SIZE / MiB} MiB: ours ${mbps(SIZE, o.doneMs).toFixed(1)} MB/s (first piece ${o.firstPieceMs} ms), ` +
+          `on localhost ${oursLocal.at(-1)!.toFixed(1)} MB/s, ` +
           `WebTorrent ${mbps(SIZE, w.doneMs).toFixed(1)} MB/s (first piece ${w.firstPieceMs.toFixed(0)} ms)\n`,
       );
     }
@@ -234,6 +241,7 @@ async function main(): Promise<void> {
     const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
     const oursMBps = median(ours11.map((x) => x.MBps));
     const wtMBps = median(wt11.map((x) => x.MBps));
+    const localMBps = median(oursLocal);
     const first = median(ours11.map((x) => x.first));
     const wtFirst = median(wt11.map((x) => x.first));
     console.log(`\ntransfer benchmark: Chromium pages on loopback, medians of ${REPS}, MB = 10^6 bytes`);
@@ -242,6 +250,9 @@ async function main(): Promise<void> {
     );
     console.log(
       `1 -> 1, ${SIZE / MiB} MiB:   ringswarm ${round(oursMBps, 1)} MB/s   WebTorrent ${round(wtMBps, 1)} MB/s   ratio ${round(oursMBps / wtMBps)}`,
+    );
+    console.log(
+      `1 -> 1 on localhost (OPFS, WebCrypto): ringswarm ${round(localMBps, 1)} MB/s   ratio to WebTorrent ${round(localMBps / wtMBps)}`,
     );
     console.log(
       `time to first piece:   ringswarm ${round(first, 0)} ms   WebTorrent ${round(wtFirst, 0)} ms   ratio ${round(first / wtFirst)}`,
@@ -271,6 +282,9 @@ async function main(): Promise<void> {
         webtorrent_MBps: round(wtMBps, 1),
         ours_vs_raw: round(oursMBps / bestRaw.MBps),
         ours_vs_webtorrent: round(oursMBps / wtMBps),
+        // The same leecher on localhost, a secure context like WebTorrent's page here.
+        ours_localhost_MBps: round(localMBps, 1),
+        ours_localhost_vs_webtorrent: round(localMBps / wtMBps),
         first_piece_ms: round(first, 0),
         webtorrent_first_piece_ms: round(wtFirst, 0),
         first_piece_ratio: round(first / wtFirst),
