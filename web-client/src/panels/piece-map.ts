@@ -16,8 +16,8 @@ export class PieceMap {
   readonly #resize: ResizeObserver;
   readonly #offTheme: () => void;
   #bits: Bitfield | null = null;
-  /** The share held of each cell as last painted; null: paint every cell. */
-  #painted: Float32Array | null = null;
+  /** The share held of each cell as last painted (64-bit, so a share like 1/3 compares equal); null: paint every cell. */
+  #painted: Float64Array | null = null;
   #colors: { track: string; accent: string } | null = null;
   /** The container's width as last observed: reading clientWidth each frame forced a layout. */
   #width: number | null = null;
@@ -61,7 +61,7 @@ export class PieceMap {
     if (!ctx) return;
     ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
     if (this.#painted?.length !== cells) {
-      this.#painted = new Float32Array(cells).fill(Number.NaN);
+      this.#painted = new Float64Array(cells).fill(Number.NaN);
       ctx.clearRect(0, 0, width, height);
     }
     this.#colors ??= { track: cssColor('--track'), accent: cssColor('--accent') };
