@@ -13,8 +13,11 @@ import {
   ErrorCode,
   HandshakeAuthSchema,
   type Inbound,
+  isPeerId,
   PROTOCOL_VERSION,
   type ServerToClientEvents,
+  TrackerFeature,
+  type TrackerHello,
 } from '@ringswarm/shared/protocol';
 import type { Logger } from 'pino';
 import type { Server, Socket } from 'socket.io';
@@ -104,6 +107,18 @@ class HandshakeError extends Error {
 
 const isEvent = (name: unknown): name is keyof ClientToServerEvents =>
   typeof name === 'string' && Object.hasOwn(HANDLERS, name);
+
+/** What every connection is told first: the features this tracker speaks. */
+const HELLO: TrackerHello = { features: [TrackerFeature.SIGNAL_WITHOUT_ACK] };
+
+/**
+ * Refuses a `signal` that came without an ack, by `signal:refused`. It names the request's
+ * target only when that is a well-formed peer ID, so nothing else the sender made up comes back.
+ */
+function refuseSignal(socket: TrackerSocket, payload: unknown, code: ErrorCode, message: string): void {
+  const to = typeof payload === 'object' && payload !== null ? (payload as { to?: unknown }).to : undefined;
+  socket.emit('signal:refused', isPeerId(to) ? { to, code, message } : { code, message });
+}
 
 export function attachTracker(deps: TrackerDeps): Tracker {
   const { io, registry, ring, traffic, logger, config } = deps;
@@ -231,8 +246,10 @@ export function attachTracker(deps: TrackerDeps): Tracker {
     logger.debug({ peer }, 'connected');
     socket.conn.on('packet', countIn);
     socket.conn.on('packetCreate', countOut);
+    socket.emit('hello', HELLO);
 
-    // Runs before any handler, for every event: rate limit, known name, ack present.
+    // Runs before any handler, for every event: rate limit, known name, ack present (a signal
+    // may leave it out).
     socket.use((packet, next) => {
       const [event, ...args] = packet;
       const ack = args[args.length - 1];
@@ -240,6 +257,7 @@ export function attachTracker(deps: TrackerDeps): Tracker {
         traffic.addError(code);
         logger.debug({ peer, event, code }, message);
         if (typeof ack === 'function') ack(errorAck(code, message));
+        else if (event === 'signal' && args.length === 1) refuseSignal(socket, args[0], code, message);
       };
       if (!bucket.take()) {
         strikes++;
@@ -253,6 +271,7 @@ export function attachTracker(deps: TrackerDeps): Tracker {
       strikes = 0;
       if (!isEvent(event))
         return answer(ErrorCode.UNKNOWN_EVENT, `unknown event ${JSON.stringify(String(event)).slice(0, 64)}`);
+      if (event === 'signal' && args.length === 1) return next();
       if (typeof ack !== 'function' || args.length !== 2) {
         return answer(ErrorCode.ACK_REQUIRED, `${event} takes one payload and an acknowledgement callback`);
       }
@@ -275,7 +294,8 @@ export function attachTracker(deps: TrackerDeps): Tracker {
           traffic.addError(res.code);
           logger.debug({ peer, event, code: res.code }, res.message);
         }
-        (ack as (res: unknown) => void)(res);
+        if (typeof ack === 'function') ack(res);
+        else if (!res.ok) refuseSignal(socket, payload, res.code, res.message);
       });
     }
 

@@ -10,8 +10,8 @@ type Handler = (...args: unknown[]) => void;
 export class FakeTrackerSocket {
   connected = false;
   disconnected = false;
-  /** Events the client emitted, with their payloads, in order. */
-  readonly emitted: { event: string; payload: unknown }[] = [];
+  /** Events the client emitted, with their payloads and whether an ack was asked for, in order. */
+  readonly emitted: { event: string; payload: unknown; ack: boolean }[] = [];
   readonly #handlers = new Map<string, Handler[]>();
 
   constructor(
@@ -40,10 +40,16 @@ export class FakeTrackerSocket {
   timeout(_ms: number): { emitWithAck(event: string, payload: unknown): Promise<unknown> } {
     return {
       emitWithAck: async (event, payload) => {
-        this.emitted.push({ event, payload });
+        this.emitted.push({ event, payload, ack: true });
         return this.answer(event, payload);
       },
     };
+  }
+
+  /** An event sent without an ack: nothing is answered. */
+  emit(event: string, payload: unknown): this {
+    this.emitted.push({ event, payload, ack: false });
+    return this;
   }
 
   fire(event: string, ...args: unknown[]): void {

@@ -145,7 +145,9 @@ export class Outsider {
     link.on('signal', (signal) => {
       this.#localSdp = sdpOf(signal) ?? this.#localSdp;
     });
-    signOutgoing(link, this.identity, remoteId, sid, (envelope) => this.tracker.signal(remoteId, envelope));
+    signOutgoing(link, this.identity, remoteId, sid, (envelope, refused) =>
+      this.tracker.signal(remoteId, envelope, refused),
+    );
     const onSignal = ({ from, data }: RelayedSignal) => {
       const verified = from === remoteId ? verifySignalEnvelope(data, remoteId, this.peerId) : null;
       if (verified?.sid !== sid) return;

@@ -17,17 +17,14 @@ export function signOutgoing(
   identity: PeerIdentity,
   remoteId: string,
   sid: string,
-  send: (envelope: SignalEnvelope) => Promise<unknown>,
+  send: (envelope: SignalEnvelope, onRefused: () => void) => void,
 ): void {
   let queue = Promise.resolve();
+  const refused = () => link.close();
   link.on('signal', (signal) => {
     queue = queue
       .then(() => signSignal(identity, remoteId, sid, signal))
-      .then(send)
-      .then(
-        () => {},
-        () => link.close(),
-      );
+      .then((envelope) => send(envelope, refused), refused);
   });
 }
 

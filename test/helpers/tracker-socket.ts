@@ -25,19 +25,21 @@ export class SocketPool {
 
   /**
    * Connects a peer that proves `identity`'s key (a fresh proof per connect, as the real client
-   * does) and waits until the server accepts it.
+   * does) and waits until the server accepts it. `hello` is the tracker's first event.
    */
   async peer(
     identity: PeerIdentity = randomIdentity(),
-  ): Promise<{ id: string; socket: Socket; identity: PeerIdentity }> {
+  ): Promise<{ id: string; socket: Socket; identity: PeerIdentity; hello: Promise<unknown> }> {
     const socket = this.open((send: (auth: object) => void) => {
       void signedAuth(identity, this.now()).then(send);
     });
+    // Listened for before the connection is up: the tracker sends it first.
+    const hello = new Promise<unknown>((resolve) => socket.once('hello', resolve));
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', resolve);
       socket.once('connect_error', reject);
     });
-    return { id: identity.peerId, socket, identity };
+    return { id: identity.peerId, socket, identity, hello };
   }
 
   /** Resolves with the refusal's message and code; rejects if the server accepts. */

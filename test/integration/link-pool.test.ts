@@ -43,7 +43,7 @@ describe('the connection budget', () => {
       links: pool,
       tracker: {
         connected: true,
-        signal: async (to) => {
+        signal: (to) => {
           signalled.push(to);
         },
       },

@@ -1,4 +1,4 @@
-import { ErrorCode } from '@ringswarm/shared';
+import { ErrorCode, TrackerFeature } from '@ringswarm/shared';
 import {
   INTRODUCTION_WINDOW_MS,
   type RunningServer,
@@ -24,11 +24,11 @@ describe('signal relay between introduced peers only', () => {
     server = undefined;
   });
 
-  const start = async () => {
+  const start = async (limits: Partial<Record<'rateLimitPerS' | 'rateBurst' | 'rateStrikes', number>> = {}) => {
     clock = 1_800_000_000_000;
     server = await startServer(
-      // Per-socket limits out of the way: the per-target limit is what is under test.
-      { port: 0, host: '127.0.0.1', rateLimitPerS: 100_000, rateBurst: 100_000 },
+      // Per-socket limits out of the way by default: the per-target limit is what is under test.
+      { port: 0, host: '127.0.0.1', rateLimitPerS: 100_000, rateBurst: 100_000, maxSignalBytes: 1_000, ...limits },
       // random 0: ring samples are the members in join order, so who is named to whom is known.
       { logger: pino({ level: 'silent' }), now: () => clock, random: () => 0 },
     );
@@ -199,5 +199,113 @@ describe('signal relay between introduced peers only', () => {
       Array.from({ length: SIGNALS_PER_TARGET_PER_S + 5 }, () => signal(senders[1]!.socket, target.id)),
     );
     expect(next.filter((a) => a.ok)).toHaveLength(SIGNALS_PER_TARGET_PER_S);
+  });
+
+  describe('signals without an ack', () => {
+    /** Refusals this socket hears by `signal:refused`. */
+    const refusals = (socket: Socket) => {
+      const got: unknown[] = [];
+      socket.on('signal:refused', (msg: unknown) => got.push(msg));
+      return got;
+    };
+    /** Two peers the tracker introduced: `s`'s announce answer named `t`. */
+    const introducedPair = async () => {
+      const swarm = randomInfoHash();
+      const t = await pool.peer();
+      expect(await announce(t.socket, swarm, 0)).toMatchObject({ ok: true });
+      const s = await pool.peer();
+      const res = await announce(s.socket, swarm, null);
+      expect(res.ok && res.peers).toEqual([t.id]);
+      return { s, t };
+    };
+
+    it('the tracker says first that it takes them', async () => {
+      await start();
+      const p = await pool.peer();
+      expect(await p.hello).toEqual({ features: [TrackerFeature.SIGNAL_WITHOUT_ACK] });
+    });
+
+    it('relays one between introduced peers, stamped with the sender, and sends nothing back', async () => {
+      await start();
+      const { s, t } = await introducedPair();
+      const outsider = await pool.peer();
+      const got = received(t.socket);
+      const refused = refusals(s.socket);
+      s.socket.emit('signal', { to: t.id, data: { type: 'offer', n: 1 } });
+      // Then one that is refused, through the same path: the first would have been answered before it.
+      s.socket.emit('signal', { to: outsider.id, data: { type: 'offer' } });
+      await expect.poll(() => refused.length).toBe(1);
+      expect(refused).toEqual([{ to: outsider.id, code: ErrorCode.NOT_ALLOWED, message: expect.any(String) }]);
+      expect(got).toEqual([{ from: s.id, data: { type: 'offer', n: 1 } }]);
+    });
+
+    it('refuses one to a peer the tracker never introduced, naming the target, and relays nothing', async () => {
+      await start();
+      const { t } = await introducedPair();
+      const outsider = await pool.peer();
+      const got = received(t.socket);
+      const refused = refusals(outsider.socket);
+      outsider.socket.emit('signal', { to: t.id, data: { type: 'offer', sdp: 'forged' } });
+      await expect.poll(() => refused.length).toBe(1);
+      expect(refused[0]).toMatchObject({ to: t.id, code: ErrorCode.NOT_ALLOWED });
+      // A request with an ack behind it is answered in order: the refused one was never relayed.
+      expect(await emit(outsider.socket, 'scrape', { discoveryKeys: [randomInfoHash()] })).toMatchObject({ ok: true });
+      expect(got).toEqual([]);
+      expect(outsider.socket.connected).toBe(true);
+    });
+
+    it('answers an unreadable one with its error code, names the target only when it is a peer ID, and keeps serving', async () => {
+      await start();
+      const { s, t } = await introducedPair();
+      const got = received(t.socket);
+      const refused = refusals(s.socket);
+      s.socket.emit('signal', { to: 'not-a-peer-id', data: {} });
+      s.socket.emit('signal', { to: t.id, data: 'not an object' });
+      s.socket.emit('signal', 'not even an object');
+      s.socket.emit('signal', { to: t.id, data: { sdp: 'x'.repeat(5_000) } });
+      s.socket.emit('signal', { to: s.id, data: {} });
+      await expect.poll(() => refused.length).toBe(5);
+      expect(refused).toEqual([
+        { code: ErrorCode.INVALID_PAYLOAD, message: expect.any(String) },
+        { to: t.id, code: ErrorCode.INVALID_PAYLOAD, message: expect.any(String) },
+        { code: ErrorCode.INVALID_PAYLOAD, message: expect.any(String) },
+        { to: t.id, code: ErrorCode.PAYLOAD_TOO_LARGE, message: expect.any(String) },
+        { to: s.id, code: ErrorCode.NOT_ALLOWED, message: expect.any(String) },
+      ]);
+      s.socket.emit('signal', { to: t.id, data: { type: 'offer' } });
+      await expect.poll(() => got.length).toBe(1);
+      expect(s.socket.connected).toBe(true);
+    });
+
+    it('refuses those past the per-target limit as rate limited, and relays exactly the burst', async () => {
+      await start();
+      const { s, t } = await introducedPair();
+      const got = received(t.socket);
+      const refused = refusals(s.socket);
+      for (let i = 0; i < SIGNAL_TARGET_BURST + 20; i++) s.socket.emit('signal', { to: t.id, data: { i } });
+      await expect.poll(() => got.length + refused.length).toBe(SIGNAL_TARGET_BURST + 20);
+      expect(got).toHaveLength(SIGNAL_TARGET_BURST);
+      expect(refused).toHaveLength(20);
+      expect(refused.every((r) => (r as { to?: string; code?: string }).to === t.id)).toBe(true);
+      expect(refused.every((r) => (r as { code?: string }).code === ErrorCode.RATE_LIMITED)).toBe(true);
+    });
+
+    it("answers them past the socket's own event limit too, then disconnects a flood", async () => {
+      await start({ rateLimitPerS: 5, rateBurst: 5, rateStrikes: 3 });
+      const { s, t } = await introducedPair();
+      const got = received(t.socket);
+      const refused = refusals(s.socket);
+      // Its announce above took one of the five; the clock stands still.
+      for (let i = 0; i < 6; i++) s.socket.emit('signal', { to: t.id, data: { i } });
+      await expect.poll(() => got.length + refused.length).toBe(6);
+      expect(got).toHaveLength(4);
+      expect(refused).toEqual([
+        { to: t.id, code: ErrorCode.RATE_LIMITED, message: expect.any(String) },
+        { to: t.id, code: ErrorCode.RATE_LIMITED, message: expect.any(String) },
+      ]);
+      for (let i = 0; i < 3; i++) s.socket.emit('signal', { to: t.id, data: { i } });
+      await expect.poll(() => s.socket.connected).toBe(false);
+      expect(t.socket.connected).toBe(true);
+    });
   });
 });

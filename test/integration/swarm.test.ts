@@ -132,7 +132,9 @@ describe('swarms of Node peers over real WebRTC', () => {
     try {
       // Peer signaling is signed by its origin, under a session id (see net/signal-router.ts).
       const sid = randomBytes(8).toString('hex');
-      signOutgoing(link, attackerKey, seeder.peerId, sid, (envelope) => tracker.signal(seeder.peerId, envelope));
+      signOutgoing(link, attackerKey, seeder.peerId, sid, (envelope, refused) =>
+        tracker.signal(seeder.peerId, envelope, refused),
+      );
       tracker.on('signal', ({ from, data }) => feedVerified(link, from, data, seeder.peerId, attackerId, sid));
       await tracker.announce({
         discoveryKey: discoveryKeyOf(seed.infoHash),

@@ -73,9 +73,11 @@ class FakeTracker {
   readonly sent: { to: string; data: Record<string, unknown> }[] = [];
   refuse: RingswarmError | null = null;
 
-  async signal(to: string, data: Record<string, unknown>): Promise<void> {
-    if (this.refuse) throw this.refuse;
-    this.sent.push({ to, data });
+  signal(to: string, data: Record<string, unknown>, onRefused: (error: Error) => void): void {
+    const refusal = this.refuse;
+    // As the real client does: a refusal is heard later, never within the call.
+    if (refusal) queueMicrotask(() => onRefused(refusal));
+    else this.sent.push({ to, data });
   }
 }
 

@@ -1,7 +1,8 @@
 /**
  * TrackerClient on a fake socket and a fake clock: the reconnect backoff runs on the given
- * clock, a final refusal stops it, inbound signals are validated, and destroy clears the
- * pending reconnect and emits close last. (tracker-failover.test.ts runs the same client
+ * clock, a final refusal stops it, inbound signals are validated, signals go without an ack
+ * only to a tracker that said it takes them so, and destroy clears the pending reconnect and
+ * emits close last. (tracker-failover.test.ts runs the same client
  * against real servers.)
  */
 import {
@@ -9,13 +10,17 @@ import {
   checkTrackerAuth,
   ErrorCode,
   type HandshakeAuth,
+  MAX_AWAITED_REFUSALS,
+  RingswarmError,
   randomIdentity,
   TrackerClient,
+  TrackerFeature,
 } from '@ringswarm/shared';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeClock } from '../helpers/fake-clock.js';
 import { newPeerId } from '../helpers/fake-link.js';
 import { FakeTrackerSockets } from '../helpers/fake-tracker-socket.js';
+import { until } from '../helpers/until.js';
 
 describe('the tracker client on a fake socket', () => {
   const clients: TrackerClient[] = [];
@@ -113,5 +118,101 @@ describe('the tracker client on a fake socket', () => {
     clock.advance(60_000);
     expect(sockets).toHaveLength(1);
     expect(client.connected).toBe(false);
+  });
+
+  describe('signals without an ack', () => {
+    const HELLO = { features: [TrackerFeature.SIGNAL_WITHOUT_ACK] };
+    const refusals = () => {
+      const heard: [string, RingswarmError][] = [];
+      return { heard, on: (to: string) => (err: RingswarmError) => heard.push([to, err]) };
+    };
+
+    it('asks for an ack until the hello names the feature, then sends without one', async () => {
+      const { sockets, client } = setup(['http://a.test']);
+      const socket = sockets[0]!;
+      socket.fire('connect');
+      const [a, b] = [newPeerId(), newPeerId()];
+      const { heard, on } = refusals();
+      client.signal(a, { type: 'offer' }, on(a));
+      socket.fire('hello', { features: ['something-else'] });
+      client.signal(a, { type: 'answer' }, on(a));
+      socket.fire('hello', HELLO);
+      client.signal(b, { type: 'offer' }, on(b));
+      expect(socket.emitted.map((e) => [e.event, e.ack])).toEqual([
+        ['signal', true],
+        ['signal', true],
+        ['signal', false],
+      ]);
+      expect(socket.emitted[2]!.payload).toEqual({ to: b, data: { type: 'offer' } });
+      await Promise.resolve();
+      expect(heard).toEqual([]);
+    });
+
+    it('tells the last sender to a target of its refusal, once, and ignores the rest', () => {
+      const { sockets, client } = setup(['http://a.test']);
+      const socket = sockets[0]!;
+      socket.fire('connect');
+      socket.fire('hello', HELLO);
+      const [a, b, never] = [newPeerId(), newPeerId(), newPeerId()];
+      const { heard, on } = refusals();
+      client.signal(a, { n: 1 }, on('a1'));
+      client.signal(a, { n: 2 }, on('a2'));
+      client.signal(b, { n: 3 }, on('b'));
+      // Malformed, naming nobody, or naming a peer this client never signaled: nobody hears.
+      socket.fire('signal:refused', { to: a, code: 'not-a-code', message: 'x' });
+      socket.fire('signal:refused', { to: a, code: ErrorCode.NOT_ALLOWED, message: 'x', extra: true });
+      socket.fire('signal:refused', { code: ErrorCode.INVALID_PAYLOAD, message: 'unreadable' });
+      socket.fire('signal:refused', { to: never, code: ErrorCode.NOT_ALLOWED, message: 'x' });
+      expect(heard).toEqual([]);
+      socket.fire('signal:refused', { to: a, code: ErrorCode.NOT_ALLOWED, message: 'not introduced' });
+      socket.fire('signal:refused', { to: a, code: ErrorCode.NOT_ALLOWED, message: 'again' });
+      expect(heard.map(([who, err]) => [who, err.code, err.message])).toEqual([
+        ['a2', ErrorCode.NOT_ALLOWED, 'not introduced'],
+      ]);
+      expect(heard[0]![1]).toBeInstanceOf(RingswarmError);
+    });
+
+    it(`listens for at most ${MAX_AWAITED_REFUSALS} targets' refusals, forgetting the oldest`, () => {
+      const { sockets, client } = setup(['http://a.test']);
+      const socket = sockets[0]!;
+      socket.fire('connect');
+      socket.fire('hello', HELLO);
+      const targets = Array.from({ length: MAX_AWAITED_REFUSALS + 1 }, () => newPeerId());
+      const { heard, on } = refusals();
+      for (const to of targets) client.signal(to, {}, on(to));
+      for (const to of targets) socket.fire('signal:refused', { to, code: ErrorCode.RATE_LIMITED, message: 'slow' });
+      expect(heard.map(([to]) => to)).toEqual(targets.slice(1));
+    });
+
+    it('asks for an ack again on the next socket, and drops the refusals the last one owed', async () => {
+      const { clock, sockets, client, random } = setup(['http://a.test', 'http://b.test']);
+      sockets[0]!.fire('connect');
+      sockets[0]!.fire('hello', HELLO);
+      const to = newPeerId();
+      const { heard, on } = refusals();
+      client.signal(to, {}, on('old'));
+      sockets[0]!.fire('disconnect', 'transport close');
+      clock.advance(backoffDelayMs(0, random, 100, 1_000));
+      const next = sockets[1]!;
+      next.fire('connect');
+      next.fire('signal:refused', { to, code: ErrorCode.NOT_ALLOWED, message: 'x' });
+      expect(heard).toEqual([]);
+      client.signal(to, {}, on('new'));
+      expect(next.emitted.map((e) => e.ack)).toEqual([true]);
+      await Promise.resolve();
+      expect(heard).toEqual([]);
+    });
+
+    it('tells of a signal it cannot send while reconnecting, with ERR_TIMEOUT', async () => {
+      const { sockets, client } = setup(['http://a.test', 'http://b.test']);
+      sockets[0]!.fire('connect');
+      sockets[0]!.fire('hello', HELLO);
+      sockets[0]!.fire('disconnect', 'transport close');
+      const { heard, on } = refusals();
+      client.signal(newPeerId(), {}, on('x'));
+      await until(() => heard.length === 1, 1_000, 'the refusal');
+      expect(heard[0]![1].code).toBe(ErrorCode.TIMEOUT);
+      expect(sockets[0]!.emitted).toEqual([]);
+    });
   });
 });

@@ -81,8 +81,11 @@ export type SignalPath = 'ring' | 'tracker';
 /** The tracker as the router uses it. */
 export interface SignalTracker {
   readonly connected: boolean;
-  /** Relays signaling data to a peer; rejects with a RingswarmError when it cannot. */
-  signal(to: string, data: Record<string, unknown>): Promise<void>;
+  /**
+   * Relays signaling data to a peer; `onRefused` hears (asynchronously, at most once) the
+   * RingswarmError of a refusal or of no answer.
+   */
+  signal(to: string, data: Record<string, unknown>, onRefused: (error: Error) => void): void;
 }
 
 /** This peer's place in the ring, as far as routing signals needs it (the Overlay). */
@@ -412,11 +415,10 @@ export class SignalingRouter extends Emitter<SignalingRouterEvents> {
 
   #sendViaTracker(session: SignalSession, data: SignalEnvelope): void {
     this.#counts.viaTracker++;
-    this.#deps.tracker.signal(session.link.remoteId, data).catch((err: unknown) => {
+    this.#deps.tracker.signal(session.link.remoteId, data, (error) => {
       if (this.#destroyed) return;
-      const error = err instanceof Error ? err : new Error(String(err));
       this.emit('warning', error);
-      const code = err instanceof RingswarmError ? err.code : undefined;
+      const code = error instanceof RingswarmError ? error.code : undefined;
       if (session.replay !== 'none' && (code === ErrorCode.NOT_ALLOWED || code === ErrorCode.RATE_LIMITED)) {
         this.#backToRing(session);
         return;

@@ -18,6 +18,9 @@ import {
   type RelayedSignal,
   RelayedSignalSchema,
   type ServerToClientEvents,
+  SignalRefusalSchema,
+  TrackerFeature,
+  TrackerHelloSchema,
 } from '../protocol/tracker.js';
 import { backoffDelayMs } from '../util/backoff.js';
 import { type Clock, systemClock } from '../util/clock.js';
@@ -53,6 +56,12 @@ export interface TrackerClientOptions {
   now?: () => number;
 }
 
+/**
+ * Targets of signals sent without an ack whose refusal is still listened for, at most; past
+ * it the oldest is forgotten (a refusal comes back within a round trip, or not at all).
+ */
+export const MAX_AWAITED_REFUSALS = 256;
+
 /** Refusals after which trying again (here or on another instance) cannot help. */
 const FINAL_REFUSALS: ReadonlySet<string> = new Set([ErrorCode.INVALID_HANDSHAKE, ErrorCode.VERSION_MISMATCH]);
 
@@ -84,6 +93,10 @@ export class TrackerClient extends Emitter<TrackerClientEvents> {
   #clock: Clock;
   #createSocket: CreateTrackerSocket;
   #destroyed = false;
+  /** The current socket's tracker named {@link TrackerFeature.SIGNAL_WITHOUT_ACK} in its hello. */
+  #signalWithoutAck = false;
+  /** Per target, who hears of a refusal of the last signal sent to it without an ack. */
+  #awaitedRefusals = new Map<string, (error: RingswarmError) => void>();
 
   /** @param url one tracker URL, or several instances of one cluster (the first is tried first) */
   /** @param identity the key the handshake proves; the connection is bound to its peer ID */
@@ -126,6 +139,25 @@ export class TrackerClient extends Emitter<TrackerClientEvents> {
       forceNew: true,
     });
     this.#socket = socket;
+    // What the last socket's tracker spoke, and refusals it was to send, do not carry over.
+    this.#signalWithoutAck = false;
+    this.#awaitedRefusals.clear();
+    socket.on('hello', (raw: unknown) => {
+      if (this.#destroyed || socket !== this.#socket) return;
+      const parsed = TrackerHelloSchema.safeParse(raw);
+      this.#signalWithoutAck = parsed.success && parsed.data.features.includes(TrackerFeature.SIGNAL_WITHOUT_ACK);
+    });
+    socket.on('signal:refused', (raw: unknown) => {
+      if (this.#destroyed || socket !== this.#socket) return;
+      const parsed = SignalRefusalSchema.safeParse(raw);
+      // A refusal naming no target (or one not signaled) has nobody to tell.
+      if (!parsed.success || parsed.data.to === undefined) return;
+      const { to, code, message } = parsed.data;
+      const onRefused = this.#awaitedRefusals.get(to);
+      if (!onRefused) return;
+      this.#awaitedRefusals.delete(to);
+      onRefused(new RingswarmError(code as ErrorCode, message));
+    });
     socket.on('signal', (raw: unknown) => {
       if (this.#destroyed || socket !== this.#socket) return;
       const parsed = RelayedSignalSchema.safeParse(raw);
@@ -173,8 +205,23 @@ export class TrackerClient extends Emitter<TrackerClientEvents> {
     return this.#call('announce', req);
   }
 
-  async signal(to: string, data: Record<string, unknown>): Promise<void> {
-    await this.#call('signal', { to, data });
+  /**
+   * Relays signaling data to a peer. `onRefused` hears, once, why the tracker would not (or
+   * that it did not answer in time). Once the tracker's hello names
+   * {@link TrackerFeature.SIGNAL_WITHOUT_ACK}, the signal goes without an ack and only a
+   * refusal comes back; `onRefused` then stands for the last signal to `to` only.
+   */
+  signal(to: string, data: Record<string, unknown>, onRefused: (error: RingswarmError) => void): void {
+    if (!this.#signalWithoutAck || this.#destroyed || this.#retry !== null) {
+      this.#call('signal', { to, data }).catch(onRefused);
+      return;
+    }
+    this.#awaitedRefusals.delete(to);
+    this.#awaitedRefusals.set(to, onRefused);
+    if (this.#awaitedRefusals.size > MAX_AWAITED_REFUSALS) {
+      this.#awaitedRefusals.delete(this.#awaitedRefusals.keys().next().value!);
+    }
+    this.#socket.emit('signal', { to, data });
   }
 
   /**
@@ -199,7 +246,7 @@ export class TrackerClient extends Emitter<TrackerClientEvents> {
   async #call<K extends keyof ClientToServerEvents>(
     event: K,
     payload: Parameters<ClientToServerEvents[K]>[0],
-  ): Promise<Omit<Extract<Parameters<Parameters<ClientToServerEvents[K]>[1]>[0], { ok: true }>, 'ok'>> {
+  ): Promise<Omit<Extract<Parameters<NonNullable<Parameters<ClientToServerEvents[K]>[1]>>[0], { ok: true }>, 'ok'>> {
     if (this.#destroyed) throw new RingswarmError(ErrorCode.TIMEOUT, 'tracker client destroyed');
     if (this.#retry !== null) throw new RingswarmError(ErrorCode.TIMEOUT, 'tracker connection lost, reconnecting');
     let res: Ack<object>;
@@ -220,6 +267,7 @@ export class TrackerClient extends Emitter<TrackerClientEvents> {
     this.#destroyed = true;
     this.#clock.clearTimeout(this.#retry);
     this.#retry = null;
+    this.#awaitedRefusals.clear();
     this.#socket.removeAllListeners();
     this.#socket.disconnect();
     this.emit('close');

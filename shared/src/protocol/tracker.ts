@@ -123,6 +123,48 @@ export const RelayedSignalSchema = z.strictObject({
   data: z.record(z.string(), z.unknown()),
 });
 
+/**
+ * Features a tracker speaks beyond {@link PROTOCOL_VERSION}, named in its `hello`. A client
+ * uses one only once the tracker it is connected to has named it, so it works with an older
+ * tracker (and each instance of a cluster in a rolling upgrade) as before.
+ */
+export const TrackerFeature = {
+  /**
+   * `signal` may come without an ack: nothing comes back when it is relayed, and a refusal
+   * comes back as `signal:refused` naming the target. An ack per signal costs the tracker a
+   * packet and the client a timer, for an answer that is almost always "relayed".
+   */
+  SIGNAL_WITHOUT_ACK: 'signal-without-ack',
+} as const;
+
+/** Most features one `hello` may name. */
+export const MAX_TRACKER_FEATURES = 32;
+
+/**
+ * `hello`: the first event on every connection, naming the features this tracker speaks.
+ * Fields a later tracker adds are ignored, not refused.
+ */
+export const TrackerHelloSchema = z.object({
+  features: z.array(z.string().max(64)).max(MAX_TRACKER_FEATURES),
+});
+export type TrackerHello = z.infer<typeof TrackerHelloSchema>;
+
+/**
+ * `signal:refused`: why a `signal` sent without an ack was not relayed (the codes its ack
+ * would have carried). `to` is the target it named, absent when the request named none that
+ * could be read.
+ */
+export const SignalRefusalSchema = z.strictObject({
+  to: PeerIdSchema.optional(),
+  code: z.string().regex(/^ERR_[A-Z_]{1,48}$/, 'code must be an ERR_ code'),
+  message: z.string().max(512),
+});
+export interface SignalRefusal {
+  to?: string;
+  code: ErrorCode;
+  message: string;
+}
+
 export interface ErrorAck {
   ok: false;
   code: ErrorCode;
@@ -133,13 +175,16 @@ export type Ack<T extends object = object> = ({ ok: true } & T) | ErrorAck;
 export interface ClientToServerEvents {
   announce: (req: AnnounceRequest, ack: (res: Ack<AnnounceResult>) => void) => void;
   scrape: (req: ScrapeRequest, ack: (res: Ack<ScrapeResult>) => void) => void;
-  signal: (req: SignalRequest, ack: (res: Ack) => void) => void;
+  /** The ack may be left out once the tracker's `hello` names {@link TrackerFeature.SIGNAL_WITHOUT_ACK}. */
+  signal: (req: SignalRequest, ack?: (res: Ack) => void) => void;
   'ring:bootstrap': (req: RingBootstrapRequest, ack: (res: Ack<RingBootstrapResult>) => void) => void;
   ice: (req: IceRequest, ack: (res: Ack<IceAnswer>) => void) => void;
 }
 
 export interface ServerToClientEvents {
+  hello: (msg: TrackerHello) => void;
   signal: (msg: RelayedSignal) => void;
+  'signal:refused': (msg: SignalRefusal) => void;
 }
 
 /**
