@@ -70,10 +70,13 @@ async function main(): Promise<void> {
   );
   const clients: RingswarmClient[] = [];
   const joinMs: number[] = [];
-  /** Connections each client created (either end), and since when they are counted. */
-  const created = new Map<RingswarmClient, { conns: number; since: number }>();
-  const startClient = async (): Promise<RingswarmClient> => {
-    const counter = { conns: 0, since: performance.now() };
+  /**
+   * Connections each client created (either end), since when they are counted, and whether it
+   * joined during the churn (a joiner) or was there when it began.
+   */
+  const created = new Map<RingswarmClient, { conns: number; since: number; joiner: boolean }>();
+  const startClient = async (joiner = false): Promise<RingswarmClient> => {
+    const counter = { conns: 0, since: performance.now(), joiner };
     const client = new RingswarmClient({
       trackerUrl: server.url,
       wrtc,
@@ -177,6 +180,9 @@ async function main(): Promise<void> {
     const churnMs = Number(values.churn) * 1000;
     const churnEvery = Number(values['churn-every']);
     let gone = { conns: 0, ms: 0 };
+    /** What each joiner created while it was there, and what those there from the start created. */
+    const joiners: number[] = [];
+    const stayers: number[] = [];
     const churnStart = performance.now();
     for (const counter of created.values()) {
       counter.conns = 0;
@@ -188,9 +194,10 @@ async function main(): Promise<void> {
       const leaving = clients[i]!;
       const counter = created.get(leaving)!;
       gone = { conns: gone.conns + counter.conns, ms: gone.ms + performance.now() - counter.since };
+      if (counter.joiner) joiners.push(counter.conns);
       created.delete(leaving);
       leaving.destroy();
-      clients[i] = await startClient();
+      clients[i] = await startClient(true);
     }
     let churnConns = gone.conns;
     let churnPeerMs = gone.ms;
@@ -198,8 +205,12 @@ async function main(): Promise<void> {
     for (const counter of created.values()) {
       churnConns += counter.conns;
       churnPeerMs += churnEnd - counter.since;
+      (counter.joiner ? joiners : stayers).push(counter.conns);
     }
     const connsPerPeerHour = churnConns / (churnPeerMs / 3_600_000);
+    // A tab's lifetime cap is reached by staying: a stayer's own rate is what a day-long tab
+    // would spend, apart from its own join.
+    const stayerConnsPerHour = mean(stayers) / (churnMs / 3_600_000);
 
     const chordHops = 0.5 * Math.log2(PEERS);
     const result = {
@@ -226,6 +237,10 @@ async function main(): Promise<void> {
       maint_msgs_by_type: maintByType,
       fingers_per_peer: round(fingers, 1),
       conns_per_peer_hour: round(connsPerPeerHour),
+      stayer_conns_per_peer_hour: round(stayerConnsPerHour),
+      stayers: stayers.length,
+      conns_per_joiner: round(mean(joiners), 1),
+      joiners: joiners.length,
       churn: { seconds: Number(values.churn), leave_join_every_ms: churnEvery },
       role: ROLE,
       wrtc: WRTC,
@@ -262,6 +277,8 @@ async function main(): Promise<void> {
         `connections created per peer-hour (one leaves, one joins every ${churnEvery} ms)`,
         String(result.conns_per_peer_hour),
       ],
+      [`  of the ${result.stayers} there throughout, per hour`, String(result.stayer_conns_per_peer_hour)],
+      [`  per joiner, its join included (${result.joiners})`, String(result.conns_per_joiner)],
     ];
     const width = Math.max(...rows.map(([k]) => k.length));
     for (const [k, v] of rows) process.stdout.write(`${k.padEnd(width)}  ${v}\n`);

@@ -16,7 +16,7 @@ import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { randomIdentity, signTrackerAuth } from '@ringswarm/shared';
+import { randomIdentity, signTrackerAuth, TrackerFeature } from '@ringswarm/shared';
 import WebSocket from 'ws';
 
 const { values } = parseArgs({
@@ -63,6 +63,8 @@ class OursPeer implements LoadPeer {
   #ws: WebSocket;
   #nextAck = 0;
   #acks = new Map<number, (res: { ok: boolean; code?: string }) => void>();
+  /** The tracker's hello named signals without an ack: they go so, as the real client sends them. */
+  #signalWithoutAck = false;
 
   private constructor(
     readonly infoHash: string,
@@ -100,6 +102,8 @@ class OursPeer implements LoadPeer {
     } else if (text.startsWith('42')) {
       const [event, msg] = JSON.parse(text.slice(2));
       if (event === 'signal') this.onSignal(msg.from, msg.data.seq);
+      else if (event === 'hello') this.#signalWithoutAck = msg.features.includes(TrackerFeature.SIGNAL_WITHOUT_ACK);
+      else if (event === 'signal:refused') throw new Error(`signal refused: ${msg.code}`);
     }
   }
 
@@ -124,10 +128,12 @@ class OursPeer implements LoadPeer {
   }
 
   signal(to: LoadPeer, seq: number): void {
-    void this.#emit('signal', {
-      to: to.id,
-      data: { type: 'candidate', seq, candidate: { candidate: CANDIDATE } },
-    }).then((res) => {
+    const request = { to: to.id, data: { type: 'candidate', seq, candidate: { candidate: CANDIDATE } } };
+    if (this.#signalWithoutAck) {
+      this.#ws.send(`42${JSON.stringify(['signal', request])}`);
+      return;
+    }
+    void this.#emit('signal', request).then((res) => {
       if (!res.ok) throw new Error(`signal refused: ${res.code}`);
     });
   }

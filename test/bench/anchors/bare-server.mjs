@@ -1,6 +1,7 @@
 // A bare socket.io tracker, for the tracker benchmark only: the same events and answers as
-// ringswarm's tracker (announce with an ack carrying a sample of the swarm's peer IDs, signal
-// relayed to the target's socket) and nothing else: no key check, no validation, no limits,
+// ringswarm's tracker (a hello naming signals without an ack, announce with an ack carrying a
+// sample of the swarm's peer IDs, signal relayed to the target's socket, acked only when the
+// sender asked, refused by signal:refused otherwise) and nothing else: no key check, no validation, no limits,
 // no introductions, no expiry. What it costs is what socket.io itself costs for this load,
 // the floor under any tracker built inside socket.io. Prints its port; on SIGUSR2 collects
 // garbage (node --expose-gc) and prints its memory, as the other runners do.
@@ -17,6 +18,7 @@ const sockets = new Map();
 io.on('connection', (socket) => {
   const peerId = String(socket.handshake.auth?.peerId ?? socket.id);
   sockets.set(peerId, socket);
+  socket.emit('hello', { features: ['signal-without-ack'] });
   const joined = new Set();
   socket.on('announce', (msg, ack) => {
     let members = swarms.get(msg.discoveryKey);
@@ -35,9 +37,12 @@ io.on('connection', (socket) => {
   });
   socket.on('signal', (msg, ack) => {
     const to = sockets.get(msg.to);
-    if (!to) return ack({ ok: false, code: 'ERR_UNKNOWN_PEER' });
+    if (!to) {
+      const refusal = { code: 'ERR_UNKNOWN_PEER', message: 'target peer is not connected' };
+      return ack ? ack({ ok: false, ...refusal }) : socket.emit('signal:refused', { to: msg.to, ...refusal });
+    }
     to.emit('signal', { from: peerId, data: msg.data });
-    ack({ ok: true });
+    ack?.({ ok: true });
   });
   socket.on('disconnect', () => {
     if (sockets.get(peerId) === socket) sockets.delete(peerId);
