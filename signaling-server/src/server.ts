@@ -368,6 +368,7 @@ export async function startServer(
     stunPort: stun?.port,
     introductions,
     signalLimit: options.signalLimit,
+    clustered: cluster !== undefined,
   });
 
   await new Promise<void>((resolve, reject) => {

@@ -23,7 +23,7 @@ import type { Logger } from 'pino';
 import type { Server, Socket } from 'socket.io';
 import type { ServerConfig } from './config.js';
 import { ICE_ADDRESS_BURST, ICE_PER_ADDRESS_PER_S, ICE_PER_SOCKET_PER_S, ICE_SOCKET_BURST } from './handlers/ice.js';
-import { errorAck, HANDLERS, type HandlerContext } from './handlers/index.js';
+import { errorAck, HANDLERS, type Handler, type HandlerContext } from './handlers/index.js';
 import { SIGNAL_TARGET_BURST, SIGNALS_PER_TARGET_PER_S } from './handlers/signal.js';
 import { NewIdLimiter, NonceCache, verifyEd25519 } from './handshake-guard.js';
 import { type Introductions, MemoryIntroductions } from './introductions.js';
@@ -37,8 +37,13 @@ import { packetBytes, type TrafficCounter } from './traffic.js';
 export type TrackerServer = Server<Inbound<ClientToServerEvents>, ServerToClientEvents, object, SocketData>;
 type TrackerSocket = Socket<Inbound<ClientToServerEvents>, ServerToClientEvents, object, SocketData>;
 
+/** A socket's own state, set when it connects. */
 export interface SocketData {
   peerId: string;
+  /** Its events' rate limit. */
+  bucket: TokenBucket;
+  /** Events refused in a row for the rate limit; a socket with `rateStrikes` of them is dropped. */
+  strikes: number;
 }
 
 export interface TrackerDeps {
@@ -62,6 +67,11 @@ export interface TrackerDeps {
   stunPort?: number | undefined;
   /** Signals to one target from all senders; default {@link SIGNALS_PER_TARGET_PER_S}, {@link SIGNAL_TARGET_BURST}. */
   signalLimit?: SignalLimit | undefined;
+  /**
+   * Peers may be connected to other instances of a cluster: each socket joins its peer's room,
+   * through which another instance's adapter delivers to it. Default false.
+   */
+  clustered?: boolean;
   /** Memberships one expiry sweep tick drops at most; default {@link EXPIRY_SLICE}. */
   expirySlice?: number | undefined;
 }
@@ -228,90 +238,115 @@ export function attachTracker(deps: TrackerDeps): Tracker {
     raw.request = null;
   });
 
+  /** Answers an event refused before its handler: by its ack, or a signal by `signal:refused`. */
+  const answer = (socket: TrackerSocket, event: unknown, args: unknown[], code: ErrorCode, message: string) => {
+    traffic.addError(code);
+    logger.debug({ peer: socket.data.peerId.slice(0, 8), event, code }, message);
+    const ack = args[args.length - 1];
+    if (typeof ack === 'function') ack(errorAck(code, message));
+    else if (event === 'signal' && args.length === 1) refuseSignal(socket, args[0], code, message);
+  };
+
+  const handle = async (
+    socket: TrackerSocket,
+    event: keyof ClientToServerEvents,
+    payload: unknown,
+    ack: ((res: unknown) => void) | undefined,
+  ) => {
+    traffic.addEvent(event);
+    const peerId = socket.data.peerId;
+    let res: Awaited<ReturnType<Handler>>;
+    try {
+      res = await HANDLERS[event](ctx, peerId, payload);
+    } catch (err) {
+      // Validation never throws: this is the registry (Redis) failing. Ask to retry.
+      logger.warn({ peer: peerId.slice(0, 8), err: String(err), event }, 'handler failed');
+      res = errorAck(ErrorCode.TIMEOUT, 'tracker registry unavailable, try again');
+    }
+    if (!res.ok) {
+      traffic.addError(res.code);
+      logger.debug({ peer: peerId.slice(0, 8), event, code: res.code }, res.message);
+    }
+    if (ack) ack(res);
+    else if (!res.ok) refuseSignal(socket, payload, res.code, res.message);
+  };
+
+  // The listeners below are shared by every socket (`this` is the socket), and its state is
+  // in `socket.data`: per-socket closures cost memory at tens of thousands of peers.
+
+  /** Every event, before anything else: rate limit, known name, ack present (a signal may leave it out). */
+  function onEvent(this: TrackerSocket, event: unknown, ...args: unknown[]): void {
+    const data = this.data;
+    if (!data.bucket.take()) {
+      data.strikes++;
+      answer(this, event, args, ErrorCode.RATE_LIMITED, 'too many events, slow down');
+      if (data.strikes >= config.rateStrikes) {
+        logger.warn(
+          { peer: data.peerId.slice(0, 8), strikes: data.strikes },
+          'disconnecting a socket that kept flooding',
+        );
+        this.disconnect(true);
+      }
+      return;
+    }
+    data.strikes = 0;
+    if (!isEvent(event)) {
+      answer(this, event, args, ErrorCode.UNKNOWN_EVENT, `unknown event ${JSON.stringify(String(event)).slice(0, 64)}`);
+      return;
+    }
+    const ack = args[1];
+    if (args.length === 2 && typeof ack === 'function') {
+      void handle(this, event, args[0], ack as (res: unknown) => void);
+    } else if (event === 'signal' && args.length === 1) {
+      void handle(this, event, args[0], undefined);
+    } else {
+      answer(this, event, args, ErrorCode.ACK_REQUIRED, `${event} takes one payload and an acknowledgement callback`);
+    }
+  }
+
+  /**
+   * socket.io's own dispatch, after `onEvent` has seen the event: stopped here. No event has a
+   * listener of its own, and the dispatch would cost a tick and an emit per event for nothing.
+   */
+  const handled = () => {};
+
+  function onDisconnect(this: TrackerSocket, reason: string): void {
+    const peerId = this.data.peerId;
+    if (sockets.get(peerId) !== this) return;
+    sockets.delete(peerId);
+    ring.remove(peerId);
+    introductions.forget(peerId);
+    const release = registry.release(peerId).catch((err: unknown) => {
+      // Its memberships expire after the TTL instead.
+      logger.warn({ peer: peerId.slice(0, 8), err: String(err) }, 'registry unavailable: could not release a peer');
+    });
+    releases.add(release);
+    void release.finally(() => releases.delete(release));
+    logger.debug({ peer: peerId.slice(0, 8), reason }, 'disconnected');
+  }
+
   io.on('connection', (socket: TrackerSocket) => {
     const peerId = socket.data.peerId;
-    const peer = peerId.slice(0, 8);
     const stale = sockets.get(peerId);
     sockets.set(peerId, socket);
     if (stale) {
       // Both proved the key: the newer one is the owner reconnecting (its old socket has not
       // timed out yet). The old one's disconnect leaves the peer's state alone.
       traffic.addError(ErrorCode.DUPLICATE_PEER_ID);
-      logger.debug({ peer }, 'replaced by a newer connection that proved the key');
+      logger.debug({ peer: peerId.slice(0, 8) }, 'replaced by a newer connection that proved the key');
       stale.disconnect(true);
     }
-    void socket.join(peerRoom(peerId));
-    const bucket = new TokenBucket(config.rateLimitPerS, config.rateBurst, deps.now);
-    let strikes = 0;
-    logger.debug({ peer }, 'connected');
+    // Only another instance of a cluster delivers through the room; here the map finds the socket.
+    if (deps.clustered) void socket.join(peerRoom(peerId));
+    socket.data.bucket = new TokenBucket(config.rateLimitPerS, config.rateBurst, deps.now);
+    socket.data.strikes = 0;
+    logger.debug({ peer: peerId.slice(0, 8) }, 'connected');
     socket.conn.on('packet', countIn);
     socket.conn.on('packetCreate', countOut);
     socket.emit('hello', HELLO);
-
-    // Runs before any handler, for every event: rate limit, known name, ack present (a signal
-    // may leave it out).
-    socket.use((packet, next) => {
-      const [event, ...args] = packet;
-      const ack = args[args.length - 1];
-      const answer = (code: ErrorCode, message: string) => {
-        traffic.addError(code);
-        logger.debug({ peer, event, code }, message);
-        if (typeof ack === 'function') ack(errorAck(code, message));
-        else if (event === 'signal' && args.length === 1) refuseSignal(socket, args[0], code, message);
-      };
-      if (!bucket.take()) {
-        strikes++;
-        answer(ErrorCode.RATE_LIMITED, 'too many events, slow down');
-        if (strikes >= config.rateStrikes) {
-          logger.warn({ peer, strikes }, 'disconnecting a socket that kept flooding');
-          socket.disconnect(true);
-        }
-        return;
-      }
-      strikes = 0;
-      if (!isEvent(event))
-        return answer(ErrorCode.UNKNOWN_EVENT, `unknown event ${JSON.stringify(String(event)).slice(0, 64)}`);
-      if (event === 'signal' && args.length === 1) return next();
-      if (typeof ack !== 'function' || args.length !== 2) {
-        return answer(ErrorCode.ACK_REQUIRED, `${event} takes one payload and an acknowledgement callback`);
-      }
-      next();
-    });
-
-    for (const event of Object.keys(HANDLERS) as (keyof ClientToServerEvents)[]) {
-      const handler = HANDLERS[event];
-      socket.on(event, async (payload: unknown, ack: unknown) => {
-        traffic.addEvent(event);
-        let res: Awaited<ReturnType<typeof handler>>;
-        try {
-          res = await handler(ctx, peerId, payload);
-        } catch (err) {
-          // Validation never throws: this is the registry (Redis) failing. Ask to retry.
-          logger.warn({ peer, err: String(err), event }, 'handler failed');
-          res = errorAck(ErrorCode.TIMEOUT, 'tracker registry unavailable, try again');
-        }
-        if (!res.ok) {
-          traffic.addError(res.code);
-          logger.debug({ peer, event, code: res.code }, res.message);
-        }
-        if (typeof ack === 'function') ack(res);
-        else if (!res.ok) refuseSignal(socket, payload, res.code, res.message);
-      });
-    }
-
-    socket.on('disconnect', (reason) => {
-      if (sockets.get(peerId) !== socket) return;
-      sockets.delete(peerId);
-      ring.remove(peerId);
-      introductions.forget(peerId);
-      const release = registry.release(peerId).catch((err: unknown) => {
-        // Its memberships expire after the TTL instead.
-        logger.warn({ peer, err: String(err) }, 'registry unavailable: could not release a peer');
-      });
-      releases.add(release);
-      void release.finally(() => releases.delete(release));
-      logger.debug({ peer, reason }, 'disconnected');
-    });
+    socket.onAny(onEvent);
+    socket.use(handled);
+    socket.on('disconnect', onDisconnect);
   });
 
   // A socket that stays connected but stops announcing a swarm leaves it after the TTL; in a

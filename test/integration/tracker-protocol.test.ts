@@ -117,6 +117,11 @@ describe('tracker protocol: scrape, ring bootstrap, limits, expiry, metrics', ()
     await start();
     const { socket } = await pool.peer();
     expect(await emit(socket, 'steal-files', {})).toMatchObject({ ok: false, code: ErrorCode.UNKNOWN_EVENT });
+    // Names an emitter or this protocol gives a meaning to are unknown events here too.
+    for (const name of ['error', '__proto__', 'hello']) {
+      expect(await emit(socket, name, {})).toMatchObject({ ok: false, code: ErrorCode.UNKNOWN_EVENT });
+      socket.emit(name, { no: 'ack' });
+    }
     socket.emit('announce', { discoveryKey: randomInfoHash() }); // no ack: nothing to answer with
     expect(await socket.timeout(5_000).emitWithAck('announce', {}, 'extra')).toMatchObject({
       code: ErrorCode.ACK_REQUIRED,
