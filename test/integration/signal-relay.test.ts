@@ -208,15 +208,19 @@ describe('signal relay between introduced peers only', () => {
       socket.on('signal:refused', (msg: unknown) => got.push(msg));
       return got;
     };
-    /** Two peers the tracker introduced: `s`'s announce answer named `t`. */
-    const introducedPair = async () => {
+    /**
+     * A server with these limits and two peers it introduced (`s`'s announce answer named
+     * `t`), with what `t` receives and the refusals `s` hears.
+     */
+    const startIntroducedPair = async (limits?: Parameters<typeof start>[0]) => {
+      await start(limits);
       const swarm = randomInfoHash();
       const t = await pool.peer();
       expect(await announce(t.socket, swarm, 0)).toMatchObject({ ok: true });
       const s = await pool.peer();
       const res = await announce(s.socket, swarm, null);
       expect(res.ok && res.peers).toEqual([t.id]);
-      return { s, t };
+      return { s, t, got: received(t.socket), refused: refusals(s.socket) };
     };
 
     it('the tracker says first that it takes them', async () => {
@@ -226,11 +230,8 @@ describe('signal relay between introduced peers only', () => {
     });
 
     it('relays one between introduced peers, stamped with the sender, and sends nothing back', async () => {
-      await start();
-      const { s, t } = await introducedPair();
+      const { s, t, got, refused } = await startIntroducedPair();
       const outsider = await pool.peer();
-      const got = received(t.socket);
-      const refused = refusals(s.socket);
       s.socket.emit('signal', { to: t.id, data: { type: 'offer', n: 1 } });
       // Then one that is refused, through the same path: the first would have been answered before it.
       s.socket.emit('signal', { to: outsider.id, data: { type: 'offer' } });
@@ -240,10 +241,8 @@ describe('signal relay between introduced peers only', () => {
     });
 
     it('refuses one to a peer the tracker never introduced, naming the target, and relays nothing', async () => {
-      await start();
-      const { t } = await introducedPair();
+      const { t, got } = await startIntroducedPair();
       const outsider = await pool.peer();
-      const got = received(t.socket);
       const refused = refusals(outsider.socket);
       outsider.socket.emit('signal', { to: t.id, data: { type: 'offer', sdp: 'forged' } });
       await expect.poll(() => refused.length).toBe(1);
@@ -255,10 +254,7 @@ describe('signal relay between introduced peers only', () => {
     });
 
     it('answers an unreadable one with its error code, names the target only when it is a peer ID, and keeps serving', async () => {
-      await start();
-      const { s, t } = await introducedPair();
-      const got = received(t.socket);
-      const refused = refusals(s.socket);
+      const { s, t, got, refused } = await startIntroducedPair();
       s.socket.emit('signal', { to: 'not-a-peer-id', data: {} });
       s.socket.emit('signal', { to: t.id, data: 'not an object' });
       s.socket.emit('signal', 'not even an object');
@@ -278,10 +274,7 @@ describe('signal relay between introduced peers only', () => {
     });
 
     it('refuses those past the per-target limit as rate limited, and relays exactly the burst', async () => {
-      await start();
-      const { s, t } = await introducedPair();
-      const got = received(t.socket);
-      const refused = refusals(s.socket);
+      const { s, t, got, refused } = await startIntroducedPair();
       for (let i = 0; i < SIGNAL_TARGET_BURST + 20; i++) s.socket.emit('signal', { to: t.id, data: { i } });
       await expect.poll(() => got.length + refused.length).toBe(SIGNAL_TARGET_BURST + 20);
       expect(got).toHaveLength(SIGNAL_TARGET_BURST);
@@ -291,10 +284,7 @@ describe('signal relay between introduced peers only', () => {
     });
 
     it("answers them past the socket's own event limit too, then disconnects a flood", async () => {
-      await start({ rateLimitPerS: 5, rateBurst: 5, rateStrikes: 3 });
-      const { s, t } = await introducedPair();
-      const got = received(t.socket);
-      const refused = refusals(s.socket);
+      const { s, t, got, refused } = await startIntroducedPair({ rateLimitPerS: 5, rateBurst: 5, rateStrikes: 3 });
       // Its announce above took one of the five; the clock stands still.
       for (let i = 0; i < 6; i++) s.socket.emit('signal', { to: t.id, data: { i } });
       await expect.poll(() => got.length + refused.length).toBe(6);

@@ -83,7 +83,7 @@ export interface SignalTracker {
   readonly connected: boolean;
   /**
    * Relays signaling data to a peer; `onRefused` hears (asynchronously, at most once) the
-   * RingswarmError of a refusal or of no answer.
+   * RingswarmError of a refusal, or of no answer where the tracker acknowledges signals.
    */
   signal(to: string, data: Record<string, unknown>, onRefused: (error: Error) => void): void;
 }
