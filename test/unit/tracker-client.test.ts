@@ -135,6 +135,9 @@ describe('the tracker client on a fake socket', () => {
       const { heard, on } = refusals();
       client.signal(a, { type: 'offer' }, on(a));
       socket.fire('hello', { features: ['something-else'] });
+      // Malformed hellos name nothing.
+      socket.fire('hello', { features: TrackerFeature.SIGNAL_WITHOUT_ACK });
+      socket.fire('hello', TrackerFeature.SIGNAL_WITHOUT_ACK);
       client.signal(a, { type: 'answer' }, on(a));
       socket.fire('hello', HELLO);
       client.signal(b, { type: 'offer' }, on(b));
